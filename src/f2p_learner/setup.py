@@ -1,0 +1,21 @@
+from setuptools import find_packages, setup
+
+package_name = "f2p_learner"
+
+setup(
+    name=package_name,
+    version="0.1.0",
+    packages=find_packages(exclude=["test", "test.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
+        ("share/" + package_name, ["package.xml"]),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="f2p maintainers",
+    maintainer_email="maintainers@f2p-robotics.org",
+    description="Fail2Progress learner: SVGD over states and actions, targeted dataset generation in simulation, fine-tune, validate and publish; the paper's baselines.",
+    license="Apache-2.0",
+    extras_require={"test": ["pytest"]},
+    entry_points={"console_scripts": []},
+)

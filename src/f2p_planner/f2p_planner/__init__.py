@@ -1,0 +1,1 @@
+"""Shooting and CEM planners over the skill effect model, goal and skeleton parsing, and the PlanTask action server."""
