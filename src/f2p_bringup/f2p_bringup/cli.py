@@ -1,0 +1,55 @@
+"""The ``f2p`` command line: one entry point, one subcommand per job.
+
+Each subcommand lives in its own module with a ``register(subparsers)`` function that adds its
+parser and sets ``func``; this file only lists them. Heavy imports (torch, mujoco, rclpy) happen
+inside the subcommands, so ``f2p --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Callable, Sequence
+
+from f2p_bringup import doctor
+
+#: Modules providing subcommands, in the order ``f2p --help`` lists them.
+SUBCOMMANDS: Sequence[Callable[[argparse._SubParsersAction], None]] = (doctor.register,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="f2p",
+        description="f2p: a ROS 2 stack that learns skill effect models from its own failures "
+        "(Fail2Progress, CoRL 2025).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for register in SUBCOMMANDS:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    # PyOpenGL (pulled in by open3d) announces a missing optional module at INFO on every import.
+    logging.getLogger("OpenGL").setLevel(logging.WARNING)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
