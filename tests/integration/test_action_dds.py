@@ -44,7 +44,8 @@ def test_goal_feedback_result(peer, client_node):
     feedback = []
     goal = LearnFromFailure.Goal(method="fail2progress", num_particles=20)
     goal.failure.event_id = "evt42"
-    handle = _wait(client_node, client.send_goal_async(goal, feedback_callback=lambda m: feedback.append(m.feedback)), 20)
+    sent = client.send_goal_async(goal, feedback_callback=lambda m: feedback.append(m.feedback))
+    handle = _wait(client_node, sent, 20)
     assert handle.accepted
     response = _wait(client_node, handle.get_result_async(), 30)
     assert response.status == GoalStatus.STATUS_SUCCEEDED
@@ -61,7 +62,7 @@ def test_cancel_is_honoured(peer, client_node):
     client = _server(peer, client_node)
     feedback = []
     handle = _wait(client_node, client.send_goal_async(LearnFromFailure.Goal(),
-                                                       feedback_callback=lambda m: feedback.append(m)), 20)
+                                                       feedback_callback=feedback.append), 20)
     deadline = time.monotonic() + 10
     while not feedback and time.monotonic() < deadline:
         rclpy.spin_once(client_node, timeout_sec=0.05)

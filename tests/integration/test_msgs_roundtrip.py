@@ -7,9 +7,8 @@ import importlib
 import pathlib
 
 import pytest
-from rclpy.serialization import deserialize_message, serialize_message
-
 from conftest import REPO
+from rclpy.serialization import deserialize_message, serialize_message
 
 MSG_DIR = REPO / "src/f2p_msgs/msg"
 ACTION_DIR = REPO / "src/f2p_msgs/action"

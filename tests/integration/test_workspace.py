@@ -58,7 +58,7 @@ def test_python_packages_follow_ros_conventions():
 
 def test_f2p_doctor_is_green():
     f2p = shutil.which("f2p") or str(REPO / ".venv/bin/f2p")
-    proc = subprocess.run([f2p, "doctor"], capture_output=True, text=True, timeout=180)
+    proc = subprocess.run([f2p, "doctor"], check=False, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = [line for line in proc.stdout.splitlines()[2:] if line.strip()]
     assert len(rows) >= 8 and all("  ok  " in row for row in rows), proc.stdout

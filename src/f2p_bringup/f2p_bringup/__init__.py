@@ -1,1 +1,3 @@
-"""The f2p command line (doctor, data, model, demo, bench), the pip-only bringup of the node graph, and the launch and config files."""
+"""The f2p command line (doctor, data, model, demo, bench), the pip-only bringup of the node graph,
+and the launch and config files.
+"""

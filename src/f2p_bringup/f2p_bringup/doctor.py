@@ -12,10 +12,12 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 SETUP_HINT = "run ./scripts/setup.sh from the repository root"
+EGL_HINT = ("apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 "
+            "(or libosmesa6 and MUJOCO_GL=osmesa); " + SETUP_HINT)
 ENV_HINT = "use .venv/bin/f2p, or 'source scripts/env.sh' first (on a distro: source install/setup.bash)"
 
 
@@ -157,8 +159,8 @@ def check_mujoco_render() -> Check:
     finally:
         renderer.close()
     ok = bool(np.isfinite(depth).all() and depth.min() > 0.5)
-    return Check("mujoco render", ok, f"{mujoco.__version__}, MUJOCO_GL={os.environ['MUJOCO_GL']}, depth in {dt * 1e3:.0f} ms",
-                 "" if ok else "apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 (or libosmesa6 with MUJOCO_GL=osmesa)")
+    detail = f"{mujoco.__version__}, MUJOCO_GL={os.environ['MUJOCO_GL']}, depth in {dt * 1e3:.0f} ms"
+    return Check("mujoco render", ok, detail if ok else detail + ", depth image invalid", "" if ok else EGL_HINT)
 
 
 def check_open3d() -> Check:
@@ -178,7 +180,7 @@ CHECKS: list[tuple[str, Callable[[], Check], str]] = [
     ("f2p_msgs", check_msgs, SETUP_HINT),
     ("dds round trip", check_dds, ENV_HINT),
     ("torch", check_torch, "pip install torch==2.13.0 (CPU build); " + SETUP_HINT),
-    ("mujoco render", check_mujoco_render, "apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1; " + SETUP_HINT),
+    ("mujoco render", check_mujoco_render, EGL_HINT),
     ("open3d", check_open3d, "apt-get install libusb-1.0-0 (open3d needs it); " + SETUP_HINT),
 ]
 
@@ -188,7 +190,7 @@ def run_checks() -> list[Check]:
     for name, fn, hint in CHECKS:
         try:
             result = fn()
-        except Exception as exc:  # noqa: BLE001 - a doctor reports every failure, whatever it is
+        except Exception as exc:
             result = Check(name, False, f"{type(exc).__name__}: {exc}".splitlines()[0][:200], hint)
         results.append(result)
     return results

@@ -25,7 +25,8 @@ def test_failing_check_is_reported_with_its_hint(monkeypatch):
     def broken() -> doctor.Check:
         raise ImportError("libfoo.so.1: cannot open shared object file")
 
-    monkeypatch.setattr(doctor, "CHECKS", [("python", doctor.check_python, "h0"), ("foo", broken, "apt-get install foo")])
+    checks = [("python", doctor.check_python, "h0"), ("foo", broken, "apt-get install foo")]
+    monkeypatch.setattr(doctor, "CHECKS", checks)
     results = doctor.run_checks()
     assert [r.ok for r in results] == [True, False]
     assert "libfoo" in results[1].detail

@@ -1,1 +1,3 @@
-"""Fail2Progress learner: SVGD over states and actions, targeted dataset generation in simulation, fine-tune, validate and publish; the paper's baselines."""
+"""Fail2Progress learner: SVGD over states and actions, targeted dataset generation in simulation,
+fine-tune, validate and publish; the paper's baselines.
+"""

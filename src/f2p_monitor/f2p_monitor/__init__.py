@@ -1,1 +1,3 @@
-"""Execution monitor of f2p: relation comparison, failure events and their store, failure classification, the task executive and rviz markers."""
+"""Execution monitor of f2p: relation comparison, failure events and their store, failure
+classification, the task executive and rviz markers.
+"""

@@ -1,1 +1,3 @@
-"""Perception for f2p: point cloud to segmented scene (simulation ground truth, geometric, GroundingDINO + SAM) with stable object identities."""
+"""Perception for f2p: point cloud to segmented scene (simulation ground truth, geometric,
+GroundingDINO + SAM) with stable object identities.
+"""
