@@ -14,7 +14,8 @@ APT_PACKAGES=(cmake g++ make libusb-1.0-0 libosmesa6 libegl1 libegl-mesa0 libgl1
 
 step() { STEP="$1"; printf '\n==> [setup] %s\n' "$STEP"; }
 die() { printf '\nsetup FAILED at step "%s": %s\n' "$STEP" "$1" >&2; exit 1; }
-trap 'printf "\nsetup FAILED at step \"%s\" (command: %s, line %s)\n" "$STEP" "$BASH_COMMAND" "$LINENO" >&2' ERR
+ON_ERR='printf "\nsetup FAILED at step \"%s\" (command: %s, line %s)\n" "$STEP" "$BASH_COMMAND" "$LINENO" >&2'
+trap "$ON_ERR" ERR
 
 cd "$ROOT"
 T0=$(date +%s)
@@ -88,11 +89,11 @@ fi
 step "colcon build --symlink-install"
 export AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV"
 mkdir -p "$ROOT/log"
-set +e
+set +e; trap - ERR   # the build's own failure is reported below, with the package and its log
 "$VENV/bin/colcon" --log-base "$ROOT/log" build --symlink-install \
   --base-paths "$ROOT/src" --build-base "$ROOT/build" --install-base "$ROOT/install"  2>&1 | tee "$ROOT/log/setup-build.txt"
 rc=${PIPESTATUS[0]}
-set -e
+set -e; trap "$ON_ERR" ERR
 if [ "$rc" -ne 0 ]; then
   for f in $(grep -ho 'Failed *<<< *[a-z0-9_]*' "$ROOT/log/setup-build.txt" 2>/dev/null | awk '{print $NF}'); do
     echo "package $f failed to build; its log: $ROOT/log/latest_build/$f/stdout_stderr.log" >&2
