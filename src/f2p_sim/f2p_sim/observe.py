@@ -61,7 +61,10 @@ class DepthCamera:
         v = -(np.arange(height, dtype=np.float64) + 0.5 - 0.5 * height) / self.focal
         uu, vv = np.meshgrid(u, v)  # (H, W) each
         self._rays = np.stack([uu, vv, -np.ones_like(uu)], axis=-1).reshape(-1, 3)  # (H*W, 3)
-        self._renderer: mujoco.Renderer | None = mujoco.Renderer(model, height, width)
+        self._renderer: mujoco.Renderer | None = mujoco.Renderer(model, height, width) if self.uses_gl else None
+
+    uses_gl = True
+    """Subclasses that compute depth without OpenGL set this to False (no renderer is made)."""
 
     def render(self, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray]:
         """Render ``data`` and return world-frame points (P, 3) float32 and geom ids (P,) int32.
@@ -100,6 +103,76 @@ class DepthCamera:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class RayCastCamera(DepthCamera):
+    """The same pinhole camera as :class:`DepthCamera`, with depth and geom ids from
+    ``mujoco.mj_multiRay`` (one ray per pixel) instead of OpenGL.
+
+    Why: a GL renderer is bound to one model, and every sample of a dataset is a new model.
+    Measured here (2 shared cores, 320x240): a new GL context ≈ 200 ms and a new ``MjrContext``
+    ≈ 40 ms per model, against ≈ 16 ms for casting all rays, with no set-up at all. The points
+    are the same as the rendered ones up to depth-buffer precision (tested). Rays hit every geom
+    group, so hide nothing from the camera that should not be seen (the gripper is parked out of
+    view between skills).
+    """
+
+    uses_gl = False
+
+    def __init__(self, model: mujoco.MjModel, camera: str | int, width: int = 320, height: int = 240) -> None:
+        super().__init__(model, camera, width, height)
+        self._unit = self._rays / np.linalg.norm(self._rays, axis=1, keepdims=True)  # (H*W, 3) camera frame
+        self._geom = np.empty(width * height, dtype=np.int32)
+        self._dist = np.empty(width * height, dtype=np.float64)
+        self._dirs: np.ndarray | None = None
+        self._dirs_rot: np.ndarray | None = None
+
+    def render(self, data: mujoco.MjData,
+               roi_boxes: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Like :meth:`DepthCamera.render`; with ``roi_boxes`` (lo (K, 3), hi (K, 3)) only the
+        pixels inside the image rectangles of those boxes are cast (a pixel showing a point of
+        a box always lies in the rectangle its corners project to)."""
+        rot = data.cam_xmat[self.cam_id]
+        if self._dirs is None or not np.array_equal(rot, self._dirs_rot):  # fixed cameras: once
+            self._dirs_rot = rot.copy()
+            self._dirs = np.ascontiguousarray(self._unit @ rot.reshape(3, 3).T)  # (H*W, 3) world, unit
+        origin = data.cam_xpos[self.cam_id].copy()
+        if roi_boxes is None:
+            pixels, dirs = None, self._dirs
+        else:
+            pixels = np.flatnonzero(self._roi_mask(origin, rot.reshape(3, 3), *roi_boxes))
+            dirs = np.ascontiguousarray(self._dirs[pixels])
+        n = dirs.shape[0]
+        geom, dist = self._geom[:n], self._dist[:n]
+        if n:
+            mujoco.mj_multiRay(self.model, data, origin, dirs.reshape(-1), None, 1, -1, geom, dist, None, n,
+                               float("inf"))
+        keep = np.flatnonzero(geom >= 0)  # misses report geom -1 and distance -1
+        pts = origin + dirs[keep] * dist[keep, None]  # (P, 3)
+        return pts.astype(np.float32), geom[keep].copy()
+
+    def _roi_mask(self, origin: np.ndarray, rot: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """(H*W,) bool: pixels inside the projected rectangle of any box (lo, hi (K, 3))."""
+        lo, hi = np.atleast_2d(lo), np.atleast_2d(hi)
+        corners = np.stack([np.where(np.array(bits, bool), hi, lo)  # (8, K, 3)
+                            for bits in np.ndindex(2, 2, 2)])
+        cam = (corners - origin) @ rot  # (8, K, 3) camera frame: x right, y up, looking along -z
+        depth = np.maximum(-cam[..., 2], 1e-6)
+        u = cam[..., 0] / depth * self.focal + 0.5 * self.width  # (8, K) pixel coordinates
+        v = -cam[..., 1] / depth * self.focal + 0.5 * self.height
+        behind = (cam[..., 2] >= 0).any(axis=0)  # a box reaching behind the camera: cast it all
+        mask = np.zeros((self.height, self.width), dtype=bool)
+        for k in range(lo.shape[0]):
+            if behind[k]:
+                mask[:] = True
+                break
+            u0, u1 = int(np.floor(u[:, k].min())) - 1, int(np.ceil(u[:, k].max())) + 1
+            v0, v1 = int(np.floor(v[:, k].min())) - 1, int(np.ceil(v[:, k].max())) + 1
+            mask[max(v0, 0):max(v1, 0), max(u0, 0):max(u1, 0)] = True
+        return mask.reshape(-1)
+
+    def close(self) -> None:
+        pass
 
 
 def object_index_of_geoms(model: mujoco.MjModel, object_names: Sequence[str]) -> np.ndarray:
@@ -239,6 +312,7 @@ def observe(
     rng: np.random.Generator | None = None,
     method: str = "fps",
     max_candidates: int | None = 4096,
+    roi_boxes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Observation:
     """Render ``camera`` and build the segmented, fixed-size observation of ``n_objects``.
 
@@ -247,6 +321,9 @@ def observe(
     ``max_candidates`` caps the points FPS runs on per segment (see :func:`sample_fixed`).
     ``rng`` drives the noise and the sampling; ``None`` uses ``default_rng(0)`` so that a call
     without one is reproducible -- pass the task's own generator to vary draws.
+    ``roi_boxes`` (lo (K, 3), hi (K, 3) world boxes of the objects of interest) lets a
+    :class:`RayCastCamera` cast only the pixels those boxes project to; points of the objects
+    inside them are exactly the same, pixels of everything else are not computed.
     """
     if camera.model is not model:
         raise ValueError("the camera was built for another MjModel")
@@ -254,7 +331,7 @@ def observe(
     gidx = np.asarray(geom_object_index)
     if gidx.shape != (model.ngeom,):
         raise ValueError(f"geom_object_index must be ({model.ngeom},), got {gidx.shape}")
-    points, geom_ids = camera.render(data)
+    points, geom_ids = camera.render(data, roi_boxes) if roi_boxes is not None else camera.render(data)
     points = add_noise(points, noise_sigma, rng)
     labels = gidx[geom_ids].astype(np.int32)
     per_object = segment_points(points, geom_ids, gidx, n_objects)
