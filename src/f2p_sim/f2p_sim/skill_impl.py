@@ -2,7 +2,9 @@
 
 The gripper never collides, so its free-space approach is a teleport (no physical effect) and only
 the phases in which it holds something are simulated; that keeps a skill at about 1–2.5 s of
-simulated time (SIM_NOTES speed budget).
+simulated time (SIM_NOTES speed budget). The push paddle does collide: it is lowered from above
+onto its pre-push pose, so a pose already occupied (or under furniture) is refused as `collision`
+before anything moves, and a push whose row jams is stopped as `collision` (guarded move).
 """
 from __future__ import annotations
 
@@ -45,8 +47,11 @@ PUSH_BLOCK_DEPTH = 0.006
 PUSH_MAX_HEIGHT = 0.03
 # Drawer weld lagging more than this (m) behind the gripper: the drawer is blocked.
 DRAWER_BLOCK_TOL = 0.02
-# Welds: the default contact-like softness for carrying, stiffer for the drawer (slide joint
-# holds all other dofs, so a stiff weld cannot fight the contacts).
+# Welds (time constant s, damping ratio). A weld to a mocap body lags the target by about
+# 2 · time constant · speed (the solver sees no mocap velocity): 1 cm at 0.5 m/s with 0.01 s,
+# 2 cm with the default 0.02 s. Stiff welds push carried objects through walls (SIM_NOTES), but
+# transport stops at the first new static contact, so stiff is safe here; the drawer's slide
+# joint holds all its other dofs, so a stiff weld cannot fight contacts either.
 CARRY_SOLREF = (0.01, 1.0)
 DRAWER_SOLREF = (0.01, 1.0)
 # Simulated time after release to let things come to rest (s), stopped early when still.
@@ -193,8 +198,9 @@ def _deepest_contact(world: World) -> float:
 
 
 def push(world: World, kind: SkillType, call: SkillCall) -> SkillResult:
-    """Pre-push pose behind the object (opposite the push direction, at its mid-height), then a
-    straight paddle motion; everything the object touches is pushed by contact physics (A.10)."""
+    """Pre-push pose behind the object (opposite the push direction, low on it: see
+    PUSH_MAX_HEIGHT), then a straight paddle motion of `distance` + PUSH_GAP, so the object moves
+    by about `distance`; everything it touches is pushed on by contact physics (A.10)."""
     name = call.object_ids[0]
     if not world.spec(name).cls.is_movable:
         return SkillResult(SkillStatus.INVALID, f"'{name}' is not movable")

@@ -91,12 +91,13 @@ def _aabb(boxes: list[WorldBox]) -> tuple[np.ndarray, np.ndarray]:
     return np.min(los, axis=0), np.max(his, axis=0)
 
 
-def _check_overlaps(scene: Scene) -> None:
+def _check_overlaps(scene: Scene, model: mujoco.MjModel | None) -> None:
     """Spawn interpenetration, measured by MuJoCo's own collision detection on the compiled
     scene: exact for every primitive pair (boxing a tilted capsule would over-report by
     several mm). MuJoCo makes no contacts between two static bodies, nor between a drawer and
     its cabinet (excluded in the MJCF), which are the pairs that never interact."""
-    model = mujoco.MjModel.from_xml_string(scene_to_mjcf(scene))
+    if model is None:
+        model = mujoco.MjModel.from_xml_string(scene_to_mjcf(scene))
     data = mujoco.MjData(model)
     for o in scene.objects:
         if o.cls is ObjectClass.DRAWER:
@@ -136,8 +137,15 @@ def _supported(k: int, objs: list[ObjectSpec], boxes: list[list[WorldBox]],
     return False
 
 
-def validate(scene: Scene) -> None:
-    """Raise SceneError unless every object and camera of `scene` can be simulated as given."""
+def validate(scene: Scene, model: mujoco.MjModel | None = None) -> None:
+    """Raise SceneError unless every object and camera of `scene` can be simulated as given.
+    `model` may be the scene's already compiled MJCF (World passes its own)."""
+    validate_specs(scene)
+    validate_layout(scene, model)
+
+
+def validate_specs(scene: Scene) -> None:
+    """Checks of each object, camera and the base on its own (these make the MJCF compilable)."""
     seen: dict[str, ObjectSpec] = {}
     for o in scene.objects:
         if not o.name or "/" in o.name or o.name in RESERVED_NAMES:
@@ -156,7 +164,11 @@ def validate(scene: Scene) -> None:
             _check_drawer(o, seen)
         elif o.parent:
             raise SceneError(f"object '{o.name}': only drawers have a parent")
-    _check_overlaps(scene)
+
+
+def validate_layout(scene: Scene, model: mujoco.MjModel | None = None) -> None:
+    """Checks between objects: no spawn interpenetration, every movable object supported."""
+    _check_overlaps(scene, model)
     objs = list(scene.objects)
     boxes = [world_boxes(o) for o in objs]
     has_ground = any(o.cls is ObjectClass.GROUND for o in objs)

@@ -15,7 +15,7 @@ import numpy as np
 from .mjcf import GRIPPER_PARK, PUSHER_PARK, scene_to_mjcf
 from .reach import BaseModel
 from .scene import ObjectClass, Scene
-from .validate import validate
+from .validate import validate_layout, validate_specs
 
 # Default physics step (s): dt 0.004 was measured stable for these scenes (SIM_NOTES) and halves
 # the cost of the 0.002 s default.
@@ -25,8 +25,12 @@ DEFAULT_TIMESTEP = 0.004
 SETTLE_SECONDS = 0.5
 SETTLE_VEL = 0.01
 SETTLE_CHUNK = 0.05
-# A contact counts as "in contact" (A.9) up to this signed distance (m).
+# Active MuJoCo contacts (skill monitors) are those up to this signed distance (m).
 CONTACT_DIST_TOL = 1e-4
+# Two objects are "in contact" for the A.9 relation up to this gap (m). Objects resting side by
+# side relax to a hair's gap where MuJoCo reports no contact (margins would add forces in 4.0),
+# so the relation measures geom distances instead of flickering with the contact list.
+TOUCH_TOL = 0.002
 
 
 def quat_conj(q: np.ndarray) -> np.ndarray:
@@ -45,13 +49,14 @@ class World:
 
     def __init__(self, scene: Scene, *, timestep: float = DEFAULT_TIMESTEP,
                  settle_seconds: float = SETTLE_SECONDS) -> None:
-        validate(scene)
+        validate_specs(scene)  # before compiling: MuJoCo's own errors would not name objects
         self.scene = copy.deepcopy(scene)
         self.model = mujoco.MjModel.from_xml_string(scene_to_mjcf(scene, timestep=timestep))
+        validate_layout(scene, self.model)
         self.data = mujoco.MjData(self.model)
         self.base = BaseModel(xy=tuple(scene.base_xy))
         m = self.model
-        self._specs = {o.name: o for o in scene.objects}
+        self._specs = {o.name: o for o in self.scene.objects}  # the World's own copy
         self._names = [o.name for o in scene.objects]
         self._body = np.array([m.body(n).id for n in self._names], dtype=int)
         self._qadr: dict[str, int] = {}
@@ -216,10 +221,27 @@ class World:
         keep = (obj[:, 0] >= 0) & (obj[:, 1] >= 0) & (obj[:, 0] != obj[:, 1])
         return obj[keep]
 
-    def contact_pairs(self) -> set[frozenset[str]]:
-        """Names of objects in contact, as unordered pairs (A.9 `in-contact`)."""
-        return {frozenset((self._names[a], self._names[b]))
-                for a, b in self.contact_object_pairs()}
+    def contact_pairs(self, tol: float = TOUCH_TOL) -> set[frozenset[str]]:
+        """Names of objects in contact (A.9 `in-contact`) as unordered pairs: geoms closer than
+        `tol` by MuJoCo's exact geom distance, static-static pairs excluded (they never
+        interact). Gripper and pusher are never part of it."""
+        lo, hi = self.object_boxes()
+        near = np.all((lo[:, None, :] <= hi[None, :, :] + tol)
+                      & (hi[:, None, :] >= lo[None, :, :] - tol), axis=2)  # (N, N)
+        near &= ~(self._static[:, None] & self._static[None, :])
+        pairs = set()
+        for a, b in zip(*np.nonzero(np.triu(near, 1)), strict=True):
+            if self._touching(self.object_geom_ids(self._names[a]),
+                              self.object_geom_ids(self._names[b]), tol):
+                pairs.add(frozenset((self._names[a], self._names[b])))
+        return pairs
+
+    def _touching(self, geoms_a: np.ndarray, geoms_b: np.ndarray, tol: float) -> bool:
+        for ga in geoms_a:
+            for gb in geoms_b:
+                if mujoco.mj_geomDistance(self.model, self.data, int(ga), int(gb), tol, None) < tol:
+                    return True
+        return False
 
     # --- gripper, weld and pusher (used by skills) ------------------------------------------
     def set_gripper(self, pos, quat=(1.0, 0.0, 0.0, 0.0)) -> None:

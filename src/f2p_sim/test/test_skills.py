@@ -12,6 +12,7 @@ from f2p_sim.scenes import (
     example_cups_scene,
     example_drawer_scene,
     example_push_scene,
+    example_shelf_scene,
 )
 from f2p_sim.skills import PARAM_NAMES, SkillCall, SkillStatus, SkillType, execute
 from f2p_sim.world import World
@@ -73,6 +74,23 @@ def test_push_moves_the_neighbour():
     assert result.status is SkillStatus.OK, result.message
     assert world.body_pose("cube_2")[0][1] - before[1] >= 0.05
     assert np.allclose(world.body_pose("cylinder_1")[0], bystander, atol=1e-3)
+
+
+def test_push_into_occupied_pose_or_jam_is_a_collision():
+    world = World(example_push_scene())
+    before = world.data.qpos.copy()
+    # Pushing cube_2 towards +y needs the paddle where cube_1 stands: refused, nothing moves.
+    result = execute(world, SkillCall(SkillType.PUSH, ("cube_2",), np.array([np.pi / 2, 0.1])))
+    assert result.status is SkillStatus.COLLISION and "cube_1" in result.message
+    assert np.array_equal(world.data.qpos, before)
+    # Three books pushed 0.3 m towards the shelf side wall with only 0.23 m free: jammed.
+    world = World(example_shelf_scene())
+    result = execute(world, SkillCall(SkillType.PUSH, ("book_3",), np.array([-np.pi / 2, 0.3])))
+    assert result.status is SkillStatus.COLLISION, result.message
+    for book in ("book_1", "book_2", "book_3"):
+        assert frozenset({book, "shelf_1"}) in world.contact_pairs()  # still standing in it
+        assert world.body_pose(book)[1][0] > 0.99  # upright
+    assert frozenset({"book_1", "book_2"}) in world.contact_pairs()
 
 
 def test_drawer_opens_and_closes_by_distance():

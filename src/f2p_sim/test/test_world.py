@@ -54,6 +54,15 @@ def test_contact_pairs_ignore_gripper_and_find_contents():
     assert frozenset({"table", "ground"}) not in pairs  # static pairs make no contacts
 
 
+def test_contact_pairs_tolerate_a_hair_gap():
+    world = World(example_container_scene())
+    x, y, z = world.body_pose("cylinder_1")[0]
+    world.set_body_pose("cube_1", (x, y + 0.025 + 0.02 + 0.001, z - 0.03))  # 1 mm from it
+    assert frozenset({"cube_1", "cylinder_1"}) in world.contact_pairs()
+    world.set_body_pose("cube_1", (x, y + 0.025 + 0.02 + 0.005, z - 0.03))  # 5 mm
+    assert frozenset({"cube_1", "cylinder_1"}) not in world.contact_pairs()
+
+
 def test_to_scene_round_trip_and_set_pose():
     world = World(example_drawer_scene())
     world.set_body_pose("cube_2", (0.3, -0.1, 0.426))
