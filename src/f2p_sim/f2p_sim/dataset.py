@@ -19,7 +19,9 @@ regenerates the rest, so nothing is duplicated or lost.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import json
 import logging
@@ -138,6 +140,25 @@ def generate(
         raise DatasetError(f"n ({n}) and shard_size ({shard_size}) must be positive")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out):
+        for stale in out.glob(".*.tmp"):  # half-written files of a killed run
+            stale.unlink()
+        return _generate_locked(make_record, config, out, n, shard_size, workers, progress)
+
+
+@contextlib.contextmanager
+def _exclusive(out: Path):
+    """One generator per directory: a second one would interleave shards and manifests."""
+    with open(out / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise DatasetError(f"another process is generating into {out}") from exc
+        yield
+
+
+def _generate_locked(make_record: RecordFn, config: Any, out: Path, n: int, shard_size: int, workers: int,
+                     progress: Callable[[int, int], None] | None) -> dict:
     cfg = json.loads(json.dumps(_config_dict(config)))  # tuples -> lists, as the manifest stores them
     if (out / MANIFEST).exists():
         manifest = read_manifest(out)

@@ -65,6 +65,7 @@ def test_killed_run_resumes_without_duplicates_or_losses(tmp_path):
     resumed = []
     dataset.generate(toy_record, ToyConfig(), tmp_path, n=45, shard_size=10, progress=lambda d, t: resumed.append(d))
     assert resumed[0] == 20  # the finished shards were kept, not regenerated
+    assert not list(tmp_path.glob(".*.tmp"))
     data = dataset.load(tmp_path)
     np.testing.assert_array_equal(data["index"], np.arange(45))
     dataset.generate(toy_record, ToyConfig(), tmp_path / "fresh", n=45, shard_size=10)
@@ -93,3 +94,8 @@ def test_bad_arguments_and_paths(tmp_path):
         dataset.generate(toy_record, ToyConfig(), tmp_path, n=0)
     with pytest.raises(dataset.DatasetError, match="not a dataset"):
         dataset.load(tmp_path / "nowhere")
+
+
+def test_two_generators_in_one_directory_are_refused(tmp_path):
+    with dataset._exclusive(tmp_path), pytest.raises(dataset.DatasetError, match="another process"):
+        dataset.generate(toy_record, ToyConfig(), tmp_path, n=4, shard_size=2)
