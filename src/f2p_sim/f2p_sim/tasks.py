@@ -236,9 +236,16 @@ def _push_is_isolated(scene: Scene, obj: str, angle: float, distance: float) -> 
     return True
 
 
-def pretrain(rng: np.random.Generator, n_objects: int, real: bool = False) -> TaskSample:
-    """Random tabletop scenes with one random skill whose effect never involves the interactions
-    the tasks depend on (module docstring)."""
+@dataclass
+class _TabletopScene:
+    scene: Scene
+    boxes: list[ObjectSpec]  # containers, cups and bags
+    filled: set[str]  # names of boxes that hold something
+    loose: list[str]  # graspable objects standing on a table
+
+
+def _tabletop(rng: np.random.Generator, n_objects: int, real: bool) -> _TabletopScene:
+    """The scenes of pre-training: loose objects and a few boxes, some holding items."""
     placer = _Placer(rng)
     objects = [ground(), *tables()]
     boxes: list[ObjectSpec] = []
@@ -278,7 +285,14 @@ def pretrain(rng: np.random.Generator, n_objects: int, real: bool = False) -> Ta
         objects.append(on_surface(name, cls, size, placer.place(table, size), surface_z=TABLE_TOP_Z,
                                   **_physics(rng, real)))
         loose.append(name)
-    scene = Scene(objects=objects)
+    return _TabletopScene(Scene(objects=objects), boxes, filled, loose)
+
+
+def pretrain(rng: np.random.Generator, n_objects: int, real: bool = False) -> TaskSample:
+    """Random tabletop scenes with one random skill whose effect never involves the interactions
+    the tasks depend on (module docstring)."""
+    top = _tabletop(rng, n_objects, real)
+    scene, boxes, filled, loose = top.scene, top.boxes, top.filled, top.loose
 
     # The skill: pick-and-place of a loose object (onto a table or into a box), pick-and-place
     # of an EMPTY box, or an isolated push of a loose object.
@@ -313,6 +327,29 @@ def pretrain(rng: np.random.Generator, n_objects: int, real: bool = False) -> Ta
         raise SceneError("pre-training scene without a movable object")
     return _finish(TaskSample("pretrain", n_objects, scene, skill=skill,
                               skeleton=[SkeletonStep(skill.type, skill.object_ids)]))
+
+
+def place(rng: np.random.Generator, n_objects: int, real: bool = False) -> TaskSample:
+    """A pre-training-like task (the control of the experiments): put one loose object on the
+    other table, or into an empty box. Everything it needs is in the pre-training distribution,
+    so a pre-trained model should plan it well."""
+    for _ in range(20):
+        top = _tabletop(rng, n_objects, real)
+        if top.loose:
+            break
+    else:
+        raise SceneError("no loose object to place")
+    scene = top.scene
+    obj = str(rng.choice(top.loose))
+    empty = [b.name for b in top.boxes if b.name not in top.filled and scene.object(b.name).cls is not ObjectClass.CUP]
+    if empty and rng.random() < 0.5:
+        target = str(rng.choice(empty))
+        goal = [("inside", obj, target)]
+    else:
+        here = min(TABLE_CENTERS, key=lambda t: abs(TABLE_CENTERS[t][1] - scene.object(obj).pos[1]))
+        target = "table_B" if here == "table_A" else "table_A"
+        goal = [("on", obj, target)]
+    return _finish(TaskSample("place", n_objects, scene, goal, [SkeletonStep(SkillType.PICK_PLACE, (obj, target))]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -420,6 +457,7 @@ def packing(rng: np.random.Generator, n_objects: int, real: bool = False) -> Tas
 #: Registered distributions: name -> factory(rng, n_objects, real=False) -> TaskSample.
 DISTRIBUTIONS: dict[str, Callable[..., TaskSample]] = {
     "pretrain": pretrain,
+    "place": place,
     "transport": transport,
     "organize": organize,
     "packing": packing,
@@ -435,7 +473,7 @@ def sample(distribution: str, rng: np.random.Generator, n_objects: int | None = 
     if distribution not in DISTRIBUTIONS:
         raise KeyError(f"unknown distribution '{distribution}'; choose from {sorted(DISTRIBUTIONS)}")
     if n_objects is None:
-        lo, hi = PRETRAIN_OBJECT_COUNTS if distribution == "pretrain" else (min(TASK_OBJECT_COUNTS),
+        lo, hi = PRETRAIN_OBJECT_COUNTS if distribution in ("pretrain", "place") else (min(TASK_OBJECT_COUNTS),
                                                                           max(TASK_OBJECT_COUNTS))
         n_objects = int(rng.integers(lo, hi + 1))
     last: Exception | None = None
