@@ -49,6 +49,25 @@ def bench_real2sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def bench_planner(args: argparse.Namespace) -> int:
+    import torch
+    from f2p_planner import bench
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    result = bench.run(n_objects=args.objects, horizon=args.horizon, samples=args.samples, method=args.method,
+                       dyn_ff=args.width)
+    print(result.summary())
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = (f"f2p bench planner --objects {args.objects} --horizon {args.horizon} --samples {args.samples} "
+               f"--method {args.method}" + (f" --width {args.width}" if args.width else ""))
+    out.write_text(json.dumps({"command": command, "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+                               **result.to_dict()}, indent=1) + "\n")
+    print(f"results written to {out}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks (print figures, write results files)")
     bsub = p.add_subparsers(dest="bench_command", metavar="BENCH", required=True)
@@ -57,6 +76,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--workers", type=int, default=2)
     s.add_argument("--out", default="experiments/results/bench_sim.json")
     s.set_defaults(func=bench_sim)
+    pl = bsub.add_parser("planner", help="plan latency, model FLOPs per plan and the machine's matmul limit")
+    pl.add_argument("--objects", type=int, default=7)
+    pl.add_argument("--horizon", type=int, default=3)
+    pl.add_argument("--samples", type=int, default=1000)
+    pl.add_argument("--method", default="shooting", choices=["shooting", "cem"])
+    pl.add_argument("--width", type=int, default=None, help="transformer feed-forward width (default: the model's)")
+    pl.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
+    pl.add_argument("--out", default="experiments/results/bench_planner.json")
+    pl.set_defaults(func=bench_planner)
     r = bsub.add_parser("real2sim", help="Sim2Real gap: re-simulate 'real' transitions in their reconstruction")
     r.add_argument("--n", type=int, default=50, help="transitions per distribution")
     r.add_argument("--distributions", nargs="+", default=["pretrain", "transport", "organize", "packing"])
