@@ -51,6 +51,7 @@ def bench_real2sim(args: argparse.Namespace) -> int:
 
 def bench_planner(args: argparse.Namespace) -> int:
     import torch
+
     from f2p_planner import bench
 
     if args.threads:

@@ -1,0 +1,381 @@
+"""Training of the skill effect model on transition datasets (paper A.11 "Training Details").
+
+Adam (lr 1e-4) on L = L_detection + L_regularization + L_pos + L_prediction
+(:func:`f2p_model.losses.transition_loss`), a fixed number of epochs over the training split,
+then per epoch the validation loss and the relation F1 of detection and 1-step prediction on the
+validation split (:mod:`f2p_model.metrics`).
+
+Files in ``out_dir``:
+
+* ``checkpoint.pt``: model + optimiser state, finished epochs, the configs as plain dicts, the
+  data hash and the metric history; replaced atomically (temp file + ``os.replace``) after every
+  epoch (``RunOptions.checkpoint_every``), so a kill loses at most the epoch in progress;
+* ``metrics.csv``: one row per finished epoch, rewritten from the checkpoint's history (a rerun
+  after a kill never duplicates rows);
+* ``loss_curves.png``: the CSV as curves.
+
+``resume=True`` continues from the checkpoint's last finished epoch. Data order and dropout depend
+only on (seed, epoch), so a resumed run takes the same steps an uninterrupted one would.
+Resuming with different model / loss / optimiser settings or different data is refused; more
+epochs (to extend a run) are fine.
+
+At the end the model is published to a :class:`f2p_model.store.ModelStore` (no parent), marked
+validated iff the validation detection macro F1 reaches ``RunOptions.min_val_f1``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from f2p_model.config import ConfigBase, LossConfig, ModelConfig, TrainConfig
+from f2p_model.data import TransitionDataset, check_vocabulary, data_manifest_hash, iter_batches, n_batches
+from f2p_model.losses import transition_loss
+from f2p_model.metrics import model_relation_f1
+from f2p_model.model import SkillEffectModel
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.pt"
+METRICS_CSV = "metrics.csv"
+CURVES_PNG = "loss_curves.png"
+CHECKPOINT_SCHEMA = 1
+LOSS_PARTS: tuple[str, ...] = ("total", "detection", "regularization", "position", "prediction")
+CSV_COLUMNS: tuple[str, ...] = (
+    "epoch",
+    *(f"train_{p}" for p in LOSS_PARTS),
+    *(f"val_{p}" for p in LOSS_PARTS),
+    "val_detection_f1", "val_prediction_f1", "val_copy_baseline_f1", "n_train", "n_val", "lr", "epoch_s",
+)
+
+#: ``progress(done, total, message)``: steps done of all steps of the run, and a short status.
+Progress = Callable[[int, int, str], None]
+
+
+class TrainError(RuntimeError):
+    """A run that cannot go on as asked (incompatible checkpoint, diverged loss)."""
+
+
+@dataclass
+class RunOptions(ConfigBase):
+    """Settings of a training run that are not the optimiser's (TrainConfig) or the model's."""
+
+    val_fraction: float = 0.1  # share of records held out for validation (stable per-sample hash, data.py)
+    threads: int = 0  # torch intra-op threads; 0 = every core this process may run on
+    # Validation detection macro F1 needed to publish as validated (what the planner loads as "latest").
+    # Not in the paper; 0.8 is above what a model that has not learned the relations reaches.
+    min_val_f1: float = 0.8
+    statuses: tuple[str, ...] = ()  # keep only records with these execution statuses; () keeps all
+    eval_batch_size: int = 64  # validation batch size (no gradients: larger is cheaper)
+    plot_interval_s: float = 30.0  # redraw loss_curves.png at most this often (and after the last epoch)
+    # Epochs between checkpoints (and CSV rows on disk); the last epoch always checkpoints. 1: a kill
+    # loses at most the epoch in progress. Larger values save the ~40 ms torch.save of many tiny epochs.
+    checkpoint_every: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0 (0 = all cores), got {self.threads}")
+        if not 0.0 <= self.min_val_f1 <= 1.0:
+            raise ValueError(f"min_val_f1 must be in [0, 1], got {self.min_val_f1}")
+        if self.eval_batch_size < 1:
+            raise ValueError(f"eval_batch_size must be >= 1, got {self.eval_batch_size}")
+        if self.checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
+        if self.plot_interval_s < 0:
+            raise ValueError(f"plot_interval_s must be >= 0, got {self.plot_interval_s}")
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    epochs_done: int
+    history: list[dict[str, Any]]  # one row per epoch, the CSV's columns
+    val_f1: dict[str, Any]  # last epoch's validation F1 reports ("detection", "prediction", "copy_baseline")
+    version: str | None = None  # published store version
+    validated: bool = False
+    files: dict[str, Path] = field(default_factory=dict)  # checkpoint, metrics_csv, curves
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    """Torch seed of one epoch (dropout): a function of (seed, epoch) only, so resuming replays it."""
+    return int(np.random.SeedSequence([seed, epoch, 7]).generate_state(1)[0])
+
+
+def _atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(path: Path, ckpt: dict[str, Any]) -> None:
+    _atomic_write(path, lambda f: torch.save(ckpt, f))
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The checkpoint dict (plain data and tensors only: loaded with ``weights_only=True``)."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(ckpt, dict) or ckpt.get("schema") != CHECKPOINT_SCHEMA:
+        raise TrainError(f"{path} is not a training checkpoint of schema {CHECKPOINT_SCHEMA}")
+    return ckpt
+
+
+def model_from_checkpoint(path: str | os.PathLike[str]) -> SkillEffectModel:
+    """Rebuild the model of a checkpoint (eval mode)."""
+    ckpt = load_checkpoint(path)
+    model = SkillEffectModel(ModelConfig.from_dict(ckpt["configs"]["model"]))
+    model.load_state_dict(ckpt["model"])
+    return model.eval()
+
+
+def write_metrics_csv(path: Path, history: Sequence[dict[str, Any]]) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    w.writeheader()
+    for row in history:
+        w.writerow({k: ("" if v is None or (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()})
+    _atomic_write(path, lambda f: f.write(buf.getvalue().encode()))
+
+
+def plot_curves(path: Path, history: Sequence[dict[str, Any]]) -> None:
+    """Losses per part (train solid, validation dashed, log scale) and validation F1 per epoch."""
+    # The Agg canvas directly, no pyplot: no global backend switch, no figure registry.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    epochs = [r["epoch"] for r in history]
+    fig = Figure(figsize=(11, 4.2))
+    FigureCanvasAgg(fig)
+    ax_l, ax_f = fig.subplots(1, 2)
+    for k, part in enumerate(LOSS_PARTS):
+        color = f"C{k}"
+        ax_l.plot(epochs, [r[f"train_{part}"] for r in history], "-o", ms=3, color=color, label=f"train {part}")
+        val = [r.get(f"val_{part}") for r in history]
+        if any(v is not None and not math.isnan(v) for v in val):
+            ax_l.plot(epochs, [math.nan if v is None else v for v in val], "--", color=color, label=f"val {part}")
+    ax_l.set_yscale("log")
+    ax_l.set_xlabel("epoch")
+    ax_l.set_ylabel("loss")
+    ax_l.legend(fontsize=7, ncol=2)
+    ax_l.grid(alpha=0.3)
+    for key, label in (("val_detection_f1", "detection"), ("val_prediction_f1", "prediction (1 step)"),
+                       ("val_copy_baseline_f1", "copy baseline R_t+1 = R_t")):
+        vals = [math.nan if r.get(key) is None else r[key] for r in history]
+        ax_f.plot(epochs, vals, "-o" if "copy" not in key else ":", ms=3, label=label)
+    ax_f.set_ylim(0, 1)
+    ax_f.set_xlabel("epoch")
+    ax_f.set_ylabel("validation macro F1")
+    ax_f.legend(fontsize=8)
+    ax_f.grid(alpha=0.3)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    _atomic_write(path, lambda f: f.write(buf.getvalue()))
+
+
+@torch.no_grad()
+def _validate(model: SkillEffectModel, dataset: TransitionDataset, rows: np.ndarray, loss_cfg: LossConfig,
+              batch_size: int) -> tuple[dict[str, float], dict[str, Any]]:
+    """Mean loss parts and F1 reports on ``rows`` (eval mode)."""
+    model.eval()
+    sums = dict.fromkeys(LOSS_PARTS, 0.0)
+    for batch in iter_batches(dataset, rows, batch_size):
+        _, parts = transition_loss(model, batch, loss_cfg)
+        b = batch["mask"].shape[0]
+        for k in LOSS_PARTS:
+            sums[k] += parts[k] * b
+    losses = {k: v / len(rows) for k, v in sums.items()}
+    f1 = model_relation_f1(model, iter_batches(dataset, rows, batch_size))
+    return losses, {k: v.compute() for k, v in f1.items()}
+
+
+def _check_resumable(ckpt: dict[str, Any], configs: dict[str, dict[str, Any]], data_hash: str, path: Path) -> None:
+    old = ckpt["configs"]
+    hint = "use another output directory, or start over (resume=False / --no-resume)"
+    for name in ("model", "loss"):
+        if old[name] != configs[name]:
+            raise TrainError(f"{path} was trained with a different {name} config; {hint}")
+    ignored = {
+        "train": ("epochs", "finetune_epochs"),
+        "options": ("threads", "eval_batch_size", "plot_interval_s", "checkpoint_every"),
+    }
+    for name, ignore in ignored.items():
+        a = {k: v for k, v in old[name].items() if k not in ignore}
+        b = {k: v for k, v in configs[name].items() if k not in ignore}
+        if a != b:
+            diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            raise TrainError(f"{path} was trained with different {name} settings {diff}; {hint}")
+    if ckpt["data_hash"] != data_hash:
+        raise TrainError(f"{path} was trained on different data (manifest hash differs); {hint}")
+
+
+def train(
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    loss_cfg: LossConfig,
+    data_paths: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    options: RunOptions | None = None,
+    store: str | os.PathLike[str] | None = None,
+    resume: bool = True,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Train ``train_cfg.epochs`` epochs on ``data_paths`` (concatenated) into ``out_dir``.
+
+    ``store``: model store root to publish the final model to (None: do not publish).
+    ``progress(done, total, message)`` is called after every optimiser step.
+    """
+    options = options if options is not None else RunOptions()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"checkpoint": out / CHECKPOINT, "metrics_csv": out / METRICS_CSV, "curves": out / CURVES_PNG}
+    threads = options.threads or available_cores()
+    torch.set_num_threads(threads)
+
+    check_vocabulary(model_cfg)
+    dataset = TransitionDataset(data_paths, model_cfg, statuses=options.statuses or None)
+    data_hash = data_manifest_hash(data_paths)
+    train_rows, val_rows = dataset.split(options.val_fraction, seed=train_cfg.seed)
+    if len(train_rows) == 0:
+        raise TrainError("the training split is empty")
+    configs = {"model": model_cfg.to_dict(), "train": train_cfg.to_dict(), "loss": loss_cfg.to_dict(),
+               "options": options.to_dict()}
+
+    torch.manual_seed(train_cfg.seed)
+    model = SkillEffectModel(model_cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=train_cfg.lr)
+    history: list[dict[str, Any]] = []
+    val_f1: dict[str, Any] = {}
+    published: dict[str, Any] = {}
+    start = 0
+    ckpt_path = files["checkpoint"]
+    if ckpt_path.exists() and resume:
+        ckpt = load_checkpoint(ckpt_path)
+        _check_resumable(ckpt, configs, data_hash, ckpt_path)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        start, history, val_f1 = ckpt["epoch"], list(ckpt["history"]), ckpt["val_f1"]
+        published = ckpt.get("published", {})
+        log.info("resuming %s after epoch %d of %d", ckpt_path, start, train_cfg.epochs)
+    elif ckpt_path.exists():
+        log.warning("starting over: %s will be replaced", ckpt_path)
+    log.info("%d training / %d validation transitions from %d dataset(s), %d threads",
+             len(train_rows), len(val_rows), len(dataset.sources), threads)
+
+    def checkpoint(epoch: int) -> None:
+        save_checkpoint(ckpt_path, {
+            "schema": CHECKPOINT_SCHEMA, "model": model.state_dict(), "optimizer": opt.state_dict(),
+            "epoch": epoch, "configs": configs, "data_hash": data_hash, "history": history, "val_f1": val_f1,
+            "published": published,
+        })
+
+    steps = n_batches(len(train_rows), train_cfg.batch_size)
+    total = steps * max(train_cfg.epochs, start)
+    done = steps * start
+    if progress:
+        progress(done, total, f"epoch {start}/{train_cfg.epochs}")
+    last_plot = -math.inf
+    for epoch in range(start, train_cfg.epochs):
+        t0 = time.perf_counter()
+        model.train()
+        torch.manual_seed(_epoch_seed(train_cfg.seed, epoch))
+        sums = dict.fromkeys(LOSS_PARTS, 0.0)
+        batches = iter_batches(dataset, train_rows, train_cfg.batch_size, shuffle=True, seed=train_cfg.seed,
+                               epoch=epoch)
+        for step, batch in enumerate(batches):
+            loss, parts = transition_loss(model, batch, loss_cfg)
+            if not math.isfinite(parts["total"]):
+                raise TrainError(f"loss is {parts['total']} at epoch {epoch + 1}, step {step}: {parts}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            b = batch["mask"].shape[0]
+            for k in LOSS_PARTS:
+                sums[k] += parts[k] * b
+            done += 1
+            if progress:
+                progress(done, total, f"epoch {epoch + 1}/{train_cfg.epochs} loss {parts['total']:.3f}")
+        row: dict[str, Any] = {"epoch": epoch + 1}
+        row.update({f"train_{k}": v / len(train_rows) for k, v in sums.items()})
+        if len(val_rows):
+            val_loss, val_f1 = _validate(model, dataset, val_rows, loss_cfg, options.eval_batch_size)
+            row.update({f"val_{k}": v for k, v in val_loss.items()})
+            for k in ("detection", "prediction", "copy_baseline"):
+                row[f"val_{k}_f1"] = val_f1[k]["macro_f1"]
+        else:
+            row.update({c: None for c in CSV_COLUMNS if c.startswith("val_")})
+        row.update({"n_train": len(train_rows), "n_val": len(val_rows), "lr": train_cfg.lr,
+                    "epoch_s": round(time.perf_counter() - t0, 3)})
+        history.append(row)
+        last = epoch + 1 == train_cfg.epochs
+        if last or (epoch + 1 - start) % options.checkpoint_every == 0:
+            checkpoint(epoch + 1)
+            write_metrics_csv(files["metrics_csv"], history)
+        if last or time.monotonic() - last_plot >= options.plot_interval_s:
+            plot_curves(files["curves"], history)  # ~0.2 s: not after every epoch of a many-epoch run
+            last_plot = time.monotonic()
+        log.info("epoch %d/%d: train loss %.4f, val loss %s, val detection F1 %s, prediction F1 %s (%.1f s)",
+                 epoch + 1, train_cfg.epochs, row["train_total"], _fmt(row.get("val_total")),
+                 _fmt(row.get("val_detection_f1")), _fmt(row.get("val_prediction_f1")), row["epoch_s"])
+    if history and not (files["metrics_csv"].exists() and files["curves"].exists()):  # resumed a finished run
+        write_metrics_csv(files["metrics_csv"], history)
+        plot_curves(files["curves"], history)
+
+    det_f1 = history[-1].get("val_detection_f1") if history else None
+    validated = det_f1 is not None and det_f1 >= options.min_val_f1
+    result = TrainResult(out, len(history), history, val_f1, validated=validated, files=files)
+    if store is None:
+        return result
+    from f2p_model.store import ModelStore
+
+    store_root = str(Path(store).resolve())
+    if published.get("store") == store_root and published.get("epoch") == len(history):
+        log.info("already published as %s in %s", published["version"], store_root)
+        result.version = published["version"]
+        return result
+    if det_f1 is None:
+        log.warning("no validation split: publishing unvalidated")
+    elif not validated:
+        log.warning("validation detection F1 %.3f < %.3f: publishing unvalidated", det_f1, options.min_val_f1)
+    metrics = {k: v for k, v in history[-1].items() if k not in ("lr", "epoch_s")}
+    metrics["val_f1"] = val_f1
+    version = ModelStore(store_root).publish(
+        model.eval(), {"train": train_cfg, "loss": loss_cfg, "options": options}, parent=None,
+        data_hash=data_hash, metrics=metrics, validated=validated,
+    )
+    published = {"store": store_root, "version": version, "epoch": len(history)}
+    checkpoint(len(history))
+    result.version = version
+    return result
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.4f}"

@@ -1,0 +1,124 @@
+"""Training: a tiny real dataset is overfitted; a killed run resumes exactly; the result is published."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+from f2p_model_testlib import tiny_config
+
+from f2p_model.config import LossConfig, TrainConfig
+from f2p_model.data import TransitionDataset, iter_batches
+from f2p_model.metrics import model_relation_f1
+from f2p_model.store import ModelStore
+from f2p_model.train import CSV_COLUMNS, RunOptions, TrainError, load_checkpoint, model_from_checkpoint, train
+
+OPTS = RunOptions(val_fraction=0.25, threads=2, min_val_f1=0.0)
+
+
+def _generate(out, n: int, seed: int = 0, n_points: int = 16):
+    from f2p_sim import dataset
+    from f2p_sim.transitions import GenerationConfig, make_record
+
+    cfg = GenerationConfig(distribution="pretrain", seed=seed, n_points=n_points, width=160, height=120)
+    dataset.generate(make_record, cfg, out, n=n, shard_size=8)
+    return out
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return _generate(tmp_path_factory.mktemp("data") / "pre", 12)
+
+
+@pytest.fixture(scope="module")
+def six(tmp_path_factory):
+    return _generate(tmp_path_factory.mktemp("data") / "six", 6)
+
+
+def _rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_overfit_tiny_dataset(six, tmp_path):
+    # The full A.11 loss on 6 transitions, one batch per epoch, 250 steps at lr 1e-2 (100x A.11's:
+    # a toy model memorising 6 samples). The rare relations (inside, boundary: a few positives)
+    # are the last to fit; detection F1 passes 0.95 after ~200 steps.
+    cfg = tiny_config(max_objects=14, dec_hidden=64)
+    res = train(cfg, TrainConfig(lr=1e-2, batch_size=6, epochs=250, seed=0), LossConfig(), [six], tmp_path,
+                options=RunOptions(val_fraction=0.0, threads=2, checkpoint_every=50))
+    hist = res.history
+    assert len(hist) == 250 and hist[-1]["val_detection_f1"] is None  # no validation split
+    assert hist[-1]["train_total"] < 0.5 * hist[0]["train_total"]
+    assert hist[-1]["train_detection"] < 0.1 * hist[0]["train_detection"]
+    assert len(_rows(tmp_path / "metrics.csv")) == 250
+    model = model_from_checkpoint(tmp_path / "checkpoint.pt")
+    ds = TransitionDataset([six], cfg)
+    det = model_relation_f1(model, iter_batches(ds, np.arange(6), 6))["detection"].compute()
+    assert det["macro_f1"] >= 0.95, det
+
+
+def _train(data, out, epochs, **kw):
+    return train(tiny_config(max_objects=14), TrainConfig(lr=1e-3, batch_size=4, epochs=epochs, seed=1),
+                 LossConfig(), [data], out, options=kw.pop("options", OPTS), **kw)
+
+
+def test_resume_after_kill_matches_an_uninterrupted_run(data, tmp_path):
+    straight = _train(data, tmp_path / "straight", 3)
+
+    class Killed(Exception):
+        pass
+
+    def kill_in_epoch_3(done, total, message):
+        if message.startswith("epoch 3/3") and done == total - 1:
+            raise Killed
+
+    run = tmp_path / "run"
+    _train(data, run, 2)
+    with pytest.raises(Killed):
+        _train(data, run, 3, progress=kill_in_epoch_3)
+    assert load_checkpoint(run / "checkpoint.pt")["epoch"] == 2  # the killed epoch is lost, nothing else
+    assert [r["epoch"] for r in _rows(run / "metrics.csv")] == ["1", "2"]
+    calls = []
+    resumed = _train(data, run, 3, progress=lambda d, t, m: calls.append((d, t)))
+    rows = _rows(run / "metrics.csv")
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"] and list(rows[0]) == list(CSV_COLUMNS)
+    assert calls[0][0] == 2 * calls[0][1] // 3  # progress starts after the two finished epochs
+    a, b = model_from_checkpoint(tmp_path / "straight" / "checkpoint.pt"), model_from_checkpoint(run / "checkpoint.pt")
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        torch.testing.assert_close(va, vb, msg=k)
+    for ra, rb in zip(straight.history, resumed.history, strict=True):
+        for key in ("train_total", "val_total", "val_detection_f1"):
+            assert ra[key] == pytest.approx(rb[key]), key
+    assert (run / "loss_curves.png").stat().st_size > 0
+
+
+def test_resume_refuses_other_settings(data, tmp_path):
+    _train(data, tmp_path, 1)
+    with pytest.raises(TrainError, match="train settings"):
+        train(tiny_config(max_objects=14), TrainConfig(lr=5e-4, batch_size=4, epochs=2, seed=1), LossConfig(),
+              [data], tmp_path, options=OPTS)
+    with pytest.raises(TrainError, match="model config"):
+        train(tiny_config(max_objects=14, dec_hidden=8), TrainConfig(lr=1e-3, batch_size=4, epochs=2, seed=1),
+              LossConfig(), [data], tmp_path, options=OPTS)
+    res = train(tiny_config(max_objects=14), TrainConfig(lr=5e-4, batch_size=4, epochs=1, seed=1), LossConfig(),
+                [data], tmp_path, options=OPTS, resume=False)  # starting over is allowed
+    assert res.epochs_done == 1
+
+
+def test_publishes_once_with_validation_flag(data, tmp_path):
+    store = tmp_path / "models"
+    res = _train(data, tmp_path / "run", 1, store=store, options=RunOptions(val_fraction=0.25, threads=2,
+                                                                            min_val_f1=1.0))
+    assert res.version == "v0001" and not res.validated  # an epoch-1 toy model does not reach F1 1.0
+    meta = ModelStore(store).read_meta("v0001")
+    assert meta.parent is None and not meta.validated and len(meta.data_hash) == 64
+    assert meta.metrics["val_detection_f1"] == res.history[-1]["val_detection_f1"]
+    assert "detection" in meta.metrics["val_f1"] and meta.configs["train"]["epochs"] == 1
+    again = _train(data, tmp_path / "run", 1, store=store, options=RunOptions(val_fraction=0.25, threads=2,
+                                                                              min_val_f1=1.0))
+    assert again.version == "v0001" and [m.version for m in ModelStore(store).list()] == ["v0001"]
+    ok = _train(data, tmp_path / "run2", 1, store=store)  # min_val_f1 0: validated
+    assert ok.version == "v0002" and ok.validated and ModelStore(store).latest() == "v0002"
