@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,10 @@ def _write_manifest(out: Path, manifest: dict) -> None:
 
 
 def _generate_shard(make_record: RecordFn, config: Any, out: Path, shard: int, start: int, stop: int):
-    records = [make_record(config, i) for i in range(start, stop)]
+    # Records are made of many tiny numpy products; a multi-threaded BLAS in each of several
+    # worker processes oversubscribes the cores (measured: 2 workers ran *slower* than 1).
+    with threadpool_limits(limits=1):
+        records = [make_record(config, i) for i in range(start, stop)]
     sha = write_shard(out / shard_name(shard), records)
     fields = {k: [str(v.dtype), list(v.shape)] for k, v in records[0].items()}
     return shard, sha, fields
