@@ -45,20 +45,45 @@ def pair_mask(mask: Tensor) -> Tensor:
     return mask.unsqueeze(2) & mask.unsqueeze(1) & ~eye
 
 
-def masked_bce(logits: Tensor, target: Tensor, valid: Tensor) -> Tensor:
-    """Mean BCE-with-logits over the entries where ``valid`` (broadcast over the last axis) is True."""
+def masked_bce(logits: Tensor, target: Tensor, valid: Tensor, pos_weight: Tensor | None = None) -> Tensor:
+    """Mean BCE-with-logits over the entries where ``valid`` (broadcast over the last axis) is True;
+    ``pos_weight`` (K,) weights the positive term of each relation (see LossConfig)."""
     assert logits.shape == target.shape, f"logits {tuple(logits.shape)} vs target {tuple(target.shape)}"
     assert valid.shape == logits.shape[:-1], f"valid {tuple(valid.shape)} vs logits {tuple(logits.shape)}"
-    per = F.binary_cross_entropy_with_logits(logits, target.to(logits.dtype), reduction="none")  # (..., K)
+    per = F.binary_cross_entropy_with_logits(logits, target.to(logits.dtype), reduction="none",
+                                             pos_weight=pos_weight)  # (..., K)
     w = valid.unsqueeze(-1).to(per.dtype)
     return (per * w).sum() / (w.sum() * per.shape[-1]).clamp_min(1.0)
 
 
 def relation_loss(
-    unary_logits: Tensor, binary_logits: Tensor, unary: Tensor, binary: Tensor, mask: Tensor
+    unary_logits: Tensor, binary_logits: Tensor, unary: Tensor, binary: Tensor, mask: Tensor,
+    cfg: LossConfig | None = None,
 ) -> Tensor:
     """CE of unary (B, N, U) and binary (B, N, N, R) logits against bool ground truth."""
-    return masked_bce(unary_logits, unary, mask) + masked_bce(binary_logits, binary, pair_mask(mask))
+    uw = _weights(cfg.unary_pos_weight if cfg else (), unary_logits)
+    bw = _weights(cfg.binary_pos_weight if cfg else (), binary_logits)
+    return masked_bce(unary_logits, unary, mask, uw) + masked_bce(binary_logits, binary, pair_mask(mask), bw)
+
+
+def _weights(values: tuple[float, ...], like: Tensor) -> Tensor | None:
+    if not values:
+        return None
+    assert len(values) == like.shape[-1], f"{len(values)} pos weights for {like.shape[-1]} relations"
+    return torch.tensor(values, dtype=like.dtype, device=like.device)
+
+
+def relation_pos_weights(unary: Tensor, binary: Tensor, mask: Tensor, cap: float) -> tuple[tuple[float, ...], ...]:
+    """min(negatives / positives, cap) per relation over real objects (unary) and real pairs
+    (binary): unary (S, N, U), binary (S, N, N, R), mask (S, N). A relation that never holds gets 1."""
+    out = []
+    for truth, valid in ((unary, mask), (binary, pair_mask(mask))):
+        t = truth[valid].to(torch.float64)  # (M, K)
+        pos = t.sum(0)
+        neg = t.shape[0] - pos
+        w = torch.where(pos > 0, (neg / pos.clamp_min(1)).clamp(1.0, cap), torch.ones_like(pos))
+        out.append(tuple(float(v) for v in w))
+    return out[0], out[1]
 
 
 def latent_regularization(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
@@ -107,11 +132,12 @@ def transition_loss(
         target = model.encode(batch["points_t1"], mask)
 
     parts_t = {
-        "detection": relation_loss(out.unary_logits, out.binary_logits, batch["unary_t"], batch["binary_t"], mask),
+        "detection": relation_loss(out.unary_logits, out.binary_logits, batch["unary_t"], batch["binary_t"], mask,
+                                   cfg),
         "regularization": latent_regularization(out.latent_next, target, mask),
         "position": position_loss(out.delta_pos, batch["pos_t"], batch["pos_t1"], mask, cfg),
         "prediction": relation_loss(
-            out.unary_logits_next, out.binary_logits_next, batch["unary_t1"], batch["binary_t1"], mask
+            out.unary_logits_next, out.binary_logits_next, batch["unary_t1"], batch["binary_t1"], mask, cfg
         ),
     }
     weights = {

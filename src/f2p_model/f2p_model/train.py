@@ -26,6 +26,7 @@ validated iff the validation detection macro F1 reaches ``RunOptions.min_val_f1`
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import logging
 import math
@@ -42,7 +43,7 @@ import torch
 
 from f2p_model.config import ConfigBase, LossConfig, ModelConfig, TrainConfig
 from f2p_model.data import TransitionDataset, check_vocabulary, data_manifest_hash, iter_batches, n_batches
-from f2p_model.losses import transition_loss
+from f2p_model.losses import relation_pos_weights, transition_loss
 from f2p_model.metrics import model_relation_f1
 from f2p_model.model import SkillEffectModel
 
@@ -236,6 +237,20 @@ def _check_resumable(ckpt: dict[str, Any], configs: dict[str, dict[str, Any]], d
         raise TrainError(f"{path} was trained on different data (manifest hash differs); {hint}")
 
 
+def _balanced(loss_cfg: LossConfig, dataset: TransitionDataset, rows: np.ndarray) -> LossConfig:
+    """Fill the relation pos weights from the training split (LossConfig.balance_relations)."""
+    if not loss_cfg.balance_relations or loss_cfg.unary_pos_weight or loss_cfg.binary_pos_weight:
+        return loss_cfg
+    a = dataset.arrays  # relations only: no point clouds are copied
+    rows = np.sort(rows)
+    unary = torch.from_numpy(np.concatenate([a["unary_t"][rows], a["unary_t1"][rows]]))
+    binary = torch.from_numpy(np.concatenate([a["binary_t"][rows], a["binary_t1"][rows]]))
+    mask = torch.from_numpy(np.concatenate([a["object_mask"][rows], a["object_mask"][rows]]))
+    uw, bw = relation_pos_weights(unary, binary, mask, loss_cfg.max_pos_weight)
+    log.info("relation pos weights: unary %s, binary %s", [round(v, 1) for v in uw], [round(v, 1) for v in bw])
+    return dataclasses.replace(loss_cfg, unary_pos_weight=uw, binary_pos_weight=bw)
+
+
 def train(
     model_cfg: ModelConfig,
     train_cfg: TrainConfig,
@@ -266,6 +281,7 @@ def train(
     train_rows, val_rows = dataset.split(options.val_fraction, seed=train_cfg.seed)
     if len(train_rows) == 0:
         raise TrainError("the training split is empty")
+    loss_cfg = _balanced(loss_cfg, dataset, train_rows)
     configs = {"model": model_cfg.to_dict(), "train": train_cfg.to_dict(), "loss": loss_cfg.to_dict(),
                "options": options.to_dict()}
 

@@ -78,3 +78,19 @@ def test_missing_batch_key_is_named():
     with pytest.raises(KeyError, match="pos_t1"):
         transition_loss(SkillEffectModel(cfg), batch)
     assert "pos_t1" in BATCH_KEYS
+
+
+def test_relation_pos_weights_count_real_entries_only():
+    import torch
+
+    from f2p_model.losses import relation_pos_weights
+
+    mask = torch.tensor([[True, True, True, False]])  # 3 real objects -> 6 ordered pairs
+    unary = torch.zeros(1, 4, 2, dtype=torch.bool)
+    unary[0, 0, 0] = True  # 1 of 3 real objects: weight 2
+    unary[0, 3, 1] = True  # padding only: never holds -> 1
+    binary = torch.zeros(1, 4, 4, 1, dtype=torch.bool)
+    binary[0, 0, 1, 0] = True  # 1 of 6 pairs: weight 5, capped at 4
+    binary[0, 2, 2, 0] = True  # the diagonal does not count
+    uw, bw = relation_pos_weights(unary, binary, mask, cap=4.0)
+    assert uw == (2.0, 1.0) and bw == (4.0,)
