@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import hashlib
 import json
 import logging
 import os
@@ -42,6 +41,7 @@ import torch
 
 from f2p_model.config import ModelConfig
 from f2p_model.model import SkillEffectModel
+from f2p_sim.fileio import atomic_write_bytes, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +100,6 @@ def _write_file(path: Path, data: bytes) -> None:
 
 def _meta_bytes(meta: VersionMeta) -> bytes:
     return (json.dumps(dataclasses.asdict(meta), indent=1, sort_keys=True) + "\n").encode()
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _config_dict(cfg: Any) -> dict[str, Any]:
@@ -175,7 +167,7 @@ class ModelStore:
             weights = vdir / WEIGHTS
             if not weights.is_file():
                 raise ModelStoreError(f"corrupt version {version}: {weights} is missing")
-            sha = _sha256(weights)
+            sha = sha256_file(weights)
             if sha != meta.weights_sha256:
                 raise ModelStoreError(f"corrupt version {version}: {weights} sha256 {sha[:12]}… != meta's "
                                       f"{meta.weights_sha256[:12]}…")
@@ -278,7 +270,7 @@ class ModelStore:
                 metrics=dict(metrics or {}),
                 validated=bool(validated),
                 created=time.time(),
-                weights_sha256=_sha256(tmp / WEIGHTS),
+                weights_sha256=sha256_file(tmp / WEIGHTS),
                 extra={"torch_version": torch.__version__},
             )
             # Claim the next id by renaming into place; a concurrent publisher that took the same id
@@ -320,15 +312,6 @@ class ModelStore:
         meta.validated = bool(validated)
         meta.metrics.update(dict(metrics or {}))
         vdir = self.path(version)
-        fd, tmp = tempfile.mkstemp(prefix=f".{META}.", suffix=".tmp", dir=vdir)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(_meta_bytes(meta))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, vdir / META)
-            _fsync_dir(vdir)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_bytes(vdir / META, _meta_bytes(meta))
+        _fsync_dir(vdir)
         return meta

@@ -31,7 +31,6 @@ import io
 import logging
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from f2p_model.data import TransitionDataset, check_vocabulary, data_manifest_ha
 from f2p_model.losses import relation_pos_weights, transition_loss
 from f2p_model.metrics import model_relation_f1
 from f2p_model.model import SkillEffectModel
+from f2p_sim.fileio import atomic_write, atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -123,21 +123,8 @@ def _epoch_seed(seed: int, epoch: int) -> int:
     return int(np.random.SeedSequence([seed, epoch, 7]).generate_state(1)[0])
 
 
-def _atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(path: Path, ckpt: dict[str, Any]) -> None:
-    _atomic_write(path, lambda f: torch.save(ckpt, f))
+    atomic_write(path, lambda f: torch.save(ckpt, f))
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -162,7 +149,7 @@ def write_metrics_csv(path: Path, history: Sequence[dict[str, Any]]) -> None:
     w.writeheader()
     for row in history:
         w.writerow({k: ("" if v is None or (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()})
-    _atomic_write(path, lambda f: f.write(buf.getvalue().encode()))
+    atomic_write_bytes(path, buf.getvalue().encode())
 
 
 def plot_curves(path: Path, history: Sequence[dict[str, Any]]) -> None:
@@ -198,7 +185,7 @@ def plot_curves(path: Path, history: Sequence[dict[str, Any]]) -> None:
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    _atomic_write(path, lambda f: f.write(buf.getvalue()))
+    atomic_write_bytes(path, buf.getvalue())
 
 
 @torch.no_grad()

@@ -22,11 +22,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
-import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -35,6 +32,8 @@ from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+
+from .fileio import atomic_write_bytes, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -54,27 +53,6 @@ def shard_name(shard: int) -> str:
     return f"shard_{shard:05d}.npz"
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def stack_records(records: list[Record]) -> Record:
     """Stack records along a new leading axis; every record must have the same keys and shapes."""
     keys = list(records[0])
@@ -90,8 +68,8 @@ def write_shard(path: Path, records: list[Record]) -> str:
 
     buf = io.BytesIO()
     np.savez_compressed(buf, **stack_records(records))
-    _atomic_write_bytes(path, buf.getvalue())
-    return _sha256(path)
+    atomic_write_bytes(path, buf.getvalue())
+    return sha256_file(path)
 
 
 def _config_dict(config: Any) -> dict:
@@ -112,7 +90,7 @@ def read_manifest(out: Path) -> dict:
 
 
 def _write_manifest(out: Path, manifest: dict) -> None:
-    _atomic_write_bytes(out / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(out / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
 
 
 def _generate_shard(make_record: RecordFn, config: Any, out: Path, shard: int, start: int, stop: int):
@@ -181,7 +159,7 @@ def _generate_locked(make_record: RecordFn, config: Any, out: Path, n: int, shar
     for s in range(n_shards):
         entry = manifest["shards"].get(str(s))
         path = out / shard_name(s)
-        if entry and path.exists() and _sha256(path) == entry["sha256"]:
+        if entry and path.exists() and sha256_file(path) == entry["sha256"]:
             continue
         if entry:
             log.warning("shard %d is listed but missing or corrupt: regenerating it", s)
