@@ -127,3 +127,32 @@ def test_bad_events_are_rejected_and_the_store_untouched(tmp_path, transport_fai
     assert store.list() == [] and not list(tmp_path.glob(".tmp-event-*"))
     with pytest.raises(FailureStoreError, match="no event"):
         store.load("nope")
+
+
+def test_classification_of_a_reproducible_failure(transport_failure):
+    """The items really move with their container, and the reconstruction moves them too: the
+    model's prediction was wrong (incorrect symbolic prediction)."""
+    from f2p_monitor.classify import classify
+
+    result = classify(_event(transport_failure))
+    assert result.label == INCORRECT_PREDICTION, result.reason
+    assert result.checked >= 3 and result.reproduced == result.checked
+
+
+def test_classification_of_a_sim2real_gap(transport_failure):
+    """An observation the simulator cannot reproduce (items reported still on table A although
+    they moved) is a Sim2Real gap."""
+    from f2p_monitor.classify import classify
+    from f2p_monitor.failure import SIM2REAL_GAP
+
+    scene, (u0, b0), _, (pu, pb), _, _ = transport_failure
+    k = BINARY.index("above")
+    pb_wrong = pb.copy()
+    items = [scene.index(n) for n in scene.names if n.startswith("item_")]
+    pb_wrong[items, scene.index("table_B"), k] = 0.9  # predicted: items above table B
+    # the "observation" says they stayed: what the real world would show if the bag had been lifted
+    # out from under them (a physics mismatch the simulator will not reproduce)
+    event = _event(transport_failure, unary_after=u0, binary_after=b0, predicted_binary=pb_wrong,
+                   mismatched=compare(pu, pb_wrong, u0, b0, scene.names, ("above",)))
+    result = classify(event)
+    assert result.label == SIM2REAL_GAP and result.reproduced < result.checked, result.reason
