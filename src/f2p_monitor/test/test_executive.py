@@ -1,0 +1,60 @@
+"""The closed-loop executive on the simulated world with a tiny untrained model: failures are
+detected against ground truth, stored before anything else, classified, and replanned from."""
+
+from __future__ import annotations
+
+import numpy as np
+from test_episode import _tiny_model
+
+from f2p_monitor.executive import ExecutiveConfig, goal_holds, run_task
+from f2p_monitor.failure_store import FailureStore
+from f2p_monitor.sim_harness import SimPerception, SimRobot
+from f2p_planner.goal import Goal
+from f2p_planner.planner import PlannerConfig
+from f2p_planner.skeleton import Skeleton
+from f2p_sim import tasks
+from f2p_sim.world import World
+
+
+class CountingLearner:
+    """Records what it is asked to learn from; returns no new model (learning is tested elsewhere)."""
+
+    def __init__(self, store: FailureStore):
+        self.store, self.seen = store, []
+
+    def learn(self, event):
+        assert event.event_id in self.store.list(), "the event must be stored before learning"
+        self.seen.append(event.event_id)
+        return None
+
+
+def test_failures_are_stored_classified_and_replanned(tmp_path):
+    sample = tasks.sample("organize", np.random.default_rng(3), 3)
+    world = World(sample.scene)
+    store = FailureStore(tmp_path)
+    learner = CountingLearner(store)
+    progress = []
+    outcome = run_task("task-1", Goal.from_triples(sample.goal), Skeleton.from_task(sample), SimRobot(world),
+                       SimPerception(world, n_points=16), _tiny_model(), "v-tiny",
+                       ExecutiveConfig(planner=PlannerConfig(num_samples=8), max_replans=2),
+                       np.random.default_rng(0), store=store, learner=learner,
+                       progress=lambda *a: progress.append(a))
+    assert len(outcome.steps) == len(sample.skeleton)  # every skill ran once (replans plan the rest)
+    assert outcome.failures, "an untrained model mispredicts the organize task"
+    assert outcome.failures == store.list()
+    assert outcome.replans <= 2 and outcome.replans <= len(outcome.failures)
+    labels = {store.load(e).classification for e in outcome.failures}
+    assert labels <= {"incorrect_prediction", "sim2real_gap"}
+    assert set(learner.seen) <= set(outcome.failures)
+    assert progress[-1][0] == "done"
+    assert outcome.success == goal_holds(Goal.from_triples(sample.goal), outcome.names, outcome.final_unary,
+                                         outcome.final_binary)
+
+
+def test_a_goal_object_the_camera_cannot_see_is_reported(tmp_path):
+    sample = tasks.sample("organize", np.random.default_rng(2), 3)  # capsule_1 hides in its cup
+    world = World(sample.scene)
+    outcome = run_task("task-2", Goal.from_triples(sample.goal), Skeleton.from_task(sample), SimRobot(world),
+                       SimPerception(world, n_points=16), _tiny_model(), "v-tiny",
+                       ExecutiveConfig(planner=PlannerConfig(num_samples=8)), np.random.default_rng(0))
+    assert not outcome.success and outcome.steps == [] and "capsule_1" in outcome.error
