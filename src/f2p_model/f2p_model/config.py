@@ -300,3 +300,20 @@ class TrainConfig(ConfigBase):
         for name in ("batch_size", "epochs", "finetune_epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+
+def tiny_model_config(**overrides) -> ModelConfig:
+    """The A.11 architecture at toy widths (16 points per segment, latent 32): for tests, examples
+    and smoke runs where the full model's 4.7 M parameters would only cost time."""
+    enc = EncoderConfig(
+        set_abstractions=(
+            SetAbstractionConfig(npoint=16, nsample=4, bandwidth=0.1, mlp=(8,)),
+            SetAbstractionConfig(npoint=4, nsample=4, bandwidth=0.2, mlp=(16,)),
+            SetAbstractionConfig(npoint=1, nsample=0, bandwidth=0.4, mlp=(16,), group_all=True),
+        ),
+        weightnet_hidden=(4,), weightnet_out=4, densitynet_hidden=(4,),
+    )
+    kw = dict(encoder=enc, n_points=16, id_dim=16, max_objects=16, param_hidden=16, dyn_ff=32, dyn_dropout=0.0,
+              dec_hidden=16)
+    kw.update(overrides)
+    return ModelConfig(**kw)

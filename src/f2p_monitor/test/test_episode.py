@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from f2p_model.config import EncoderConfig, ModelConfig, SetAbstractionConfig
+from f2p_model.config import tiny_model_config
 from f2p_model.model import SkillEffectModel
 from f2p_monitor.episode import EpisodeConfig, run_episode
 from f2p_monitor.stats import wilson_interval
@@ -16,13 +16,7 @@ from f2p_planner.planner import PlannerConfig
 
 def _tiny_model() -> SkillEffectModel:
     torch.manual_seed(0)
-    enc = EncoderConfig(set_abstractions=(
-        SetAbstractionConfig(npoint=16, nsample=4, bandwidth=0.1, mlp=(8,)),
-        SetAbstractionConfig(npoint=4, nsample=4, bandwidth=0.2, mlp=(16,)),
-        SetAbstractionConfig(npoint=1, nsample=0, bandwidth=0.4, mlp=(16,), group_all=True)),
-        weightnet_hidden=(4,), weightnet_out=4, densitynet_hidden=(4,))
-    return SkillEffectModel(ModelConfig(encoder=enc, n_points=16, id_dim=16, max_objects=16, param_hidden=16,
-                                        dyn_ff=32, dyn_dropout=0.0, dec_hidden=16)).eval()
+    return SkillEffectModel(tiny_model_config()).eval()
 
 
 @pytest.mark.parametrize("distribution", ["place", "transport"])

@@ -1,0 +1,266 @@
+"""Fail2Progress inference (paper §5, A.13): SVGD over states, then over actions.
+
+States (Eq. 4/5). A state particle s is a planar pose offset (dx, dy, dyaw) of every *movable*
+object, applied segment-wise to the failure observation: ξ(s)O^F (`model.transform_segments`,
+rotation about each segment's centroid). Static furniture never moves. The log target is
+
+    log Γ(R^F | ξ(s)O^F) + log P(s)
+
+where the first term is the model's detection (no action) log-likelihood of the failure's
+relations before the skill — every relation type the event compares, true ones through log p and
+false ones through log(1 − p), averaged over the entries — and P(s) is uniform over feasible states,
+implemented as a **soft barrier** (not a projection): a quadratic penalty on (a) the overlap of
+movable objects' footprints that did not overlap in O^F and (b) footprint centres leaving the
+support they stood on, plus a projection of the offsets onto ±`max_offset` (the uniform prior's
+box). Gradients flow through the encoder to the offsets.
+
+Actions (Eq. 6/7). With the states fixed, an action particle a is the failed skill's parameter
+vector; the log target is Σ_{r ∈ R^F} ln H(Γ(r | ξ(s)O^F, φ^F, a)) — the entropy of the model's
+prediction of each *failure relation* (the relations whose prediction was wrong) — over a uniform
+prior on the skill's parameter bounds (projection), β = 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from f2p_learner.svgd import SVGD, RBFKernel, SVGDResult, gradient_ascent
+from f2p_model.model import SkillEffectModel, transform_segments
+from f2p_sim.relations import BINARY, UNARY
+from f2p_sim.scene import ObjectClass
+from f2p_sim.transitions import MAX_PARAMS, SKILL_NAMES
+
+STATIC = {ObjectClass.TABLE.value, ObjectClass.SHELF.value, ObjectClass.CABINET.value, ObjectClass.GROUND.value}
+
+
+@dataclass
+class InferenceConfig:
+    particles: int = 20  # M (A.5)
+    state_iterations: int = 100
+    action_iterations: int = 100
+    lr: float = 0.01  # Adam step size (A.13.3)
+    max_offset: float = 0.15  # |dx|, |dy| of a state particle (m); |dyaw| ≤ π/4
+    init_spread: float = 0.03  # particles start as small random offsets around O^F (m)
+    barrier_weight: float = 200.0  # soft feasibility barrier (1/m²)
+    kernel: str = "rbf"  # "rbf" (Fail2Progress) or "none" (the Gradient baseline)
+    seed: int = 0
+
+
+@dataclass
+class FailureTensors:
+    """What inference needs from a failure event, as tensors."""
+
+    points: Tensor  # (N, P, 3) O^F segments
+    mask: Tensor  # (N,) visible segments
+    movable: Tensor  # (N,) bool
+    box_lo: Tensor  # (N, 3)
+    box_hi: Tensor  # (N, 3)
+    unary_before: Tensor  # (N, U) bool, R^F
+    binary_before: Tensor  # (N, N, R) bool
+    relation_types: tuple[str, ...]  # relation names the failure compares
+    failure_relations: list[tuple[int, int, int]]  # (relation index in UNARY+BINARY, i, j or -1)
+    skill: int  # model skill index
+    acted: int
+    param_low: Tensor  # (A,) uniform prior box of the skill's parameters (padded dims 0)
+    param_high: Tensor
+    params: Tensor  # (A,) the failed parameters
+
+
+def _support_of(lo: Tensor, hi: Tensor, static: Tensor) -> Tensor:
+    """Index of the static object each object stands on (its footprint centre over it, the
+    highest top below its bottom), -1 if none: lo/hi (N, 3), static (N,) bool -> (N,)."""
+    c = (lo + hi) / 2
+    over = ((c[:, None, :2] >= lo[None, :, :2]) & (c[:, None, :2] <= hi[None, :, :2])).all(-1)  # (N, N)
+    below = hi[None, :, 2] <= lo[:, None, 2] + 0.02
+    ok = over & below & static[None, :]
+    ok.fill_diagonal_(False)
+    height = torch.where(ok, hi[None, :, 2].expand_as(ok), torch.full_like(ok, -1e9, dtype=lo.dtype))
+    best = height.argmax(dim=1)
+    return torch.where(ok.any(dim=1), best, torch.full_like(best, -1))
+
+
+def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: InferenceConfig):
+    """log Γ(R^F | ξ(s)O^F) + log P(s) for state particles s (M, N, 3) = (dx, dy, dyaw)."""
+    types = [t for t in ft.relation_types]
+    u_idx = [UNARY.index(t) for t in types if t in UNARY]
+    b_idx = [BINARY.index(t) for t in types if t in BINARY]
+    mask = ft.mask
+    n = mask.shape[0]
+    pair = mask[:, None] & mask[None, :] & ~torch.eye(n, dtype=torch.bool)
+    movable = ft.movable & mask
+    support = _support_of(ft.box_lo, ft.box_hi, ~ft.movable & mask)
+    half = (ft.box_hi - ft.box_lo)[:, :2] / 2  # (N, 2)
+    centre = (ft.box_hi + ft.box_lo)[:, :2] / 2
+    overlap0 = _overlap(centre[None], half) > 0  # (1, N, N) pairs already overlapping in O^F (contents)
+
+    def log_prob(s: Tensor) -> Tensor:
+        m = s.shape[0]
+        off = s * movable[None, :, None]  # (M, N, 3) static objects never move
+        pts = transform_segments(ft.points.expand(m, -1, -1, -1), translation=torch.cat(
+            [off[..., :2], torch.zeros_like(off[..., :1])], dim=-1), yaw=off[..., 2])
+        msk = mask.expand(m, -1)
+        latent = model.encode(pts, msk)
+        pu, pb = model.relation_probs(latent, msk)  # (M, N, U), (M, N, N, R)
+        eps = 1e-6
+        terms = []
+        if u_idx:
+            p = pu[..., u_idx].clamp(eps, 1 - eps)
+            t = ft.unary_before[:, u_idx].to(p.dtype)
+            ll = t * p.log() + (1 - t) * (1 - p).log()
+            terms.append((ll * mask[None, :, None]).sum((1, 2)) / (mask.sum() * len(u_idx)))
+        if b_idx:
+            p = pb[..., b_idx].clamp(eps, 1 - eps)
+            t = ft.binary_before[..., b_idx].to(p.dtype)
+            ll = t * p.log() + (1 - t) * (1 - p).log()
+            terms.append((ll * pair[None, ..., None]).sum((1, 2, 3)) / (pair.sum() * len(b_idx)))
+        log_lik = sum(terms) if terms else torch.zeros(m)
+        # soft feasibility barrier (the uniform prior over feasible states)
+        c = centre[None] + off[..., :2]  # (M, N, 2)
+        ov = _overlap(c, half) * (~overlap0) * (movable[None, :, None] & movable[None, None, :])
+        lo_s = ft.box_lo[support.clamp_min(0), :2]
+        hi_s = ft.box_hi[support.clamp_min(0), :2]
+        off_support = (torch.relu(lo_s - c) + torch.relu(c - hi_s)).pow(2).sum(-1)  # (M, N)
+        off_support = off_support * (movable & (support >= 0))[None]
+        barrier = ov.pow(2).sum((1, 2)) / 2 + off_support.sum(1)
+        return log_lik - config.barrier_weight * barrier
+
+    return log_prob
+
+
+def _overlap(c: Tensor, half: Tensor) -> Tensor:
+    """Footprint overlap area proxy: product of the per-axis overlaps (m²) for every pair,
+    c (M, N, 2) centres, half (N, 2) half extents -> (M, N, N), 0 on the diagonal."""
+    d = (c[:, :, None, :] - c[:, None, :, :]).abs()  # (M, N, N, 2)
+    over = torch.relu(half[None, :, None, :] + half[None, None, :, :] - d)
+    area = over.prod(-1)
+    return area * (1 - torch.eye(c.shape[1], dtype=area.dtype))
+
+
+def infer_states(model: SkillEffectModel, ft: FailureTensors, config: InferenceConfig,
+                 callback=None) -> SVGDResult:
+    """SVGD (or the Gradient baseline) over state particles (M, N, 3), Eq. 4/5."""
+    g = torch.Generator().manual_seed(config.seed)
+    n = ft.points.shape[0]
+    init = torch.randn(config.particles, n, 3, generator=g) * config.init_spread
+    init[..., 2] = init[..., 2] * 2.0  # yaw spread in rad, about ±0.06
+    init = init * ft.movable[None, :, None]
+    lim = torch.tensor([config.max_offset, config.max_offset, np.pi / 4])
+    bounds = (-lim.expand(n, 3), lim.expand(n, 3))
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        log_prob = state_log_prob(model, ft, config)
+        algo = _algorithm(log_prob, config, bounds)
+        return algo.run(init, config.state_iterations, callback=callback)
+    finally:
+        for p in model.parameters():
+            p.requires_grad_(True)
+
+
+def action_log_prob(model: SkillEffectModel, ft: FailureTensors, states: Tensor):
+    """Σ_r ln H(Γ(r | ξ(s)O^F, φ^F, a)) over the failure relations, for action particles (M, A)
+    paired with fixed states (M, N, 3)."""
+    m = states.shape[0]
+    off = states * ft.movable[None, :, None]
+    with torch.no_grad():
+        pts = transform_segments(ft.points.expand(m, -1, -1, -1), translation=torch.cat(
+            [off[..., :2], torch.zeros_like(off[..., :1])], dim=-1), yaw=off[..., 2])
+        msk = ft.mask.expand(m, -1)
+        latent = model.encode(pts, msk)  # (M, N, D): states fixed, encode once
+    skill = torch.full((m,), ft.skill, dtype=torch.long)
+    acted = torch.full((m,), ft.acted, dtype=torch.long)
+
+    def log_prob(a: Tensor) -> Tensor:
+        x_next, _ = model.dynamics(latent, msk, skill, acted, a)
+        pu, pb = model.relation_probs(x_next, msk)
+        eps = 1e-6
+        ent = []
+        for r, i, j in ft.failure_relations:
+            p = (pu[:, i, r] if r < len(UNARY) else pb[:, i, j, r - len(UNARY)]).clamp(eps, 1 - eps)
+            ent.append(-(p * p.log() + (1 - p) * (1 - p).log()))  # (M,) binary entropy, nats
+        h = torch.stack(ent, dim=1).clamp_min(1e-9)  # (M, F)
+        return h.log().sum(1)
+
+    return log_prob
+
+
+def infer_actions(model: SkillEffectModel, ft: FailureTensors, states: Tensor, config: InferenceConfig,
+                  callback=None) -> SVGDResult:
+    """SVGD over the failed skill's parameters with the states fixed, Eq. 6/7."""
+    if not ft.failure_relations:
+        raise ValueError("the failure has no failure relations to maximise the entropy of")
+    g = torch.Generator().manual_seed(config.seed + 1)
+    a = ft.param_low + (ft.param_high - ft.param_low) * torch.rand(states.shape[0], ft.params.shape[0], generator=g)
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        algo = _algorithm(action_log_prob(model, ft, states), config, (ft.param_low, ft.param_high))
+        return algo.run(a, config.action_iterations, callback=callback)
+    finally:
+        for p in model.parameters():
+            p.requires_grad_(True)
+
+
+def _algorithm(log_prob, config: InferenceConfig, bounds) -> SVGD:
+    if config.kernel == "rbf":
+        return SVGD(log_prob, RBFKernel(), lr=config.lr, bounds=bounds)
+    if config.kernel == "none":
+        return gradient_ascent(log_prob, lr=config.lr, bounds=bounds)
+    raise ValueError(f"unknown kernel {config.kernel!r}: 'rbf' or 'none'")
+
+
+__all__ = ["MAX_PARAMS", "SKILL_NAMES", "FailureTensors", "InferenceConfig", "action_log_prob", "infer_actions",
+           "infer_states", "state_log_prob"]
+
+
+# Uniform prior box of each skill's parameters (PARAM_NAMES order): pick_place (dx, dy, dz, dyaw)
+# spans the two tables from anywhere on them; push (angle, distance) and drawers (distance) as the
+# skills accept them.
+PARAM_BOUNDS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "pick_place": ((-0.5, -0.9, -0.15, -np.pi / 4), (0.5, 0.9, 0.3, np.pi / 4)),
+    "push": ((-np.pi, 0.02), (np.pi, 0.15)),
+    "open_drawer": ((0.02,), (0.25,)),
+    "close_drawer": ((0.02,), (0.25,)),
+}
+
+
+def failure_tensors(event, model: SkillEffectModel) -> FailureTensors:
+    """The tensors inference needs from an `f2p_monitor.failure.FailureEvent`; the failure
+    relations are its mismatched relations, R^F compares every relation type (A.13.1: the
+    transformed clouds must keep the relations of the failure case)."""
+    scene = event.scene_before
+    names = scene.names
+    if scene.points.shape[1] != model.config.n_points:
+        raise ValueError(f"the event's segments have {scene.points.shape[1]} points, the model expects "
+                         f"{model.config.n_points}")
+    skill_name = event.skill.type.value
+    if skill_name not in model.config.skill_types:
+        raise ValueError(f"the model has no skill '{skill_name}'")
+    rels = []
+    for m in event.mismatched:
+        if m.subject not in names or (m.object and m.object not in names):
+            continue
+        r = UNARY.index(m.relation) if not m.object else len(UNARY) + BINARY.index(m.relation)
+        rels.append((r, names.index(m.subject), names.index(m.object) if m.object else -1))
+    low, high = PARAM_BOUNDS[skill_name]
+    a = len(low)
+    pad = MAX_PARAMS - a
+    params = np.zeros(MAX_PARAMS)
+    params[:a] = event.skill.params[:a]
+    return FailureTensors(
+        points=torch.as_tensor(scene.points, dtype=torch.float32), mask=torch.as_tensor(scene.visible),
+        movable=torch.tensor([c not in STATIC for c in scene.classes]),
+        box_lo=torch.as_tensor(scene.box_lo, dtype=torch.float32), box_hi=torch.as_tensor(scene.box_hi,
+                                                                                       dtype=torch.float32),
+        unary_before=torch.as_tensor(event.unary_before), binary_before=torch.as_tensor(event.binary_before),
+        relation_types=tuple(UNARY) + tuple(BINARY), failure_relations=rels,
+        skill=model.config.skill_types.index(skill_name), acted=names.index(event.skill.object_ids[0]),
+        param_low=torch.tensor([*low, *([0.0] * pad)], dtype=torch.float32),
+        param_high=torch.tensor([*high, *([0.0] * pad)], dtype=torch.float32),
+        params=torch.as_tensor(params, dtype=torch.float32))
