@@ -82,3 +82,18 @@ def test_bad_events_are_refused(event, model):
     ft.failure_relations = []
     with pytest.raises(ValueError, match="no failure relations"):
         infer_actions(model, ft, torch.zeros(4, len(event.scene_before.names), 3), cfg)
+
+
+def test_dplus_is_simulated_recorded_and_loadable(event, model, tmp_path):
+    from f2p_learner.dplus import generate_dplus
+    from f2p_model.data import TransitionDataset
+
+    ft = failure_tensors(event, model)
+    cfg = InferenceConfig(particles=4, state_iterations=3, action_iterations=3)
+    states = infer_states(model, ft, cfg).particles
+    actions = infer_actions(model, ft, states, cfg).particles
+    stats = generate_dplus(event, states.numpy(), actions.numpy(), tmp_path / "dplus", n_points=16)
+    assert stats.recorded + stats.rebuild_failures == 4 and stats.recorded >= 3
+    assert 50.0 < stats.failure_relation_satisfaction <= 100.0 and stats.action_std_m > 0
+    data = TransitionDataset([tmp_path / "dplus"], tiny_model_config())
+    assert len(data) == stats.recorded

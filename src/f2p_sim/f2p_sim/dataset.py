@@ -93,6 +93,24 @@ def _write_manifest(out: Path, manifest: dict) -> None:
     atomic_write_bytes(out / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
 
 
+def write_records(out: str | Path, records: list[Record], config: Any) -> dict:
+    """A complete one-shard dataset from records made elsewhere (e.g. a learner's D+), with the
+    same manifest as `generate`, so every reader treats both alike. Refuses an existing dataset."""
+    out = Path(out)
+    if not records:
+        raise DatasetError(f"no records to write to {out}")
+    if (out / MANIFEST).exists():
+        raise DatasetError(f"{out} already holds a dataset")
+    out.mkdir(parents=True, exist_ok=True)
+    sha = write_shard(out / shard_name(0), records)
+    manifest = {"schema_version": DATASET_SCHEMA_VERSION, "config": json.loads(json.dumps(_config_dict(config))),
+                "n": len(records), "shard_size": len(records), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "fields": {k: [str(v.dtype), list(v.shape)] for k, v in records[0].items()},
+                "shards": {"0": {"file": shard_name(0), "start": 0, "n": len(records), "sha256": sha}}}
+    _write_manifest(out, manifest)
+    return manifest
+
+
 def _generate_shard(make_record: RecordFn, config: Any, out: Path, shard: int, start: int, stop: int):
     # Records are made of many tiny numpy products; a multi-threaded BLAS in each of several
     # worker processes oversubscribes the cores (measured: 2 workers ran *slower* than 1).
