@@ -97,3 +97,27 @@ def test_dplus_is_simulated_recorded_and_loadable(event, model, tmp_path):
     assert 50.0 < stats.failure_relation_satisfaction <= 100.0 and stats.action_std_m > 0
     data = TransitionDataset([tmp_path / "dplus"], tiny_model_config())
     assert len(data) == stats.recorded
+
+
+def test_finetune_learns_the_failure_and_publishes_a_child_version(event, model, tmp_path):
+    from f2p_learner.dplus import generate_dplus
+    from f2p_learner.finetune import FinetuneConfig, finetune_validate_publish
+    from f2p_model.store import ModelStore
+
+    store = ModelStore(tmp_path / "models")
+    parent = store.publish(model, {}, parent=None, data_hash="test", metrics={}, validated=True)
+    ft = failure_tensors(event, model)
+    # An untrained model's likelihood and entropy say nothing (its state particles would carry the
+    # items out of their box), so this test fixes the particles near the failure itself: the
+    # observed state and actions around the failed one. D+ then shows the interaction the model
+    # got wrong six times, and fine-tuning must learn it.
+    g = torch.Generator().manual_seed(0)
+    states = torch.zeros(6, len(event.scene_before.names), 3)
+    actions = ft.params + 0.01 * torch.randn(6, 4, generator=g) * torch.tensor([1.0, 1.0, 0.0, 0.0])
+    generate_dplus(event, states.numpy(), actions.numpy(), tmp_path / "dplus", n_points=16)
+    result = finetune_validate_publish(store, parent, [tmp_path / "dplus"], event,
+                                       FinetuneConfig(epochs=120, lr=1e-2, batch_size=8), work_dir=tmp_path / "ft")
+    meta = store.read_meta(result.version)
+    assert meta.parent == parent and result.version != parent
+    assert result.metrics["failure_accuracy"] > result.metrics["failure_accuracy_parent"]
+    assert result.validated == (result.metrics["failure_accuracy"] >= 0.75) == meta.validated

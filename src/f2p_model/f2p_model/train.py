@@ -32,7 +32,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,10 +249,14 @@ def train(
     store: str | os.PathLike[str] | None = None,
     resume: bool = True,
     progress: Progress | None = None,
+    init_state: Mapping[str, Any] | None = None,
+    parent: str | None = None,
 ) -> TrainResult:
     """Train ``train_cfg.epochs`` epochs on ``data_paths`` (concatenated) into ``out_dir``.
 
     ``store``: model store root to publish the final model to (None: do not publish).
+    ``init_state``: weights to start from (fine-tuning) instead of a fresh initialisation;
+    ``parent``: the store version they came from, recorded when publishing.
     ``progress(done, total, message)`` is called after every optimiser step.
     """
     options = options if options is not None else RunOptions()
@@ -274,6 +278,8 @@ def train(
 
     torch.manual_seed(train_cfg.seed)
     model = SkillEffectModel(model_cfg)
+    if init_state is not None:
+        model.load_state_dict(init_state)
     opt = torch.optim.Adam(model.parameters(), lr=train_cfg.lr)
     history: list[dict[str, Any]] = []
     val_f1: dict[str, Any] = {}
@@ -371,7 +377,7 @@ def train(
     metrics = {k: v for k, v in history[-1].items() if k not in ("lr", "epoch_s")}
     metrics["val_f1"] = val_f1
     version = ModelStore(store_root).publish(
-        model.eval(), {"train": train_cfg, "loss": loss_cfg, "options": options}, parent=None,
+        model.eval(), {"train": train_cfg, "loss": loss_cfg, "options": options}, parent=parent,
         data_hash=data_hash, metrics=metrics, validated=validated,
     )
     published = {"store": store_root, "version": version, "epoch": len(history)}
