@@ -61,13 +61,14 @@ def original(args: argparse.Namespace) -> int:
             lo, hi = wilson_interval(k, len(results))
             rows.append({"task": task, "objects": n, "trials": len(results), "successes": k,
                          "success_rate": k / len(results), "ci95": [lo, hi],
-                         "plan_s_mean": sum(r.plan_s for r in results) / len(results)})
+                         "plan_s_mean": sum(r.plan_s for r in results) / len(results),
+                         "not_planned": sum(bool(r.error) for r in results)})
             episodes += [r.to_dict() for r in results]
     print(f"model {meta.version} ({args.store}), planner {args.method} K={args.samples}, camera {args.camera}")
-    print(f"{'task':<10} {'objects':>7} {'trials':>6} {'success':>8}  95 % interval")
+    print(f"{'task':<10} {'objects':>7} {'trials':>6} {'success':>8}  95 % interval  not planned")
     for r in rows:
         print(f"{r['task']:<10} {r['objects']:>7} {r['trials']:>6} {r['success_rate']:>8.0%}  "
-              f"[{r['ci95'][0]:.0%}, {r['ci95'][1]:.0%}]")
+              f"[{r['ci95'][0]:.0%}, {r['ci95'][1]:.0%}]{r['not_planned']:>13}")
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     command = (f"f2p eval original --task {' '.join(args.task)} --objects {' '.join(map(str, args.objects))} "

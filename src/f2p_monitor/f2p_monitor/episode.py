@@ -50,6 +50,7 @@ class EpisodeResult:
     plan_s: float
     execute_s: float
     model_version: str
+    error: str = ""  # why no plan was made (e.g. a goal object the camera does not see)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -66,7 +67,12 @@ def run_episode(model, model_version: str, config: EpisodeConfig) -> EpisodeResu
     boxes = np.stack([scene.box_lo, scene.box_hi], axis=1)  # (N, 2, 3)
     t0 = time.perf_counter()
     planner = make_planner(model, config.planner, model_version)
-    plan = planner.plan(scene.points, scene.visible, scene.names, boxes, scene.classes, goal, skeleton, rng)
+    try:
+        plan = planner.plan(scene.points, scene.visible, scene.names, boxes, scene.classes, goal, skeleton, rng)
+    except ValueError as exc:  # GoalError/SkeletonError: counted as a failed trial, with the reason
+        unmet = [f"{r}({s}, {o})" if o else f"{r}({s})" for r, s, o in sample.goal]
+        return EpisodeResult(config.distribution, config.n_objects, config.seed, False, goal.text, 0.0, [], unmet,
+                             time.perf_counter() - t0, 0.0, model_version, error=str(exc).splitlines()[0])
     t1 = time.perf_counter()
     statuses = []
     for call in plan.skill_calls:

@@ -52,7 +52,7 @@ def test_compare_finds_the_items_that_moved(transport_failure):
     scene, _, (u1, b1), (pu, pb), _, sample = transport_failure
     goal_rel = {r for r, _, _ in sample.goal}
     names = DetectionConfig().names(goal_rel)
-    assert set(names) == {"on", "inside", "above"}
+    assert set(names) == {"on", "inside", "above", "front", "behind"}
     mism = compare(pu, pb, u1, b1, scene.names, names)
     texts = {(m.relation, m.subject, m.object) for m in mism}
     for item in [n for n in scene.names if n.startswith("item_")]:

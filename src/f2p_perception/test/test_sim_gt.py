@@ -18,7 +18,7 @@ def test_segments_boxes_and_identities_survive_a_pick_and_place():
     perception = SimGroundTruthPerception(world, n_points=32)
     before = perception.perceive(np.random.default_rng(0))
     assert before.names == [n for n in sample.scene.names if n != "ground"]
-    assert before.points.shape == (6, 32, 3) and before.visible.all()
+    assert before.points.shape == (8, 32, 3) and before.visible.all()
     box = sample.skeleton[0].object_ids[0]
     k = before.index(box)
     seg = before.segments[k]

@@ -49,6 +49,7 @@ CAPSULE = (0.03, 0.03, 0.07)
 CUP = (0.085, 0.085, 0.10)
 CONTAINER = (0.22, 0.17, 0.08)
 BOOK = (0.14, 0.05, 0.17)
+MARKER = (0.04, 0.04, 0.08)
 # Free room beside the last shelf book for the push paddle (skill_impl: paddle 2 cm + 2 cm gap
 # behind the face it pushes); narrower than a book, so the last book cannot go there unpushed.
 PUSHER_ROOM = 0.045
@@ -357,9 +358,15 @@ def place(rng: np.random.Generator, n_objects: int, real: bool = False) -> TaskS
 
 
 def transport(rng: np.random.Generator, n_objects: int, real: bool = False) -> TaskSample:
-    """Multi-object Transport: `n_objects` items in a container (a bag for odd seeds' coin flip)
-    on table A; goal: the container on table B with every item still inside it (and so above
-    table B). Skeleton: one pick-and-place of the container."""
+    """Multi-object Transport: `n_objects` items in a container (or a bag) on table A; goal: the
+    container on table B with every item still inside it, above table B, and *between two markers*
+    standing at table B's far side: behind `marker_1` and in front of `marker_2` (A.9 front/behind
+    compare centres along x). Skeleton: one pick-and-place of the container.
+
+    Why the markers: without them any placement on table B succeeds by physics alone, whatever the
+    model believes, and the task would not test the model (the first version did exactly that: the
+    pre-trained model succeeded in 95 % of trials). With them, only a model that knows the items
+    travel with their container can choose where to put it: a band of about 7 cm in a 30 cm window."""
     placer = _Placer(rng)
     cols = 2 if n_objects <= 4 else (3 if n_objects <= 6 else 4)
     rows = math.ceil(n_objects / cols)
@@ -382,7 +389,17 @@ def transport(rng: np.random.Generator, n_objects: int, real: bool = False) -> T
         else:
             ocls, osize = ObjectClass.CUBOID, (item, item, float(item * rng.uniform(0.9, 1.3)))
         objects.append(inside(name, ocls, osize, box, dxy, **_physics(rng, real)))
-        goal += [("inside", name, box.name), ("above", name, "table_B")]
+        goal += [("inside", name, box.name), ("above", name, "table_B"),
+                 ("behind", name, "marker_1"), ("front", name, "marker_2")]
+    # Markers at table B's far side (y 0.52: clear of every placement of the container there).
+    # The items' centres spread ±spread around the container's along x; the band of container
+    # positions that puts them all between the markers (2 cm dead band each side) is 6–8 cm wide.
+    spread = (cols - 1) / 2 * pitch
+    x1 = float(rng.uniform(0.22, 0.30))
+    x2 = x1 + float(rng.uniform(0.06, 0.08)) + 2 * (spread + 0.02)
+    for k, x in ((1, x1), (2, x2)):
+        objects.append(on_surface(f"marker_{k}", ObjectClass.CUBOID, MARKER, (x, 0.52), surface_z=TABLE_TOP_Z,
+                                  rgba=(0.9, 0.1, 0.1, 1.0), **_physics(rng, real)))
     scene = Scene(objects=objects)
     return _finish(TaskSample("transport", n_objects, scene, goal,
                               [SkeletonStep(SkillType.PICK_PLACE, (box.name, "table_B"))]))

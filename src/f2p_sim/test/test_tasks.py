@@ -88,7 +88,8 @@ def test_transport_is_solvable():
     world = World(sample.scene)
     assert not all(world_relations(world).holds(*g) for g in sample.goal)
     step = sample.skeleton[0]
-    call = SkillCall(step.type, step.object_ids, tasks.place_params(sample.scene, step.object_ids[0], (0.3, 0.3),
+    mid = (sample.scene.object("marker_1").pos[0] + sample.scene.object("marker_2").pos[0]) / 2
+    call = SkillCall(step.type, step.object_ids, tasks.place_params(sample.scene, step.object_ids[0], (mid, 0.3),
                                                                     "table_B"))
     assert _run(world, call) is SkillStatus.OK
     rel = world_relations(world)

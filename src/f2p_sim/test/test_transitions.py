@@ -25,7 +25,7 @@ def test_record_fields_and_shapes():
     rec = make_record(config, 0)
     N, P = config.max_objects, config.n_points
     n = int(rec["n_objects"])
-    assert n == 6  # 2 tables, the box and 3 items; the ground is left out
+    assert n == 8  # 2 tables, the box, 3 items and 2 markers; the ground is left out
     assert rec["points_t"].shape == rec["points_t1"].shape == (N, P, 3) and rec["points_t"].dtype == np.float32
     assert rec["unary_t"].shape == (N, len(UNARY)) and rec["binary_t1"].shape == (N, N, len(BINARY))
     assert rec["params"].shape == (MAX_PARAMS,)
