@@ -121,3 +121,27 @@ def test_finetune_learns_the_failure_and_publishes_a_child_version(event, model,
     assert meta.parent == parent and result.version != parent
     assert result.metrics["failure_accuracy"] > result.metrics["failure_accuracy_parent"]
     assert result.validated == (result.metrics["failure_accuracy"] >= 0.75) == meta.validated
+
+
+def test_learner_runs_every_stage_and_reports(event, model, tmp_path):
+    import json
+
+    from f2p_learner.finetune import FinetuneConfig
+    from f2p_learner.learner import STAGES, Fail2ProgressLearner, LearnerConfig
+    from f2p_model.store import ModelStore
+
+    store = ModelStore(tmp_path / "models")
+    parent = store.publish(model, {}, parent=None, data_hash="test", metrics={}, validated=True)
+    seen = []
+    learner = Fail2ProgressLearner(store, "latest", LearnerConfig(
+        inference=InferenceConfig(particles=4, state_iterations=2, action_iterations=2),
+        finetune=FinetuneConfig(epochs=3, lr=1e-3, batch_size=4), work_dir=str(tmp_path / "learn")),
+        progress=lambda stage, frac, msg: seen.append((stage, frac)))
+    out = learner.learn(event)
+    report = json.loads((tmp_path / "learn" / event.event_id / "report.json").read_text())
+    assert report["parent"] == parent and report["result"]["parent"] == parent
+    assert set(report["times_s"]) == {"state_inference", "action_inference", "simulate", "finetune_validate_publish"}
+    assert [s for s, _ in seen] == list(STAGES) and seen[-1][1] == 1.0
+    child = store.read_meta(report["result"]["version"])
+    assert child.parent == parent
+    assert (out is None) == (not child.validated)

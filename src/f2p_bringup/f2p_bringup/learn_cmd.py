@@ -1,0 +1,53 @@
+"""``f2p learn --event ID``: run Fail2Progress on one stored failure event."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+log = logging.getLogger("f2p.learn")
+
+
+def learn(args: argparse.Namespace) -> int:
+    from f2p_learner.finetune import FinetuneConfig
+    from f2p_learner.inference import InferenceConfig
+    from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig
+    from f2p_model.store import ModelStore, ModelStoreError
+    from f2p_monitor.failure_store import FailureStore, FailureStoreError
+
+    try:
+        event = FailureStore(args.failures).load(args.event)
+    except FailureStoreError as exc:
+        log.error("%s", exc)
+        return 1
+    config = LearnerConfig(
+        inference=InferenceConfig(particles=args.particles, kernel="none" if args.method == "gradient" else "rbf"),
+        finetune=FinetuneConfig(epochs=args.epochs), work_dir=args.work_dir, heldout=args.heldout,
+        replay=args.replay)
+    learner = Fail2ProgressLearner(ModelStore(args.store), args.version, config,
+                                   progress=lambda stage, frac, msg: print(f"[{frac:4.0%}] {stage}: {msg}"))
+    try:
+        out = learner.learn(event)
+    except (ModelStoreError, ValueError) as exc:
+        log.error("cannot learn from %s: %s", args.event, exc)
+        return 1
+    report = json.loads((Path(args.work_dir) / event.event_id / "report.json").read_text())
+    print(json.dumps({"times_s": report["times_s"], "dplus": report["dplus"], "result": report["result"]}, indent=1))
+    return 0 if out is not None else 3
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("learn", help="learn from a stored failure event (SVGD, D+, fine-tune, validate, publish)")
+    p.add_argument("--event", required=True, help="event id in the failure store")
+    p.add_argument("--failures", default="failures", help="failure store directory")
+    p.add_argument("--store", default="models", help="model store directory")
+    p.add_argument("--version", default="latest", help="model version to start from")
+    p.add_argument("--method", default="fail2progress", choices=["fail2progress", "gradient"])
+    p.add_argument("--particles", type=int, default=20, help="M (A.5)")
+    p.add_argument("--epochs", type=int, default=200, help="fine-tuning epochs (A.11)")
+    p.add_argument("--heldout", default=None, help="held-out pre-training dataset (no-regression check)")
+    p.add_argument("--replay", default=None, help="pre-training dataset mixed into fine-tuning")
+    p.add_argument("--work-dir", default="runs/learn")
+    p.set_defaults(func=learn)
