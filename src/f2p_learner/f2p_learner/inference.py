@@ -32,6 +32,7 @@ from f2p_learner.svgd import SVGD, RBFKernel, SVGDResult, gradient_ascent
 from f2p_model.model import SkillEffectModel, transform_segments
 from f2p_sim.relations import BINARY, UNARY
 from f2p_sim.scene import ObjectClass
+from f2p_sim.tasks import SPAWN_MARGIN, SPAWN_X, TABLE_CENTERS, TABLE_SIZE
 from f2p_sim.transitions import MAX_PARAMS, SKILL_NAMES
 
 STATIC = {ObjectClass.TABLE.value, ObjectClass.SHELF.value, ObjectClass.CABINET.value, ObjectClass.GROUND.value}
@@ -219,15 +220,28 @@ __all__ = ["MAX_PARAMS", "SKILL_NAMES", "FailureTensors", "InferenceConfig", "ac
            "infer_states", "state_log_prob"]
 
 
-# Uniform prior box of each skill's parameters (PARAM_NAMES order): pick_place (dx, dy, dz, dyaw)
-# spans the two tables from anywhere on them; push (angle, distance) and drawers (distance) as the
-# skills accept them.
+# Uniform prior box of each skill's parameters (PARAM_NAMES order). pick_place (dx, dy) is narrowed
+# per event to the reachable tables (`_placement_bounds`); dz and dyaw, push (angle, distance) and
+# drawers (distance) as the skills accept them.
 PARAM_BOUNDS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "pick_place": ((-0.5, -0.9, -0.15, -np.pi / 4), (0.5, 0.9, 0.3, np.pi / 4)),
     "push": ((-np.pi, 0.02), (np.pi, 0.15)),
     "open_drawer": ((0.02,), (0.25,)),
     "close_drawer": ((0.02,), (0.25,)),
 }
+
+
+def _placement_bounds(scene, k: int, low, high):
+    """pick_place (dx, dy) bounds that keep the placement in the robot's workspace: the object's
+    centre may go anywhere over the tables' reachable region (tasks.SPAWN_X, the tables' y span),
+    so the uniform prior does not waste particles on unreachable placements."""
+    cx, cy = (scene.box_lo[k][:2] + scene.box_hi[k][:2]) / 2
+    x0, x1 = SPAWN_X
+    y0 = min(c[1] for c in TABLE_CENTERS.values()) - TABLE_SIZE[1] / 2 + SPAWN_MARGIN
+    y1 = max(c[1] for c in TABLE_CENTERS.values()) + TABLE_SIZE[1] / 2 - SPAWN_MARGIN
+    low = (float(x0 - cx), float(y0 - cy), *low[2:])
+    high = (float(x1 - cx), float(y1 - cy), *high[2:])
+    return low, high
 
 
 def failure_tensors(event, model: SkillEffectModel) -> FailureTensors:
@@ -249,6 +263,8 @@ def failure_tensors(event, model: SkillEffectModel) -> FailureTensors:
         r = UNARY.index(m.relation) if not m.object else len(UNARY) + BINARY.index(m.relation)
         rels.append((r, names.index(m.subject), names.index(m.object) if m.object else -1))
     low, high = PARAM_BOUNDS[skill_name]
+    if skill_name == "pick_place":
+        low, high = _placement_bounds(scene, names.index(event.skill.object_ids[0]), low, high)
     a = len(low)
     pad = MAX_PARAMS - a
     params = np.zeros(MAX_PARAMS)
