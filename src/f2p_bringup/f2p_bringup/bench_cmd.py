@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-import pathlib
-import time
+
+from f2p_bringup.progress import write_results
 
 
 def bench_sim(args: argparse.Namespace) -> int:
@@ -13,11 +12,7 @@ def bench_sim(args: argparse.Namespace) -> int:
 
     result = bench.run(n=args.n, workers=args.workers)
     print(result.summary())
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    record = {"command": f"f2p bench sim --n {args.n} --workers {args.workers}",
-              "date": time.strftime("%Y-%m-%d %H:%M:%S %z"), **result.to_dict()}
-    out.write_text(json.dumps(record, indent=1) + "\n")
+    out = write_results(args.out, f"f2p bench sim --n {args.n} --workers {args.workers}", result.to_dict())
     print(f"results written to {out}")
     return 0
 
@@ -39,12 +34,9 @@ def bench_real2sim(args: argparse.Namespace) -> int:
     for r in rows:
         print(f"{r['distribution']:<12} {r['n']:>4} {r['same_relations']:>15.1%} {r['relation_accuracy']:>14.2%} "
               f"{r['same_status']:>12.1%} {r['reconstruction_failures']:>10}")
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     command = (f"f2p bench real2sim --n {args.n} --seed {args.seed} --noise {args.noise} "
                f"--distributions {' '.join(args.distributions)}")
-    out.write_text(json.dumps({"command": command, "date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "results": rows},
-                              indent=1) + "\n")
+    out = write_results(args.out, command, {"results": rows})
     print(f"results written to {out}")
     return 0
 
@@ -59,12 +51,9 @@ def bench_planner(args: argparse.Namespace) -> int:
     result = bench.run(n_objects=args.objects, horizon=args.horizon, samples=args.samples, method=args.method,
                        dyn_ff=args.width)
     print(result.summary())
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     command = (f"f2p bench planner --objects {args.objects} --horizon {args.horizon} --samples {args.samples} "
                f"--method {args.method}" + (f" --width {args.width}" if args.width else ""))
-    out.write_text(json.dumps({"command": command, "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-                               **result.to_dict()}, indent=1) + "\n")
+    out = write_results(args.out, command, result.to_dict())
     print(f"results written to {out}")
     return 0
 

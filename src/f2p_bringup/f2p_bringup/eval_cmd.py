@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import pathlib
-import time
 
-from f2p_bringup.progress import progress_callback
+from f2p_bringup.progress import progress_callback, write_results
 
 log = logging.getLogger("f2p.eval")
 
@@ -69,13 +67,10 @@ def original(args: argparse.Namespace) -> int:
     for r in rows:
         print(f"{r['task']:<10} {r['objects']:>7} {r['trials']:>6} {r['success_rate']:>8.0%}  "
               f"[{r['ci95'][0]:.0%}, {r['ci95'][1]:.0%}]{r['not_planned']:>13}")
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     command = (f"f2p eval original --task {' '.join(args.task)} --objects {' '.join(map(str, args.objects))} "
                f"--trials {args.trials} --seed {args.seed} --samples {args.samples} --method {args.method} "
                f"--camera {args.camera} --noise {args.noise}")
-    out.write_text(json.dumps({"command": command, "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-                               "model_version": meta.version, "rows": rows, "episodes": episodes}, indent=1) + "\n")
+    out = write_results(args.out, command, {"model_version": meta.version, "rows": rows, "episodes": episodes})
     _plot(rows, out.with_suffix(".png"), f"Original (pre-trained {meta.version})")
     print(f"results written to {out} and {out.with_suffix('.png')}")
     return 0

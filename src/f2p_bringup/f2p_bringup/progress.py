@@ -1,7 +1,10 @@
-"""Progress bars with an ETA for long jobs (tqdm), shared by every subcommand."""
+"""Progress bars with an ETA for long jobs (tqdm) and results files, shared by every subcommand."""
 
 from __future__ import annotations
 
+import json
+import pathlib
+import time
 from collections.abc import Callable
 
 from tqdm import tqdm
@@ -21,3 +24,12 @@ def progress_callback(desc: str, unit: str = "it") -> tuple[Callable[[int, int],
             bar[0].close()
 
     return update, close
+
+
+def write_results(path: str | pathlib.Path, command: str, payload: dict) -> pathlib.Path:
+    """A results file: the command that reproduces it, when it ran, and the figures."""
+    out = pathlib.Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"command": command, "date": time.strftime("%Y-%m-%d %H:%M:%S %z"), **payload},
+                              indent=1) + "\n")
+    return out

@@ -10,27 +10,12 @@ import math
 
 import torch
 
-from f2p_model.config import EncoderConfig, ModelConfig, SetAbstractionConfig
+from f2p_model.config import ModelConfig, tiny_model_config
 
 
 def tiny_config(**overrides) -> ModelConfig:
-    """The A.11 architecture at toy widths: 16 points per segment, latent 32."""
-    enc = EncoderConfig(
-        set_abstractions=(
-            SetAbstractionConfig(npoint=16, nsample=4, bandwidth=0.1, mlp=(8,)),
-            SetAbstractionConfig(npoint=4, nsample=4, bandwidth=0.2, mlp=(16,)),
-            SetAbstractionConfig(npoint=1, nsample=0, bandwidth=0.4, mlp=(16,), group_all=True),
-        ),
-        weightnet_hidden=(4,),
-        weightnet_out=4,
-        densitynet_hidden=(4,),
-    )
-    kw = dict(
-        encoder=enc, n_points=16, id_dim=16, max_objects=8, param_hidden=16,
-        dyn_ff=32, dyn_dropout=0.0, dec_hidden=16,
-    )
-    kw.update(overrides)
-    return ModelConfig(**kw)
+    """The A.11 architecture at toy widths: 16 points per segment, latent 32, 8 objects at most."""
+    return tiny_model_config(**{"max_objects": 8, **overrides})
 
 
 def relations(centres: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from f2p_model.config import EncoderConfig, ModelConfig, SetAbstractionConfig
+from f2p_model.config import ModelConfig
+from f2p_model.config import tiny_model_config as library_tiny_config
 from f2p_model.model import RolloutOutput
 from f2p_sim.relations import BINARY, UNARY
 from f2p_sim.scene import ObjectClass, ObjectSpec, Scene
@@ -116,20 +117,8 @@ class AnalyticModel(nn.Module):
 
 
 def tiny_model_config() -> ModelConfig:
-    """The A.11 architecture at toy widths (as f2p_model's tests build it): 16 points per segment."""
-    enc = EncoderConfig(
-        set_abstractions=(
-            SetAbstractionConfig(npoint=16, nsample=4, bandwidth=0.1, mlp=(8,)),
-            SetAbstractionConfig(npoint=4, nsample=4, bandwidth=0.2, mlp=(16,)),
-            SetAbstractionConfig(npoint=1, nsample=0, bandwidth=0.4, mlp=(16,), group_all=True),
-        ),
-        weightnet_hidden=(4,),
-        weightnet_out=4,
-        densitynet_hidden=(4,),
-    )
-    return ModelConfig(
-        encoder=enc, n_points=16, id_dim=16, max_objects=8, param_hidden=16, dyn_ff=32, dyn_dropout=0.1, dec_hidden=16
-    )
+    """The A.11 architecture at toy widths, 8 objects at most, dropout on."""
+    return library_tiny_config(max_objects=8, dyn_dropout=0.1)
 
 
 def angle_close(a: float, b: float, tol: float) -> bool:
