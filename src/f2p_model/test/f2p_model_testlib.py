@@ -79,3 +79,13 @@ def make_batch(config: ModelConfig, b: int = 8, n: int = 4, seed: int = 0, n_rea
         "binary_t1": binary_t1,
         "pos_t1": centres_t1 * mask.unsqueeze(-1),
     }
+
+
+def generate_dataset(out, n: int, seed: int = 0, n_points: int = 16):
+    """A small real pre-training dataset (simulated, 160x120 views) at ``out``; returns ``out``."""
+    from f2p_sim import dataset
+    from f2p_sim.transitions import GenerationConfig, make_record
+
+    cfg = GenerationConfig(distribution="pretrain", seed=seed, n_points=n_points, width=160, height=120)
+    dataset.generate(make_record, cfg, out, n=n, shard_size=8)
+    return out

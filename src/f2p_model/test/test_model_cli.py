@@ -5,19 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from f2p_model_testlib import tiny_config
+from f2p_model_testlib import generate_dataset, tiny_config
 
 from f2p_bringup import cli
 from f2p_bringup.model_cmd import parse_model_ref
-
-
-def _generate(out, n: int, seed: int = 0, n_points: int = 16):
-    from f2p_sim import dataset
-    from f2p_sim.transitions import GenerationConfig, make_record
-
-    cfg = GenerationConfig(distribution="pretrain", seed=seed, n_points=n_points, width=160, height=120)
-    dataset.generate(make_record, cfg, out, n=n, shard_size=8)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +16,7 @@ def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     model_cfg = root / "tiny.json"
     model_cfg.write_text(json.dumps(tiny_config(max_objects=14).to_dict()))
-    return _generate(root / "pre", 12), model_cfg
+    return generate_dataset(root / "pre", 12), model_cfg
 
 
 def test_pretrain_eval_list(data, tmp_path, capsys):

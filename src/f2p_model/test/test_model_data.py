@@ -5,26 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from f2p_model_testlib import tiny_config
+from f2p_model_testlib import generate_dataset, tiny_config
 
 from f2p_model.data import DataError, TransitionDataset, data_manifest_hash, epoch_order, iter_batches
 from f2p_model.losses import BATCH_KEYS, transition_loss
 from f2p_model.model import SkillEffectModel
 
 
-def _generate(out, n: int, seed: int = 0, n_points: int = 16):
-    from f2p_sim import dataset
-    from f2p_sim.transitions import GenerationConfig, make_record
-
-    cfg = GenerationConfig(distribution="pretrain", seed=seed, n_points=n_points, width=160, height=120)
-    dataset.generate(make_record, cfg, out, n=n, shard_size=8)
-    return out
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
-    return _generate(root / "a", 16, seed=0), _generate(root / "b", 8, seed=1)
+    return generate_dataset(root / "a", 16, seed=0), generate_dataset(root / "b", 8, seed=1)
 
 
 def test_batches_follow_the_loss_contract(data):

@@ -7,7 +7,7 @@ import csv
 import numpy as np
 import pytest
 import torch
-from f2p_model_testlib import tiny_config
+from f2p_model_testlib import generate_dataset, tiny_config
 
 from f2p_model.config import LossConfig, TrainConfig
 from f2p_model.data import TransitionDataset, iter_batches
@@ -18,23 +18,14 @@ from f2p_model.train import CSV_COLUMNS, RunOptions, TrainError, load_checkpoint
 OPTS = RunOptions(val_fraction=0.25, threads=2, min_val_f1=0.0)
 
 
-def _generate(out, n: int, seed: int = 0, n_points: int = 16):
-    from f2p_sim import dataset
-    from f2p_sim.transitions import GenerationConfig, make_record
-
-    cfg = GenerationConfig(distribution="pretrain", seed=seed, n_points=n_points, width=160, height=120)
-    dataset.generate(make_record, cfg, out, n=n, shard_size=8)
-    return out
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    return _generate(tmp_path_factory.mktemp("data") / "pre", 12)
+    return generate_dataset(tmp_path_factory.mktemp("data") / "pre", 12)
 
 
 @pytest.fixture(scope="module")
 def six(tmp_path_factory):
-    return _generate(tmp_path_factory.mktemp("data") / "six", 6)
+    return generate_dataset(tmp_path_factory.mktemp("data") / "six", 6)
 
 
 def _rows(path):

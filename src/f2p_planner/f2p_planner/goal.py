@@ -29,7 +29,7 @@ import numpy as np
 
 from f2p_sim.relations import BINARY, UNARY
 
-from .syntax import ParseError, Token, TokenKind, TokenStream, suggestion
+from .syntax import ParseError, Token, TokenKind, TokenStream, parse_arguments, suggestion
 
 
 class GoalError(ParseError):
@@ -259,28 +259,7 @@ class _GoalParser:
     def atom(self) -> _ParsedAtom:
         ts = self.ts
         name = ts.next()
-        open_ = ts.peek()
-        if open_.kind is not TokenKind.LPAREN:
-            raise ts.fail(f"relation {name.text!r} needs its objects in parentheses, e.g. {name.text}(a, b)", name)
-        ts.next()
-        args: list[Token] = []
-        while True:
-            tok = ts.peek()
-            if tok.kind is TokenKind.END:
-                raise ts.fail("unbalanced parenthesis: '(' is never closed", open_)
-            if tok.kind is not TokenKind.NAME:
-                raise ts.fail(f"expected an object name, got {tok.text!r}", tok)
-            args.append(ts.next())
-            sep = ts.peek()
-            if sep.kind is TokenKind.COMMA:
-                ts.next()
-                continue
-            if sep.kind is TokenKind.RPAREN:
-                close = ts.next()
-                break
-            if sep.kind is TokenKind.END:
-                raise ts.fail("unbalanced parenthesis: '(' is never closed", open_)
-            raise ts.fail(f"expected ',' or ')', got {sep.text!r}", sep)
+        args, close = parse_arguments(ts, name, "relation", f"{name.text}(a, b)")
         obj = args[1].text if len(args) > 1 else ""
         return _ParsedAtom(GoalAtom(name.text, args[0].text, obj), name, tuple(args), close)
 

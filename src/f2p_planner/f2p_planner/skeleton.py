@@ -26,7 +26,7 @@ from f2p_sim.skills import PARAM_NAMES, SkillType
 from f2p_sim.tasks import SkeletonStep, TaskSample
 from f2p_sim.transitions import SKILL_NAMES
 
-from .syntax import ParseError, Token, TokenKind, TokenStream, suggestion
+from .syntax import ParseError, TokenKind, TokenStream, parse_arguments, suggestion
 
 
 class SkeletonError(ParseError):
@@ -220,7 +220,7 @@ def parse_skeleton(
                 name,
             )
         skill = SkillType(name.text)
-        args, close = _arguments(ts, name)
+        args, close = parse_arguments(ts, name, "skill", f"{name.text}(obj)")
         wanted = OBJECT_ARGS[skill]
         if len(args) > len(wanted):
             raise ts.fail(f"{skill.value} takes {len(wanted)} object(s) ({', '.join(wanted)}), got {len(args)}",
@@ -250,26 +250,3 @@ def parse_skeleton(
             raise ts.fail("expected a step after ';'", sep)
     return Skeleton(tuple(steps))
 
-
-def _arguments(ts: TokenStream, name: Token) -> tuple[list[Token], Token]:
-    """``'(' NAME (',' NAME)* ')'`` after a skill name: the object tokens and the ')'."""
-    open_ = ts.peek()
-    if open_.kind is not TokenKind.LPAREN:
-        raise ts.fail(f"skill {name.text!r} needs its objects in parentheses, e.g. {name.text}(obj)", name)
-    ts.next()
-    args: list[Token] = []
-    while True:
-        tok = ts.peek()
-        if tok.kind is TokenKind.END:
-            raise ts.fail("unbalanced parenthesis: '(' is never closed", open_)
-        if tok.kind is not TokenKind.NAME:
-            raise ts.fail(f"expected an object name, got {tok.text!r}", tok)
-        args.append(ts.next())
-        sep = ts.next()
-        if sep.kind is TokenKind.COMMA:
-            continue
-        if sep.kind is TokenKind.RPAREN:
-            return args, sep
-        if sep.kind is TokenKind.END:
-            raise ts.fail("unbalanced parenthesis: '(' is never closed", open_)
-        raise ts.fail(f"expected ',' or ')', got {sep.text!r}", sep)

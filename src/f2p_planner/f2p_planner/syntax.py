@@ -150,3 +150,28 @@ def suggestion(name: str, known: tuple[str, ...] | list[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest known name, or ``""``."""
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def parse_arguments(ts: TokenStream, name: Token, what: str, example: str) -> tuple[list[Token], Token]:
+    """``'(' NAME (',' NAME)* ')'`` after ``name`` (a relation or a skill): the object tokens and
+    the closing ')'. ``what``/``example`` word the error when the parenthesis is missing."""
+    open_ = ts.peek()
+    if open_.kind is not TokenKind.LPAREN:
+        raise ts.fail(f"{what} {name.text!r} needs its objects in parentheses, e.g. {example}", name)
+    ts.next()
+    args: list[Token] = []
+    while True:
+        tok = ts.peek()
+        if tok.kind is TokenKind.END:
+            raise ts.fail("unbalanced parenthesis: '(' is never closed", open_)
+        if tok.kind is not TokenKind.NAME:
+            raise ts.fail(f"expected an object name, got {tok.text!r}", tok)
+        args.append(ts.next())
+        sep = ts.next()
+        if sep.kind is TokenKind.COMMA:
+            continue
+        if sep.kind is TokenKind.RPAREN:
+            return args, sep
+        if sep.kind is TokenKind.END:
+            raise ts.fail("unbalanced parenthesis: '(' is never closed", open_)
+        raise ts.fail(f"expected ',' or ')', got {sep.text!r}", sep)
