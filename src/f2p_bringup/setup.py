@@ -1,6 +1,12 @@
+from glob import glob
+
 from setuptools import find_packages, setup
 
 package_name = "f2p_bringup"
+
+# config/ and launch/ live at the top of the repository (shared by the launch files and the
+# pip-only bringup); the symlinks of the same names in this package let colcon install them to
+# share/f2p_bringup/{config,launch}, where `ros2 launch f2p_bringup sim.launch.py` finds them.
 
 setup(
     name=package_name,
@@ -9,6 +15,8 @@ setup(
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
         ("share/" + package_name, ["package.xml"]),
+        ("share/" + package_name + "/config", sorted(glob("config/*.yaml") + glob("config/*.rviz"))),
+        ("share/" + package_name + "/launch", sorted(glob("launch/*.launch.py"))),
     ],
     install_requires=["setuptools"],
     zip_safe=True,

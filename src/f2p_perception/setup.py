@@ -17,5 +17,5 @@ setup(
     description="Perception for f2p: point cloud to segmented scene (simulation ground truth, geometric, GroundingDINO + SAM) with stable object identities.",
     license="Apache-2.0",
     extras_require={"test": ["pytest"]},
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": ["perception = f2p_perception.node:main"]},
 )

@@ -17,5 +17,8 @@ setup(
     description="The robot behind the ExecuteSkill action: the simulated world and the Hello Robot Stretch RE2.",
     license="Apache-2.0",
     extras_require={"test": ["pytest"]},
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": [
+        "sim_robot = f2p_robot.sim_robot_node:main",
+        "stretch_robot = f2p_robot.stretch_robot_node:main",
+    ]},
 )

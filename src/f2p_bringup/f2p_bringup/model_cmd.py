@@ -61,7 +61,8 @@ def pretrain(args: argparse.Namespace) -> int:
             model_cfg = ModelConfig()
         if args.width is not None:
             model_cfg = ModelConfig.from_dict(model_cfg.to_dict() | {"dyn_ff": args.width})
-        train_cfg = TrainConfig(lr=args.lr, batch_size=args.batch_size, epochs=args.epochs, seed=args.seed)
+        train_cfg = TrainConfig(lr=args.lr, schedule=args.schedule, batch_size=args.batch_size, epochs=args.epochs,
+                                seed=args.seed)
         options = RunOptions(val_fraction=args.val_fraction, threads=args.threads, min_val_f1=args.min_val_f1,
                              statuses=tuple(args.statuses or ()))
     except (OSError, ValueError, TypeError) as exc:
@@ -96,7 +97,11 @@ def evaluate(args: argparse.Namespace) -> int:
     from f2p_model.evaluate import evaluate as run_eval
     from f2p_model.evaluate import format_report
     from f2p_model.store import ModelStore, ModelStoreError
+    from f2p_monitor.chains import ChainConfig, chain_f1, format_chains
 
+    if not args.data and not args.chains:
+        log.error("nothing to evaluate: give --data DIR... and/or --chains DISTRIBUTION...")
+        return 1
     missing = _missing_dirs(args.data)
     if missing:
         log.error("dataset directory not found: %s", ", ".join(missing))
@@ -107,14 +112,27 @@ def evaluate(args: argparse.Namespace) -> int:
         return 1
     try:
         model, meta = ModelStore(root).load(version)
-        report = run_eval(model, args.data, batch_size=args.batch_size)
-    except (ModelStoreError, DataError) as exc:
+        report = run_eval(model, args.data, batch_size=args.batch_size) if args.data else {"datasets": {}}
+        chain_configs = [ChainConfig(d, n_chains=args.n_chains, n_objects=args.objects, horizon=args.horizon,
+                                     seed=args.seed) for d in args.chains]
+    except (ModelStoreError, DataError, ValueError) as exc:
         log.error("%s", exc)
         return 1
     report["model"] = {"store": str(root), "version": meta.version, "validated": meta.validated}
-    print(f"model {root}:{meta.version}{'' if meta.validated else ' (not validated)'}; "
-          f"F1 at threshold {report['threshold']}, support = positives in R_t")
-    print(format_report(report), end="")
+    print(f"model {root}:{meta.version}{'' if meta.validated else ' (not validated)'}")
+    if args.data:
+        print(f"F1 at threshold {report['threshold']}, support = positives in R_t")
+        print(format_report(report), end="")
+    if chain_configs:
+        print("prediction F1 after 1..H skills (rollout from O_0 in latent space vs simulator ground truth):")
+        report["chains"] = {}
+        for cc in chain_configs:
+            update, close = _bar(f"chains {cc.distribution}")
+            try:
+                report["chains"][cc.distribution] = chain_f1(model, cc, progress=update)
+            finally:
+                close()
+            print(format_chains(report["chains"][cc.distribution]), end="")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
@@ -150,6 +168,8 @@ def _f(v) -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from f2p_model.config import TrainConfig
+
     p = sub.add_parser("model", help="pre-train, evaluate and list skill effect models")
     msub = p.add_subparsers(dest="model_command", metavar="ACTION", required=True)
 
@@ -158,7 +178,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--epochs", type=int, default=10, help="epochs (A.11: 10 for pre-training)")
     t.add_argument("--out", default="runs/pretrain", help="run directory: checkpoint.pt, metrics.csv, loss_curves.png")
     t.add_argument("--batch-size", type=int, default=16)
-    t.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (A.11: 1e-4)")
+    t.add_argument("--lr", type=float, default=TrainConfig.lr, help="Adam peak learning rate (A.11: 1e-4 at 40k)")
+    t.add_argument("--schedule", choices=("cosine", "constant"), default=TrainConfig.schedule)
     t.add_argument("--store", default="models", help="model store to publish the result to")
     t.add_argument("--no-publish", action="store_true", help="do not publish to the store")
     t.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
@@ -173,9 +194,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--no-resume", action="store_true", help="start over even if --out holds a checkpoint")
     t.set_defaults(func=pretrain)
 
-    e = msub.add_parser("eval", help="relation F1 (detection, 1-step prediction) of a stored model per dataset")
+    e = msub.add_parser("eval", help="relation F1 of a stored model: detection and 1-step prediction per dataset, "
+                                              "prediction after 1..H skills on simulated chains")
     e.add_argument("--model", default="models", metavar="STORE[:VERSION]", help="default version: latest validated")
-    e.add_argument("--data", nargs="+", required=True, metavar="DIR")
+    e.add_argument("--data", nargs="*", default=[], metavar="DIR", help="held-out transition datasets")
+    e.add_argument("--chains", nargs="*", default=[], metavar="DISTRIBUTION",
+                   help="also score prediction F1 after 1..H skills on chains executed in simulation")
+    e.add_argument("--n-chains", type=int, default=50, help="chains per distribution")
+    e.add_argument("--horizon", type=int, default=3, help="H: skills per chain (at most the skeleton's length)")
+    e.add_argument("--objects", type=int, default=3, help="objects per chain scene")
+    e.add_argument("--seed", type=int, default=0)
     e.add_argument("--out", default=None, help="write the full report as JSON")
     e.add_argument("--batch-size", type=int, default=64)
     e.set_defaults(func=evaluate)

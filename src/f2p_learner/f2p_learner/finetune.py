@@ -86,7 +86,8 @@ def finetune_validate_publish(store: ModelStore, parent: str, dplus: list[str | 
     # Relation weights stay those of pre-training: counted on a 20-sample D+ they would push the
     # model towards whatever happens to be rare there.
     loss_cfg = dataclasses.replace(loss_cfg, balance_relations=bool(loss_cfg.unary_pos_weight))
-    train_cfg = TrainConfig(lr=config.lr, batch_size=config.batch_size, epochs=config.epochs, seed=config.seed)
+    train_cfg = TrainConfig(lr=config.lr, schedule="constant", batch_size=config.batch_size, epochs=config.epochs,
+                            seed=config.seed)
     data = [*dplus, *([replay] if replay else [])]
     work = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="f2p-finetune-"))
     # The held-out data validates; the fine-tuning run itself needs no split of its own.

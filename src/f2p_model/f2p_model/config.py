@@ -172,6 +172,11 @@ class ModelConfig(ConfigBase):
     dyn_heads: int = 2  # attention heads of Dyn, A.11
     dyn_ff: int = 512  # feed-forward width of Dyn; not in the paper, 2x d_model as in Points2Plans configs
     dyn_dropout: float = 0.1  # not in the paper; PyTorch's default, which Points2Plans keeps
+    # δX = W·Transformer(tokens) with W zero-initialised: not in the paper. A post-norm transformer's
+    # output carries its (layer-normed) input, so without W "δX" starts near X itself and the model
+    # must learn to cancel it for every object the skill does not touch; with W, X_{t+1} = X_t at
+    # initialisation (prediction = detection) and training learns only the change.
+    dyn_out_proj: bool = True
     dec_hidden: int = 64  # width of every decoder layer, A.11
     dec_p_layers: int = 3  # Dec_p linear layers, A.11
     dec_u_layers: int = 2  # Dec_u linear layers, A.11
@@ -180,6 +185,14 @@ class ModelConfig(ConfigBase):
     param_dims: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PARAM_DIMS))  # name -> dim of a
     unary_names: tuple[str, ...] = DEFAULT_UNARY  # column order of unary outputs
     binary_names: tuple[str, ...] = DEFAULT_BINARY  # last-axis order of binary outputs
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """As :meth:`ConfigBase.from_dict`; a config saved before ``dyn_out_proj`` existed describes
+        a model without the projection, so its checkpoint keeps loading."""
+        if isinstance(data, dict) and "dyn_out_proj" not in data:
+            data = {**data, "dyn_out_proj": False}
+        return super().from_dict(data)
 
     def __post_init__(self) -> None:
         sa1 = self.encoder.set_abstractions[0]
@@ -288,7 +301,12 @@ class LossConfig(ConfigBase):
 class TrainConfig(ConfigBase):
     """Optimiser and schedule (A.11 "Training Details")."""
 
-    lr: float = 1e-4  # Adam learning rate, A.11
+    # Adam peak learning rate. A.11 uses 1e-4 for 40,000 transitions on a GPU; at the 12,000 of the
+    # default scale here 3e-4 with a cosine decay reaches in 10 epochs what 1e-4 does not (measured on
+    # 2,000 transitions, 4 epochs: validation detection F1 0.878 vs 0.696).
+    lr: float = 3e-4
+    schedule: str = "cosine"  # "cosine": lr decays to lr * lr_final_ratio over the run; "constant"
+    lr_final_ratio: float = 0.05
     batch_size: int = 16  # transitions per step; not in the paper, sized for 2 CPU cores
     epochs: int = 10  # pre-training epochs, A.11
     finetune_epochs: int = 200  # fine-tuning epochs on D ∪ D+, A.11
@@ -297,6 +315,10 @@ class TrainConfig(ConfigBase):
     def __post_init__(self) -> None:
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
+        if not 0.0 <= self.lr_final_ratio <= 1.0:
+            raise ValueError(f"lr_final_ratio must be in [0, 1], got {self.lr_final_ratio}")
         for name in ("batch_size", "epochs", "finetune_epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")

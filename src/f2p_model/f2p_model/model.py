@@ -162,6 +162,11 @@ class SkillEffectModel(nn.Module):
             {name: _mlp(cfg.param_dims[name], cfg.param_hidden, 2, cfg.feat_dim) for name in cfg.skill_types}
         )
         self.dynamics_nets = nn.ModuleDict({name: self._transformer() for name in cfg.skill_types})
+        if cfg.dyn_out_proj:  # see ModelConfig.dyn_out_proj: X_{t+1} = X_t until training says otherwise
+            self.dynamics_out = nn.ModuleDict({name: nn.Linear(d, d) for name in cfg.skill_types})
+            for lin in self.dynamics_out.values():
+                nn.init.zeros_(lin.weight)
+                nn.init.zeros_(lin.bias)
         self.dec_u = _mlp(d, cfg.dec_hidden, cfg.dec_u_layers, cfg.n_unary)
         self.dec_b = _mlp(2 * d, cfg.dec_hidden, cfg.dec_b_layers, cfg.n_binary)
         self.dec_p = _mlp(d, cfg.dec_hidden, cfg.dec_p_layers, 3)
@@ -255,7 +260,8 @@ class SkillEffectModel(nn.Module):
         ignore = torch.cat([mask.new_zeros(b, 1), ~mask], dim=1)  # (B, 1+N) True = padding, never attended
 
         def dyn(name: str, tok: Tensor, ign: Tensor) -> Tensor:
-            return self.dynamics_nets[name](tok, src_key_padding_mask=ign)[:, 1:]  # (b, N, D)
+            out = self.dynamics_nets[name](tok, src_key_padding_mask=ign)[:, 1:]  # (b, N, D)
+            return self.dynamics_out[name](out) if self.config.dyn_out_proj else out
 
         delta = self._per_skill(skill, dyn, tokens, ignore, out=torch.zeros_like(latent))
         delta = delta * mask.unsqueeze(-1)  # (B, N, D)

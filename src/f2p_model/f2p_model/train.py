@@ -238,6 +238,15 @@ def _balanced(loss_cfg: LossConfig, dataset: TransitionDataset, rows: np.ndarray
     return dataclasses.replace(loss_cfg, unary_pos_weight=uw, binary_pos_weight=bw)
 
 
+def learning_rate(cfg: TrainConfig, step: int, total: int) -> float:
+    """The learning rate of optimiser step `step` of `total`: constant, or a cosine from cfg.lr down
+    to cfg.lr * cfg.lr_final_ratio. A function of the step alone, so a resumed run continues it."""
+    if cfg.schedule == "constant" or total <= 1:
+        return cfg.lr
+    lo = cfg.lr * cfg.lr_final_ratio
+    return lo + 0.5 * (cfg.lr - lo) * (1.0 + math.cos(math.pi * min(step, total) / total))
+
+
 def train(
     model_cfg: ModelConfig,
     train_cfg: TrainConfig,
@@ -325,6 +334,8 @@ def train(
                 raise TrainError(f"loss is {parts['total']} at epoch {epoch + 1}, step {step}: {parts}")
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(train_cfg, done, steps * train_cfg.epochs)
             opt.step()
             b = batch["mask"].shape[0]
             for k in LOSS_PARTS:
@@ -341,7 +352,7 @@ def train(
                 row[f"val_{k}_f1"] = val_f1[k]["macro_f1"]
         else:
             row.update({c: None for c in CSV_COLUMNS if c.startswith("val_")})
-        row.update({"n_train": len(train_rows), "n_val": len(val_rows), "lr": train_cfg.lr,
+        row.update({"n_train": len(train_rows), "n_val": len(val_rows), "lr": opt.param_groups[0]["lr"],
                     "epoch_s": round(time.perf_counter() - t0, 3)})
         history.append(row)
         last = epoch + 1 == train_cfg.epochs

@@ -13,8 +13,27 @@ from f2p_model.model import SkillEffectModel, identity_encoding, transform_segme
 
 @pytest.fixture
 def model() -> SkillEffectModel:
+    """A tiny model whose dynamics act: δX's output projection starts at zero (nothing moves until
+    trained, see test_untrained_dynamics_predict_no_change), so give it weights as training would."""
     torch.manual_seed(0)
-    return SkillEffectModel(tiny_config()).eval()
+    m = SkillEffectModel(tiny_config())
+    for lin in m.dynamics_out.values():
+        torch.nn.init.normal_(lin.weight, std=0.2)
+    return m.eval()
+
+
+def test_untrained_dynamics_predict_no_change():
+    """ModelConfig.dyn_out_proj: before training X_{t+1} = X_t, so the 1-step prediction equals
+    detection on O_t (the copy baseline a trained model has to beat), while gradients reach δX's
+    projection and nothing else of the dynamics yet."""
+    torch.manual_seed(0)
+    m = SkillEffectModel(tiny_config()).eval()
+    b = make_batch(m.config, b=3, n=4, seed=2)
+    out = m(b["points_t"], b["mask"], b["skill"], b["acted"], b["params"])
+    torch.testing.assert_close(out.latent_next, out.latent)
+    torch.testing.assert_close(out.binary_logits_next, out.binary_logits)
+    out.binary_logits_next.sum().backward()
+    assert any(lin.weight.grad.abs().max() > 0 for lin in m.dynamics_out.values())
 
 
 def test_shapes_with_variable_object_counts(model):

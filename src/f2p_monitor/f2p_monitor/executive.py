@@ -19,6 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
+from f2p_monitor.belief import carry_occluded
 from f2p_monitor.classify import classify
 from f2p_monitor.failure import INCORRECT_PREDICTION, DetectionConfig, FailureEvent, compare
 from f2p_monitor.failure_store import FailureStore
@@ -128,7 +129,7 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
             before_u, before_b = perception.relations(scene)
             say("executing", done_steps / max(total, 1), f"{call.type.value}{call.object_ids}")
             status = robot.execute(call)
-            after_scene = perception.perceive(rng)
+            after_scene, _ = carry_occluded(scene, perception.perceive(rng), call, status)  # object permanence
             after_u, after_b = perception.relations(after_scene)
             mism = []
             if config.monitor:

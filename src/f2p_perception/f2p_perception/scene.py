@@ -1,6 +1,6 @@
 """What perception hands to the rest of the stack: one segment per object, ROS-free.
 
-Every backend (simulation ground truth now; geometric and GroundingDINO + SAM later) returns a
+Every backend (simulation ground truth, geometric, GroundingDINO + SAM: `backends.py`) returns a
 `PerceivedScene`; the planner, the monitor and the learner read only this, never simulator state.
 The ROS adapter turns it into an `f2p_msgs/SegmentedScene`.
 """
@@ -22,6 +22,8 @@ class PerceivedScene:
     visible (N,) bool, the segment had at least one point
     box_lo, box_hi (N, 3) float32 axis-aligned boxes of the full segments (m)
     segments: the full per-object clouds (variable size), for Real2Sim
+    confidences (N,) class confidence in [0, 1] (f2p_msgs/ObjectSegment.class_confidence);
+        None means certain (1.0), as for simulator labels
     """
 
     names: list[str]
@@ -32,9 +34,14 @@ class PerceivedScene:
     box_hi: np.ndarray
     segments: list[np.ndarray]
     frame_id: str = "world"
+    confidences: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.names)
+        self.confidences = (np.ones(n, np.float32) if self.confidences is None
+                            else np.asarray(self.confidences, np.float32).reshape(-1))
+        if self.confidences.shape != (n,):
+            raise ValueError(f"confidences must be ({n},), got {self.confidences.shape}")
         if len(self.classes) != n or len(self.segments) != n:
             raise ValueError(f"names ({n}), classes ({len(self.classes)}) and segments ({len(self.segments)}) differ")
         if self.points.ndim != 3 or self.points.shape[0] != n or self.points.shape[2] != 3:

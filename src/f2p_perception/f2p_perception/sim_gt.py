@@ -2,14 +2,18 @@
 
 The camera cloud is real (ray-cast or rendered, with optional Gaussian noise); only the
 segmentation and the class of each segment come from the simulator, as "ground-truth
-segmentation" does in the paper's simulation experiments. The ground is not an object.
+segmentation" does in the paper's simulation experiments (A.7). The ground is not an object.
+`SimGroundTruthPerception` perceives a `World` directly (the executive uses it);
+`SimGroundTruthBackend` is the same backend on the common observation interface (`backends.py`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from f2p_perception.observation import CameraObservation, check_observation
 from f2p_perception.scene import PerceivedScene
+from f2p_perception.segmentation import Segmentation
 from f2p_sim.observe import RayCastCamera, observe
 from f2p_sim.relations import box_from_points
 from f2p_sim.scene import ObjectClass
@@ -40,3 +44,21 @@ class SimGroundTruthPerception:
         return PerceivedScene(names=names, classes=[w.spec(n).cls.value for n in names],
                               points=obs.segments[self.objects], visible=obs.visible[self.objects],
                               box_lo=lo, box_hi=hi, segments=segments)
+
+
+class SimGroundTruthBackend:
+    """`sim_gt` on the common backend interface: a `CameraObservation` with simulator labels
+    (`simcam.SimCamera`) in, one segment per labelled object out, names and classes from the
+    simulator, confidence 1. Every object of the scene but the ground is listed, visible or not,
+    in scene order -- as `SimGroundTruthPerception` does -- so identities never change."""
+
+    name = "sim_gt"
+
+    def segment(self, obs: CameraObservation) -> Segmentation:
+        check_observation(obs, labels=True)
+        keep = [k for k, c in enumerate(obs.label_classes) if c != ObjectClass.GROUND.value]
+        index = np.full(len(obs.label_names) + 1, -1, np.int64)  # label -> segment, last slot: label -1
+        index[keep] = np.arange(len(keep))
+        labels = index[obs.flat_labels()]
+        return Segmentation(obs.flat_points(), labels, [obs.label_classes[k] for k in keep], np.ones(len(keep)),
+                            names=[obs.label_names[k] for k in keep])

@@ -1,0 +1,455 @@
+"""The `geometric` backend: segments from geometry alone, for a robot without a GPU (issue 8).
+
+The paper assumes "open-source segmentation and detection models" (§3); this backend needs none,
+only the world frame's up axis. Pipeline, each step chosen from measurements on the task scenes
+(numbers in `f2p_perception/README.md`):
+
+1. Support planes (open3d RANSAC, `segment_plane`): horizontal planes found one after the other;
+   points on the floor (`floor_z`) belong to no object; every plane patch wider than
+   `table_min_extent` both ways is a table top, and the table owns the points under its top
+   (edge, legs).
+2. Smooth surface patches on the rest: points within `eps` (and, in an organised cloud,
+   neighbouring pixels up to `grazing_distance` apart, so surfaces seen at grazing angles are not
+   torn apart) are joined when their normals agree and each lies on the other's tangent plane.
+3. Objects = patches joined across *convex* edges (the LCCP criterion, Stein et al., CVPR 2014:
+   (n_a − n_b)·(c_a − c_b) > 0 for centroids c and normals n): a cube's faces meet at convex
+   edges, a cube and the floor of the container it stands in meet at a concave one. Plain
+   Euclidean clustering (DBSCAN) cannot separate books standing on a shelf board from the shelf;
+   this can.
+4. Merges for what convexity over-splits: thin plates that touch (a shelf's or cabinet's walls and
+   boards, a closed drawer's front) are one object -- articulated cabinets and drawers come out
+   as *one* segment, see the README; a flat horizontal patch enclosed by a taller segment is its
+   floor (a container's bottom seen between its items); fragments of a few points join the
+   neighbour they touch most.
+5. A class per segment from its geometry (`shape_class.py`) with a confidence, and boxes whose
+   bottoms are set down on the table under them (the partial view misses the bottom rows that
+   step 1 gave to the table).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from f2p_perception.observation import CameraObservation, check_observation
+from f2p_perception.segmentation import Segmentation, empty_segmentation
+from f2p_perception.shape_class import ShapeContext, classify_segment
+
+
+@dataclass(frozen=True)
+class GeometricConfig:
+    """Parameters of the geometric backend (metres, degrees). Defaults fit a RealSense-like
+    320×240 camera 1–1.6 m from a tabletop, the f2p_sim default viewpoint."""
+
+    floor_z: float | None = 0.0  # height of the floor in the world frame; None: the lowest horizontal plane
+    plane_distance: float = 0.005  # RANSAC inlier distance (m): a table top is flat to a few mm
+    plane_min_points: int = 300  # smaller horizontal planes are not supports worth a RANSAC round
+    ransac_iterations: int = 300
+    max_planes: int = 8  # RANSAC rounds (non-horizontal planes found on the way are skipped)
+    horizontal_cos: float = 0.97  # |n_z| of a horizontal plane (±14°)
+    table_min_extent: float = 0.15  # a support patch at least this wide both ways ...
+    table_min_area: float = 0.05  # ... and this large (m², bounding box) is a table top (part may be hidden)
+    support_reach: float = 0.15  # ... if the points under it reach this close to the floor (legs, a cabinet's front)
+    cabinet_fill: float = 0.5  # under a support's top, more points than this fraction of the top's: a cabinet
+    eps: float = 0.010  # neighbourhood radius (m): ~1.5 pixel pitches at 1.3 m, under the 12 mm gaps between items
+    grazing_distance: float = 0.03  # organised clouds: neighbouring pixels this far apart may still share a surface
+    normal_neighbours: int = 12  # k of the k-NN normal estimate
+    smooth_angle: float = 15.0  # neighbours whose normals differ by less lie on one smooth surface
+    crease_variation: float = 0.05  # surface variation above which a point's normal is unreliable (a crease)
+    max_crease_fraction: float = 0.5  # more creases than this: too noisy for normals, plain clustering
+    plane_tolerance: float = 0.003  # ... and each within this of the other's tangent plane (m)
+    flat_angle: float = 10.0  # patches this close to parallel are convex only if coplanar (LCCP's β)
+    step_tolerance: float = 0.005  # parallel patches further apart along their normal are a step, not one surface
+    chunk: float = 0.03  # supervoxel size (m) of the local convexity test
+    min_convex_edges: int = 3  # two patches join on at least this many convex point edges (and a majority)
+    content_height: float = 0.025  # contents rise at least this far above the bottom of their group (floors do not)
+    content_margin: float = 0.005  # contents lie at least this far inside the footprint of the rest of their group
+    fragment_points: int = 12  # segments smaller than this join the neighbour they touch most
+    min_points: int = 3  # isolated segments smaller than this are noise
+    snap_distance: float = 0.015  # segment bottoms this close above a table top are set down on it
+    viewpoint: tuple[float, float, float] = (-0.52, 0.0, 1.37)  # orients normals when the pose is unknown
+    seed: int = 0  # RANSAC's random generator (open3d), for reproducible segmentations
+
+    def __post_init__(self) -> None:
+        for name in ("plane_distance", "eps", "chunk", "table_min_area", "grazing_distance", "plane_tolerance",
+                     "table_min_extent", "content_height", "content_margin", "snap_distance"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"GeometricConfig.{name} must be positive, got {getattr(self, name)}")
+        if not 0.0 < self.horizontal_cos < 1.0:
+            raise ValueError(f"GeometricConfig.horizontal_cos must lie in (0, 1), got {self.horizontal_cos}")
+        if self.min_points < 1 or self.fragment_points < self.min_points or self.normal_neighbours < 3:
+            raise ValueError("need min_points >= 1, fragment_points >= min_points and normal_neighbours >= 3")
+        if self.grazing_distance < self.eps:
+            raise ValueError(f"grazing_distance ({self.grazing_distance}) must be at least eps ({self.eps})")
+
+
+def _o3d():
+    import open3d as o3d
+
+    o3d.utility.set_verbosity_level(o3d.utility.VerbosityLevel.Error)
+    return o3d
+
+
+def _cloud(points: np.ndarray):
+    o3d = _o3d()
+    pc = o3d.geometry.PointCloud()
+    pc.points = o3d.utility.Vector3dVector(np.asarray(points, np.float64))
+    return pc
+
+
+@dataclass
+class _Table:
+    top_z: float
+    lo_xy: np.ndarray
+    hi_xy: np.ndarray
+    index: np.ndarray  # point indices
+    cls: str = "table"
+
+
+class GeometricBackend:
+    """Plane removal + convexity-based clustering + merges + shape classes (module docstring)."""
+
+    name = "geometric"
+
+    def __init__(self, config: GeometricConfig | None = None, **params) -> None:
+        self.config = config if config is not None else GeometricConfig(**params)
+        if config is not None and params:
+            raise ValueError("pass either a GeometricConfig or keyword parameters, not both")
+
+    # --- 1. supports -----------------------------------------------------------------------
+    def _horizontal_planes(self, pts: np.ndarray, pool: np.ndarray) -> list[tuple[float, np.ndarray]]:
+        c, o3d = self.config, _o3d()
+        planes, rest = [], pool
+        for _ in range(c.max_planes):
+            if len(rest) < c.plane_min_points:
+                break
+            o3d.utility.random.seed(c.seed)
+            model, inliers = _cloud(pts[rest]).segment_plane(c.plane_distance, 3, c.ransac_iterations)
+            inliers = np.asarray(inliers, np.int64)
+            if len(inliers) < c.plane_min_points:
+                break
+            _, _, nz, d = model
+            if abs(nz) >= c.horizontal_cos:
+                planes.append((float(-d / nz), rest[inliers]))
+            rest = np.delete(rest, inliers)
+        return sorted(planes, key=lambda p: p[0])
+
+    def _supports(self, pts: np.ndarray) -> tuple[np.ndarray, list[_Table]]:
+        """(background mask (floor), tables)."""
+        c = self.config
+        background = np.zeros(len(pts), bool)
+        if c.floor_z is not None:
+            background |= pts[:, 2] <= c.floor_z + c.plane_distance
+        planes = self._horizontal_planes(pts, np.flatnonzero(~background))
+        if c.floor_z is None and planes:
+            background[planes[0][1]] = True
+            planes = planes[1:]
+        tables: list[_Table] = []
+        taken = background.copy()
+        for z, plane in planes:
+            inliers = plane[~taken[plane]]
+            if len(inliers) < c.plane_min_points:
+                continue
+            flat = np.c_[pts[inliers, :2], np.zeros(len(inliers))]
+            patch = np.asarray(_cloud(flat).cluster_dbscan(2 * c.eps, 10))
+            for k in range(int(patch.max(initial=-1)) + 1):
+                idx = inliers[patch == k]
+                lo, hi = pts[idx, :2].min(0), pts[idx, :2].max(0)
+                if np.min(hi - lo) < c.table_min_extent or np.prod(hi - lo) < c.table_min_area:
+                    continue
+                under = (~taken & (pts[:, 2] < z + c.plane_distance)
+                         & np.all((pts[:, :2] >= lo - c.eps) & (pts[:, :2] <= hi + c.eps), axis=1))
+                under[idx] = False
+                # A table stands on the floor (its legs reach down); a board or a container floor
+                # lying on a table does not. Points under a cabinet's top fill its front, a table's
+                # only its edge and legs.
+                if c.floor_z is not None and (not under.any() or pts[under, 2].min() > c.floor_z + c.support_reach):
+                    continue
+                fill = under.sum() / len(idx)
+                idx = np.union1d(idx, np.flatnonzero(under))
+                taken[idx] = True
+                tables.append(_Table(z, lo, hi, idx, "cabinet" if fill >= c.cabinet_fill else "table"))
+        return background, tables
+
+    # --- 2.-4. objects ----------------------------------------------------------------------
+    def _edges(self, pts: np.ndarray, pixels: np.ndarray | None, shape: tuple[int, int] | None) -> np.ndarray:
+        """(E, 2) neighbour pairs: within eps, plus neighbouring pixels within grazing_distance."""
+        pairs = cKDTree(pts).query_pairs(self.config.eps, output_type="ndarray")
+        if pixels is None or shape is None:
+            return pairs
+        h, w = shape
+        where = np.full(h * w, -1, np.int64)
+        where[pixels] = np.arange(len(pixels))
+        grid = where.reshape(h, w)
+        extra = []
+        for dv, du in ((0, 1), (1, 0), (1, 1), (1, -1)):  # each 8-neighbour pair once
+            u0, u1 = max(0, -du), w - max(0, du)
+            a, b = grid[: h - dv, u0:u1], grid[dv:, u0 + du: u1 + du]
+            ok = (a >= 0) & (b >= 0)
+            extra.append(np.stack([a[ok], b[ok]], 1))
+        px = np.concatenate(extra)
+        far = np.linalg.norm(pts[px[:, 0]] - pts[px[:, 1]], axis=1)
+        px = px[(far >= self.config.eps) & (far <= self.config.grazing_distance)]
+        return np.concatenate([pairs, px]) if len(px) else pairs
+
+    def _normals(self, pts: np.ndarray, viewpoint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unit normals (n, 3) oriented towards the camera and the surface variation (n,)
+        λ0 / (λ0 + λ1 + λ2) of the k nearest neighbours (0 on a plane, large on a crease)."""
+        k = min(self.config.normal_neighbours, len(pts))
+        _, nn = cKDTree(pts).query(pts, k)
+        nb = pts[nn.reshape(len(pts), -1)]  # (n, k, 3)
+        centred = nb - nb.mean(axis=1, keepdims=True)
+        cov = np.einsum("nki,nkj->nij", centred, centred)  # (n, 3, 3)
+        val, vec = np.linalg.eigh(cov)  # ascending eigenvalues
+        normals = vec[:, :, 0]
+        flip = np.einsum("ij,ij->i", normals, viewpoint - pts) < 0
+        normals[flip] *= -1
+        variation = val[:, 0] / np.maximum(val.sum(axis=1), 1e-18)
+        return normals, variation
+
+    def _objects(self, pts: np.ndarray, normals: np.ndarray, variation: np.ndarray,
+                 edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-point object labels (before the merges) and the adjacency edges (within eps).
+
+        Smooth patches are cut into `chunk`-sized supervoxels so that the convexity test compares
+        local centroids and normals (a cup's rim is a ring whose centroid lies in mid-air); two
+        patches join when most of the point edges between their touching chunks are convex.
+        """
+        c = self.config
+        n = len(pts)
+        i, j = edges[:, 0], edges[:, 1]
+        d = pts[j] - pts[i]
+        dist = np.linalg.norm(d, axis=1)
+        cos = np.einsum("ij,ij->i", normals[i], normals[j])
+        # Normals on a crease blend both faces and would bridge them: crease points join no patch
+        # (they are fragments, merged into a neighbour at the end) -- unless most points look like
+        # creases, which means the cloud is too noisy for normals and convexity is not used at all.
+        crease = variation > c.crease_variation
+        if crease.mean() > c.max_crease_fraction:
+            crease[:] = False
+        smooth = ((cos >= np.cos(np.deg2rad(c.smooth_angle))) & ~crease[i] & ~crease[j]
+                  & (np.abs(np.einsum("ij,ij->i", normals[i], d)) <= c.plane_tolerance)
+                  & (np.abs(np.einsum("ij,ij->i", normals[j], d)) <= c.plane_tolerance))
+        patch = _components(n, edges[smooth])
+        # Crease points take the patch and normal of their nearest smooth neighbour, so the two
+        # faces of an edge touch and the convexity test below sees clean normals on both sides.
+        if crease.any() and (~crease).any():
+            solid = np.flatnonzero(~crease)
+            gap, near = cKDTree(pts[solid]).query(pts[crease], distance_upper_bound=c.eps)
+            found = np.isfinite(gap)
+            idx = np.flatnonzero(crease)[found]
+            patch[idx] = patch[solid[near[found]]]
+            normals = normals.copy()
+            normals[idx] = normals[solid[near[found]]]
+            patch = _relabel(patch)
+            crease = crease.copy()
+            crease[idx] = False
+        cell = np.floor(pts / c.chunk).astype(np.int64)
+        _, chunk = np.unique(np.c_[patch, cell], axis=0, return_inverse=True)
+        chunk = chunk.reshape(-1)
+        k = int(chunk.max(initial=-1)) + 1
+        cnt = np.bincount(chunk, minlength=k).astype(np.float64)
+        centre = np.stack([np.bincount(chunk, pts[:, a], k) for a in range(3)], 1) / cnt[:, None]
+        nsum = np.stack([np.bincount(chunk, normals[:, a], k) for a in range(3)], 1)
+        nrm = nsum / np.maximum(np.linalg.norm(nsum, axis=1, keepdims=True), 1e-12)
+        near = dist < c.eps + 1e-9
+        # Only patches of a few points or more vote: a crease point alone has no trustworthy normal.
+        size = np.bincount(patch)
+        voter = ~crease & (size[patch] >= c.min_points)
+        cross = near & (patch[i] != patch[j]) & voter[i] & voter[j]
+        a, b = chunk[i[cross]], chunk[j[cross]]
+        dc = centre[a] - centre[b]
+        parallel = np.einsum("ij,ij->i", nrm[a], nrm[b]) >= np.cos(np.deg2rad(c.flat_angle))
+        coplanar = (np.abs(np.einsum("ij,ij->i", nrm[a], dc)) <= c.step_tolerance) & (
+            np.abs(np.einsum("ij,ij->i", nrm[b], dc)) <= c.step_tolerance)
+        convex = np.einsum("ij,ij->i", nrm[a] - nrm[b], dc) > 0
+        vote = np.where(parallel, coplanar, convex)
+        pa, pb = patch[i[cross]], patch[j[cross]]
+        lo_p, hi_p = np.minimum(pa, pb), np.maximum(pa, pb)
+        npatch = int(patch.max(initial=-1)) + 1
+        key = lo_p * npatch + hi_p
+        keys, inv = np.unique(key, return_inverse=True)
+        yes = np.bincount(inv.reshape(-1), vote.astype(np.float64), len(keys))
+        tot = np.bincount(inv.reshape(-1), minlength=len(keys))
+        join = keys[(yes > 0.5 * tot) & (yes >= c.min_convex_edges)]
+        obj = _components(npatch, np.stack([join // npatch, join % npatch], 1))[patch]
+        return obj, edges[near]
+
+    def _merge(self, pts: np.ndarray, obj: np.ndarray, near_edges: np.ndarray, all_edges: np.ndarray) -> np.ndarray:
+        """Undo what convexity over-splits, group by group (a group: points connected by any edge,
+        what Euclidean clustering would call one cluster).
+
+        Convexity separates what stands on a surface from the surface, but it also cuts hollow
+        things along their inner corners and thin rims (a container's walls and floor, a shelf's
+        boards, a cup's far wall, a cabinet and its closed drawer). So within a group only the
+        *contents* stay separate: solid segments (not flat, not a fragment) whose footprint lies
+        inside the group's footprint, at least `content_margin` from its edges -- books on a shelf
+        board, items on a container floor. Everything else in the group (walls, boards, floors,
+        rims) is one object, the structure that holds them.
+        """
+        c = self.config
+        group = _components(len(pts), all_edges)
+        obj = _relabel(obj)
+        k = int(obj.max(initial=-1)) + 1
+        lo, hi = _boxes(pts, obj)
+        size = np.bincount(obj[obj >= 0], minlength=k)
+        solid = size >= c.fragment_points
+        seg_group = np.zeros(k, np.int64)
+        seg_group[obj[obj >= 0]] = group[obj >= 0]
+        parent = np.arange(k)
+        for g in np.unique(seg_group):
+            members = np.flatnonzero(seg_group == g)
+            content = np.zeros(len(members), bool)
+            for a, s in enumerate(members):
+                others = members[members != s]
+                if not solid[s] or not len(others):
+                    continue
+                glo, ghi = lo[others].min(0), hi[others].max(0)  # the footprint of the rest of the group
+                content[a] = (np.all(lo[s, :2] >= glo[:2] + c.content_margin)
+                              and np.all(hi[s, :2] <= ghi[:2] - c.content_margin)
+                              and hi[s, 2] >= glo[2] + c.content_height)  # a floor patch does not rise
+            rest = members[~content]
+            if len(rest):
+                parent[rest] = rest[np.argmax(size[rest])]
+        obj = _relabel(parent[obj])
+        # Fragments of a few points join the neighbour they touch most (eps or grazing pixel edges).
+        for _ in range(3):
+            size = np.bincount(obj[obj >= 0])
+            small = size < c.fragment_points
+            if not small.any():
+                break
+            e = all_edges[obj[all_edges[:, 0]] != obj[all_edges[:, 1]]]
+            e = np.concatenate([e, e[:, ::-1]])
+            e = e[small[obj[e[:, 0]]]]
+            parent = np.arange(len(size))
+            if len(e):
+                src, dst = obj[e[:, 0]], obj[e[:, 1]]
+                key = src * len(size) + dst
+                keys, counts = np.unique(key, return_counts=True)
+                s_of, d_of = keys // len(size), keys % len(size)
+                big = size[d_of] >= c.fragment_points
+                order = np.lexsort((-size[d_of], -counts, ~big, s_of))  # a real segment, most edges, the larger
+                head = np.unique(s_of[order], return_index=True)[1]
+                for s, d in zip(s_of[order][head], d_of[order][head], strict=True):
+                    if size[d] >= size[s]:
+                        parent[s] = d
+            obj = _relabel(_resolve(parent)[obj])
+        size = np.bincount(obj[obj >= 0])
+        obj = np.where((obj >= 0) & (size[np.maximum(obj, 0)] >= c.min_points), obj, -1)
+        return _relabel(obj)
+
+    # --- the backend interface --------------------------------------------------------------
+    def segment(self, obs: CameraObservation) -> Segmentation:
+        check_observation(obs)
+        c = self.config
+        pts = obs.flat_points().astype(np.float64)
+        background, tables = self._supports(pts)
+        labels = np.full(len(pts), -1, np.int64)
+        for k, t in enumerate(tables):
+            labels[t.index] = k
+        pool = np.flatnonzero(~background & (labels < 0))
+        if c.floor_z is not None:
+            pool = pool[pts[pool, 2] > c.floor_z]
+        classes = [t.cls for t in tables]
+        conf = [0.9] * len(tables)
+        lo_out = [np.r_[t.lo_xy, pts[t.index, 2].min()] for t in tables]
+        hi_out = [np.r_[t.hi_xy, t.top_z] for t in tables]
+        if len(pool) >= c.min_points:
+            sub = pts[pool]
+            pixels = shape = None
+            if obs.organised:
+                pixels = np.flatnonzero(obs.valid_mask().ravel())[pool]
+                shape = obs.image_shape
+            edges = self._edges(sub, pixels, shape)
+            viewpoint = (np.asarray(obs.cam_to_world)[:3, 3] if obs.cam_to_world is not None
+                         else np.asarray(c.viewpoint))
+            normals, variation = self._normals(sub, viewpoint)
+            obj, adj = self._objects(sub, normals, variation, edges)
+            obj = self._merge(sub, obj, adj, edges)
+            lo, hi = _boxes(sub, obj)
+            table_tops = [(t.top_z, t.lo_xy, t.hi_xy) for t in tables]
+            for k in range(len(lo)):
+                m = obj == k
+                ctx = ShapeContext(floor_z=c.floor_z, table_tops=table_tops,
+                                   others=[(lo[o], hi[o]) for o in range(len(lo)) if o != k])
+                cls, cf = classify_segment(sub[m], normals[m], lo[k], hi[k], ctx)
+                lo[k] = _set_down(lo[k], hi[k], table_tops, c.snap_distance)
+                classes.append(cls)
+                conf.append(cf)
+                labels[pool[m]] = len(tables) + k
+                lo_out.append(lo[k])
+                hi_out.append(hi[k])
+        if not classes:
+            return empty_segmentation(pts.astype(np.float32))
+        return Segmentation(pts.astype(np.float32), labels, classes, np.array(conf), None,
+                            np.array(lo_out), np.array(hi_out))
+
+
+# --- small graph helpers --------------------------------------------------------------------
+def _components(n: int, edges: np.ndarray) -> np.ndarray:
+    if n == 0:
+        return np.zeros(0, np.int64)
+    e = np.asarray(edges, np.int64).reshape(-1, 2)
+    g = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
+    return connected_components(g, directed=False)[1].astype(np.int64)
+
+
+def _relabel(labels: np.ndarray) -> np.ndarray:
+    """Labels renumbered 0..K-1 in order of first appearance; -1 stays -1."""
+    out = np.full(len(labels), -1, np.int64)
+    keep = labels >= 0
+    if keep.any():
+        _, first, inv = np.unique(labels[keep], return_index=True, return_inverse=True)
+        rank = np.argsort(np.argsort(first))
+        out[keep] = rank[inv]
+    return out
+
+
+def _resolve(parent: np.ndarray) -> np.ndarray:
+    """Follow parent pointers to their roots (chains of merges)."""
+    root = parent.copy()
+    for _ in range(len(root)):
+        nxt = root[root]
+        if np.array_equal(nxt, root):
+            break
+        root = nxt
+    return root
+
+
+def _boxes(pts: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    k = int(labels.max(initial=-1)) + 1
+    lo = np.full((k, 3), np.inf)
+    hi = np.full((k, 3), -np.inf)
+    keep = labels >= 0
+    np.minimum.at(lo, labels[keep], pts[keep])
+    np.maximum.at(hi, labels[keep], pts[keep])
+    return lo, hi
+
+
+def _segment_pairs(labels: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """(P, 2) distinct unordered pairs of segments joined by at least one edge."""
+    if len(edges) == 0:
+        return np.zeros((0, 2), np.int64)
+    a, b = labels[edges[:, 0]], labels[edges[:, 1]]
+    keep = (a != b) & (a >= 0) & (b >= 0)
+    if not keep.any():
+        return np.zeros((0, 2), np.int64)
+    return np.unique(np.sort(np.stack([a[keep], b[keep]], 1), axis=1), axis=0)
+
+
+def _neighbours(pairs: np.ndarray, s: int) -> np.ndarray:
+    return np.concatenate([pairs[pairs[:, 0] == s, 1], pairs[pairs[:, 1] == s, 0]])
+
+
+def _set_down(lo: np.ndarray, hi: np.ndarray, tops: list, snap: float) -> np.ndarray:
+    """lo with its z set to the table top under the box centre, if it lies within `snap` above it."""
+    centre = (lo[:2] + hi[:2]) / 2
+    out = lo.copy()
+    for z, tlo, thi in tops:
+        if np.all(centre >= tlo) and np.all(centre <= thi) and 0.0 < lo[2] - z <= snap:
+            out[2] = z
+    return out

@@ -1,0 +1,99 @@
+"""The `perception` node: camera cloud in, segmented scene out (/f2p/scene).
+
+Thin by design: parameters in, `scene_from_labelled_cloud` (the library) in the middle, messages
+out. Backend `sim_gt` pairs each labelled cloud (/f2p/camera/points) with its label map
+(/f2p/camera/label_map) by stamp; the scene keeps the cloud's stamp, so the monitor can match it
+with the robot's observed relations of the same capture. A malformed message is logged and
+skipped: one bad capture must not take perception down.
+
+Parameters: backend ("sim_gt"), n_points (128, points per segment, A.11.2), seed (0, farthest
+point sampling).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from sensor_msgs.msg import PointCloud2
+
+from f2p_msgs.msg import LabelMap, SegmentedScene
+from f2p_perception.labelled import scene_from_labelled_cloud
+from f2p_ros import names
+from f2p_ros.convert import cloud_from_msg, label_indices, label_map_from_msg, scene_to_msg, stamp_key
+from f2p_ros.qos import topic_qos
+from f2p_ros.sync import StampPairer
+
+BACKENDS = ("sim_gt",)
+
+
+class PerceptionNode(Node):
+    def __init__(self) -> None:
+        super().__init__("perception")
+        self.backend = self.declare_parameter("backend", "sim_gt").value
+        self.n_points = int(self.declare_parameter("n_points", 128).value)
+        seed = int(self.declare_parameter("seed", 0).value)
+        if self.backend not in BACKENDS:
+            raise ValueError(f"perception backend '{self.backend}' is not available; accepted: {list(BACKENDS)}")
+        if self.n_points <= 0:
+            raise ValueError(f"n_points must be positive, got {self.n_points}")
+        self.rng = np.random.default_rng(seed)
+        self.pairer: StampPairer[PointCloud2, LabelMap] = StampPairer(keep=4)
+        self.pub = self.create_publisher(SegmentedScene, names.SCENE_TOPIC, topic_qos(names.SCENE_TOPIC))
+        self.create_subscription(PointCloud2, names.CAMERA_POINTS_TOPIC, self.on_cloud,
+                                 topic_qos(names.CAMERA_POINTS_TOPIC))
+        self.create_subscription(LabelMap, names.CAMERA_LABEL_MAP_TOPIC, self.on_label_map,
+                                 topic_qos(names.CAMERA_LABEL_MAP_TOPIC))
+        self.get_logger().info(f"perception: backend {self.backend}, {self.n_points} points per segment")
+
+    def on_cloud(self, msg: PointCloud2) -> None:
+        if names.LABEL_FIELD not in {f.name for f in msg.fields}:
+            self.get_logger().error("the cloud has no 'label' field: backend sim_gt needs the robot's ground-truth "
+                                    "segmentation (sim_robot ground_truth_labels:=true)", throttle_duration_sec=10.0)
+            return
+        pair = self.pairer.add_first(stamp_key(msg.header.stamp), msg)
+        if pair is not None:
+            self.perceive(*pair)
+
+    def on_label_map(self, msg: LabelMap) -> None:
+        pair = self.pairer.add_second(stamp_key(msg.header.stamp), msg)
+        if pair is not None:
+            self.perceive(*pair)
+
+    def perceive(self, cloud: PointCloud2, label_map: LabelMap) -> None:
+        try:
+            points, labels = cloud_from_msg(cloud, require_labels=True)
+            values, ids, classes = label_map_from_msg(label_map)
+            scene = scene_from_labelled_cloud(points, label_indices(labels, values), ids, classes,
+                                              n_points=self.n_points, rng=self.rng,
+                                              frame_id=cloud.header.frame_id or names.WORLD_FRAME)
+        except ValueError as exc:
+            self.get_logger().error(f"skipping the capture at {cloud.header.stamp.sec}.{cloud.header.stamp.nanosec:09d}"
+                                    f": {exc}")
+            return
+        self.pub.publish(scene_to_msg(scene, cloud.header.stamp))
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = PerceptionNode()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except ValueError as exc:  # bad parameters: say what is accepted and stop
+        print(f"perception: {exc}", file=sys.stderr, flush=True)
+        return 2
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

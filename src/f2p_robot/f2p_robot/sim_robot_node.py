@@ -1,0 +1,210 @@
+"""The `sim_robot` node: the simulated "real world" behind /f2p/execute_skill, with its camera.
+
+At start it samples a task scene (f2p_sim.tasks), builds the MuJoCo world, publishes the task
+(latched /f2p/sim/task) and a first capture. A capture is the camera cloud (RayCastCamera, as
+f2p_perception.sim_gt observes) with, when `ground_truth_labels` is on, a per-point object label,
+the label map and the simulator's ground-truth relations (A.9) under the same stamp, plus object
+box markers for rviz. ExecuteSkill runs f2p_sim.skills.execute (which never raises), then
+captures again; /f2p/camera/capture captures on demand.
+
+Goal states: succeeded when the skill's status is OK, aborted otherwise (the result's `status`
+says why), canceled when a cancel arrived before the skill started. A running MuJoCo skill takes
+a fraction of a second and is not interruptible: cancel requests for it are rejected.
+
+Parameters: task (a distribution of f2p_sim.tasks, "transport"), n_objects (3), seed (0),
+real (true: the richer "real" world), camera ("default", "view1", "view2"), n_points (128,
+points per segment of the robot-side observation; the published cloud carries every ray hit and
+perception re-samples its own), noise_sigma (0.0 m, Gaussian noise on the cloud),
+ground_truth_labels (true).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import numpy as np
+import rclpy
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from sensor_msgs.msg import PointCloud2
+from std_msgs.msg import String
+from std_srvs.srv import Trigger
+from visualization_msgs.msg import MarkerArray
+
+from f2p_msgs.action import ExecuteSkill
+from f2p_msgs.msg import LabelMap, SymbolicState
+from f2p_ros import names
+from f2p_ros.convert import (
+    aborted_result,
+    cloud_to_msg,
+    invalid_result,
+    label_map_to_msg,
+    relations_to_msg,
+    skill_from_msg,
+    skill_result_to_msg,
+    task_to_msg,
+)
+from f2p_ros.markers import box_markers
+from f2p_ros.qos import topic_qos
+from f2p_sim import tasks
+from f2p_sim.observe import RayCastCamera, observe
+from f2p_sim.scene import CAMERA_VIEWPOINTS
+from f2p_sim.skills import SkillStatus, execute
+from f2p_sim.transitions import MAX_FPS_CANDIDATES, model_objects, world_relations
+from f2p_sim.world import World
+
+RESULT_TIMEOUT_S = 60  # keep finished goals' results this long (Humble and Jazzy defaults differ)
+
+
+class SimRobotNode(Node):
+    def __init__(self) -> None:
+        super().__init__("sim_robot")
+        p = self.declare_parameter
+        task = str(p("task", "transport").value)
+        n_objects = int(p("n_objects", 3).value)
+        seed = int(p("seed", 0).value)
+        real = bool(p("real", True).value)
+        camera = str(p("camera", "default").value)
+        self.n_points = int(p("n_points", 128).value)
+        self.noise_sigma = float(p("noise_sigma", 0.0).value)
+        self.ground_truth = bool(p("ground_truth_labels", True).value)
+        if task not in tasks.DISTRIBUTIONS:
+            raise ValueError(f"unknown task '{task}'; choose from {sorted(tasks.DISTRIBUTIONS)}")
+        if camera not in CAMERA_VIEWPOINTS:
+            raise ValueError(f"unknown camera '{camera}'; choose from {sorted(CAMERA_VIEWPOINTS)}")
+        if n_objects <= 0 or self.n_points <= 0 or not self.noise_sigma >= 0:
+            raise ValueError("n_objects and n_points must be positive and noise_sigma >= 0")
+
+        task_rng, self.rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+        self.sample = tasks.sample(task, task_rng, n_objects, real=real)
+        self.sample.scene.cameras = [CAMERA_VIEWPOINTS[camera]()]
+        self.world = World(self.sample.scene)
+        spec = self.sample.scene.cameras[0]
+        self.camera = RayCastCamera(self.world.model, camera, spec.width, spec.height)
+        w = self.world
+        self.keep = model_objects(w.scene)  # every object but the ground
+        self.ids = [w.object_names[k] for k in self.keep]
+        self.classes = [w.spec(n).cls.value for n in self.ids]
+        # Ground geoms are not segmented (as in data generation); their points get NO_LABEL.
+        self.geom_object = w.geom_object_index.copy()
+        self.geom_object[~np.isin(self.geom_object, self.keep)] = -1
+        self.label_of = np.full(len(w.object_names) + 1, names.NO_LABEL, dtype=np.uint32)  # [-1] -> NO_LABEL
+        self.label_of[self.keep] = np.arange(len(self.keep), dtype=np.uint32)
+        self.lock = threading.Lock()  # the MuJoCo world is not thread-safe
+        self.started: set[bytes] = set()
+
+        def pub(msg_type, name):
+            return self.create_publisher(msg_type, name, topic_qos(name))
+
+        self.task_pub = pub(String, names.SIM_TASK_TOPIC)
+        self.cloud_pub = pub(PointCloud2, names.CAMERA_POINTS_TOPIC)
+        self.label_map_pub = pub(LabelMap, names.CAMERA_LABEL_MAP_TOPIC)
+        self.relations_pub = pub(SymbolicState, names.OBSERVED_RELATIONS_TOPIC)
+        self.poses_pub = pub(MarkerArray, names.OBJECT_POSES_TOPIC)
+        group = ReentrantCallbackGroup()
+        self.create_service(Trigger, names.CAMERA_CAPTURE_SERVICE, self.on_capture, callback_group=group)
+        self.action = ActionServer(self, ExecuteSkill, names.EXECUTE_SKILL_ACTION, execute_callback=self.on_execute,
+                                   goal_callback=lambda _goal: GoalResponse.ACCEPT,
+                                   cancel_callback=self.on_cancel, callback_group=group,
+                                   result_timeout=RESULT_TIMEOUT_S)
+        self.task_pub.publish(task_to_msg(self.sample))
+        n = self.capture()
+        self.get_logger().info(f"sim_robot: {task} with {n_objects} objects (seed {seed}, real={real}), "
+                               f"camera {camera}: first cloud of {n} points; goal: {self.sample.goal_text}")
+
+    # --- observation -------------------------------------------------------------------------
+    def capture(self) -> int:
+        """Publish one capture (module docstring); returns the number of cloud points."""
+        w = self.world
+        with self.lock:
+            obs = observe(w.model, w.data, self.camera, self.geom_object, len(w.object_names),
+                          n_points=self.n_points, noise_sigma=self.noise_sigma, rng=self.rng,
+                          max_candidates=MAX_FPS_CANDIDATES)
+            relations = world_relations(w) if self.ground_truth else None
+            lo, hi = w.object_boxes()
+        stamp = self.get_clock().now().to_msg()
+        frame = names.WORLD_FRAME
+        if self.ground_truth:
+            self.label_map_pub.publish(label_map_to_msg(self.ids, self.classes, frame_id=frame, stamp=stamp))
+            self.cloud_pub.publish(cloud_to_msg(obs.points, self.label_of[obs.labels], frame, stamp))
+            keep = self.keep
+            self.relations_pub.publish(relations_to_msg(self.ids, relations.unary[keep],
+                                                        relations.binary[np.ix_(keep, keep)], stamp))
+        else:
+            self.cloud_pub.publish(cloud_to_msg(obs.points, None, frame, stamp))
+        self.poses_pub.publish(box_markers(self.ids, lo[self.keep], hi[self.keep], self.classes, frame, stamp,
+                                           ns="sim_objects"))
+        return len(obs.points)
+
+    def on_capture(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        n = self.capture()
+        response.success, response.message = True, f"published a cloud of {n} points"
+        return response
+
+    # --- ExecuteSkill --------------------------------------------------------------------------
+    def on_cancel(self, goal_handle) -> CancelResponse:
+        if bytes(goal_handle.goal_id.uuid) in self.started:
+            return CancelResponse.REJECT  # a MuJoCo skill runs to its end (a fraction of a second)
+        return CancelResponse.ACCEPT
+
+    def feedback(self, goal_handle, stage: str, progress: float, message: str = "") -> None:
+        goal_handle.publish_feedback(ExecuteSkill.Feedback(stage=stage, progress=progress, message=message))
+
+    def on_execute(self, goal_handle) -> ExecuteSkill.Result:
+        key = bytes(goal_handle.goal_id.uuid)
+        try:
+            call = skill_from_msg(goal_handle.request.skill)
+        except ValueError as exc:
+            goal_handle.abort()
+            return invalid_result(str(exc))
+        self.feedback(goal_handle, "waiting", 0.0, "waiting for the world")
+        with self.lock:
+            if goal_handle.is_cancel_requested:
+                goal_handle.canceled()
+                return aborted_result("canceled before execution")
+            self.started.add(key)
+            self.feedback(goal_handle, "executing", 0.1, f"{call.type.value} {list(call.object_ids)}")
+            try:
+                result = execute(self.world, call)
+            except Exception as exc:  # a simulator bug must not kill the robot node
+                self.get_logger().error(f"skill {call} raised: {exc!r}")
+                self.started.discard(key)
+                goal_handle.abort()
+                return aborted_result(f"simulator error: {exc!r}")
+        self.started.discard(key)
+        if result.status is not SkillStatus.INVALID:  # the world may have changed: observe it
+            self.feedback(goal_handle, "observing", 0.9, result.message)
+            self.capture()
+        self.feedback(goal_handle, "done", 1.0, result.message)
+        if result.ok:
+            goal_handle.succeed()
+        else:
+            goal_handle.abort()
+        return skill_result_to_msg(result)
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = SimRobotNode()
+        executor = MultiThreadedExecutor(num_threads=3)
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except ValueError as exc:  # bad parameters or an impossible scene: say why and stop
+        print(f"sim_robot: {exc}", file=sys.stderr, flush=True)
+        return 2
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

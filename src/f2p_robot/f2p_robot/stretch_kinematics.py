@@ -1,0 +1,309 @@
+"""Skills (A.10) as joint goals of a Hello Robot Stretch RE2, ROS-free.
+
+`plan_skill(call, target, state)` turns a pick_place / push / open_drawer / close_drawer call and
+the box of the object it acts on into an ordered list of `JointGoal`s with the joint names of
+stretch_driver (SIM_NOTES.md): translate_mobile_base, rotate_mobile_base, joint_lift,
+wrist_extension, joint_wrist_yaw, joint_gripper_finger_left. A target outside the joint limits
+raises `UnreachableError` naming the joint, the value and the limits; a malformed call raises
+ValueError. Nothing here talks to hardware (stretch_backends.py does).
+
+Frames and conventions (all positions in metres, angles in radians):
+
+* The scene frame is the frame of the perceived boxes ("world" in simulation, the robot's
+  odometry frame on the robot), z up. `StretchState` holds the base pose (x, y, theta) in it;
+  theta is the heading of the base's forward axis (+x of base_link).
+* The base is differential drive: it translates along its heading and rotates in place.
+  translate_mobile_base and rotate_mobile_base goals are *increments* (stretch_driver's position
+  mode treats them so); every other joint goal is absolute.
+* Stretch's telescoping arm extends sideways, along the base's -y axis: direction
+  a = (sin theta, -cos theta). The arm's vertical plane passes `arm_offset_x` ahead of the base
+  centre. With the arm retracted the wrist yaw axis is `wrist_reach_retracted` from the base
+  centre along a, and `wrist_extension` adds to that.
+* joint_wrist_yaw = 0 points the gripper straight out along a; positive yaw turns it
+  counter-clockwise seen from above (towards the base's forward axis). The grasp centre (between
+  the fingertips) is `gripper_length` from the yaw axis, at height joint_lift + `grasp_height_offset`.
+  So for a grasp point p and yaw w, with h = (cos theta, sin theta) and d = p_xy - base_xy:
+  base translation t = d·h - arm_offset_x - gripper_length·sin w and extension
+  e = d·a - wrist_reach_retracted - gripper_length·cos w.
+* Grasps are side grasps at the object's box centre with the gripper pointing along the arm
+  (the RE2's standard gripper has no pitch joint); the object turns with the wrist by pick_place's
+  dyaw. The object's width across the fingers must fit the gripper's opening.
+
+The numbers (`StretchGeometry`) are nominal RE2 values: joint_lift 0–1.1 m of travel,
+wrist_extension 0–0.52 m (4 telescoping links of 0.13 m), joint_wrist_yaw kept within
+-1.38..4.0 rad (inside the URDF ranges we have seen; check the robot's calibrated range in
+stretch_body's wrist_yaw parameters), joint_gripper_finger_left -0.376..0.263 rad (the finger angle
+of hello_helpers' GripperConversion: 0 = fingertips touching, 0.263 = 9 cm aperture, negative =
+squeezing). The offsets (wrist reach, gripper length, grasp height) are approximations to
+calibrate on the robot; they are dataclass fields so a config can override them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from f2p_sim.skills import PARAM_NAMES, SkillCall, SkillType
+
+TRANSLATE, ROTATE = "translate_mobile_base", "rotate_mobile_base"
+LIFT, EXTENSION, YAW, GRIPPER = "joint_lift", "wrist_extension", "joint_wrist_yaw", "joint_gripper_finger_left"
+JOINTS = (TRANSLATE, ROTATE, LIFT, EXTENSION, YAW, GRIPPER)
+RELATIVE_JOINTS = frozenset({TRANSLATE, ROTATE})
+
+
+class UnreachableError(ValueError):
+    """The skill needs a joint position outside the robot's limits (ExecuteSkill STATUS_UNREACHABLE)."""
+
+
+@dataclass(frozen=True)
+class StretchGeometry:
+    """Joint limits, kinematic offsets and nominal speeds of a Stretch RE2 (module docstring)."""
+
+    lift: tuple[float, float] = (0.0, 1.1)
+    extension: tuple[float, float] = (0.0, 0.52)
+    wrist_yaw: tuple[float, float] = (-1.38, 4.0)
+    gripper: tuple[float, float] = (-0.376, 0.263)
+    gripper_open: float = 0.26  # finger rad, ~9 cm aperture
+    gripper_closed: float = -0.1  # finger rad, a moderate squeeze
+    max_aperture: float = 0.09  # m between the finger pads when open
+    max_base_travel: float = 1.0  # m per goal: a longer drive is navigation, not a skill
+    arm_offset_x: float = 0.0  # m, arm plane ahead of the base centre
+    wrist_reach_retracted: float = 0.25  # m, base centre to wrist yaw axis along -y, arm retracted
+    gripper_length: float = 0.18  # m, wrist yaw axis to the grasp centre
+    grasp_height_offset: float = 0.0  # m, grasp centre height minus joint_lift
+    travel_clearance: float = 0.05  # m, carried objects and the empty gripper move this far above
+    push_gap: float = 0.02  # m, the fingertips start this far behind the pushed face (f2p_sim: PUSH_GAP)
+    push_max_height: float = 0.03  # m, push at most this high above the object's bottom (f2p_sim)
+    speeds: dict[str, float] = field(default_factory=lambda: {
+        TRANSLATE: 0.1, ROTATE: 0.3, LIFT: 0.1, EXTENSION: 0.1, YAW: 0.5, GRIPPER: 0.5})  # per second
+    settle_s: float = 0.5  # added to every goal's duration
+
+
+DEFAULT_GEOMETRY = StretchGeometry()
+
+
+@dataclass(frozen=True)
+class StretchState:
+    """Where the robot is: base pose in the scene frame and absolute joint positions."""
+
+    base_x: float = 0.0
+    base_y: float = 0.0
+    base_theta: float = 0.0
+    lift: float = 0.6
+    extension: float = 0.0
+    wrist_yaw: float = 0.0
+    gripper: float = 0.0
+
+    def joint(self, name: str) -> float:
+        return {LIFT: self.lift, EXTENSION: self.extension, YAW: self.wrist_yaw, GRIPPER: self.gripper}[name]
+
+
+@dataclass(frozen=True)
+class ObjectBox:
+    """The object a skill acts on: box centre (3,), full size (3,) along its own axes, yaw about z."""
+
+    name: str
+    centre: tuple[float, float, float]
+    size: tuple[float, float, float]
+    yaw: float = 0.0
+
+    def __post_init__(self) -> None:
+        c, s = np.asarray(self.centre, float), np.asarray(self.size, float)
+        if c.shape != (3,) or s.shape != (3,) or not (np.isfinite(c).all() and np.isfinite(s).all()
+                                                     and math.isfinite(self.yaw)) or (s < 0).any():
+            raise ValueError(f"object '{self.name}': centre and size must be 3 finite numbers (size >= 0), "
+                             f"yaw finite; got {self.centre}, {self.size}, {self.yaw}")
+
+    @classmethod
+    def from_aabb(cls, name: str, lo, hi) -> ObjectBox:
+        lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+        return cls(name, tuple((lo + hi) / 2), tuple(hi - lo))
+
+    def extent_along(self, direction_xy: np.ndarray) -> float:
+        """Width of the box's footprint along a horizontal unit direction."""
+        c, s = math.cos(self.yaw), math.sin(self.yaw)
+        return (abs(direction_xy @ np.array([c, s])) * self.size[0]
+                + abs(direction_xy @ np.array([-s, c])) * self.size[1])
+
+
+@dataclass(frozen=True)
+class JointGoal:
+    """One motion: joint name -> position (base joints: increments), reached together."""
+
+    stage: str
+    positions: dict[str, float]
+    duration_s: float
+
+
+@dataclass
+class SkillPlan:
+    goals: list[JointGoal]
+    final: StretchState  # dead-reckoned state after the last goal
+
+
+class _Builder:
+    """Appends goals while tracking the state, checking every absolute target against its limits."""
+
+    def __init__(self, state: StretchState, geometry: StretchGeometry, what: str) -> None:
+        self.state, self.g, self.what, self.goals = state, geometry, what, []
+
+    @property
+    def heading(self) -> np.ndarray:
+        return np.array([math.cos(self.state.base_theta), math.sin(self.state.base_theta)])
+
+    @property
+    def arm_dir(self) -> np.ndarray:
+        return np.array([math.sin(self.state.base_theta), -math.cos(self.state.base_theta)])
+
+    def _check(self, joint: str, value: float, limits: tuple[float, float], unit: str, stage: str) -> None:
+        if not limits[0] - 1e-9 <= value <= limits[1] + 1e-9:
+            raise UnreachableError(f"{self.what}: {stage} needs {joint} = {value:.3f} {unit}, outside "
+                                   f"[{limits[0]}, {limits[1]}] {unit}")
+
+    def move(self, stage: str, **joints: float) -> None:
+        g, s = self.g, self.state
+        limits = {LIFT: (g.lift, "m"), EXTENSION: (g.extension, "m"), YAW: (g.wrist_yaw, "rad"),
+                  GRIPPER: (g.gripper, "rad")}
+        positions, duration = {}, 0.0
+        for key, raw in joints.items():
+            name = {"translate": TRANSLATE, "rotate": ROTATE, "lift": LIFT, "extension": EXTENSION,
+                    "yaw": YAW, "gripper": GRIPPER}[key]
+            value = float(raw)
+            if name == TRANSLATE:
+                if abs(value) > g.max_base_travel:
+                    raise UnreachableError(f"{self.what}: {stage} needs the base to drive {value:.3f} m, more than "
+                                           f"{g.max_base_travel} m")
+                delta = abs(value)
+                xy = np.array([s.base_x, s.base_y]) + value * self.heading
+                s = replace(s, base_x=float(xy[0]), base_y=float(xy[1]))
+            elif name == ROTATE:
+                delta = abs(value)
+                s = replace(s, base_theta=math.remainder(s.base_theta + value, 2 * math.pi))
+            else:
+                self._check(name, value, *limits[name], stage)
+                delta = abs(value - self.state.joint(name))
+                s = replace(s, **{key if key != "yaw" else "wrist_yaw": value})
+            positions[name] = value
+            duration = max(duration, delta / g.speeds[name])
+        self.state = s
+        self.goals.append(JointGoal(stage, positions, duration + g.settle_s))
+
+    def reach(self, point, yaw: float, stage: str) -> tuple[float, float, float]:
+        """(base translation, extension, lift) that put the grasp centre on `point` with wrist yaw
+        `yaw`, from the current base pose (module docstring)."""
+        g = self.g
+        self._check(YAW, yaw, g.wrist_yaw, "rad", stage)
+        d = np.asarray(point[:2], float) - np.array([self.state.base_x, self.state.base_y])
+        t = float(d @ self.heading) - g.arm_offset_x - g.gripper_length * math.sin(yaw)
+        e = float(d @ self.arm_dir) - g.wrist_reach_retracted - g.gripper_length * math.cos(yaw)
+        lift = float(point[2]) - g.grasp_height_offset
+        self._check(EXTENSION, e, g.extension, "m", stage)
+        self._check(LIFT, lift, g.lift, "m", stage)
+        return t, e, lift
+
+    def face(self, point) -> None:
+        """Turn the base around if `point` lies on its +y side (the arm reaches along -y only)."""
+        d = np.asarray(point[:2], float) - np.array([self.state.base_x, self.state.base_y])
+        if float(d @ self.arm_dir) < 0.0:
+            self.move("turn_base", rotate=math.pi)
+
+
+def _wrist_yaw(yaw: float, limits: tuple[float, float]) -> float:
+    """`yaw` or `yaw` ± 2π, whichever lies within the limits (else `yaw`, which the check refuses)."""
+    for candidate in (yaw, yaw + 2 * math.pi, yaw - 2 * math.pi):
+        if limits[0] <= candidate <= limits[1]:
+            return candidate
+    return yaw
+
+
+def plan_skill(call: SkillCall, target: ObjectBox, state: StretchState,
+               geometry: StretchGeometry = DEFAULT_GEOMETRY) -> SkillPlan:
+    """Joint goals of `call` acting on `target` (its object_ids[0]) from `state`."""
+    kind = SkillType(call.type)
+    params = np.asarray(call.params, float).reshape(-1)
+    if params.shape != (len(PARAM_NAMES[kind]),) or not np.isfinite(params).all():
+        raise ValueError(f"{kind.value} takes {len(PARAM_NAMES[kind])} finite parameters {PARAM_NAMES[kind]}, "
+                         f"got {params.tolist()}")
+    if not call.object_ids or call.object_ids[0] != target.name:
+        raise ValueError(f"the target box is '{target.name}' but the skill acts on {list(call.object_ids)}")
+    b = _Builder(state, geometry, f"{kind.value} of '{target.name}'")
+    if kind is SkillType.PICK_PLACE:
+        _pick_place(b, target, *params)
+    elif kind is SkillType.PUSH:
+        _push(b, target, *params)
+    else:
+        _drawer(b, target, params[0], opening=kind is SkillType.OPEN_DRAWER)
+    return SkillPlan(b.goals, b.state)
+
+
+def _pick_place(b: _Builder, obj: ObjectBox, dx: float, dy: float, dz: float, dyaw: float) -> None:
+    g = b.g
+    grasp = np.asarray(obj.centre, float)
+    place = grasp + np.array([dx, dy, dz])
+    b.face(grasp)
+    across = np.array([math.cos(b.state.base_theta), math.sin(b.state.base_theta)])  # fingers close along h
+    width = obj.extent_along(across)
+    if width > g.max_aperture:
+        raise UnreachableError(f"{b.what}: the object is {width:.3f} m wide across the fingers, the gripper "
+                               f"opens {g.max_aperture} m")
+    yaw_place = _wrist_yaw(math.remainder(dyaw, 2 * math.pi), g.wrist_yaw)
+    travel = max(grasp[2], place[2]) + obj.size[2] / 2 + g.travel_clearance - g.grasp_height_offset
+    b.move("prepare", extension=0.0, lift=grasp[2] - g.grasp_height_offset, yaw=0.0, gripper=g.gripper_open)
+    t, e, _ = b.reach(grasp, 0.0, "grasp")
+    b.move("align_base", translate=t)
+    b.move("reach", extension=e)
+    b.move("grasp", gripper=g.gripper_closed)
+    b.move("lift", lift=travel)
+    t, e, lift = b.reach(place, yaw_place, "place")
+    b.move("carry", translate=t, yaw=yaw_place)
+    b.move("place_reach", extension=e)
+    b.move("lower", lift=lift)
+    b.move("release", gripper=g.gripper_open)
+    b.move("retreat", extension=0.0)
+
+
+def _push(b: _Builder, obj: ObjectBox, angle: float, distance: float) -> None:
+    g = b.g
+    if distance <= 0.0:
+        raise ValueError(f"push distance {distance} must be positive")
+    u = np.array([math.cos(angle), math.sin(angle)])
+    c = np.asarray(obj.centre, float)
+    bottom = c[2] - obj.size[2] / 2
+    z = bottom + min(obj.size[2] / 2, g.push_max_height)
+    back = obj.extent_along(u) / 2 + g.push_gap
+    start = np.array([*(c[:2] - back * u), z])
+    end = np.array([*(start[:2] + (distance + g.push_gap) * u), z])
+    above = c[2] + obj.size[2] / 2 + g.travel_clearance - g.grasp_height_offset
+    b.face(start)
+    b.move("prepare", extension=0.0, lift=above, yaw=0.0, gripper=g.gripper_closed)
+    t, e, lift = b.reach(start, 0.0, "pre-push")
+    b.move("align_base", translate=t)
+    b.move("reach", extension=e)
+    b.move("lower", lift=lift)
+    t, e, _ = b.reach(end, 0.0, "push")
+    b.move("push", translate=t, extension=e)
+    b.move("raise", lift=above)
+    b.move("retreat", extension=0.0)
+
+
+def _drawer(b: _Builder, obj: ObjectBox, distance: float, opening: bool) -> None:
+    g = b.g
+    if distance < 0.0:
+        raise ValueError(f"drawer distance {distance} must be >= 0")
+    c, s = math.cos(obj.yaw), math.sin(obj.yaw)
+    rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    handle = np.asarray(obj.centre, float) + rot @ np.array([-obj.size[0] / 2, 0.0, obj.size[2] / 2])
+    axis = rot @ np.array([-1.0, 0.0, 0.0])  # the drawer slides out along its -x (f2p_sim skill_impl)
+    end = handle + (distance if opening else -distance) * axis
+    b.face(handle)
+    b.move("prepare", extension=0.0, lift=handle[2] - g.grasp_height_offset, yaw=0.0, gripper=g.gripper_open)
+    t, e, _ = b.reach(handle, 0.0, "handle")
+    b.move("align_base", translate=t)
+    b.move("reach", extension=e)
+    b.move("grasp", gripper=g.gripper_closed)
+    t, e, _ = b.reach(end, 0.0, "pull" if opening else "push")
+    b.move("slide", translate=t, extension=e)
+    b.move("release", gripper=g.gripper_open)
+    b.move("retreat", extension=0.0)

@@ -1,0 +1,215 @@
+"""The robot end of the ROS graph, as installed: `sim_robot` and `perception` as real processes,
+a client in this one. A skill sent over /f2p/execute_skill changes the world, and a new scene and
+new ground-truth relations (same stamp) arrive; a bad goal is refused with STATUS_INVALID; the
+Stretch node without a robot fails fast, naming what is missing.
+
+Each test runs its processes in a private DDS domain (the one the test command chose, else a
+random one), because the graph's names are fixed (/f2p/...) and another graph may be running.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import rclpy
+from action_msgs.msg import GoalStatus
+from conftest import REPO
+from rclpy.action import ActionClient
+from std_msgs.msg import String
+from std_srvs.srv import Trigger
+
+from f2p_msgs.action import ExecuteSkill
+from f2p_msgs.msg import SegmentedScene, Skill, SymbolicState
+from f2p_ros import names
+from f2p_ros.convert import relations_from_msg, scene_from_msg, stamp_key, task_from_msg
+from f2p_ros.qos import topic_qos
+from f2p_sim.relations import BINARY
+
+TABLE_TOP_Z = 0.45  # f2p_sim.tasks: both tables' tops
+
+
+def executable(package: str, name: str) -> str:
+    path = REPO / "install" / package / "lib" / package / name
+    if not path.is_file():
+        pytest.fail(f"{path} is not installed: run ./scripts/setup.sh")
+    return str(path)
+
+
+@pytest.fixture
+def domain(monkeypatch) -> int:
+    value = os.environ.get("ROS_DOMAIN_ID") or str(random.randint(150, 199))
+    monkeypatch.setenv("ROS_DOMAIN_ID", value)
+    return int(value)
+
+
+@pytest.fixture
+def graph(domain, tmp_path):
+    """Start installed executables (logs in tmp_path); all are stopped at teardown."""
+    procs: list[tuple[subprocess.Popen, object]] = []
+
+    def start(package: str, name: str, **params) -> subprocess.Popen:
+        args = [executable(package, name)]
+        if params:
+            args.append("--ros-args")
+            for key, value in params.items():
+                args += ["-p", f"{key}:={value}"]
+        log = open(tmp_path / f"{name}.log", "w")
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+        procs.append((proc, log))
+        return proc
+
+    yield start
+    for proc, _ in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc, log in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+class Client:
+    """This process's view of the graph: latest scene, relations and task, and the action."""
+
+    def __init__(self, domain: int) -> None:
+        rclpy.init(domain_id=domain)
+        self.node = rclpy.create_node("robot_graph_test")
+        self.scenes: list[SegmentedScene] = []
+        self.relations: list[SymbolicState] = []
+        self.task: String | None = None
+        for msg_type, topic, sink in ((SegmentedScene, names.SCENE_TOPIC, self.scenes.append),
+                                      (SymbolicState, names.OBSERVED_RELATIONS_TOPIC, self.relations.append),
+                                      (String, names.SIM_TASK_TOPIC, self._task)):
+            self.node.create_subscription(msg_type, topic, sink, topic_qos(topic))
+        self.action = ActionClient(self.node, ExecuteSkill, names.EXECUTE_SKILL_ACTION)
+
+    def _task(self, msg: String) -> None:
+        self.task = msg
+
+    def wait(self, predicate, timeout_s: float, what: str):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            rclpy.spin_once(self.node, timeout_sec=0.05)
+        raise AssertionError(f"no {what} within {timeout_s} s")
+
+    def ready(self, timeout_s: float = 30.0):
+        """Task, first scene and first relations (the robot publishes them at start, latched)."""
+        self.wait(lambda: self.task and self.scenes and self.relations, timeout_s, "task, scene and relations")
+        assert self.action.wait_for_server(timeout_sec=10.0), "no ExecuteSkill server"
+        return task_from_msg(self.task), self.scenes[-1]
+
+    def execute(self, skill: Skill, timeout_s: float = 20.0):
+        feedback = []
+        sent = self.action.send_goal_async(ExecuteSkill.Goal(skill=skill),
+                                           feedback_callback=lambda m: feedback.append(m.feedback))
+        handle = self.wait(lambda: sent.done() and sent.result(), timeout_s, "goal response")
+        assert handle.accepted
+        result = handle.get_result_async()
+        response = self.wait(lambda: result.done() and result.result(), timeout_s, "result")
+        return response, feedback
+
+    def close(self) -> None:
+        self.node.destroy_node()
+        rclpy.try_shutdown()
+
+
+@pytest.fixture
+def client(domain):
+    c = Client(domain)
+    yield c
+    c.close()
+
+
+def start_robot_and_perception(graph) -> None:
+    graph("f2p_robot", "sim_robot", task="transport", n_objects=3, seed=0, real="true")
+    graph("f2p_perception", "perception", backend="sim_gt", n_points=64)
+
+
+def holds(state: SymbolicState, names_: list[str], relation: str, a: str, b: str) -> bool:
+    _, binary = relations_from_msg(state, names_)
+    return bool(binary[names_.index(a), names_.index(b), BINARY.index(relation)] >= 0.5)
+
+
+def test_a_skill_changes_the_world_and_new_observations_follow(graph, client):
+    t0 = time.monotonic()
+    start_robot_and_perception(graph)
+    task, first_msg = client.ready()
+    first = scene_from_msg(first_msg, n_points=8)
+    assert first.names == [i for i, _ in task.objects] and first.visible.all()
+    assert stamp_key(client.relations[-1].header.stamp) == stamp_key(first_msg.header.stamp)
+    box, support = task.skeleton[0].object_ids  # transport: the container to table_B
+    k = first.index(box)
+    centre, height = (first.box_lo[k] + first.box_hi[k]) / 2, first.box_hi[k, 2] - first.box_lo[k, 2]
+    target = np.array([0.35, 0.30, TABLE_TOP_Z + height / 2])
+    assert not holds(client.relations[-1], first.names, "on", box, support)
+
+    skill = Skill(type="pick_place", object_ids=[box, support], parameters=[*(target - centre).tolist(), 0.0],
+                  parameter_names=["dx", "dy", "dz", "dyaw"])
+    response, feedback = client.execute(skill)
+    result = response.result
+    assert response.status == GoalStatus.STATUS_SUCCEEDED, result.error
+    assert result.status == ExecuteSkill.Result.STATUS_OK and result.success and result.error == ""
+    assert 0.5 < result.duration_s < 10.0  # simulated seconds
+    assert [f.stage for f in feedback][-1] == "done" and "executing" in [f.stage for f in feedback]
+
+    stamp = stamp_key(first_msg.header.stamp)
+    after_msg = client.wait(lambda: next((s for s in client.scenes if stamp_key(s.header.stamp) > stamp), None),
+                            15.0, "scene after the skill")
+    after_rel = client.wait(lambda: next((r for r in client.relations
+                                          if stamp_key(r.header.stamp) == stamp_key(after_msg.header.stamp)), None),
+                            15.0, "relations of the new capture")
+    after = scene_from_msg(after_msg, n_points=8)
+    moved = (after.box_lo[k] + after.box_hi[k]) / 2 - centre
+    assert np.linalg.norm(moved[:2] - (target - centre)[:2]) < 0.05, moved
+    assert holds(after_rel, after.names, "on", box, support)
+    assert time.monotonic() - t0 < 60
+
+
+def test_bad_goals_are_invalid_and_capture_publishes_a_new_scene(graph, client):
+    t0 = time.monotonic()
+    start_robot_and_perception(graph)
+    _, first_msg = client.ready()
+    for skill, match in ((Skill(type="pick_place", object_ids=["ghost", "table_B"], parameters=[0.1, 0, 0, 0]),
+                          "unknown object 'ghost'"),
+                         (Skill(type="pick_place", object_ids=["table_A"], parameters=[0.1, 0.0]),
+                          "takes 4 parameters"),
+                         (Skill(type="teleport", object_ids=["table_A"]), "unknown skill type 'teleport'")):
+        response, _ = client.execute(skill)
+        assert response.status == GoalStatus.STATUS_ABORTED
+        assert response.result.status == ExecuteSkill.Result.STATUS_INVALID and not response.result.success
+        assert match in response.result.error
+    capture = client.node.create_client(Trigger, names.CAMERA_CAPTURE_SERVICE)
+    assert capture.wait_for_service(timeout_sec=10.0)
+    future = capture.call_async(Trigger.Request())
+    reply = client.wait(lambda: future.done() and future.result(), 15.0, "capture reply")
+    assert reply.success and "points" in reply.message
+    stamp = stamp_key(first_msg.header.stamp)
+    client.wait(lambda: any(stamp_key(s.header.stamp) > stamp for s in client.scenes), 15.0, "scene after capture")
+    assert time.monotonic() - t0 < 60
+
+
+@pytest.mark.parametrize(("backend", "message"), [
+    ("stretch_body", "HELLO_FLEET_PATH is not set"),
+    ("trajectory", "needs control_msgs"),
+    ("teleport", "accepted: stretch_body, trajectory"),
+])
+def test_stretch_robot_fails_fast_without_a_robot(domain, backend, message):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELLO_FLEET")}
+    if backend == "trajectory" and importlib.util.find_spec("control_msgs") is not None:
+        message = "no FollowJointTrajectory server"  # a full distro: control_msgs, but no stretch_driver
+    proc = subprocess.run([executable("f2p_robot", "stretch_robot"), "--ros-args", "-p", f"backend:={backend}"],
+                          capture_output=True, text=True, env=env, timeout=30, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert message in proc.stderr
