@@ -17,5 +17,5 @@ setup(
     description="Fail2Progress learner: SVGD over states and actions, targeted dataset generation in simulation, fine-tune, validate and publish; the paper's baselines.",
     license="Apache-2.0",
     extras_require={"test": ["pytest"]},
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": ["learner = f2p_learner.node:main"]},
 )

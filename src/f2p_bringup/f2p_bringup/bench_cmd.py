@@ -58,6 +58,65 @@ def bench_planner(args: argparse.Namespace) -> int:
     return 0
 
 
+def bench_learner(args: argparse.Namespace) -> int:
+    import logging
+
+    from f2p_learner import bench
+    from f2p_learner.finetune import FinetuneConfig
+    from f2p_learner.inference import InferenceConfig
+    from f2p_model.store import ModelStore, ModelStoreError
+    from f2p_monitor.failure_store import FailureStore, FailureStoreError
+    from f2p_monitor.sim_harness import first_failure
+
+    log = logging.getLogger("f2p.bench")
+    models, failures = ModelStore(args.store), FailureStore(args.failures)
+    try:
+        event_id = args.event
+        if event_id is None:
+            model, meta = models.load(args.version)
+            print(f"no --event: running {args.task} tasks with {meta.version} until one fails ...", flush=True)
+            event_id = first_failure(model, meta.version, failures, distribution=args.task)
+            if event_id is None:
+                log.error("no %s task failed in 20 seeds: nothing to learn from", args.task)
+                return 1
+        event = failures.load(event_id)
+        config = bench.LearnerBenchConfig(
+            inference=InferenceConfig(particles=args.particles), finetune=FinetuneConfig(epochs=args.epochs),
+            heldout=args.heldout, replay=args.replay, work_dir=args.work_dir)
+        result = bench.run(models, args.version, event, config,
+                           progress=lambda stage, msg: print(f"[bench learner] {stage}: {msg}", flush=True))
+    except (ModelStoreError, FailureStoreError, ValueError) as exc:
+        log.error("%s", exc)
+        return 1
+    print(bench.summary(result))
+    command = (f"f2p bench learner --event {event_id} --failures {args.failures} --store {args.store} "
+               f"--particles {args.particles} --epochs {args.epochs}"
+               + (f" --heldout {args.heldout}" if args.heldout else "") + (f" --replay {args.replay}" if args.replay
+                                                                           else ""))
+    out = write_results(args.out, command, result)
+    print(f"results written to {out}")
+    return 0
+
+
+def bench_classify(args: argparse.Namespace) -> int:
+    from f2p_bringup.progress import progress_callback
+    from f2p_monitor.classify_bench import ClassifyBenchConfig, confusion, format_confusion
+
+    config = ClassifyBenchConfig(distribution=args.distribution, trials=args.trials, seed=args.seed,
+                                 heavy_mass=args.heavy_mass)
+    update, close = progress_callback("classify: generated failures", unit="trial")
+    try:
+        result = confusion(config, progress=update)
+    finally:
+        close()
+    print(format_confusion(result))
+    command = (f"f2p bench classify --distribution {args.distribution} --trials {args.trials} --seed {args.seed} "
+               f"--heavy-mass {args.heavy_mass}")
+    out = write_results(args.out, command, result)
+    print(f"results written to {out}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks (print figures, write results files)")
     bsub = p.add_subparsers(dest="bench_command", metavar="BENCH", required=True)
@@ -82,3 +141,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--out", default="experiments/results/real2sim_gap.json")
     r.set_defaults(func=bench_real2sim)
+    lr = bsub.add_parser("learner", help="stage times of learning from one failure; Fail2Progress vs Gradient vs "
+                                         "Sampling particles")
+    lr.add_argument("--event", default=None, help="failure event id (default: run --task tasks until one fails)")
+    lr.add_argument("--task", default="transport", help="task distribution to fail on when no --event is given")
+    lr.add_argument("--failures", default="failures", help="failure store directory")
+    lr.add_argument("--store", default="models", help="model store")
+    lr.add_argument("--version", default="latest")
+    lr.add_argument("--particles", type=int, default=20, help="M (A.5)")
+    lr.add_argument("--epochs", type=int, default=200, help="fine-tuning epochs (A.11)")
+    lr.add_argument("--heldout", default=None, help="held-out pre-training dataset (no-regression check)")
+    lr.add_argument("--replay", default=None, help="pre-training dataset mixed into fine-tuning")
+    lr.add_argument("--work-dir", default="runs/bench_learner")
+    lr.add_argument("--out", default="experiments/results/bench_learner.json")
+    lr.set_defaults(func=bench_learner)
+    c = bsub.add_parser("classify", help="confusion matrix of the failure classifier on failures of known cause")
+    c.add_argument("--distribution", default="pretrain")
+    c.add_argument("--trials", type=int, default=40, help="trials per cause")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--heavy-mass", type=float, default=100.0, help="kg of the acted object in Sim2Real trials")
+    c.add_argument("--out", default="experiments/results/bench_classify.json")
+    c.set_defaults(func=bench_classify)

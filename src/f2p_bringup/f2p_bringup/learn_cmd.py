@@ -22,10 +22,9 @@ def learn(args: argparse.Namespace) -> int:
     except FailureStoreError as exc:
         log.error("%s", exc)
         return 1
-    config = LearnerConfig(
-        inference=InferenceConfig(particles=args.particles, kernel="none" if args.method == "gradient" else "rbf"),
-        finetune=FinetuneConfig(epochs=args.epochs), work_dir=args.work_dir, heldout=args.heldout,
-        replay=args.replay)
+    config = LearnerConfig(method=args.method, inference=InferenceConfig(particles=args.particles),
+                           finetune=FinetuneConfig(epochs=args.epochs), work_dir=args.work_dir, heldout=args.heldout,
+                           replay=args.replay)
     learner = Fail2ProgressLearner(ModelStore(args.store), args.version, config,
                                    progress=lambda stage, frac, msg: print(f"[{frac:4.0%}] {stage}: {msg}"))
     try:
@@ -39,12 +38,15 @@ def learn(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from f2p_learner.methods import LEARNING_METHODS
+
     p = sub.add_parser("learn", help="learn from a stored failure event (SVGD, D+, fine-tune, validate, publish)")
     p.add_argument("--event", required=True, help="event id in the failure store")
     p.add_argument("--failures", default="failures", help="failure store directory")
     p.add_argument("--store", default="models", help="model store directory")
     p.add_argument("--version", default="latest", help="model version to start from")
-    p.add_argument("--method", default="fail2progress", choices=["fail2progress", "gradient"])
+    p.add_argument("--method", default="fail2progress", choices=LEARNING_METHODS,
+                   help="Fail2Progress or a learning baseline of A.16 (f2p_learner.methods)")
     p.add_argument("--particles", type=int, default=20, help="M (A.5)")
     p.add_argument("--epochs", type=int, default=200, help="fine-tuning epochs (A.11)")
     p.add_argument("--heldout", default=None, help="held-out pre-training dataset (no-regression check)")

@@ -9,6 +9,8 @@ import re
 import time
 from pathlib import Path
 
+from f2p_bringup.progress import progress_callback
+
 log = logging.getLogger("f2p.model")
 
 _VERSION_SUFFIX = re.compile(r"^(?P<root>.+):(?P<version>v\d{4,}|latest)$")
@@ -22,26 +24,6 @@ def parse_model_ref(ref: str) -> tuple[str, str]:
 
 def _missing_dirs(paths: list[str]) -> list[str]:
     return [p for p in paths if not Path(p).is_dir()]
-
-
-def _bar(desc: str):
-    """A ``progress(done, total, message)`` driving one tqdm bar (ETA from the step rate), and its close."""
-    from tqdm import tqdm
-
-    bar: list[tqdm] = []
-
-    def update(done: int, total: int, message: str) -> None:
-        if not bar:
-            bar.append(tqdm(total=total, initial=done, desc=desc, unit="step", dynamic_ncols=True))
-        bar[0].total = total
-        bar[0].set_postfix_str(message, refresh=False)
-        bar[0].update(done - bar[0].n)
-
-    def close() -> None:
-        if bar:
-            bar[0].close()
-
-    return update, close
 
 
 def pretrain(args: argparse.Namespace) -> int:
@@ -68,7 +50,7 @@ def pretrain(args: argparse.Namespace) -> int:
     except (OSError, ValueError, TypeError) as exc:
         log.error("bad settings: %s", exc)
         return 1
-    update, close = _bar(f"pretrain -> {args.out}")
+    update, close = progress_callback(f"pretrain -> {args.out}", unit="step")
     t0 = time.perf_counter()
     try:
         result = train(model_cfg, train_cfg, LossConfig(), args.data, args.out, options=options,
@@ -127,7 +109,7 @@ def evaluate(args: argparse.Namespace) -> int:
         print("prediction F1 after 1..H skills (rollout from O_0 in latent space vs simulator ground truth):")
         report["chains"] = {}
         for cc in chain_configs:
-            update, close = _bar(f"chains {cc.distribution}")
+            update, close = progress_callback(f"chains {cc.distribution}", unit="chain")
             try:
                 report["chains"][cc.distribution] = chain_f1(model, cc, progress=update)
             finally:

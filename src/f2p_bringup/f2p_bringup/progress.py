@@ -10,13 +10,17 @@ from collections.abc import Callable
 from tqdm import tqdm
 
 
-def progress_callback(desc: str, unit: str = "it") -> tuple[Callable[[int, int], None], Callable[[], None]]:
-    """A ``progress(done, total)`` callback that drives one tqdm bar, and a function closing it."""
+def progress_callback(desc: str, unit: str = "it") -> tuple[Callable[..., None], Callable[[], None]]:
+    """A ``progress(done, total, message="")`` callback that drives one tqdm bar (ETA from the step
+    rate, the message as its postfix), and a function closing it."""
     bar: list[tqdm] = []
 
-    def update(done: int, total: int) -> None:
+    def update(done: int, total: int, message: str = "") -> None:
         if not bar:
             bar.append(tqdm(total=total, initial=done, desc=desc, unit=unit, dynamic_ncols=True))
+        bar[0].total = total
+        if message:
+            bar[0].set_postfix_str(message, refresh=False)
         bar[0].update(done - bar[0].n)
 
     def close() -> None:

@@ -61,8 +61,10 @@ def particle_scene(event, state: np.ndarray) -> Scene:
 
 
 def generate_dplus(event, states: np.ndarray, actions: np.ndarray, out: str | Path, *, n_points: int,
-                   seed: int = 0, method: str = "fail2progress") -> DPlusStats:
-    """Simulate every particle and write D+ to `out` (a dataset directory)."""
+                   seed: int = 0, method: str = "fail2progress", anchors: int = 0) -> DPlusStats:
+    """Simulate every particle and write D+ to `out` (a dataset directory). The first `anchors` rows
+    are re-simulations of the failure itself (`learner.with_anchors`): recorded, but left out of the
+    A.15 statistics, which describe the method's particles."""
     states, actions = np.asarray(states, float), np.asarray(actions, float)
     if states.shape[0] != actions.shape[0]:
         raise ValueError(f"{states.shape[0]} state particles but {actions.shape[0]} action particles")
@@ -86,8 +88,9 @@ def generate_dplus(event, states: np.ndarray, actions: np.ndarray, out: str | Pa
         want_u = event.unary_before[ev]
         want_b = event.binary_before[np.ix_(ev, ev)]
         off = ~np.eye(len(idx), dtype=bool)
-        satisfied += int((got_u == want_u).sum() + (got_b == want_b)[off].sum())
-        checked += int(want_u.size + want_b[off].size)
+        if i >= anchors:
+            satisfied += int((got_u == want_u).sum() + (got_b == want_b)[off].sum())
+            checked += int(want_u.size + want_b[off].size)
         records.append(rec)
     if not records:
         raise SceneError(f"none of the {len(states)} particles could be rebuilt in simulation")
@@ -100,5 +103,6 @@ def generate_dplus(event, states: np.ndarray, actions: np.ndarray, out: str | Pa
         statuses[key] = statuses.get(key, 0) + 1
     translational = [k for k, name in enumerate(PARAM_NAMES[event.skill.type]) if name in ("dx", "dy", "dz",
                                                                                            "distance")]
-    std = float(np.sqrt(actions[:, translational].var(axis=0).sum())) if translational else 0.0
+    own = actions[anchors:]
+    std = float(np.sqrt(own[:, translational].var(axis=0).sum())) if translational and len(own) else 0.0
     return DPlusStats(len(states), len(records), failures, statuses, 100.0 * satisfied / max(checked, 1), std)

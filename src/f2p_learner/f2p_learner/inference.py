@@ -101,10 +101,8 @@ def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: Inferenc
     def log_prob(s: Tensor) -> Tensor:
         m = s.shape[0]
         off = s * movable[None, :, None]  # (M, N, 3) static objects never move
-        pts = transform_segments(ft.points.expand(m, -1, -1, -1), translation=torch.cat(
-            [off[..., :2], torch.zeros_like(off[..., :1])], dim=-1), yaw=off[..., 2])
         msk = mask.expand(m, -1)
-        latent = model.encode(pts, msk)
+        latent = encode_particles(model, ft, s)
         pu, pb = model.relation_probs(latent, msk)  # (M, N, U), (M, N, N, R)
         eps = 1e-6
         terms = []
@@ -130,6 +128,53 @@ def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: Inferenc
         return log_lik - config.barrier_weight * barrier
 
     return log_prob
+
+
+def encode_particles(model: SkillEffectModel, ft: FailureTensors, states: Tensor) -> Tensor:
+    """Enc(ξ(s)O^F) for state particles (M, N, 3) -> latents (M, N, D); static objects never move."""
+    m = states.shape[0]
+    off = states * (ft.movable & ft.mask)[None, :, None]
+    pts = transform_segments(ft.points.expand(m, -1, -1, -1), translation=torch.cat(
+        [off[..., :2], torch.zeros_like(off[..., :1])], dim=-1), yaw=off[..., 2])
+    return model.encode(pts, ft.mask.expand(m, -1))
+
+
+@torch.no_grad()
+def state_satisfaction(model: SkillEffectModel, ft: FailureTensors, states: Tensor) -> Tensor:
+    """Per state particle (M, N, 3): the share of R^F (every relation before the failed skill, over
+    the visible objects) that the model detects correctly in ξ(s)O^F -> (M,) in [0, 1]."""
+    mask = ft.mask
+    n = mask.shape[0]
+    pair = mask[:, None] & mask[None, :] & ~torch.eye(n, dtype=torch.bool)
+    pu, pb = model.relation_probs(encode_particles(model, ft, states), mask.expand(states.shape[0], -1))
+    ok_u = ((pu >= 0.5) == ft.unary_before[None]) & mask[None, :, None]
+    ok_b = ((pb >= 0.5) == ft.binary_before[None]) & pair[None, ..., None]
+    total = mask.sum() * pu.shape[-1] + pair.sum() * pb.shape[-1]
+    return (ok_u.sum((1, 2)) + ok_b.sum((1, 2, 3))).float() / total
+
+
+def failure_entropy(model: SkillEffectModel, ft: FailureTensors, latent: Tensor, actions: Tensor) -> Tensor:
+    """Binary entropy (nats) of the model's prediction of each failure relation after φ^F(a), for
+    action particles (M, A) on state latents (M, N, D) -> (M, F)."""
+    m = actions.shape[0]
+    skill = torch.full((m,), ft.skill, dtype=torch.long)
+    acted = torch.full((m,), ft.acted, dtype=torch.long)
+    msk = ft.mask.expand(m, -1)
+    x_next, _ = model.dynamics(latent, msk, skill, acted, actions)
+    pu, pb = model.relation_probs(x_next, msk)
+    eps = 1e-6
+    ent = []
+    for r, i, j in ft.failure_relations:
+        p = (pu[:, i, r] if r < len(UNARY) else pb[:, i, j, r - len(UNARY)]).clamp(eps, 1 - eps)
+        ent.append(-(p * p.log() + (1 - p) * (1 - p).log()))  # (M,)
+    return torch.stack(ent, dim=1)
+
+
+@torch.no_grad()
+def action_objective(model: SkillEffectModel, ft: FailureTensors, states: Tensor, actions: Tensor) -> Tensor:
+    """Mean entropy (nats, at most ln 2) of the failure relations' predictions -> (M,): what the
+    action particles raise (Eq. 6), on one scale for every method."""
+    return failure_entropy(model, ft, encode_particles(model, ft, states), actions).mean(1)
 
 
 def _overlap(c: Tensor, half: Tensor) -> Tensor:
@@ -166,25 +211,11 @@ def infer_states(model: SkillEffectModel, ft: FailureTensors, config: InferenceC
 def action_log_prob(model: SkillEffectModel, ft: FailureTensors, states: Tensor):
     """Σ_r ln H(Γ(r | ξ(s)O^F, φ^F, a)) over the failure relations, for action particles (M, A)
     paired with fixed states (M, N, 3)."""
-    m = states.shape[0]
-    off = states * ft.movable[None, :, None]
     with torch.no_grad():
-        pts = transform_segments(ft.points.expand(m, -1, -1, -1), translation=torch.cat(
-            [off[..., :2], torch.zeros_like(off[..., :1])], dim=-1), yaw=off[..., 2])
-        msk = ft.mask.expand(m, -1)
-        latent = model.encode(pts, msk)  # (M, N, D): states fixed, encode once
-    skill = torch.full((m,), ft.skill, dtype=torch.long)
-    acted = torch.full((m,), ft.acted, dtype=torch.long)
+        latent = encode_particles(model, ft, states)  # (M, N, D): states fixed, encode once
 
     def log_prob(a: Tensor) -> Tensor:
-        x_next, _ = model.dynamics(latent, msk, skill, acted, a)
-        pu, pb = model.relation_probs(x_next, msk)
-        eps = 1e-6
-        ent = []
-        for r, i, j in ft.failure_relations:
-            p = (pu[:, i, r] if r < len(UNARY) else pb[:, i, j, r - len(UNARY)]).clamp(eps, 1 - eps)
-            ent.append(-(p * p.log() + (1 - p) * (1 - p).log()))  # (M,) binary entropy, nats
-        h = torch.stack(ent, dim=1).clamp_min(1e-9)  # (M, F)
+        h = failure_entropy(model, ft, latent, a).clamp_min(1e-9)  # (M, F)
         return h.log().sum(1)
 
     return log_prob
@@ -216,8 +247,9 @@ def _algorithm(log_prob, config: InferenceConfig, bounds) -> SVGD:
     raise ValueError(f"unknown kernel {config.kernel!r}: 'rbf' or 'none'")
 
 
-__all__ = ["MAX_PARAMS", "SKILL_NAMES", "FailureTensors", "InferenceConfig", "action_log_prob", "infer_actions",
-           "infer_states", "state_log_prob"]
+__all__ = ["MAX_PARAMS", "SKILL_NAMES", "FailureTensors", "InferenceConfig", "action_log_prob", "action_objective",
+           "encode_particles", "failure_entropy", "infer_actions", "infer_states", "state_log_prob",
+           "state_satisfaction"]
 
 
 # Uniform prior box of each skill's parameters (PARAM_NAMES order). pick_place (dx, dy) is narrowed

@@ -6,7 +6,12 @@
 new model and its version when validation passes, else None (the failed attempt stays in the store,
 unvalidated, and its report on disk). Every call writes `report.json` (stage timings, A.15
 statistics, validation metrics) into its own work directory, so a run can be inspected afterwards.
-The *Gradient* baseline (A.16) is the same pipeline with `InferenceConfig(kernel="none")`.
+The baselines of A.16 are the same pipeline with other particles: `LearnerConfig.method` names one
+of `methods.LEARNING_METHODS` (Gradient, Sampling, Small, Large, Domain randomisation).
+
+Progress goes to `progress(stage, fraction, message)` after every SVGD iteration and stage; a
+progress callback that raises (e.g. `LearningCancelled` when a ROS goal is cancelled) stops the
+run at that point, and nothing is published.
 """
 
 from __future__ import annotations
@@ -18,9 +23,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import torch
+
 from f2p_learner.dplus import generate_dplus
 from f2p_learner.finetune import FinetuneConfig, finetune_validate_publish
-from f2p_learner.inference import InferenceConfig, failure_tensors, infer_actions, infer_states
+from f2p_learner.inference import InferenceConfig, failure_tensors
+from f2p_learner.methods import LEARNING_METHODS, MethodConfig, propose
 from f2p_model.store import ModelStore
 
 log = logging.getLogger(__name__)
@@ -29,13 +37,34 @@ log = logging.getLogger(__name__)
 STAGES = ("state_inference", "action_inference", "simulate", "finetune", "publish")
 
 
+def with_anchors(states, actions, failed_params, anchors: int):
+    """Prepend `anchors` copies of the failure itself (zero state offset, the failed action)."""
+    if anchors <= 0:
+        return states, actions
+    s0 = states.new_zeros((anchors, *states.shape[1:]))
+    a0 = failed_params.to(actions.dtype).expand(anchors, -1)
+    return torch.cat([s0, states]), torch.cat([a0, actions])
+
+
+class LearningCancelled(RuntimeError):
+    """Raised by a progress callback to stop a learning run (nothing is published)."""
+
+
 @dataclass
 class LearnerConfig:
+    method: str = "fail2progress"  # one of methods.LEARNING_METHODS
     inference: InferenceConfig = field(default_factory=InferenceConfig)
+    method_config: MethodConfig = field(default_factory=MethodConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     work_dir: str = "runs/learn"  # one sub-directory per event
     heldout: str | None = None  # held-out pre-training dataset for the no-regression check
     replay: str | None = None  # pre-training transitions mixed into fine-tuning (None: D+ only)
+    # D+ also holds this many re-simulations of the failure itself (state offset 0, the failed action
+    # a^F; each observed with its own sensor draw). Not in the paper, whose D+ is the particles only:
+    # SVGD's action particles maximise entropy and spread over the workspace (A.15: action std of
+    # ~0.5 m here), so without these the exact situation that failed may not be in D+ at all, and
+    # the classifier has just shown that simulation reproduces it. 0 turns it off.
+    anchors: int = 4
 
 
 class Fail2ProgressLearner:
@@ -43,6 +72,8 @@ class Fail2ProgressLearner:
                  progress: Callable[[str, float, str], None] | None = None):
         self.store, self.version = store, version
         self.config = config or LearnerConfig()
+        if self.config.method not in LEARNING_METHODS:
+            raise ValueError(f"unknown learning method {self.config.method!r}; known: {', '.join(LEARNING_METHODS)}")
         self.progress = progress or (lambda stage, fraction, message: None)
 
     def learn(self, event):
@@ -60,21 +91,33 @@ class Fail2ProgressLearner:
         self.version = meta.version  # "latest" resolved once, so the report names the real parent
         report["parent"] = meta.version
         ft = failure_tensors(event, model)
-        t = stage(0, f"{cfg.inference.particles} state particles")
-        states = infer_states(model, ft, cfg.inference).particles
-        times["state_inference"] = time.perf_counter() - t
-        t = stage(1, "action particles")
-        actions = infer_actions(model, ft, states, cfg.inference).particles
-        times["action_inference"] = time.perf_counter() - t
-        t = stage(2, "simulating D+")
-        stats = generate_dplus(event, states.numpy(), actions.numpy(), work / "dplus", n_points=model.config.n_points,
-                               seed=cfg.inference.seed, method="fail2progress" if cfg.inference.kernel == "rbf"
-                               else "gradient")
+        t = stage(0, f"{cfg.method}: {cfg.inference.particles} state particles")
+        iters = max(cfg.inference.state_iterations + cfg.inference.action_iterations, 1)
+        seen = [0]
+
+        def svgd_progress(it: int, n: int, diag) -> None:
+            seen[0] += 1
+            frac = min(seen[0] / iters, 1.0)
+            self.progress(STAGES[0] if seen[0] <= cfg.inference.state_iterations else STAGES[1],
+                          frac * 2 / len(STAGES), f"iteration {it}/{n}")
+
+        proposal = propose(cfg.method, model, ft, cfg.inference, cfg.method_config, callback=svgd_progress)
+        times.update(proposal.times_s)
+        report["proposal"] = {"method": proposal.method, "particles": int(proposal.states.shape[0]),
+                              "draws": proposal.draws, "model_satisfaction": proposal.satisfaction,
+                              "model_entropy": proposal.entropy}
+        t = stage(2, f"simulating D+ ({proposal.states.shape[0]} particles)")
+        states, actions = with_anchors(proposal.states, proposal.actions, ft.params, cfg.anchors)
+        stats = generate_dplus(event, states.numpy(), actions.numpy(), work / "dplus",
+                               n_points=model.config.n_points, seed=cfg.inference.seed, method=cfg.method,
+                               anchors=cfg.anchors)
         times["simulate"] = time.perf_counter() - t
         report["dplus"] = stats.to_dict()
         t = stage(3, f"{cfg.finetune.epochs} epochs")
-        result = finetune_validate_publish(self.store, meta.version, [work / "dplus"], event, cfg.finetune,
-                                           heldout=cfg.heldout, replay=cfg.replay, work_dir=work / "finetune")
+        result = finetune_validate_publish(
+            self.store, meta.version, [work / "dplus"], event, cfg.finetune, heldout=cfg.heldout, replay=cfg.replay,
+            work_dir=work / "finetune",
+            progress=lambda done, total, msg: self.progress(STAGES[3], (3 + done / max(total, 1)) / len(STAGES), msg))
         times["finetune_validate_publish"] = time.perf_counter() - t
         report["result"] = result.to_dict()
         (work / "report.json").write_text(json.dumps(report, indent=1, default=str) + "\n")

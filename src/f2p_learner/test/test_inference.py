@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -141,7 +143,8 @@ def test_learner_runs_every_stage_and_reports(event, model, tmp_path):
     report = json.loads((tmp_path / "learn" / event.event_id / "report.json").read_text())
     assert report["parent"] == parent and report["result"]["parent"] == parent
     assert set(report["times_s"]) == {"state_inference", "action_inference", "simulate", "finetune_validate_publish"}
-    assert [s for s, _ in seen] == list(STAGES) and seen[-1][1] == 1.0
+    assert list(dict.fromkeys(s for s, _ in seen)) == list(STAGES) and seen[-1][1] == 1.0
+    assert all(a[1] <= b[1] for a, b in itertools.pairwise(seen)), "progress never goes back"
     child = store.read_meta(report["result"]["version"])
     assert child.parent == parent
     assert (out is None) == (not child.validated)

@@ -1,0 +1,104 @@
+"""`f2p bench learner`: what each stage of learning from one failure costs, and what the particles
+of Fail2Progress, Gradient and Sampling are worth, measured in one run on one event.
+
+1. Fail2Progress particles (state SVGD, action SVGD): times, the share of R^F the model keeps
+   under the state particles (satisfaction), the entropy objective of the actions, diversity.
+2. Gradient (same objective, no kernel, same iterations): the same figures.
+3. Sampling: rejection sampling until the satisfaction and entropy that Fail2Progress reached
+   (A.16 "until the same objective is met"); its time and number of draws.
+4. The rest of the pipeline on the Fail2Progress particles: D+ simulation, fine-tuning,
+   validation and publishing, each timed — "failure → published" is their sum plus step 1.
+
+Goals (issue: Fail2Progress core): states + actions < 2 s for 20 particles; ≥ 20× faster than
+Sampling; failure → published < 90 s on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from f2p_learner.dplus import generate_dplus
+from f2p_learner.finetune import FinetuneConfig, finetune_validate_publish
+from f2p_learner.inference import InferenceConfig, failure_tensors
+from f2p_learner.methods import MethodConfig, mean_pairwise_distance, propose
+from f2p_model.store import ModelStore
+
+
+@dataclass
+class LearnerBenchConfig:
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    max_draws: int = 20000  # Sampling gives up after this many draws per stage
+    heldout: str | None = None
+    replay: str | None = None
+    work_dir: str = "runs/bench_learner"
+
+
+def run(store: ModelStore, version: str, event, config: LearnerBenchConfig, progress=None) -> dict:
+    say = progress or (lambda stage, message: None)
+    model, meta = store.load(version)
+    ft = failure_tensors(event, model)
+    out: dict = {"event_id": event.event_id, "model": meta.version, "failure_relations": len(ft.failure_relations),
+                 "objects": len(event.scene_before.names), "particles": config.inference.particles, "methods": {}}
+
+    def figures(p) -> dict:
+        return {"times_s": p.times_s, "total_s": sum(p.times_s.values()), "satisfaction": p.satisfaction,
+                "entropy": p.entropy, "diversity_m": mean_pairwise_distance(p.states, ft.movable & ft.mask),
+                "draws": p.draws}
+
+    say("fail2progress", "state and action SVGD")
+    f2p = propose("fail2progress", model, ft, config.inference)
+    out["methods"]["fail2progress"] = figures(f2p)
+    say("gradient", "independent particles, no kernel")
+    grad = propose("gradient", model, ft, config.inference)
+    out["methods"]["gradient"] = figures(grad)
+    say("sampling", f"rejection sampling to satisfaction {f2p.satisfaction:.3f}, entropy {f2p.entropy:.3f}")
+    mc = MethodConfig(target_satisfaction=f2p.satisfaction, target_entropy=f2p.entropy, max_draws=config.max_draws)
+    samp = propose("sampling", model, ft, config.inference, mc)
+    out["methods"]["sampling"] = figures(samp) | {
+        "targets_met": bool(samp.satisfaction >= f2p.satisfaction - 1e-9 and samp.entropy >= f2p.entropy - 1e-9)}
+    out["speedup_vs_sampling"] = out["methods"]["sampling"]["total_s"] / max(out["methods"]["fail2progress"]["total_s"],
+                                                                             1e-9)
+
+    work = Path(config.work_dir) / event.event_id
+    t = time.perf_counter()
+    say("simulate", "D+ from the Fail2Progress particles")
+    stats = generate_dplus(event, f2p.states.numpy(), f2p.actions.numpy(), work / "dplus",
+                           n_points=model.config.n_points, seed=config.inference.seed)
+    stages = dict(f2p.times_s)
+    stages["simulate"] = time.perf_counter() - t
+    t = time.perf_counter()
+    say("finetune", f"{config.finetune.epochs} epochs, validate, publish")
+    result = finetune_validate_publish(store, meta.version, [work / "dplus"], event, config.finetune,
+                                       heldout=config.heldout, replay=config.replay, work_dir=work / "finetune")
+    stages["finetune_validate_publish"] = time.perf_counter() - t
+    out.update(stages_s=stages, failure_to_published_s=sum(stages.values()), dplus=stats.to_dict(),
+               result=result.to_dict(), config=dataclasses.asdict(config))
+    return out
+
+
+def summary(r: dict) -> str:
+    lines = [f"event {r['event_id']} (model {r['model']}, {r['objects']} objects, "
+             f"{r['failure_relations']} failure relations, M = {r['particles']})",
+             f"  {'method':<15}{'states s':>10}{'actions s':>11}{'total s':>9}{'satisf.':>9}{'entropy':>9}"
+             f"{'divers. m':>11}{'draws':>14}"]
+    for name, m in r["methods"].items():
+        draws = "/".join(str(v) for v in m["draws"].values()) or "-"
+        lines.append(f"  {name:<15}{m['times_s'].get('state_inference', 0):>10.2f}"
+                     f"{m['times_s'].get('action_inference', 0):>11.2f}{m['total_s']:>9.2f}{m['satisfaction']:>9.3f}"
+                     f"{m['entropy']:>9.3f}{m['diversity_m']:>11.4f}{draws:>14}")
+    lines.append(f"  Fail2Progress is {r['speedup_vs_sampling']:.1f}x faster than Sampling "
+                 f"(Sampling met the targets: {r['methods']['sampling']['targets_met']})")
+    lines.append("  stages on the Fail2Progress particles: " + ", ".join(f"{k} {v:.1f} s" for k, v in
+                                                                         r["stages_s"].items()))
+    lines.append(f"  failure -> published: {r['failure_to_published_s']:.1f} s; D+ {r['dplus']['recorded']}/"
+                 f"{r['dplus']['particles']} recorded, satisfaction "
+                 f"{r['dplus']['failure_relation_satisfaction']:.1f} %,"
+                 f" action std {r['dplus']['action_std_m']:.3f} m; {r['result']['version']}: {r['result']['reason']}")
+    return "\n".join(lines)
+
+
+__all__ = ["LearnerBenchConfig", "run", "summary"]

@@ -1,0 +1,172 @@
+"""The learning methods of the paper's comparison (Sec. 6, A.16) behind one interface.
+
+Every method that learns proposes M (state, action) particles for one failure; the rest of the
+pipeline — D+ in simulation, fine-tune, validate, publish (`learner.py`) — is shared, so the
+experiments swap methods by name and nothing else changes:
+
+| name | states | actions |
+|---|---|---|
+| `fail2progress` | SVGD, Eq. 4/5 (RBF kernel) | SVGD, Eq. 6/7 |
+| `gradient` | independent particles, gradient steps on the same objective, no kernel | same, no kernel |
+| `sampling` | uniform prior draws kept if the model keeps R^F | uniform draws kept if the entropy is high |
+| `small` | 20 uniform random samples of the prior (no objective) | uniform over the parameter bounds |
+| `large` | 2,000 uniform random samples | uniform |
+| `domain_randomization` | Gaussian perturbations of the failure state | the failed action, held fixed |
+
+`original` (no monitoring, no learning) and `replanning` (monitor and replan from the current
+scene, no learning) do not learn: they are settings of the executive (`executive_settings`).
+Sampling keeps a state draw when the model detects at least `target_satisfaction` of R^F in it and
+an action draw when the mean entropy of the failure relations reaches `target_entropy`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from f2p_learner.inference import (
+    FailureTensors,
+    InferenceConfig,
+    action_objective,
+    infer_actions,
+    infer_states,
+    state_satisfaction,
+)
+from f2p_model.model import SkillEffectModel
+
+LEARNING_METHODS: tuple[str, ...] = ("fail2progress", "gradient", "sampling", "small", "large",
+                                     "domain_randomization")
+NO_LEARNING: tuple[str, ...] = ("original", "replanning")
+METHODS: tuple[str, ...] = (*LEARNING_METHODS, *NO_LEARNING)
+RANDOM_SAMPLES = {"small": 20, "large": 2000}  # A.16
+
+
+@dataclass
+class MethodConfig:
+    """What the non-SVGD methods need beyond `InferenceConfig`."""
+
+    target_satisfaction: float = 0.95  # sampling: share of R^F the model must keep under a state
+    target_entropy: float = 0.5  # sampling: mean binary entropy (nats, max ln 2) of the failure relations
+    max_draws: int = 20000  # sampling: give up (keeping the best) after this many draws per stage
+    batch: int = 64  # sampling: draws evaluated per model call
+    dr_sigma_xy: float = 0.03  # domain randomisation: std of the planar offsets (m)
+    dr_sigma_yaw: float = 0.2  # domain randomisation: std of the yaw offsets (rad)
+
+
+@dataclass
+class Proposal:
+    """Particles of one method and what it cost."""
+
+    method: str
+    states: Tensor  # (M, N, 3) per-object (dx, dy, dyaw)
+    actions: Tensor  # (M, A) padded skill parameters
+    times_s: dict[str, float] = field(default_factory=dict)  # "state_inference", "action_inference"
+    draws: dict[str, int] = field(default_factory=dict)  # sampling: draws per stage
+    satisfaction: float = float("nan")  # mean share of R^F kept under the model (states)
+    entropy: float = float("nan")  # mean entropy objective of the actions (nats)
+
+
+def executive_settings(method: str) -> dict[str, object]:
+    """ExecutiveConfig fields and whether a learner is attached, for any method name."""
+    if method == "original":
+        return {"monitor": False, "max_replans": 0, "learn": False}
+    if method == "replanning":
+        return {"monitor": True, "learn": False}
+    if method in LEARNING_METHODS:
+        return {"monitor": True, "learn": True}
+    raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+
+
+def _prior_states(ft: FailureTensors, m: int, config: InferenceConfig, g: torch.Generator) -> Tensor:
+    lim = torch.tensor([config.max_offset, config.max_offset, math.pi / 4])
+    s = (torch.rand(m, ft.points.shape[0], 3, generator=g) * 2 - 1) * lim
+    return s * ft.movable[None, :, None]
+
+
+def _prior_actions(ft: FailureTensors, m: int, g: torch.Generator) -> Tensor:
+    return ft.param_low + (ft.param_high - ft.param_low) * torch.rand(m, ft.params.shape[0], generator=g)
+
+
+def _reject(draw: Callable[[int], Tensor], score: Callable[[Tensor], Tensor], target: float, m: int,
+            cfg: MethodConfig) -> tuple[Tensor, int]:
+    """Draw in batches until m draws score >= target; past max_draws keep the m best seen."""
+    kept, best, draws = [], [], 0
+    while draws < cfg.max_draws and sum(len(k) for k in kept) < m:
+        x = draw(cfg.batch)
+        s = score(x)
+        draws += cfg.batch
+        kept.append(x[s >= target])
+        best.append((x, s))
+    ok = torch.cat(kept)[:m]
+    if len(ok) < m:  # the target was not met often enough: fill with the best of the rest
+        xs = torch.cat([b[0] for b in best])
+        ss = torch.cat([b[1] for b in best])
+        ok = xs[ss.argsort(descending=True)[:m]]
+    return ok, draws
+
+
+def propose(method: str, model: SkillEffectModel, ft: FailureTensors, config: InferenceConfig,
+            method_config: MethodConfig | None = None, callback=None) -> Proposal:
+    """Particles of `method` for the failure `ft` (module docstring). Deterministic for config.seed."""
+    if method not in LEARNING_METHODS:
+        raise ValueError(f"{method!r} does not learn; learning methods: {', '.join(LEARNING_METHODS)}")
+    mc = method_config or MethodConfig()
+    g = torch.Generator().manual_seed(config.seed + 17)
+    m = RANDOM_SAMPLES.get(method, config.particles)
+    out = Proposal(method, torch.empty(0), torch.empty(0))
+    t = time.perf_counter()
+    if method in ("fail2progress", "gradient"):
+        cfg = InferenceConfig(**{**config.__dict__, "kernel": "rbf" if method == "fail2progress" else "none"})
+        out.states = infer_states(model, ft, cfg, callback).particles
+        out.times_s["state_inference"] = time.perf_counter() - t
+        t = time.perf_counter()
+        out.actions = infer_actions(model, ft, out.states, cfg, callback).particles
+    elif method == "sampling":
+        out.states, out.draws["states"] = _reject(
+            lambda k: _prior_states(ft, k, config, g), lambda s: state_satisfaction(model, ft, s),
+            mc.target_satisfaction, m, mc)
+        out.times_s["state_inference"] = time.perf_counter() - t
+        t = time.perf_counter()
+        states = out.states
+        out.actions, out.draws["actions"] = _reject(
+            lambda k: _prior_actions(ft, k, g),
+            lambda a: action_objective(model, ft, states[torch.arange(len(a)) % len(states)], a),
+            mc.target_entropy, m, mc)
+    elif method in RANDOM_SAMPLES:
+        out.states = _prior_states(ft, m, config, g)
+        out.times_s["state_inference"] = time.perf_counter() - t
+        t = time.perf_counter()
+        out.actions = _prior_actions(ft, m, g)
+    else:  # domain_randomization
+        sigma = torch.tensor([mc.dr_sigma_xy, mc.dr_sigma_xy, mc.dr_sigma_yaw])
+        lim = torch.tensor([config.max_offset, config.max_offset, math.pi / 4])
+        s = torch.randn(m, ft.points.shape[0], 3, generator=g) * sigma
+        out.states = torch.maximum(torch.minimum(s, lim), -lim) * ft.movable[None, :, None]
+        out.times_s["state_inference"] = time.perf_counter() - t
+        t = time.perf_counter()
+        out.actions = ft.params.expand(m, -1).clone()
+    out.times_s["action_inference"] = time.perf_counter() - t
+    if ft.failure_relations:
+        out.satisfaction = float(state_satisfaction(model, ft, out.states).mean())
+        out.entropy = float(action_objective(model, ft, out.states, out.actions).mean())
+    return out
+
+
+def mean_pairwise_distance(states: Tensor, movable: Tensor) -> float:
+    """Diversity of state particles: mean Euclidean distance between particles over the movable
+    objects' planar offsets (m)."""
+    x = states[:, movable, :2].reshape(states.shape[0], -1)
+    if len(x) < 2:
+        return 0.0
+    d = torch.cdist(x, x)
+    n = len(x)
+    return float(d.sum() / (n * (n - 1)))
+
+
+__all__ = ["LEARNING_METHODS", "METHODS", "NO_LEARNING", "MethodConfig", "Proposal", "executive_settings",
+           "mean_pairwise_distance", "propose"]
