@@ -17,5 +17,5 @@ setup(
     description="Execution monitor of f2p: relation comparison, failure events and their store, failure classification, the task executive and rviz markers.",
     license="Apache-2.0",
     extras_require={"test": ["pytest"]},
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": ["monitor = f2p_monitor.node:main"]},
 )

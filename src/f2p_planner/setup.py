@@ -17,5 +17,5 @@ setup(
     description="Shooting and CEM planners over the skill effect model, goal and skeleton parsing, and the PlanTask action server.",
     license="Apache-2.0",
     extras_require={"test": ["pytest"]},
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": ["planner = f2p_planner.node:main"]},
 )

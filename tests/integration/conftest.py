@@ -42,3 +42,33 @@ def peer():
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.fixture
+def ros_domain(monkeypatch) -> int:
+    """A private DDS domain for the nodes of one test (the test command's, else a random one)."""
+    import random
+
+    value = os.environ.get("ROS_DOMAIN_ID") or str(random.randint(150, 199))
+    monkeypatch.setenv("ROS_DOMAIN_ID", value)
+    return int(value)
+
+
+@pytest.fixture
+def procs(ros_domain, tmp_path):
+    """Installed node executables (graph_nodes.NodeProcs), all stopped at teardown."""
+    from graph_nodes import NodeProcs
+
+    nodes = NodeProcs(tmp_path)
+    yield nodes
+    nodes.stop()
+
+
+@pytest.fixture
+def ros(ros_domain):
+    """This process's node in the test's domain (graph_nodes.RosClient)."""
+    from graph_nodes import RosClient
+
+    client = RosClient(ros_domain)
+    yield client
+    client.close()

@@ -6,6 +6,7 @@ import argparse
 import logging
 import pathlib
 
+from f2p_bringup import perception_cmd
 from f2p_bringup.progress import progress_callback, write_results
 
 log = logging.getLogger("f2p.eval")
@@ -92,3 +93,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--noise", type=float, default=0.0)
     o.add_argument("--out", default="experiments/results/eval_original.json")
     o.set_defaults(func=original)
+    perception_cmd.register(esub)

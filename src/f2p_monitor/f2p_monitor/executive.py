@@ -3,10 +3,14 @@ observed relations with the plan's prediction → on a mismatch: store the failu
 it, hand it to the learner, and replan from the current scene — until the goal holds, the skeleton
 is used up, or `max_replans` is reached.
 
-ROS-free and shared by the monitor node and the experiments. The robot, the perception and the
-learner sit behind small interfaces (`Robot`, `Perception`, `Learner`), so the same loop runs in
-simulation, on the Stretch RE2, and with any of the paper's methods: with `learner=None` it is the
-*Replanning* baseline; with `max_replans=0` and no monitoring it is *Original*.
+ROS-free and shared by the monitor node and the experiments. The robot, the perception, the
+planner and the learner sit behind small interfaces (`Robot`, `Perception`, `Planner`, `Learner`),
+so the same loop runs in simulation, on the Stretch RE2, in one process or across the ROS graph
+(the monitor node implements them as action clients), and with any of the paper's methods: with
+`learner=None` it is the *Replanning* baseline; with `max_replans=0` and no monitoring it is
+*Original*. Without a `planner`, `run_task` plans in process with `make_planner` over `model`
+(`InProcessPlanner`). An `Observer` sees every plan, observation and failure as it happens (the
+monitor node turns them into feedback, rviz markers and /f2p/failures).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy as np
 
 from f2p_monitor.belief import carry_occluded
 from f2p_monitor.classify import classify
-from f2p_monitor.failure import INCORRECT_PREDICTION, DetectionConfig, FailureEvent, compare
+from f2p_monitor.failure import INCORRECT_PREDICTION, DetectionConfig, FailureEvent, Mismatch, compare
 from f2p_monitor.failure_store import FailureStore
 from f2p_perception.scene import PerceivedScene
 from f2p_planner.goal import Goal
@@ -46,8 +50,75 @@ class Perception(Protocol):
 
 class Learner(Protocol):
     def learn(self, event: FailureEvent) -> tuple[object, str] | None:
-        """Learn from an incorrect-prediction failure; return (new model, its version) or None."""
+        """Learn from an incorrect-prediction failure; return (new model, its version) or None.
+        The model may be None where the learner runs elsewhere (the planner node loads it)."""
         ...
+
+
+class TaskPlan(Protocol):
+    """What the executive reads of a plan; `f2p_planner.planner.PlanResult` is one.
+
+    skill_calls: the H skills to run; predicted_unary (H+1, N', U) / predicted_binary
+    (H+1, N', N', R): relation probabilities, step 0 the scene as planned from, step h+1 after
+    skill h, objects in the scene's order (N' >= N: extra rows are padding); model_version: the
+    model that made the plan."""
+
+    skill_calls: list[SkillCall]
+    predicted_unary: np.ndarray
+    predicted_binary: np.ndarray
+    goal_probability: float
+    model_version: str
+
+
+class Planner(Protocol):
+    def plan(self, scene: PerceivedScene, goal: Goal, skeleton: Skeleton, rng: np.random.Generator) -> TaskPlan:
+        """Plan `skeleton` from `scene` towards `goal`; ValueError (GoalError, SkeletonError) when the
+        goal or skeleton does not fit the scene."""
+        ...
+
+    def use_model(self, model, version: str) -> None:
+        """A learner produced `version` (`model` is None when it lives elsewhere): plan with it next."""
+        ...
+
+
+class InProcessPlanner:
+    """`make_planner` over a model held in this process (the default of `run_task`)."""
+
+    def __init__(self, model, config: PlannerConfig, model_version: str):
+        self.model, self.config, self.model_version = model, config, model_version
+
+    def plan(self, scene: PerceivedScene, goal: Goal, skeleton: Skeleton, rng: np.random.Generator) -> PlanResult:
+        return make_planner(self.model, self.config, self.model_version).plan(
+            scene.points, scene.visible, scene.names, np.stack([scene.box_lo, scene.box_hi], axis=1),
+            scene.classes, goal, skeleton, rng)
+
+    def use_model(self, model, version: str) -> None:
+        if model is None:
+            raise ValueError(f"an in-process planner needs the model of {version}, got None")
+        self.model, self.model_version = model, version
+
+
+class Observer:
+    """Hooks into `run_task` as it runs; every method is a no-op here, override what you need.
+    Hooks must not raise (an exception aborts the task), except to cancel it on purpose."""
+
+    def planned(self, plan: TaskPlan, scene: PerceivedScene, first_step: int) -> None:
+        """A plan was made from `scene`; its skill 0 will be step `first_step` of the task."""
+
+    def executing(self, step: int, call: SkillCall) -> None:
+        """Step `step` (0-based over the whole task) is about to run."""
+
+    def observed(self, step: int, call: SkillCall, status: SkillStatus, before: PerceivedScene,
+                 after: PerceivedScene, predicted: tuple[np.ndarray, np.ndarray],
+                 observed: tuple[np.ndarray, np.ndarray], mismatches: list[Mismatch]) -> None:
+        """Step `step` ran: the relations it predicted after it ((N, U), (N, N, R) probabilities)
+        and those observed after it (booleans), objects in `before.names` order."""
+
+    def failure(self, event: FailureEvent) -> None:
+        """`event` is in the failure store (classified if the executive classifies), before learning."""
+
+    def learned(self, event: FailureEvent, version: str | None) -> None:
+        """The learner finished with `event`: the new model version, or None (no validated model)."""
 
 
 @dataclass
@@ -100,10 +171,16 @@ def goal_holds(goal: Goal, names: list[str], unary: np.ndarray, binary: np.ndarr
 def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, perception: Perception, model,
              model_version: str, config: ExecutiveConfig, rng: np.random.Generator,
              store: FailureStore | None = None, learner: Learner | None = None,
-             progress: Callable[[str, float, str], None] | None = None) -> TaskOutcome:
-    """Run one task to its end (module docstring). `progress(stage, fraction, message)`."""
+             progress: Callable[[str, float, str], None] | None = None, planner: Planner | None = None,
+             observer: Observer | None = None) -> TaskOutcome:
+    """Run one task to its end (module docstring). `progress(stage, fraction, message)`.
+
+    `planner` (default: `InProcessPlanner(model, config.planner, model_version)`) makes every plan;
+    the outcome's model version is the one the last plan states (or the learner's newest)."""
     t0 = time.perf_counter()
     say = progress or (lambda stage, frac, msg: None)
+    watch = observer or Observer()
+    planner = planner if planner is not None else InProcessPlanner(model, config.planner, model_version)
     steps: list[StepLog] = []
     failures: list[str] = []
     replans = 0
@@ -113,38 +190,39 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
     total = len(remaining)
     scene = perception.perceive(rng)
     while remaining:
-        say("planning", done_steps / max(total, 1), f"{len(remaining)} skill(s) left, model {model_version}")
+        say("planning" if not replans else "replanning", done_steps / max(total, 1),
+            f"{len(remaining)} skill(s) left" + (f", model {model_version}" if model_version else ""))
         try:
-            plan: PlanResult = make_planner(model, config.planner, model_version).plan(
-                scene.points, scene.visible, scene.names, np.stack([scene.box_lo, scene.box_hi], axis=1),
-                scene.classes, goal, Skeleton(remaining), rng)
+            plan = planner.plan(scene, goal, Skeleton(remaining), rng)
         except ValueError as exc:  # GoalError/SkeletonError: e.g. an object the camera does not see
             log.error("task %s cannot be planned: %s", task_id, str(exc).splitlines()[0])
             u, b = perception.relations(scene)
             say("done", 1.0, "planning failed")
             return TaskOutcome(False, steps, failures, replans, model_version, u, b, scene.names,
                                time.perf_counter() - t0, error=str(exc).splitlines()[0])
+        model_version = plan.model_version or model_version
+        watch.planned(plan, scene, done_steps)
         replanned = False
+        n = len(scene.names)
         for h, call in enumerate(plan.skill_calls):
             before_u, before_b = perception.relations(scene)
-            say("executing", done_steps / max(total, 1), f"{call.type.value}{call.object_ids}")
+            say("executing", done_steps / max(total, 1), f"step {done_steps}: {call.type.value}{call.object_ids}")
+            watch.executing(done_steps, call)
             status = robot.execute(call)
             after_scene, _ = carry_occluded(scene, perception.perceive(rng), call, status)  # object permanence
             after_u, after_b = perception.relations(after_scene)
+            pred_u, pred_b = plan.predicted_unary[h + 1][:n], plan.predicted_binary[h + 1][:n, :n]
             mism = []
             if config.monitor:
-                mism = compare(plan.predicted_unary[h + 1][: len(scene.names)],
-                               plan.predicted_binary[h + 1][: len(scene.names), : len(scene.names)],
-                               after_u, after_b, scene.names, relations, config.detection.threshold)
+                mism = compare(pred_u, pred_b, after_u, after_b, scene.names, relations, config.detection.threshold)
             entry = StepLog(done_steps, f"{call.type.value}({', '.join(call.object_ids)})", status.value, len(mism))
             steps.append(entry)
+            watch.observed(done_steps, call, status, scene, after_scene, (pred_u, pred_b), (after_u, after_b), mism)
             done_steps += 1
             remaining.pop(0)
             if mism and store is not None:
                 event = FailureEvent(task_id, entry.step, scene, before_u, before_b, call, after_u, after_b,
-                                     plan.predicted_unary[h + 1][: len(scene.names)],
-                                     plan.predicted_binary[h + 1][: len(scene.names), : len(scene.names)],
-                                     mism, model_version, goal.text)
+                                     pred_u, pred_b, mism, model_version, goal.text)
                 store.save(event)  # persisted before anything else happens
                 entry.event_id = event.event_id
                 failures.append(event.event_id)
@@ -154,11 +232,15 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
                     c = classify(event)
                     store.update_classification(event.event_id, c.label)
                     event.classification = entry.classification = c.label
-                    if c.label == INCORRECT_PREDICTION and learner is not None:
-                        say("learning", done_steps / max(total, 1), event.event_id)
-                        learned = learner.learn(event)
-                        if learned is not None:
-                            model, model_version = learned
+                    log.info("failure %s classified %s: %s", event.event_id, c.label, c.reason)
+                watch.failure(event)
+                if event.classification == INCORRECT_PREDICTION and learner is not None:
+                    say("learning", done_steps / max(total, 1), event.event_id)
+                    learned = learner.learn(event)
+                    watch.learned(event, learned[1] if learned is not None else None)
+                    if learned is not None:
+                        model, model_version = learned
+                        planner.use_model(model, model_version)
             scene = after_scene
             if mism and config.monitor and remaining and replans < config.max_replans:
                 replans += 1

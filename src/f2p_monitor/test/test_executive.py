@@ -64,3 +64,79 @@ def test_an_object_hidden_by_a_skill_is_still_planned_with(tmp_path):
     seen = perception.perceive(np.random.default_rng(0))
     assert not seen.visible[seen.index("capsule_1")], "the scene no longer hides the capsule: pick another seed"
     assert outcome.error == "" and len(outcome.steps) > 1, outcome
+
+
+class RecordingPlanner:
+    """The in-process planner behind the Planner interface, recording what the executive asks of it."""
+
+    def __init__(self, model):
+        from f2p_monitor.executive import InProcessPlanner
+
+        self.inner = InProcessPlanner(model, PlannerConfig(num_samples=8), "v0001")
+        self.plans, self.swaps = [], []
+
+    def plan(self, scene, goal, skeleton, rng):
+        self.plans.append(len(skeleton))
+        return self.inner.plan(scene, goal, skeleton, rng)
+
+    def use_model(self, model, version):
+        assert model is None  # a learner that runs elsewhere hands over the version only
+        self.swaps.append(version)
+        self.inner.model_version = version
+
+
+class RemoteLearner:
+    """Learns "remotely": no model object, a new version each time."""
+
+    def __init__(self, store, observer):
+        self.store, self.observer, self.count = store, observer, 1
+
+    def learn(self, event):
+        assert ("failure", event.event_id) in self.observer.calls, "observers hear of a failure before learning"
+        self.count += 1
+        return None, f"v{self.count:04d}"
+
+
+class RecordingObserver:
+    def __init__(self, store):
+        self.store, self.calls = store, []
+
+    def planned(self, plan, scene, first_step):
+        self.calls.append(("planned", first_step, plan.model_version))
+
+    def executing(self, step, call):
+        self.calls.append(("executing", step))
+
+    def observed(self, step, call, status, before, after, predicted, observed, mismatches):
+        n = len(before.names)
+        assert predicted[0].shape == observed[0].shape == (n, predicted[0].shape[1])
+        self.calls.append(("observed", step, len(mismatches)))
+
+    def failure(self, event):
+        assert event.event_id in self.store.list(), "published only once stored"
+        assert event.classification in ("incorrect_prediction", "sim2real_gap")
+        self.calls.append(("failure", event.event_id))
+
+    def learned(self, event, version):
+        self.calls.append(("learned", version))
+
+
+def test_a_planner_and_an_observer_plug_in_and_learned_versions_reach_the_planner(tmp_path):
+    sample = tasks.sample("organize", np.random.default_rng(3), 3)
+    world = World(sample.scene)
+    store = FailureStore(tmp_path)
+    planner, observer = RecordingPlanner(_tiny_model()), RecordingObserver(store)
+    outcome = run_task("task-3", Goal.from_triples(sample.goal), Skeleton.from_task(sample), SimRobot(world),
+                       SimPerception(world, n_points=16), None, "", ExecutiveConfig(max_replans=3),
+                       np.random.default_rng(0), store=store, learner=RemoteLearner(store, observer),
+                       planner=planner, observer=observer)
+    assert outcome.failures and planner.plans[0] == len(sample.skeleton)
+    learned = [c[1] for c in observer.calls if c[0] == "learned" and c[1]]
+    assert planner.swaps == learned  # every learned version went to the planner
+    if learned:
+        assert outcome.model_version == learned[-1]
+        later = [c for c in observer.calls if c[0] == "planned"][1:]
+        assert later and later[-1][2] == learned[-1]  # replans state the learned version
+    executed = [c[1] for c in observer.calls if c[0] == "executing"]
+    assert executed == list(range(len(outcome.steps)))
+    assert [c[1] for c in observer.calls if c[0] == "failure"] == outcome.failures

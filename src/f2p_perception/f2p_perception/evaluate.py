@@ -19,6 +19,7 @@ partial view allow, whatever the segmentation.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -95,7 +96,8 @@ def perceived_relations(scene: PerceivedScene) -> tuple[np.ndarray, np.ndarray]:
     """
     states = []
     for i, (name, cls) in enumerate(zip(scene.names, scene.classes, strict=True)):
-        c = ObjectClass(cls) if cls in ObjectClass._value2member_map_ else ObjectClass.CUBOID  # an open-vocabulary label
+        known = cls in {k.value for k in ObjectClass}
+        c = ObjectClass(cls) if known else ObjectClass.CUBOID  # an open-vocabulary label: a movable thing
         support = (float(scene.box_lo[i, 2]) + default_wall(c),) if c is ObjectClass.SHELF else ()
         states.append(ObjectState(name, cls, scene.box_lo[i], np.maximum(scene.box_hi[i], scene.box_lo[i]),
                                   movable=c.is_movable, is_drawer=c is ObjectClass.DRAWER, support_z=support))
@@ -219,7 +221,7 @@ def run_trial(cfg: TrialConfig) -> TrialResult:
         elapsed += time.perf_counter() - t0
         scores.append(score_observation(perception, scene, world, cfg.min_gt_points))
     pairs = kept = 0
-    for a, b in zip(scores, scores[1:]):
+    for a, b in itertools.pairwise(scores):
         for g, name in b.names.items():
             if g in a.names:
                 pairs += 1

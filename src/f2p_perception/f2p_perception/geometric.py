@@ -55,8 +55,10 @@ class GeometricConfig:
     table_min_area: float = 0.05  # ... and this large (m², bounding box) is a table top (part may be hidden)
     support_reach: float = 0.15  # ... if the points under it reach this close to the floor (legs, a cabinet's front)
     cabinet_fill: float = 0.5  # under a support's top, more points than this fraction of the top's: a cabinet
+    leg_margin: float = 0.05  # a table owns what is under its top up to this far outside the visible top (legs)
     eps: float = 0.010  # neighbourhood radius (m): ~1.5 pixel pitches at 1.3 m, under the 12 mm gaps between items
     grazing_distance: float = 0.03  # organised clouds: neighbouring pixels this far apart may still share a surface
+    grazing_factor: float = 1.25  # ... if no further apart than this many expected pitches of their surface
     normal_neighbours: int = 12  # k of the k-NN normal estimate
     smooth_angle: float = 15.0  # neighbours whose normals differ by less lie on one smooth surface
     crease_variation: float = 0.05  # surface variation above which a point's normal is unreliable (a crease)
@@ -67,8 +69,11 @@ class GeometricConfig:
     chunk: float = 0.03  # supervoxel size (m) of the local convexity test
     min_convex_edges: int = 3  # two patches join on at least this many convex point edges (and a majority)
     content_height: float = 0.025  # contents rise at least this far above the bottom of their group (floors do not)
+    floor_flatness: float = 0.012  # a segment this flat is a floor or rim piece
     content_margin: float = 0.005  # contents lie at least this far inside the footprint of the rest of their group
+    wall_planarity: float = 0.85  # this fraction of a segment's points on one vertical plane: a wall, not a content
     fragment_points: int = 12  # segments smaller than this join the neighbour they touch most
+    top_points: int = 8  # a content with two top faces this big that do not touch is two objects
     min_points: int = 3  # isolated segments smaller than this are noise
     snap_distance: float = 0.015  # segment bottoms this close above a table top are set down on it
     viewpoint: tuple[float, float, float] = (-0.52, 0.0, 1.37)  # orients normals when the pose is unknown
@@ -76,7 +81,7 @@ class GeometricConfig:
 
     def __post_init__(self) -> None:
         for name in ("plane_distance", "eps", "chunk", "table_min_area", "grazing_distance", "plane_tolerance",
-                     "table_min_extent", "content_height", "content_margin", "snap_distance"):
+                     "table_min_extent", "content_height", "floor_flatness", "content_margin", "snap_distance"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"GeometricConfig.{name} must be positive, got {getattr(self, name)}")
         if not 0.0 < self.horizontal_cos < 1.0:
@@ -161,8 +166,8 @@ class GeometricBackend:
                 lo, hi = pts[idx, :2].min(0), pts[idx, :2].max(0)
                 if np.min(hi - lo) < c.table_min_extent or np.prod(hi - lo) < c.table_min_area:
                     continue
-                under = (~taken & (pts[:, 2] < z + c.plane_distance)
-                         & np.all((pts[:, :2] >= lo - c.eps) & (pts[:, :2] <= hi + c.eps), axis=1))
+                under = (~taken & (pts[:, 2] < z + c.plane_distance)  # the top's edge and the legs
+                         & np.all((pts[:, :2] >= lo - c.leg_margin) & (pts[:, :2] <= hi + c.leg_margin), axis=1))
                 under[idx] = False
                 # A table stands on the floor (its legs reach down); a board or a container floor
                 # lying on a table does not. Points under a cabinet's top fill its front, a table's
@@ -176,25 +181,39 @@ class GeometricBackend:
         return background, tables
 
     # --- 2.-4. objects ----------------------------------------------------------------------
-    def _edges(self, pts: np.ndarray, pixels: np.ndarray | None, shape: tuple[int, int] | None) -> np.ndarray:
-        """(E, 2) neighbour pairs: within eps, plus neighbouring pixels within grazing_distance."""
-        pairs = cKDTree(pts).query_pairs(self.config.eps, output_type="ndarray")
-        if pixels is None or shape is None:
-            return pairs
+    def _pixel_edges(self, pts: np.ndarray, pixels: np.ndarray,
+                     shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """(E, 2) pairs of neighbouring pixels (8-neighbourhood) between eps and grazing_distance
+        apart, and the pixel step of each (1 or √2)."""
         h, w = shape
         where = np.full(h * w, -1, np.int64)
         where[pixels] = np.arange(len(pixels))
         grid = where.reshape(h, w)
-        extra = []
+        pairs, steps = [], []
         for dv, du in ((0, 1), (1, 0), (1, 1), (1, -1)):  # each 8-neighbour pair once
             u0, u1 = max(0, -du), w - max(0, du)
             a, b = grid[: h - dv, u0:u1], grid[dv:, u0 + du: u1 + du]
             ok = (a >= 0) & (b >= 0)
-            extra.append(np.stack([a[ok], b[ok]], 1))
-        px = np.concatenate(extra)
+            pairs.append(np.stack([a[ok], b[ok]], 1))
+            steps.append(np.full(int(ok.sum()), np.hypot(dv, du)))
+        px, step = np.concatenate(pairs), np.concatenate(steps)
         far = np.linalg.norm(pts[px[:, 0]] - pts[px[:, 1]], axis=1)
-        px = px[(far >= self.config.eps) & (far <= self.config.grazing_distance)]
-        return np.concatenate([pairs, px]) if len(px) else pairs
+        keep = (far >= self.config.eps) & (far <= self.config.grazing_distance)
+        return px[keep], step[keep]
+
+    def _grazing(self, pts: np.ndarray, normals: np.ndarray, px: np.ndarray, step: np.ndarray,
+                 camera: np.ndarray, focal: float) -> np.ndarray:
+        """The pixel edges whose length a surface seen at a grazing angle explains: a pixel covers
+        r / f metres across the ray and r / (f cos θ) along a surface tilted by θ, so neighbours
+        on one tilted surface are up to that far apart; a longer step is a gap between objects
+        (coplanar tops of packed items 12 mm apart, seen at 45°, are 1.4 pitches apart)."""
+        ray = pts - camera
+        r = np.linalg.norm(ray, axis=1)
+        cos = np.abs(np.einsum("ij,ij->i", normals, ray)) / np.maximum(r, 1e-9)
+        spacing = r / focal / np.maximum(cos, 0.05)  # (n,) expected pitch along the surface
+        i, j = px[:, 0], px[:, 1]
+        length = np.linalg.norm(pts[i] - pts[j], axis=1)
+        return px[length <= self.config.grazing_factor * step * np.minimum(spacing[i], spacing[j])]
 
     def _normals(self, pts: np.ndarray, viewpoint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Unit normals (n, 3) oriented towards the camera and the surface variation (n,)
@@ -279,7 +298,8 @@ class GeometricBackend:
         obj = _components(npatch, np.stack([join // npatch, join % npatch], 1))[patch]
         return obj, edges[near]
 
-    def _merge(self, pts: np.ndarray, obj: np.ndarray, near_edges: np.ndarray, all_edges: np.ndarray) -> np.ndarray:
+    def _merge(self, pts: np.ndarray, normals: np.ndarray, obj: np.ndarray, near_edges: np.ndarray,
+               all_edges: np.ndarray, loose_edges: np.ndarray) -> np.ndarray:
         """Undo what convexity over-splits, group by group (a group: points connected by any edge,
         what Euclidean clustering would call one cluster).
 
@@ -294,13 +314,14 @@ class GeometricBackend:
         c = self.config
         group = _components(len(pts), all_edges)
         obj = _relabel(obj)
+        old = obj.copy()
+        contents: list[int] = []
         k = int(obj.max(initial=-1)) + 1
         lo, hi = _boxes(pts, obj)
         size = np.bincount(obj[obj >= 0], minlength=k)
         solid = size >= c.fragment_points
         seg_group = np.zeros(k, np.int64)
         seg_group[obj[obj >= 0]] = group[obj >= 0]
-        parent = np.arange(k)
         for g in np.unique(seg_group):
             members = np.flatnonzero(seg_group == g)
             content = np.zeros(len(members), bool)
@@ -311,18 +332,58 @@ class GeometricBackend:
                 glo, ghi = lo[others].min(0), hi[others].max(0)  # the footprint of the rest of the group
                 content[a] = (np.all(lo[s, :2] >= glo[:2] + c.content_margin)
                               and np.all(hi[s, :2] <= ghi[:2] - c.content_margin)
-                              and hi[s, 2] >= glo[2] + c.content_height)  # a floor patch does not rise
-            rest = members[~content]
-            if len(rest):
-                parent[rest] = rest[np.argmax(size[rest])]
-        obj = _relabel(parent[obj])
-        # Fragments of a few points join the neighbour they touch most (eps or grazing pixel edges).
+                              and hi[s, 2] >= glo[2] + c.content_height  # a floor patch does not rise
+                              and not _is_wall(pts[obj == s], c.wall_planarity))
+            contents.extend(members[content].tolist())
+        # The rest of a group: the pieces that touch (walls, rims, floors of one container) are one.
+        is_content = np.zeros(k, bool)
+        is_content[contents] = True
+        # Pixel-neighbour (grazing) links join only where one side is a piece -- a wall, a flat
+        # rim or floor, a fragment: two solids linked only that way are packed items whose
+        # coplanar sides are seen edge-on.
+        piece = np.array([size[s] >= c.fragment_points and _is_piece(pts[obj == s], c) for s in range(k)], bool)
+        big = size >= c.fragment_points  # fragments go to one neighbour at the end, never bridge two
+        near_pairs = _segment_pairs(obj, near_edges)
+        far_pairs = _segment_pairs(obj, all_edges)
+        far_pairs = far_pairs[(piece[far_pairs[:, 0]] | piece[far_pairs[:, 1]])
+                              & big[far_pairs[:, 0]] & big[far_pairs[:, 1]]]
+        pairs = np.concatenate([near_pairs, far_pairs])
+        pairs = pairs[~is_content[pairs[:, 0]] & ~is_content[pairs[:, 1]]]
+        obj = _relabel(_components(k, pairs)[obj])
+        # Contents packed in rows are joined by their coplanar sides, seen edge-on (a 12 mm gap is
+        # smaller than a pixel's footprint on a surface at a grazing angle); their tops are apart.
+        nxt = int(obj.max(initial=-1)) + 1
+        for s in np.unique(obj[np.isin(old, contents)]) if contents else []:
+            idx = np.flatnonzero(obj == s)
+            parts = _split_by_tops(pts[idx], normals[idx], near_edges, idx, c)
+            for q in range(1, int(parts.max(initial=0)) + 1):
+                obj[idx[parts == q]] = nxt
+                nxt += 1
+        # A piece lying within the box of a segment it touches is part of it: the side of a book or
+        # a cup seen edge-on (its points are too sparse to join its other faces), a rim, a floor.
+        obj = _relabel(obj)
+        k = int(obj.max(initial=-1)) + 1
+        lo, hi = _boxes(pts, obj)
+        size = np.bincount(obj[obj >= 0], minlength=k)
+        held = np.zeros(k, bool)
+        held[np.unique(obj[np.isin(old, contents)])] = bool(contents)
+        volume = np.prod(np.maximum(hi - lo, c.eps), axis=1)
+        parent = np.arange(k)
+        for s in np.argsort(size):
+            if size[s] < c.fragment_points or held[s] or not _is_piece(pts[obj == s], c):
+                continue  # fragments go to the neighbour they touch (below): a capsule's tip is not a cup's
+            inside = np.all(lo[s] >= lo - c.eps, axis=1) & np.all(hi[s] <= hi + c.eps, axis=1) & (size > size[s])
+            inside[s] = False
+            if inside.any():  # the tightest box around it: a book's side, not the shelf holding the book
+                parent[s] = np.flatnonzero(inside)[np.argmin(volume[inside])]
+        obj = _relabel(_resolve(parent)[obj])
+        # Fragments of a few points join the neighbour they touch most (eps or any neighbouring pixel).
         for _ in range(3):
             size = np.bincount(obj[obj >= 0])
             small = size < c.fragment_points
             if not small.any():
                 break
-            e = all_edges[obj[all_edges[:, 0]] != obj[all_edges[:, 1]]]
+            e = loose_edges[obj[loose_edges[:, 0]] != obj[loose_edges[:, 1]]]
             e = np.concatenate([e, e[:, ::-1]])
             e = e[small[obj[e[:, 0]]]]
             parent = np.arange(len(size))
@@ -360,16 +421,18 @@ class GeometricBackend:
         hi_out = [np.r_[t.hi_xy, t.top_z] for t in tables]
         if len(pool) >= c.min_points:
             sub = pts[pool]
-            pixels = shape = None
-            if obs.organised:
-                pixels = np.flatnonzero(obs.valid_mask().ravel())[pool]
-                shape = obs.image_shape
-            edges = self._edges(sub, pixels, shape)
             viewpoint = (np.asarray(obs.cam_to_world)[:3, 3] if obs.cam_to_world is not None
                          else np.asarray(c.viewpoint))
             normals, variation = self._normals(sub, viewpoint)
-            obj, adj = self._objects(sub, normals, variation, edges)
-            obj = self._merge(sub, obj, adj, edges)
+            near = cKDTree(sub).query_pairs(c.eps, output_type="ndarray")
+            loose = strict = np.zeros((0, 2), np.int64)
+            if obs.organised:  # neighbouring pixels: surfaces seen at grazing angles stay whole
+                pixels = np.flatnonzero(obs.valid_mask().ravel())[pool]
+                loose, step = self._pixel_edges(sub, pixels, obs.image_shape)
+                if obs.intrinsics is not None:
+                    strict = self._grazing(sub, normals, loose, step, viewpoint, obs.intrinsics.fx)
+            obj, adj = self._objects(sub, normals, variation, near)
+            obj = self._merge(sub, normals, obj, adj, np.concatenate([near, strict]), np.concatenate([near, loose]))
             lo, hi = _boxes(sub, obj)
             table_tops = [(t.top_z, t.lo_xy, t.hi_xy) for t in tables]
             for k in range(len(lo)):
@@ -443,6 +506,41 @@ def _segment_pairs(labels: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def _neighbours(pairs: np.ndarray, s: int) -> np.ndarray:
     return np.concatenate([pairs[pairs[:, 0] == s, 1], pairs[pairs[:, 1] == s, 0]])
+
+
+def _is_wall(pts: np.ndarray, planarity: float) -> bool:
+    """One vertical plane (a wall's inner face cut off at its rim): most points within 5 mm of the
+    segment's best-fit plane, whose normal is horizontal. Contents show two faces or a curve."""
+    centred = pts - pts.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    normal = vt[-1]
+    return bool(abs(normal[2]) < 0.3 and np.mean(np.abs(centred @ normal) <= 0.005) >= planarity)
+
+
+def _is_piece(pts: np.ndarray, c: GeometricConfig) -> bool:
+    """Part of something rather than a thing: flat (a floor, a rim) or one vertical plane (a wall,
+    a side seen edge-on)."""
+    return bool(np.ptp(pts[:, 2]) <= c.floor_flatness or _is_wall(pts, c.wall_planarity))
+
+
+def _split_by_tops(pts: np.ndarray, normals: np.ndarray, edges: np.ndarray, idx: np.ndarray,
+                   c: GeometricConfig) -> np.ndarray:
+    """Part index per point (0..K-1) of one segment: K top faces (upward normals, connected within
+    eps, at least `top_points` points) that are apart; each point goes to the nearest top in xy."""
+    up = np.flatnonzero(normals[:, 2] > 0.9)
+    if len(up) < 2 * c.top_points:
+        return np.zeros(len(pts), np.int64)
+    where = np.full(int(max(idx.max(), edges.max(initial=0))) + 1, -1, np.int64)
+    where[idx[up]] = np.arange(len(up))
+    e = where[edges]
+    e = e[(e >= 0).all(axis=1)]
+    comp = _components(len(up), e)
+    big = np.flatnonzero(np.bincount(comp) >= c.top_points)
+    if len(big) < 2:
+        return np.zeros(len(pts), np.int64)
+    keep = np.isin(comp, big)
+    _, near = cKDTree(pts[up[keep], :2]).query(pts[:, :2])
+    return np.searchsorted(big, comp[keep][near])
 
 
 def _set_down(lo: np.ndarray, hi: np.ndarray, tops: list, snap: float) -> np.ndarray:

@@ -10,10 +10,11 @@ algorithm (`scipy.optimize.linear_sum_assignment`) in rounds:
 1. Nothing moved: cost = distance between box centres, plus `class_penalty` when the classes
    differ; pairs further than `match_radius` are not matched.
 2. Something moved (a skill carried one object, maybe with what was inside it): every leftover
-   pair of the same class proposes a displacement d; the leftovers are matched again with the
-   remembered centres shifted by d, and the displacement that explains the most leftovers wins
-   (a container and the items it carried move together, so one hypothesis matches them all).
-   Repeated while it matches something (two objects moved independently).
+   pair of the same class proposes a displacement d (the most often proposed ones are tried
+   first, at most `max_hypotheses`); the leftovers are matched again with the remembered centres
+   shifted by d, and the displacement that explains the most leftovers wins (a container and the
+   items it carried move together, so one hypothesis matches them all). Repeated while it matches
+   something (two objects moved independently).
 3. What is still unmatched is new and gets a fresh name `<class>_<k>`, k one above any number
    used for that class so far; remembered objects not seen stay remembered for `max_missed`
    steps (a capsule hidden in its cup keeps its name when it shows again).
@@ -37,9 +38,11 @@ class TrackerConfig:
     class_penalty: float = 0.03  # m added to the cost when the class changed (a misclassified frame)
     max_missed: int = 10  # steps an unseen object is remembered
     max_rounds: int = 3  # moved-group rounds (2.) per step
+    max_hypotheses: int = 16  # displacements tried per round, the most often proposed first
 
     def __post_init__(self) -> None:
-        if not (self.match_radius > 0 and self.class_penalty >= 0 and self.max_missed >= 0 and self.max_rounds >= 0):
+        if not (self.match_radius > 0 and self.class_penalty >= 0 and self.max_missed >= 0 and self.max_rounds >= 0
+                and self.max_hypotheses >= 1):
             raise ValueError(f"invalid TrackerConfig {self}")
 
 
@@ -112,6 +115,19 @@ class IdentityTracker:
             self._remember(name, cls)
         return out
 
+    def _hypotheses(self, tracks: list[Track], classes: list[str], centres: np.ndarray) -> list[np.ndarray]:
+        """Displacements proposed by same-class (track, segment) pairs, the most often proposed
+        first (a container and its items moved together propose the same one), at most
+        `max_hypotheses`: a noisy frame with hundreds of segments must not cost T²D²."""
+        shifts = [centres[d] - t.centre for t in tracks for d, c in enumerate(classes) if c == t.cls]
+        if not shifts:
+            return []
+        shifts = np.array(shifts)
+        cells = np.round(shifts / self.config.match_radius).astype(np.int64)
+        _, first, counts = np.unique(cells, axis=0, return_index=True, return_counts=True)
+        order = np.lexsort((first, -counts))[: self.config.max_hypotheses]
+        return [shifts[first[k]] for k in order]
+
     def _associate(self, classes: list[str], centres: np.ndarray) -> list[str]:
         out: list[str | None] = [None] * len(classes)
         free_t = list(range(len(self.tracks)))
@@ -129,16 +145,12 @@ class IdentityTracker:
             cl = [classes[d] for d in free_d]
             ce = centres[free_d]
             best: tuple[int, float, list[tuple[int, int]]] = (0, 0.0, [])
-            for t in tr:
-                for di, c in enumerate(cl):
-                    if t.cls != c:
-                        continue
-                    shift = ce[di] - t.centre
-                    cost = self._cost(tr, cl, ce, shift)
-                    pairs = self._match(cost)
-                    total = float(sum(cost[a, b] for a, b in pairs))
-                    if (len(pairs), -total) > (best[0], -best[1]):
-                        best = (len(pairs), total, pairs)
+            for shift in self._hypotheses(tr, cl, ce):
+                cost = self._cost(tr, cl, ce, shift)
+                pairs = self._match(cost)
+                total = float(sum(cost[a, b] for a, b in pairs))
+                if (len(pairs), -total) > (best[0], -best[1]):
+                    best = (len(pairs), total, pairs)
             if not best[2]:
                 break
             for a, b in best[2]:

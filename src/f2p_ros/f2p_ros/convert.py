@@ -23,6 +23,11 @@ what survives them:
 * `f2p_monitor.failure.FailureEvent` <-> `f2p_msgs/FailureEvent` (the goal text does not travel:
   the message has no field for it).
 * the sampled task (`TaskSample`) -> JSON in `std_msgs/String` -> `SimTask`.
+* a plan (`f2p_planner.planner.PlanResult`) -> `f2p_msgs/Plan` -> `ReceivedPlan` (what the task
+  executive reads of a plan): skills exactly, the predicted relations after every skill as
+  probabilities (all of them by default, so the receiver compares with its own threshold).
+* a model store version (`f2p_model.store.VersionMeta`) -> `f2p_msgs/ModelVersion`; metrics
+  travel as `f2p_msgs/Metric` where they are finite numbers (bools as 0/1), others are left out.
 
 Malformed messages raise ValueError naming the field and what was wrong. f2p_perception and
 f2p_monitor are imported inside the functions that need them: their nodes depend on this package.
@@ -43,7 +48,17 @@ from std_msgs.msg import Header, String
 
 from f2p_msgs.action import ExecuteSkill
 from f2p_msgs.msg import FailureEvent as FailureEventMsg
-from f2p_msgs.msg import LabelMap, ObjectSegment, Relation, SegmentedScene, Skill, SymbolicState
+from f2p_msgs.msg import (
+    LabelMap,
+    Metric,
+    ModelVersion,
+    ObjectSegment,
+    Plan,
+    Relation,
+    SegmentedScene,
+    Skill,
+    SymbolicState,
+)
 from f2p_sim.observe import sample_fixed
 from f2p_sim.relations import BINARY, UNARY
 from f2p_sim.skills import PARAM_NAMES, SkillCall, SkillResult, SkillStatus, SkillType
@@ -53,8 +68,10 @@ from f2p_sim.transitions import MAX_FPS_CANDIDATES
 from .names import LABEL_FIELD, NO_LABEL
 
 if TYPE_CHECKING:
+    from f2p_model.store import VersionMeta
     from f2p_monitor.failure import FailureEvent
     from f2p_perception.scene import PerceivedScene
+    from f2p_planner.planner import PlanResult
 
 # ---------------------------------------------------------------------------------------------
 # Time and headers
@@ -594,3 +611,79 @@ def task_from_msg(msg: String) -> SimTask:
     except (KeyError, TypeError) as exc:
         raise ValueError(f"/f2p/sim/task: malformed skeleton or objects ({exc!r})") from None
     return SimTask(str(data["distribution"]), str(data["goal"]), skeleton, objects)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plans (PlanTask result)
+
+
+@dataclass
+class ReceivedPlan:
+    """A plan as the executive reads it (`f2p_monitor.executive.TaskPlan`): H skills and the
+    relations predicted after each, (H+1, N, U) / (H+1, N, N, R) probabilities over the scene's
+    objects with step 0 (the scene planned from, which the message does not carry) all zeros."""
+
+    goal: str
+    skill_calls: list[SkillCall]
+    predicted_unary: np.ndarray
+    predicted_binary: np.ndarray
+    goal_probability: float
+    model_version: str
+
+
+def plan_to_msg(plan: PlanResult, names: Sequence[str], stamp: Time | None = None,
+                threshold: float = 0.0) -> Plan:
+    """Plan message of a PlanResult over the scene objects `names` (the first len(names) rows of
+    the predictions; further rows are the model's padding). `predicted_states[i]` lists the
+    relations predicted after skill i with p >= `threshold` (0.0: all of them)."""
+    n = len(names)
+    steps = len(plan.skill_calls)
+    if plan.predicted_unary.shape[0] != steps + 1 or plan.predicted_binary.shape[0] != steps + 1:
+        raise ValueError(f"a plan of {steps} skills needs {steps + 1} predicted steps, "
+                         f"got {plan.predicted_unary.shape[0]}")
+    return Plan(header=make_header("", stamp), goal=plan.goal.text if hasattr(plan.goal, "text") else str(plan.goal),
+                skills=[skill_to_msg(c) for c in plan.skill_calls],
+                predicted_states=[relations_to_msg(names, np.asarray(plan.predicted_unary[h + 1][:n], np.float64),
+                                                   np.asarray(plan.predicted_binary[h + 1][:n, :n], np.float64),
+                                                   stamp, threshold) for h in range(steps)],
+                goal_probability=float(plan.goal_probability), model_version=plan.model_version)
+
+
+def plan_from_msg(msg: Plan, names: Sequence[str]) -> ReceivedPlan:
+    """The ReceivedPlan of a Plan message over the scene objects `names`."""
+    if len(msg.predicted_states) != len(msg.skills):
+        raise ValueError(f"Plan has {len(msg.skills)} skills but {len(msg.predicted_states)} predicted states")
+    if not (math.isfinite(msg.goal_probability) and 0.0 <= msg.goal_probability <= 1.0):
+        raise ValueError(f"Plan.goal_probability {msg.goal_probability} is not in [0, 1]")
+    n, steps = len(names), len(msg.skills)
+    unary = np.zeros((steps + 1, n, len(UNARY)), dtype=np.float32)
+    binary = np.zeros((steps + 1, n, n, len(BINARY)), dtype=np.float32)
+    for h, state in enumerate(msg.predicted_states):
+        unary[h + 1], binary[h + 1] = relations_from_msg(state, names)
+    return ReceivedPlan(msg.goal, [skill_from_msg(s) for s in msg.skills], unary, binary,
+                        float(msg.goal_probability), msg.model_version)
+
+
+# ---------------------------------------------------------------------------------------------
+# Model versions and metrics
+
+
+def metrics_to_msg(metrics: dict) -> list[Metric]:
+    """Metric messages of the finite numeric entries of `metrics` (bools as 0/1), in key order;
+    None, NaN, text and nested values are left out (the store's meta.json keeps everything)."""
+    out = []
+    for name in sorted(metrics):
+        value = metrics[name]
+        if isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, (int, float)) and math.isfinite(float(value)):
+            out.append(Metric(name=str(name), value=float(value)))
+    return out
+
+
+def model_version_to_msg(meta: VersionMeta, path: str = "", stamp: Time | None = None) -> ModelVersion:
+    """ModelVersion of a store version (`path`: its directory; stamp: its creation time)."""
+    return ModelVersion(header=make_header("", stamp if stamp is not None else to_stamp(meta.created)),
+                        version=meta.version, parent_version=meta.parent or "", path=str(path),
+                        data_manifest_hash=meta.data_hash, validated=bool(meta.validated),
+                        metrics=metrics_to_msg(meta.metrics))

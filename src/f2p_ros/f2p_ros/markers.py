@@ -1,14 +1,16 @@
-"""rviz markers of object boxes (/f2p/object_poses): one translucent cube per object and its id
-as text above it. Every array starts with a DELETEALL so boxes of objects that vanished (or a
-new task) do not linger in rviz."""
+"""rviz markers: object boxes (/f2p/object_poses and the monitor's objects layer): one translucent
+cube per object and its id as text above it; every box array starts with a DELETEALL so boxes of
+objects that vanished (or a new task) do not linger in rviz. Relation lines (the monitor's
+/f2p/markers): drawn where `f2p_monitor.markers_layout` puts them."""
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from builtin_interfaces.msg import Time
+from geometry_msgs.msg import Point
 from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
 
@@ -49,4 +51,30 @@ def box_markers(names: Sequence[str], lo: np.ndarray, hi: np.ndarray, classes: S
         text.pose.position.z = float(hi[i, 2]) + TEXT_LIFT
         text.scale.z = TEXT_HEIGHT
         out.markers.extend([cube, text])
+    return out
+
+
+LINE_WIDTH = 0.006  # m, relation lines
+
+
+def relation_markers(lines: Iterable, frame_id: str = "", stamp: Time | None = None) -> list[Marker]:
+    """Markers of relation lines (`f2p_monitor.markers_layout.RelationLine`: layer, id, start, end,
+    text, text_at, colour): line `id` of a layer is the LINE_LIST 2 * id and the text 2 * id + 1 in
+    the namespace named after the layer, so ids stay stable from one update to the next."""
+    header = make_header(frame_id, stamp)
+    out = []
+    for line in lines:
+        c = line.colour
+        colour = ColorRGBA(r=float(c.r), g=float(c.g), b=float(c.b), a=float(c.a))
+        seg = Marker(header=header, ns=line.layer, id=2 * int(line.id), type=Marker.LINE_LIST, action=Marker.ADD,
+                     color=colour)
+        seg.pose.orientation.w = 1.0
+        seg.scale.x = LINE_WIDTH
+        seg.points = [Point(x=float(p[0]), y=float(p[1]), z=float(p[2])) for p in (line.start, line.end)]
+        text = Marker(header=header, ns=line.layer, id=2 * int(line.id) + 1, type=Marker.TEXT_VIEW_FACING,
+                      action=Marker.ADD, text=line.text, color=colour)
+        text.pose.position.x, text.pose.position.y, text.pose.position.z = (float(v) for v in line.text_at)
+        text.pose.orientation.w = 1.0
+        text.scale.z = TEXT_HEIGHT * 0.7
+        out.extend([seg, text])
     return out

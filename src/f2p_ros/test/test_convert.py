@@ -374,6 +374,54 @@ def test_task_json_round_trip():
             convert.task_from_msg(String(data=data))
 
 
+def _plan(steps: int = 2, n: int = 3):
+    """What a PlanResult looks like to plan_to_msg (its fields, no planner needed)."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(4)
+    calls = [SkillCall(SkillType.PICK_PLACE, ("cup_1", "table_B"), [0.1, 0.2, 0.0, 0.5]),
+             SkillCall(SkillType.PUSH, ("cube_1",), [0.3, 0.1])][:steps]
+    return SimpleNamespace(goal=SimpleNamespace(text="on(cup_1, table_B)"), skill_calls=calls,
+                           predicted_unary=rng.random((steps + 1, n + 2, len(UNARY))),  # 2 padding rows
+                           predicted_binary=rng.random((steps + 1, n + 2, n + 2, len(BINARY))),
+                           goal_probability=0.42, model_version="v0007")
+
+
+def test_plan_round_trip_carries_every_predicted_relation_of_the_scene_objects():
+    plan, names = _plan(), ["cup_1", "table_B", "cube_1"]
+    msg = cdr(convert.plan_to_msg(plan, names, convert.to_stamp(5.0)))
+    assert msg.goal == "on(cup_1, table_B)" and msg.model_version == "v0007" and len(msg.predicted_states) == 2
+    assert msg.goal_probability == pytest.approx(0.42)
+    back = convert.plan_from_msg(msg, names)
+    assert back.model_version == "v0007" and [c.type for c in back.skill_calls] == [SkillType.PICK_PLACE,
+                                                                                     SkillType.PUSH]
+    assert back.predicted_unary.shape == (3, 3, len(UNARY)) and not back.predicted_unary[0].any()
+    off = ~np.eye(3, dtype=bool)
+    assert np.allclose(back.predicted_binary[1:][:, off], plan.predicted_binary[1:, :3, :3][:, off], atol=1e-6)
+    assert np.allclose(back.predicted_unary[1:], plan.predicted_unary[1:, :3], atol=1e-6)
+    msg.predicted_states = msg.predicted_states[:1]
+    with pytest.raises(ValueError, match="2 skills but 1 predicted states"):
+        convert.plan_from_msg(msg, names)
+    with pytest.raises(ValueError, match="needs 3 predicted steps"):
+        plan.predicted_unary = plan.predicted_unary[:2]
+        convert.plan_to_msg(plan, names)
+
+
+def test_model_versions_and_metrics():
+    from types import SimpleNamespace
+
+    meta = SimpleNamespace(version="v0003", parent="v0002", data_hash="abc", validated=True, created=1700000000.0,
+                           metrics={"failure_accuracy": 0.8, "ok": True, "note": "text", "missing": None,
+                                    "nan": math.nan, "nested": {"a": 1}, "count": 3})
+    msg = cdr(convert.model_version_to_msg(meta, "/store/versions/v0003"))
+    assert (msg.version, msg.parent_version, msg.path, msg.validated) == ("v0003", "v0002", "/store/versions/v0003",
+                                                                          True)
+    assert msg.header.stamp.sec == 1700000000
+    assert [(m.name, m.value) for m in msg.metrics] == [("count", 3.0), ("failure_accuracy", 0.8), ("ok", 1.0)]
+    meta.parent = None
+    assert convert.model_version_to_msg(meta).parent_version == ""
+
+
 def test_stamps():
     assert convert.from_stamp(convert.to_stamp(1.25)) == 1.25
     t = convert.to_stamp(2.9999999999)

@@ -7,7 +7,7 @@ import pytest
 from rclpy.serialization import deserialize_message, serialize_message
 from visualization_msgs.msg import Marker, MarkerArray
 
-from f2p_ros.markers import box_markers, class_colour
+from f2p_ros.markers import box_markers, class_colour, relation_markers
 from f2p_ros.sync import StampPairer
 
 
@@ -30,6 +30,21 @@ def test_box_markers_clear_then_draw_a_cube_and_a_label_per_object():
         box_markers(["a"], hi[:1], lo[:1])
     with pytest.raises(ValueError, match=r"must be \(N, 3\)"):
         box_markers(["a", "b"], lo[:1], hi[:1])
+
+
+def test_relation_markers_are_a_line_and_a_text_per_relation_with_stable_ids():
+    from types import SimpleNamespace
+
+    colour = SimpleNamespace(r=1.0, g=0.1, b=0.1, a=1.0)
+    line = SimpleNamespace(layer="failures", id=7, start=np.array([0.0, 0.0, 0.5]), end=np.array([0.1, 0.0, 0.45]),
+                           text="on(cup_1, table_B): predicted 0.90, observed False",
+                           text_at=np.array([0.05, 0.0, 0.47]), colour=colour)
+    markers = relation_markers([line], frame_id="world")
+    msg = deserialize_message(serialize_message(MarkerArray(markers=markers)), MarkerArray)
+    seg, text = msg.markers
+    assert (seg.ns, seg.id, seg.type) == ("failures", 14, Marker.LINE_LIST) and len(seg.points) == 2
+    assert (text.ns, text.id, text.type) == ("failures", 15, Marker.TEXT_VIEW_FACING) and text.text == line.text
+    assert seg.points[1].z == pytest.approx(0.45) and seg.color.r == 1.0 and seg.scale.x > 0
 
 
 def test_stamp_pairer_pairs_in_any_order_and_forgets_older_captures():

@@ -1,0 +1,377 @@
+"""``f2p demo``: the main job. Bring the simulation graph up, run the robot's task with the model
+of the store, watch it fail, learn and replan, and write an episode report.
+
+1. A validated model must be in the store; if there is none, a small one is trained first with
+   progress bars (a pre-training dataset of ``--pretrain-n`` transitions, ``--pretrain-epochs``
+   epochs of the full A.11 model: a few minutes on 2 cores; ``./experiments/pretrain.sh`` trains
+   the full-scale model).
+2. The graph of ``config/sim.yaml`` starts through the pip-only Supervisor (the same processes
+   ``f2p bringup sim`` runs), with the task, seed and object count of the options, the store of
+   ``--store``, and failures, learning runs and node logs inside the episode directory.
+3. One ExecuteTask goal for the task the simulated robot publishes on /f2p/sim/task; a live
+   timeline is printed from its feedback, /f2p/failures and /f2p/model_version.
+4. ``runs/demo/<timestamp>/``: ``report.json`` (timeline, result, failure event ids, model
+   versions), ``step_<k>.png`` (predicted vs observed relations after each step, drawn from the
+   monitor's markers), ``failures/`` (the failure store), ``learn/`` (the learner's reports) and
+   ``logs/`` (one log per node).
+
+Ctrl-C (or SIGTERM) cancels the task, writes what there is of the report and stops every node.
+Exit codes: 0 the goal was reached, 1 it was not, 2 bad options or no way to get a model,
+3 the graph did not come up or a node died, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+EXIT_OK, EXIT_NOT_REACHED, EXIT_CONFIG, EXIT_GRAPH, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+SECONDS_PER_SAMPLE_EPOCH = 0.018  # full model, 2 cores (README: 12,000 transitions x 10 epochs in 2,093 s)
+TRANSITIONS_PER_S = 40.0  # data generation with 2 workers (README: 41.8/s)
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+class Timeline:
+    """The printed timeline, kept for report.json."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.entries: list[dict] = []
+        self.last_key: tuple = ()
+
+    def add(self, stage: str, message: str, step: int | None = None, **extra) -> None:
+        t = time.monotonic() - self.t0
+        self.entries.append({"t_s": round(t, 2), "stage": stage, "step": step, "message": message, **extra})
+        where = f" step {step}" if step is not None else ""
+        say(f"[{t:7.1f} s] {stage}{where}: {message}")
+
+
+# --- the model -------------------------------------------------------------------------------
+
+
+def ensure_model(store_root: str, n: int, epochs: int, work: Path) -> str | None:
+    """The newest validated version of the store, training a small one first if there is none."""
+    from f2p_model.store import ModelStore, ModelStoreError
+
+    store = ModelStore(store_root)
+    try:
+        version = store.latest()
+        say(f"model: {store_root}:{version} (newest validated version)")
+        return version
+    except ModelStoreError:
+        pass
+    minutes = (n / TRANSITIONS_PER_S + n * epochs * SECONDS_PER_SAMPLE_EPOCH) / 60
+    say(f"no validated model in {store_root}/: training a small one first ({n} pre-training transitions, "
+        f"{epochs} epoch(s) of the full model; about {max(minutes, 1.0):.0f} min on 2 cores). "
+        "./experiments/pretrain.sh trains the full-scale model (12,000 transitions, 10 epochs, ~35 min).")
+    from f2p_bringup.progress import progress_callback
+    from f2p_model.config import LossConfig, ModelConfig, TrainConfig
+    from f2p_model.train import RunOptions, train
+    from f2p_sim import dataset
+    from f2p_sim.transitions import GenerationConfig, make_record
+
+    data = work / "pretrain_data"
+    update, close = progress_callback(f"pre-training data -> {data}", unit="transition")
+    try:
+        dataset.generate(make_record, GenerationConfig(distribution="pretrain", seed=0), data, n=n, workers=2,
+                         progress=update)
+    finally:
+        close()
+    update, close = progress_callback(f"pre-training -> {store_root}", unit="step")
+    try:
+        result = train(ModelConfig(), TrainConfig(epochs=epochs), LossConfig(), [data], work / "pretrain",
+                       store=store_root, progress=update)
+    finally:
+        close()
+    f1 = (result.history[-1] if result.history else {}).get("val_detection_f1")
+    if not result.validated:
+        say(f"the small model reached validation detection F1 {f1:.3f} < the bar of {RunOptions().min_val_f1}: "
+            f"published {result.version} unvalidated. Train longer (--pretrain-n, --pretrain-epochs) or run "
+            "./experiments/pretrain.sh")
+        return None
+    say(f"model: {store_root}:{result.version} (validation detection F1 {f1:.3f})")
+    return result.version
+
+
+# --- the graph -------------------------------------------------------------------------------
+
+
+def demo_graph(args: argparse.Namespace, run_dir: Path):
+    """config/sim.yaml with the options applied; returns (graph, notes)."""
+    from f2p_bringup.graph_config import apply_overrides, find_config, load_graph
+
+    graph = load_graph(Path(args.config) if args.config else find_config("sim"))
+    sets = [f"sim_robot.task={args.task}", f"sim_robot.seed={args.seed}", f"sim_robot.n_objects={args.objects}",
+            f"planner.model_store={args.store}", f"learner.model_store={args.store}",
+            f"monitor.failures_dir={run_dir / 'failures'}", f"learner.failures_dir={run_dir / 'failures'}",
+            f"learner.work_dir={run_dir / 'learn'}"]
+    notes = []
+    learner = graph.nodes.get("learner")
+    heldout = learner.parameters.get("heldout") if learner is not None else None
+    if isinstance(heldout, str) and heldout and not Path(heldout).is_dir():
+        sets.append("learner.heldout=''")
+        notes.append(f"{heldout} does not exist: the learner validates without the held-out no-regression check "
+                     f"(make it: f2p data generate --distribution pretrain --n 300 --seed 99 --out {heldout})")
+    graph, _ = apply_overrides(graph, sets)  # the demo's own settings: no notes about them
+    graph, more = apply_overrides(graph, args.set or [])
+    return graph, notes + more
+
+
+class GraphClient:
+    """The demo's own ROS node: the task, failures, model versions, markers and the ExecuteTask goal."""
+
+    def __init__(self) -> None:
+        import rclpy
+        from rclpy.signals import SignalHandlerOptions
+        from std_msgs.msg import String
+        from visualization_msgs.msg import MarkerArray
+
+        from f2p_msgs.action import ExecuteTask
+        from f2p_msgs.msg import FailureEvent, ModelVersion
+        from f2p_ros import names
+        from f2p_ros.qos import topic_qos
+
+        self.context = rclpy.Context()
+        rclpy.init(args=[], context=self.context, signal_handler_options=SignalHandlerOptions.NO)
+        self.node = rclpy.create_node("f2p_demo", context=self.context)
+        self.executor = rclpy.executors.SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.task = None
+        self.failures: list = []
+        self.versions: list = []
+        self.markers: list = []
+        for msg_type, topic, sink in ((String, names.SIM_TASK_TOPIC, lambda m: setattr(self, "task", m)),
+                                      (FailureEvent, names.FAILURES_TOPIC, self.failures.append),
+                                      (ModelVersion, names.MODEL_VERSION_TOPIC, self.versions.append),
+                                      (MarkerArray, names.MARKERS_TOPIC, self.markers.append)):
+            self.node.create_subscription(msg_type, topic, sink, topic_qos(topic))
+        from rclpy.action import ActionClient
+
+        self.action = ActionClient(self.node, ExecuteTask, names.EXECUTE_TASK_ACTION)
+        self.handle = None  # the ExecuteTask goal while it runs
+
+    def spin(self, seconds: float = 0.05) -> None:
+        self.executor.spin_once(timeout_sec=seconds)
+
+    def close(self) -> None:
+        import rclpy
+
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+# --- the episode -------------------------------------------------------------------------------
+
+
+def run_episode(args: argparse.Namespace, sup, client: GraphClient, timeline: Timeline, report: dict) -> int:
+    from action_msgs.msg import GoalStatus
+
+    from f2p_msgs.action import ExecuteTask
+    from f2p_msgs.msg import FailureEvent
+    from f2p_ros.convert import step_to_msg, task_from_msg
+
+    deadline = time.monotonic() + args.timeout
+
+    def wait(predicate, what: str):
+        while not predicate():
+            sup.check()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no {what} within --timeout {args.timeout:g} s")
+            client.spin()
+
+    wait(lambda: client.task is not None, "task on /f2p/sim/task")
+    task = task_from_msg(client.task)
+    report["task"] = {"distribution": task.distribution, "goal": task.goal,
+                      "skeleton": [f"{s.type.value}({', '.join(s.object_ids)})" for s in task.skeleton],
+                      "objects": task.objects}
+    timeline.add("task", f"{task.distribution}: {task.goal}")
+    wait(client.action.server_is_ready, "ExecuteTask server")
+    seen = {"failures": 0, "versions": 0, "feedback": ()}
+
+    def on_feedback(msg) -> None:
+        fb = msg.feedback
+        # learning reports every SVGD iteration and optimiser step: print it once per stage and 20 %
+        key = ((fb.stage, fb.message.split(" ")[0], int(fb.progress * 5)) if fb.stage == "learning"
+               else (fb.stage, fb.message))
+        if key == seen["feedback"] or fb.stage == "done":  # "done" comes with the result
+            return
+        seen["feedback"] = key
+        timeline.add(fb.stage, fb.message)
+
+    goal = ExecuteTask.Goal(task_id=f"demo-{report['id']}", goal=task.goal,
+                            skeleton=[step_to_msg(s) for s in task.skeleton], learn_from_failures=True,
+                            max_replans=args.max_replans)
+    sent = client.action.send_goal_async(goal, feedback_callback=on_feedback)
+    wait(sent.done, "answer to the ExecuteTask goal")
+    handle = sent.result()
+    if not handle.accepted:
+        timeline.add("error", "the monitor rejected the task (is another task running?)")
+        return EXIT_NOT_REACHED
+    client.handle = handle
+    result_future = handle.get_result_async()
+    classes = {FailureEvent.CLASS_INCORRECT_PREDICTION: "incorrect prediction (the model was wrong): learning",
+               FailureEvent.CLASS_SIM2REAL_GAP: "Sim2Real gap (simulation disagrees): not learned from",
+               FailureEvent.CLASS_UNCLASSIFIED: "unclassified"}
+
+    def watch() -> bool:
+        for f in client.failures[seen["failures"]:]:
+            timeline.add("failure", f"{f.event_id}: {len(f.mismatched)} relation(s) differ from the prediction, "
+                         f"e.g. {_relation_text(f.mismatched[:2])}; {classes.get(f.classification, '?')}",
+                         int(f.step_index), event_id=f.event_id)
+        seen["failures"] = len(client.failures)
+        for v in client.versions[seen["versions"]:]:
+            known = [report["model_versions"]["start"], *report["model_versions"]["published"]]
+            if v.version in known:  # the learner announces the serving version at start (latched)
+                continue
+            timeline.add("model", f"new model version {v.version} (from {v.parent_version}) is served", None,
+                         version=v.version)
+            report["model_versions"]["published"].append(v.version)
+        seen["versions"] = len(client.versions)
+        return result_future.done()
+
+    wait(watch, "task result")
+    watch()
+    client.handle = None
+    response = result_future.result()
+    result = response.result
+    report["result"] = {"status": {GoalStatus.STATUS_SUCCEEDED: "succeeded", GoalStatus.STATUS_ABORTED: "aborted",
+                                   GoalStatus.STATUS_CANCELED: "canceled"}.get(response.status, str(response.status)),
+                        "success": result.success, "error": result.error, "num_failures": result.num_failures,
+                        "num_replans": result.num_replans, "final_model_version": result.final_model_version}
+    report["failure_event_ids"] = list(result.failure_event_ids)
+    report["model_versions"]["end"] = result.final_model_version
+    timeline.add("success" if result.success else "done",
+                 "the goal holds" if result.success else f"the goal does not hold: {result.error}")
+    return EXIT_OK if result.success else EXIT_NOT_REACHED
+
+
+def _relation_text(relations) -> str:
+    return ", ".join(f"{r.name}({r.subject}{', ' + r.object if r.object else ''}) predicted {r.probability:.2f}"
+                     for r in relations) or "-"
+
+
+def write_report(run_dir: Path, report: dict, timeline: Timeline, markers: list) -> Path:
+    """report.json and the step images; returns the report's path."""
+    from f2p_bringup.demo_report import render_step, step_view
+
+    images = []
+    steps = [m for m in markers if any(mk.ns == "observed" for mk in m.markers)]
+    for k, array in enumerate(steps):
+        try:
+            images.append(str(render_step(step_view(array), run_dir / f"step_{k}.png",
+                                          f"after step {k}: predicted (left) vs observed (right) relations").name))
+        except Exception as exc:  # an image must never cost the report
+            say(f"could not draw step {k}: {exc!r}")
+    report["images"] = images
+    report["timeline"] = timeline.entries
+    path = run_dir / "report.json"
+    path.write_text(json.dumps(report, indent=1, default=str) + "\n")
+    return path
+
+
+def demo(args: argparse.Namespace) -> int:
+    from f2p_bringup.bringup_cmd import new_run_dir, record_run, stop_signals_raise_interrupt
+    from f2p_bringup.graph_config import GraphConfigError
+    from f2p_bringup.ros_graph import RosGraphProbe
+    from f2p_bringup.supervisor import BringupError, ExecutableNotFound, NodeDied, StopTimeouts, Supervisor
+
+    run_dir = new_run_dir(Path(args.out))
+    run_dir.mkdir(parents=True)
+    say(f"f2p demo: episode directory {run_dir}")
+    version = ensure_model(args.store, args.pretrain_n, args.pretrain_epochs, Path(args.out) / "pretrain")
+    if version is None:
+        return EXIT_CONFIG
+    try:
+        graph, notes = demo_graph(args, run_dir)
+    except GraphConfigError as exc:
+        print(f"f2p demo: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    for note in notes:
+        say(f"note: {note}")
+    record_run(graph, run_dir / "logs")
+    timeline = Timeline()
+    report: dict = {"id": run_dir.name, "command": " ".join(sys.argv), "options": {k: v for k, v in vars(args).items()
+                                                                                  if k != "func"},
+                    "model_versions": {"start": version, "published": [], "end": None}, "failure_event_ids": []}
+    code = EXIT_GRAPH
+    client = None
+    sup = Supervisor(graph, run_dir / "logs", timeouts=StopTimeouts(sigint=10.0, sigterm=5.0, sigkill=5.0),
+                     log=lambda m: say(f"  {m}"))
+    with stop_signals_raise_interrupt():
+        try:
+            with sup:
+                timeline.add("bringup", f"starting {len(graph.nodes)} nodes (logs in {run_dir / 'logs'})")
+                with RosGraphProbe() as probe:
+                    sup.wait_ready(args.ready_timeout, probe=probe.has_node,
+                                   on_up=lambda name: timeline.add("bringup", f"{name} is up"))
+                client = GraphClient()
+                try:
+                    code = run_episode(args, sup, client, timeline, report)
+                except KeyboardInterrupt:
+                    _cancel(client, timeline)
+                    code = EXIT_INTERRUPTED
+                except TimeoutError as exc:
+                    timeline.add("timeout", str(exc))
+                    _cancel(client, timeline)
+                    code = EXIT_NOT_REACHED
+                finally:
+                    timeline.add("shutdown", "stopping the graph")
+        except ExecutableNotFound as exc:
+            print(f"f2p demo: {exc}", file=sys.stderr)
+            code = EXIT_CONFIG
+        except NodeDied as exc:
+            print(f"f2p demo: {exc}", file=sys.stderr, flush=True)
+            timeline.add("error", f"node '{exc.name}' died (log: {exc.log_path})")
+            code = EXIT_GRAPH
+        except (TimeoutError, BringupError) as exc:
+            print(f"f2p demo: {exc}", file=sys.stderr, flush=True)
+            code = EXIT_GRAPH
+        except KeyboardInterrupt:
+            code = EXIT_INTERRUPTED
+        finally:
+            markers = client.markers if client is not None else []
+            if client is not None:
+                client.close()
+            path = write_report(run_dir, report, timeline, markers)
+    say(f"report: {path} ({len(report.get('images', []))} step images); node logs: {run_dir / 'logs'}")
+    return code
+
+
+def _cancel(client: GraphClient, timeline: Timeline) -> None:
+    handle, client.handle = client.handle, None
+    if handle is None:
+        return
+    timeline.add("cancel", "canceling the task")
+    future = handle.cancel_goal_async()
+    deadline = time.monotonic() + 5.0
+    while not future.done() and time.monotonic() < deadline:
+        client.spin()
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo", help="run a task in the simulated graph: fail, learn, replan; writes an episode report",
+        description="Bring the simulation graph up (config/sim.yaml), run the task the simulated robot samples "
+        "with the store's model (a small one is trained first if there is none), print the timeline of "
+        "planning, execution, failures, learning and replanning, and write runs/demo/<timestamp>/.")
+    p.add_argument("--task", default="transport", help="task distribution: transport, organize or packing")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampled scene")
+    p.add_argument("--objects", type=int, default=3, help="objects of the task (3, 5 or 7)")
+    p.add_argument("--timeout", type=float, default=1200.0, help="seconds for the task, learning included")
+    p.add_argument("--store", default="models", help="model store")
+    p.add_argument("--out", default="runs/demo", help="episode directories go here")
+    p.add_argument("--config", default=None, help="graph config (default: the installed config/sim.yaml)")
+    p.add_argument("--set", action="append", metavar="NODE.PARAM=VALUE",
+                   help="override a node parameter (repeatable), e.g. --set learner.epochs=50")
+    p.add_argument("--max-replans", type=int, default=3, help="replans of the task")
+    p.add_argument("--ready-timeout", type=float, default=120.0, help="seconds for every node to come up")
+    p.add_argument("--pretrain-n", type=int, default=2000, help="transitions of the small model, if one is trained")
+    p.add_argument("--pretrain-epochs", type=int, default=4, help="epochs of the small model, if one is trained")
+    p.set_defaults(func=demo)

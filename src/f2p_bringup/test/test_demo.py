@@ -1,0 +1,59 @@
+"""`f2p demo` without a graph: its options reach the nodes (store, task, episode folders; a missing
+held-out dataset turns the check off with a note), and the monitor's markers become step images."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from f2p_bringup import cli
+from f2p_bringup.demo_cmd import demo_graph
+from f2p_bringup.demo_report import render_step, step_view
+
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "sim.yaml"
+
+
+def args(**kw) -> argparse.Namespace:
+    base = {"task": "organize", "seed": 3, "objects": 5, "store": "my_models", "config": str(CONFIG), "set": None}
+    return argparse.Namespace(**(base | kw))
+
+
+def test_demo_is_a_subcommand_with_its_options():
+    ns = cli.build_parser().parse_args(["demo", "--task", "packing", "--timeout", "60"])
+    assert ns.func.__module__ == "f2p_bringup.demo_cmd" and ns.task == "packing" and ns.timeout == 60.0
+
+
+def test_the_options_reach_the_nodes_and_the_episode_keeps_its_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # config/sim.yaml's heldout (data/heldout_pretrain) does not exist here
+    graph, notes = demo_graph(args(set=["planner.num_samples=50"]), tmp_path / "run")
+    p = {name: node.parameters for name, node in graph.nodes.items()}
+    assert (p["sim_robot"]["task"], p["sim_robot"]["seed"], p["sim_robot"]["n_objects"]) == ("organize", 3, 5)
+    assert p["planner"]["model_store"] == p["learner"]["model_store"] == "my_models"
+    assert p["monitor"]["failures_dir"] == p["learner"]["failures_dir"] == str(tmp_path / "run" / "failures")
+    assert p["learner"]["work_dir"] == str(tmp_path / "run" / "learn") and p["planner"]["num_samples"] == 50
+    assert p["learner"]["heldout"] == "" and any("held-out" in n for n in notes)
+    assert not any("work_dir" in n for n in notes)  # the demo's own settings are not news
+
+
+def test_monitor_markers_become_a_step_image(tmp_path):
+    from f2p_monitor.failure import Mismatch
+    from f2p_monitor.markers_layout import relation_lines
+    from f2p_ros.markers import box_markers, relation_markers
+    from f2p_sim.relations import BINARY, UNARY
+
+    names = ["table_B", "cup_1"]
+    lo, hi = np.array([[0.0, 0.0, 0.0], [0.1, 0.1, 0.45]]), np.array([[0.6, 0.6, 0.45], [0.2, 0.2, 0.55]])
+    pu, pb = np.zeros((2, len(UNARY))), np.zeros((2, 2, len(BINARY)))
+    pb[1, 0, BINARY.index("on")] = 0.8
+    ou, ob = np.zeros((2, len(UNARY)), bool), np.zeros((2, 2, len(BINARY)), bool)
+    array = box_markers(names, lo, hi, ["table", "cup"], "world", ns="objects")
+    array.markers.extend(relation_markers(relation_lines(names, lo, hi, ("on",), (pu, pb), (ou, ob),
+                                                         [Mismatch("on", "cup_1", "table_B", 0.8, False)])))
+    view = step_view(array)
+    assert [b.name for b in view.boxes] == names
+    assert {k: len(v) for k, v in view.layers.items()} == {"predicted": 1, "failures": 1}
+    assert view.layers["failures"][0].text.startswith("on(cup_1, table_B)")
+    out = render_step(view, tmp_path / "step_0.png", "after step 0")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,113 @@
+"""The whole simulation graph as installed (sim_robot, perception, planner, monitor, learner) with a
+tiny model: an ExecuteTask for the robot's task detects a failure, stores the event on disk before
+learning starts, publishes it, has the learner learn from it, the new version reaches the planner,
+and the task ends with a result; a malformed task is aborted with a message and every node stays up.
+"""
+
+from __future__ import annotations
+
+import time
+
+from action_msgs.msg import GoalStatus
+from graph_nodes import SMALL_LEARNER, tiny_store
+from std_msgs.msg import String
+from visualization_msgs.msg import MarkerArray
+
+from f2p_msgs.action import ExecuteTask
+from f2p_msgs.msg import FailureEvent, ModelVersion
+from f2p_ros import names
+from f2p_ros.convert import step_to_msg, task_from_msg
+from f2p_ros.qos import topic_qos
+
+
+def start_graph(procs, tmp_path, learn: bool = True) -> None:
+    models, failures = tmp_path / "models", tmp_path / "failures"
+    procs.start("f2p_robot", "sim_robot", task="organize", n_objects=3, seed=1, real=True, n_points=64)
+    procs.start("f2p_perception", "perception", backend="sim_gt", n_points=16)
+    procs.start("f2p_planner", "planner", model_store=models, num_samples=16, threads=1)
+    procs.start("f2p_monitor", "monitor", failures_dir=failures, n_points=16, max_replans=2, relations="goal",
+                observed_relations="sim_gt")
+    if learn:
+        procs.start("f2p_learner", "learner", model_store=models, failures_dir=failures, work_dir=tmp_path / "learn",
+                    min_failure_accuracy=0.0, **SMALL_LEARNER)
+
+
+def test_a_task_fails_learns_and_ends_with_a_result(procs, ros, tmp_path):
+    t0 = time.monotonic()
+    (v1,) = tiny_store(tmp_path / "models")
+    start_graph(procs, tmp_path)
+    seen: dict = {"task": None, "failures": [], "versions": [], "markers": []}
+    ros.node.create_subscription(String, names.SIM_TASK_TOPIC, lambda m: seen.__setitem__("task", m),
+                                 topic_qos(names.SIM_TASK_TOPIC))
+    ros.node.create_subscription(FailureEvent, names.FAILURES_TOPIC, seen["failures"].append,
+                                 topic_qos(names.FAILURES_TOPIC))
+    ros.node.create_subscription(ModelVersion, names.MODEL_VERSION_TOPIC, seen["versions"].append,
+                                 topic_qos(names.MODEL_VERSION_TOPIC))
+    ros.node.create_subscription(MarkerArray, names.MARKERS_TOPIC, seen["markers"].append,
+                                 topic_qos(names.MARKERS_TOPIC))
+    task = task_from_msg(ros.wait(lambda: seen["task"], 60, "the sampled task", procs))
+
+    events = tmp_path / "failures" / "events"
+    stored_when_learning: dict[str, bool] = {}
+    feedback: list = []
+
+    def on_feedback(msg) -> None:
+        fb = msg.feedback
+        feedback.append(fb)
+        if fb.stage == "learning" and seen["failures"]:
+            event_id = seen["failures"][-1].event_id
+            stored_when_learning.setdefault(event_id, (events / event_id / "event.json").is_file())
+
+    client = ros.action(ExecuteTask, names.EXECUTE_TASK_ACTION)
+    goal = ExecuteTask.Goal(task_id="graph-test", goal=task.goal, skeleton=[step_to_msg(s) for s in task.skeleton],
+                            learn_from_failures=True, max_replans=2)
+    handle = ros.send(client, goal, timeout_s=60, feedback=on_feedback, procs=procs)
+    assert handle.accepted
+    response = ros.result(handle, 80 - (time.monotonic() - t0), procs)
+    result = response.result
+    assert response.status in (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED)
+    assert response.status == (GoalStatus.STATUS_SUCCEEDED if result.success else GoalStatus.STATUS_ABORTED)
+    assert result.success or result.error
+
+    # a failure was detected, stored, published, and stored before learning started
+    assert result.num_failures >= 1 and len(result.failure_event_ids) == result.num_failures
+    assert sorted(p.name for p in events.iterdir()) == sorted(result.failure_event_ids)
+    ros.wait(lambda: len(seen["failures"]) >= result.num_failures, 5, "every failure on /f2p/failures")
+    assert [f.event_id for f in seen["failures"]] == list(result.failure_event_ids)
+    assert {f.classification for f in seen["failures"]} <= {FailureEvent.CLASS_INCORRECT_PREDICTION,
+                                                             FailureEvent.CLASS_SIM2REAL_GAP}
+    stages = [f.stage for f in feedback]
+    assert stages[0] == "planning" and "executing" in stages
+    learned = [f for f in seen["failures"] if f.classification == FailureEvent.CLASS_INCORRECT_PREDICTION]
+    if learned:  # learning was triggered: the event was on disk first, a version was published, served
+        assert "learning" in stages and stored_when_learning and all(stored_when_learning.values())
+        ros.wait(lambda: seen["versions"] and seen["versions"][-1].version != v1, 10, "a new model version")
+        assert result.final_model_version == seen["versions"][-1].version != v1
+        procs.wait_log("planner", f"hot-swapped the model: {v1} -> ", 10)
+    else:
+        assert result.final_model_version == v1
+    assert seen["markers"] and {m.ns for m in seen["markers"][-1].markers} >= {"objects", "predicted", "observed"}
+    procs.check_alive()
+    assert time.monotonic() - t0 < 90
+
+
+def test_malformed_tasks_are_aborted_with_a_message_and_nodes_stay_up(procs, ros, tmp_path):
+    t0 = time.monotonic()
+    tiny_store(tmp_path / "models")
+    start_graph(procs, tmp_path, learn=False)
+    client = ros.action(ExecuteTask, names.EXECUTE_TASK_ACTION)
+    sub = []
+    ros.node.create_subscription(String, names.SIM_TASK_TOPIC, sub.append, topic_qos(names.SIM_TASK_TOPIC))
+    task = task_from_msg(ros.wait(lambda: sub, 60, "the sampled task", procs)[-1])
+    skeleton = [step_to_msg(s) for s in task.skeleton]
+    for goal, skel, match in (("on(container_1, table_B)", [], "empty skeleton"),
+                              ("hovers(container_1, table_B)", skeleton, "hovers"),
+                              ("on(ghost_1, table_B)", skeleton, "ghost_1")):
+        handle = ros.send(client, ExecuteTask.Goal(task_id="bad", goal=goal, skeleton=skel), timeout_s=60,
+                          procs=procs)
+        assert handle.accepted
+        response = ros.result(handle, 60, procs)
+        assert response.status == GoalStatus.STATUS_ABORTED and not response.result.success
+        assert match in response.result.error, response.result.error
+    procs.check_alive()
+    assert time.monotonic() - t0 < 90
