@@ -131,12 +131,20 @@ def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: Inferenc
 
 
 def encode_particles(model: SkillEffectModel, ft: FailureTensors, states: Tensor) -> Tensor:
-    """Enc(ξ(s)O^F) for state particles (M, N, 3) -> latents (M, N, D); static objects never move."""
-    m = states.shape[0]
-    off = states * (ft.movable & ft.mask)[None, :, None]
-    pts = transform_segments(ft.points.expand(m, -1, -1, -1), translation=torch.cat(
-        [off[..., :2], torch.zeros_like(off[..., :1])], dim=-1), yaw=off[..., 2])
-    return model.encode(pts, ft.mask.expand(m, -1))
+    """Enc(ξ(s)O^F) for state particles (M, N, 3) -> latents (M, N, D). Static objects never move,
+    so their segments are encoded once, not once per particle (the encoder dominates the cost)."""
+    m, n = states.shape[0], ft.points.shape[0]
+    moving, fixed = ft.movable & ft.mask, ~ft.movable & ft.mask
+    feats = ft.points.new_zeros(m, n, model.config.feat_dim)
+    if bool(fixed.any()):
+        feats[:, fixed] = model.encoder(ft.points[fixed]).unsqueeze(0)
+    if bool(moving.any()):
+        off = states[:, moving]  # (M, K, 3)
+        pts = transform_segments(ft.points[moving].expand(m, -1, -1, -1), translation=torch.cat(
+            [off[..., :2], torch.zeros_like(off[..., :1])], dim=-1), yaw=off[..., 2])
+        k = int(moving.sum())
+        feats[:, moving] = model.encoder(pts.reshape(m * k, *pts.shape[2:])).reshape(m, k, -1)
+    return model.with_identity(feats)
 
 
 @torch.no_grad()

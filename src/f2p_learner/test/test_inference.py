@@ -148,3 +148,19 @@ def test_learner_runs_every_stage_and_reports(event, model, tmp_path):
     child = store.read_meta(report["result"]["version"])
     assert child.parent == parent
     assert (out is None) == (not child.validated)
+
+
+def test_particle_encoding_equals_encoding_the_moved_scene(event, model):
+    """Static segments are encoded once, movable ones per particle: the latents must be those of
+    encoding each particle's moved scene whole."""
+    from f2p_learner.inference import encode_particles
+    from f2p_model.model import transform_segments
+
+    ft = failure_tensors(event, model)
+    s = torch.randn(4, ft.points.shape[0], 3, generator=torch.Generator().manual_seed(1)) * 0.05
+    off = s * (ft.movable & ft.mask)[None, :, None]
+    with torch.no_grad():
+        pts = transform_segments(ft.points.expand(4, -1, -1, -1), yaw=off[..., 2],
+                                 translation=torch.cat([off[..., :2], torch.zeros_like(off[..., :1])], dim=-1))
+        whole = model.encode(pts, ft.mask.expand(4, -1))
+        torch.testing.assert_close(encode_particles(model, ft, s), whole, atol=1e-5, rtol=1e-5)

@@ -218,6 +218,12 @@ class SkillEffectModel(nn.Module):
         if bool(mask.any()):
             real = mask.nonzero(as_tuple=True)
             feats = feats.index_put(real, self.encoder(points[real]))  # encode real segments only
+        return self.with_identity(feats)
+
+    def with_identity(self, feats: Tensor) -> Tensor:
+        """PointConv features (B, N, F) of objects 0..N-1 -> latents (B, N, D) = feats ⊕ ID_i. Lets a
+        caller encode only the segments that change (e.g. the movable ones under state particles)."""
+        b, n, _ = feats.shape
         ids = self.identity[:n].unsqueeze(0).expand(b, n, -1)  # (B, N, ID)
         return torch.cat([feats, ids], dim=-1)  # (B, N, D)
 
