@@ -127,7 +127,9 @@ class DinoSamBackend:
             GroundingDinoImageProcessorPil,
             GroundingDinoProcessor,
         )
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # no "Loading weights" bars in a perception node's log
         c = self.config
         dino_dir = _local(c.dino_model, "dino_model")
         vocab = _local(c.dino_vocab or str(dino_dir / "vocab.txt"), "dino_vocab")

@@ -69,7 +69,6 @@ class GeometricConfig:
     chunk: float = 0.03  # supervoxel size (m) of the local convexity test
     min_convex_edges: int = 3  # two patches join on at least this many convex point edges (and a majority)
     content_height: float = 0.025  # contents rise at least this far above the bottom of their group (floors do not)
-    floor_flatness: float = 0.012  # a segment this flat is a floor or rim piece
     content_margin: float = 0.005  # contents lie at least this far inside the footprint of the rest of their group
     wall_planarity: float = 0.85  # this fraction of a segment's points on one vertical plane: a wall, not a content
     fragment_points: int = 12  # segments smaller than this join the neighbour they touch most
@@ -81,7 +80,7 @@ class GeometricConfig:
 
     def __post_init__(self) -> None:
         for name in ("plane_distance", "eps", "chunk", "table_min_area", "grazing_distance", "plane_tolerance",
-                     "table_min_extent", "content_height", "floor_flatness", "content_margin", "snap_distance"):
+                     "table_min_extent", "content_height", "content_margin", "snap_distance"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"GeometricConfig.{name} must be positive, got {getattr(self, name)}")
         if not 0.0 < self.horizontal_cos < 1.0:
@@ -313,7 +312,9 @@ class GeometricBackend:
         """
         c = self.config
         group = _components(len(pts), all_edges)
-        obj = _relabel(obj)
+        # A curved surface seen by a few pixels breaks into crumbs (a capsule's tip over a cup's
+        # rim): crumbs that touch (within eps) are one segment before anything is judged.
+        obj = _absorb_fragments(_relabel(obj), near_edges, c.fragment_points, crumbs_only=True)
         old = obj.copy()
         contents: list[int] = []
         k = int(obj.max(initial=-1)) + 1
@@ -378,27 +379,7 @@ class GeometricBackend:
                 parent[s] = np.flatnonzero(inside)[np.argmin(volume[inside])]
         obj = _relabel(_resolve(parent)[obj])
         # Fragments of a few points join the neighbour they touch most (eps or any neighbouring pixel).
-        for _ in range(3):
-            size = np.bincount(obj[obj >= 0])
-            small = size < c.fragment_points
-            if not small.any():
-                break
-            e = loose_edges[obj[loose_edges[:, 0]] != obj[loose_edges[:, 1]]]
-            e = np.concatenate([e, e[:, ::-1]])
-            e = e[small[obj[e[:, 0]]]]
-            parent = np.arange(len(size))
-            if len(e):
-                src, dst = obj[e[:, 0]], obj[e[:, 1]]
-                key = src * len(size) + dst
-                keys, counts = np.unique(key, return_counts=True)
-                s_of, d_of = keys // len(size), keys % len(size)
-                big = size[d_of] >= c.fragment_points
-                order = np.lexsort((-size[d_of], -counts, ~big, s_of))  # a real segment, most edges, the larger
-                head = np.unique(s_of[order], return_index=True)[1]
-                for s, d in zip(s_of[order][head], d_of[order][head], strict=True):
-                    if size[d] >= size[s]:
-                        parent[s] = d
-            obj = _relabel(_resolve(parent)[obj])
+        obj = _absorb_fragments(obj, loose_edges, c.fragment_points)
         size = np.bincount(obj[obj >= 0])
         obj = np.where((obj >= 0) & (size[np.maximum(obj, 0)] >= c.min_points), obj, -1)
         return _relabel(obj)
@@ -517,10 +498,39 @@ def _is_wall(pts: np.ndarray, planarity: float) -> bool:
     return bool(abs(normal[2]) < 0.3 and np.mean(np.abs(centred @ normal) <= 0.005) >= planarity)
 
 
+def _absorb_fragments(obj: np.ndarray, edges: np.ndarray, fragment_points: int, rounds: int = 3,
+                      crumbs_only: bool = False) -> np.ndarray:
+    """Segments under `fragment_points` points join the neighbour (by `edges`) they share most
+    edges with -- a real segment first, then the larger -- never a smaller one; repeated `rounds`
+    times so that chains of crumbs coalesce. `crumbs_only`: only small segments join each other."""
+    for _ in range(rounds):
+        size = np.bincount(obj[obj >= 0])
+        small = size < fragment_points
+        if not small.any() or not len(edges):
+            break
+        e = edges[obj[edges[:, 0]] != obj[edges[:, 1]]]
+        e = np.concatenate([e, e[:, ::-1]])
+        e = e[small[obj[e[:, 0]]] & (small[obj[e[:, 1]]] | (not crumbs_only))]
+        if not len(e):
+            break
+        src, dst = obj[e[:, 0]], obj[e[:, 1]]
+        keys, counts = np.unique(src * len(size) + dst, return_counts=True)
+        s_of, d_of = keys // len(size), keys % len(size)
+        big = size[d_of] >= fragment_points
+        order = np.lexsort((-size[d_of], -counts, ~big, s_of))
+        head = np.unique(s_of[order], return_index=True)[1]
+        parent = np.arange(len(size))
+        for s, d in zip(s_of[order][head], d_of[order][head], strict=True):
+            if size[d] >= size[s]:
+                parent[s] = d
+        obj = _relabel(_resolve(parent)[obj])
+    return obj
+
+
 def _is_piece(pts: np.ndarray, c: GeometricConfig) -> bool:
-    """Part of something rather than a thing: flat (a floor, a rim) or one vertical plane (a wall,
-    a side seen edge-on)."""
-    return bool(np.ptp(pts[:, 2]) <= c.floor_flatness or _is_wall(pts, c.wall_planarity))
+    """Part of something rather than a thing: one vertical plane (a wall's inner face, a side seen
+    edge-on). Flat segments are not pieces: an item seen from above shows only its top."""
+    return _is_wall(pts, c.wall_planarity)
 
 
 def _split_by_tops(pts: np.ndarray, normals: np.ndarray, edges: np.ndarray, idx: np.ndarray,
