@@ -31,6 +31,8 @@ from pathlib import Path
 EXIT_OK, EXIT_NOT_REACHED, EXIT_CONFIG, EXIT_GRAPH, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 SECONDS_PER_SAMPLE_EPOCH = 0.018  # full model, 2 cores (README: 12,000 transitions x 10 epochs in 2,093 s)
 TRANSITIONS_PER_S = 40.0  # data generation with 2 workers (README: 41.8/s)
+# the learner's data the demo makes when config/sim.yaml names it and it is missing: (parameter, n, seed)
+LEARNER_DATASETS = (("heldout", 300, 99), ("replay", 48, 7))
 
 
 def say(msg: str) -> None:
@@ -99,6 +101,21 @@ def ensure_model(store_root: str, n: int, epochs: int, work: Path) -> str | None
     return result.version
 
 
+def ensure_dataset(path: str, n: int, seed: int, what: str) -> None:
+    """A small pre-training dataset the learner validates or replays with, made if missing (it is
+    what `f2p data generate --distribution pretrain --n N --seed S --out PATH` makes)."""
+    from f2p_bringup.progress import progress_callback
+    from f2p_sim import dataset
+    from f2p_sim.transitions import GenerationConfig, make_record
+
+    update, close = progress_callback(f"{what} -> {path}", unit="transition")
+    try:
+        dataset.generate(make_record, GenerationConfig(distribution="pretrain", seed=seed), path, n=n, workers=2,
+                         progress=update)
+    finally:
+        close()
+
+
 # --- the graph -------------------------------------------------------------------------------
 
 
@@ -113,11 +130,11 @@ def demo_graph(args: argparse.Namespace, run_dir: Path):
             f"learner.work_dir={run_dir / 'learn'}"]
     notes = []
     learner = graph.nodes.get("learner")
-    heldout = learner.parameters.get("heldout") if learner is not None else None
-    if isinstance(heldout, str) and heldout and not Path(heldout).is_dir():
-        sets.append("learner.heldout=''")
-        notes.append(f"{heldout} does not exist: the learner validates without the held-out no-regression check "
-                     f"(make it: f2p data generate --distribution pretrain --n 300 --seed 99 --out {heldout})")
+    for key, n, seed in LEARNER_DATASETS:
+        path = learner.parameters.get(key) if learner is not None else None
+        if isinstance(path, str) and path and not Path(path).is_dir():
+            ensure_dataset(path, n, seed, f"learner.{key}")
+            notes.append(f"made {path}: {n} pre-training transitions (seed {seed}) for the learner's {key} data")
     graph, _ = apply_overrides(graph, sets)  # the demo's own settings: no notes about them
     graph, more = apply_overrides(graph, args.set or [])
     return graph, notes + more

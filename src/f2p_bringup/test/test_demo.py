@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from f2p_bringup import cli
+from f2p_bringup import cli, demo_cmd
 from f2p_bringup.demo_cmd import demo_graph
 from f2p_bringup.demo_report import render_step, step_view
 
@@ -26,14 +26,17 @@ def test_demo_is_a_subcommand_with_its_options():
 
 
 def test_the_options_reach_the_nodes_and_the_episode_keeps_its_files(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # config/sim.yaml's heldout (data/heldout_pretrain) does not exist here
+    monkeypatch.chdir(tmp_path)  # config/sim.yaml's heldout and replay data do not exist here: made, small
+    monkeypatch.setattr(demo_cmd, "LEARNER_DATASETS", (("heldout", 3, 99), ("replay", 2, 7)))
     graph, notes = demo_graph(args(set=["planner.num_samples=50"]), tmp_path / "run")
     p = {name: node.parameters for name, node in graph.nodes.items()}
     assert (p["sim_robot"]["task"], p["sim_robot"]["seed"], p["sim_robot"]["n_objects"]) == ("organize", 3, 5)
     assert p["planner"]["model_store"] == p["learner"]["model_store"] == "my_models"
     assert p["monitor"]["failures_dir"] == p["learner"]["failures_dir"] == str(tmp_path / "run" / "failures")
     assert p["learner"]["work_dir"] == str(tmp_path / "run" / "learn") and p["planner"]["num_samples"] == 50
-    assert p["learner"]["heldout"] == "" and any("held-out" in n for n in notes)
+    assert p["learner"]["heldout"] == "data/heldout_pretrain" and p["learner"]["replay"] == "data/replay"
+    assert (tmp_path / "data/heldout_pretrain/manifest.json").is_file() and (tmp_path / "data/replay").is_dir()
+    assert any("heldout" in n for n in notes) and any("replay" in n for n in notes)
     assert not any("work_dir" in n for n in notes)  # the demo's own settings are not news
 
 

@@ -1,0 +1,112 @@
+"""dino_sam: the whole code path with tiny random-weight models saved to disk (no downloads)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from f2p_perception.backends import make_backend
+from f2p_perception.dino_sam import DinoSamBackend, DinoSamConfig, box_iou, nms, phrase_spans
+from f2p_perception.perception import Perception
+from f2p_perception.scene import PerceivedScene
+from f2p_perception.simcam import SimCamera
+from f2p_sim import tasks
+from f2p_sim.world import World
+
+tf = pytest.importorskip("transformers")  # pinned in requirements.txt; absent on a bare distro install
+
+WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "cup", "capsule", "table", "container", "cuboid"]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> dict[str, str]:
+    """A 0.16 M-parameter GroundingDINO and a 25 k-parameter SAM, random weights, seed 0."""
+    import torch
+
+    root = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    backbone = tf.SwinConfig(image_size=64, patch_size=4, embed_dim=8, depths=[1, 1, 1, 1],
+                             num_heads=[1, 1, 1, 1], window_size=4, out_features=["stage2", "stage3", "stage4"])
+    text = tf.BertConfig(vocab_size=len(WORDS), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=32, max_position_embeddings=64)
+    dino = tf.GroundingDinoForObjectDetection(tf.GroundingDinoConfig(
+        backbone_config=backbone, text_config=text, num_queries=12, encoder_layers=1, decoder_layers=2, d_model=32,
+        encoder_ffn_dim=32, decoder_ffn_dim=32, encoder_attention_heads=2, decoder_attention_heads=2,
+        encoder_n_points=2, decoder_n_points=2, max_text_len=32))
+    dino.save_pretrained(root / "dino")
+    (root / "dino" / "vocab.txt").write_text("\n".join(WORDS) + "\n")
+    sam = tf.SamModel(tf.SamConfig(
+        vision_config=tf.SamVisionConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, mlp_dim=32,
+                                         output_channels=16, image_size=64, patch_size=16, window_size=2,
+                                         global_attn_indexes=[0], num_pos_feats=8),
+        prompt_encoder_config=tf.SamPromptEncoderConfig(hidden_size=16, image_size=64, patch_size=16,
+                                                        mask_input_channels=4),
+        mask_decoder_config=tf.SamMaskDecoderConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                                    mlp_dim=32, iou_head_hidden_dim=16)))
+    sam.save_pretrained(root / "sam")
+    return {"dino_model": str(root / "dino"), "sam_model": str(root / "sam")}
+
+
+@pytest.fixture(scope="module")
+def organize_obs():
+    world = World(tasks.sample("organize", np.random.default_rng(0), 3).scene)
+    return SimCamera(world, width=160, height=120).observe()
+
+
+def test_whole_code_path_gives_disjoint_segments_with_classes(models, organize_obs):
+    backend = make_backend("dino_sam", box_threshold=0.0, image_size=96, prompts=["cup", "capsule", "table"],
+                           **models)
+    seg = backend.segment(organize_obs)
+    assert len(seg) > 0 and len(seg.points) == len(organize_obs.flat_points())
+    assert set(seg.classes) <= {"cup", "capsule", "table"}
+    assert np.all((seg.confidences >= 0) & (seg.confidences <= 1))
+    assert np.allclose(seg.points, organize_obs.flat_points(), atol=1e-4)  # back-projected depth = the cloud
+    assert seg.info["boxes"].shape == (len(seg), 4)
+    scene = Perception(backend, n_points=16).perceive(organize_obs, np.random.default_rng(0))
+    assert isinstance(scene, PerceivedScene) and scene.points.shape == (len(seg), 16, 3)
+    assert all(n.split("_")[0] in {"cup", "capsule", "table"} for n in scene.names)
+    # Nothing passes a threshold of 1: an empty scene, not an error.
+    strict = DinoSamBackend(DinoSamConfig(box_threshold=1.0, image_size=96, prompts=("cup",), **models))
+    assert len(strict.segment(organize_obs)) == 0
+
+
+def test_missing_files_name_the_parameter(models, tmp_path):
+    with pytest.raises(ValueError, match="'dino_model' is empty"):
+        DinoSamBackend(DinoSamConfig(sam_model=models["sam_model"]))
+    with pytest.raises(FileNotFoundError, match=r"'sam_model' names .*never downloaded"):
+        DinoSamBackend(DinoSamConfig(dino_model=models["dino_model"], sam_model=str(tmp_path / "nope")))
+    with pytest.raises(FileNotFoundError, match="'dino_vocab'"):
+        DinoSamBackend(DinoSamConfig(dino_vocab=str(tmp_path / "vocab.txt"), **models))
+
+
+def test_needs_the_camera_image(models, organize_obs):
+    backend = DinoSamBackend(DinoSamConfig(image_size=96, prompts=("cup",), **models))
+    with pytest.raises(ValueError, match="organised"):
+        backend.segment(type(organize_obs)(organize_obs.flat_points()))
+
+
+def test_meta_segment_anything_checkpoints_where_importable(models, tmp_path):
+    try:
+        import segment_anything  # noqa: F401
+        import torchvision  # noqa: F401
+    except Exception:  # torchvision has no CPU build for torch 2.13 here (SIM_NOTES.md)
+        ckpt = tmp_path / "sam_vit_b.pth"
+        ckpt.write_bytes(b"")
+        with pytest.raises(ImportError, match="segment_anything"):
+            DinoSamBackend(DinoSamConfig(dino_model=models["dino_model"], sam_model=str(ckpt)))
+        pytest.skip("segment_anything / torchvision not importable: the error path is tested instead")
+
+
+def test_phrases_boxes_and_suppression():
+    class Tok:
+        def tokenize(self, text):
+            return text.split()
+
+    text, spans = phrase_spans(Tok(), ("cup", "coffee mug"))
+    assert text == "cup. coffee mug." and spans == [(1, 2), (3, 5)]
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30]], float)
+    assert box_iou(boxes[:1], boxes[1:]).round(2).tolist() == [[0.81, 0.0]]
+    assert nms(boxes, np.array([0.9, 0.8, 0.7]), np.array([0, 0, 0]), 0.5).tolist() == [0, 2]
+    assert nms(boxes, np.array([0.9, 0.8, 0.7]), np.array([0, 1, 0]), 0.5).tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="prompts"):
+        DinoSamConfig(prompts=("a. b",))
