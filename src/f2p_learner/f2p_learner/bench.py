@@ -23,6 +23,7 @@ from pathlib import Path
 from f2p_learner.dplus import generate_dplus
 from f2p_learner.finetune import FinetuneConfig, finetune_validate_publish
 from f2p_learner.inference import InferenceConfig, failure_tensors
+from f2p_learner.learner import fresh_work_dir
 from f2p_learner.methods import MethodConfig, mean_pairwise_distance, propose
 from f2p_model.store import ModelStore
 
@@ -63,7 +64,7 @@ def run(store: ModelStore, version: str, event, config: LearnerBenchConfig, prog
     out["speedup_vs_sampling"] = out["methods"]["sampling"]["total_s"] / max(out["methods"]["fail2progress"]["total_s"],
                                                                              1e-9)
 
-    work = Path(config.work_dir) / event.event_id
+    work = fresh_work_dir(Path(config.work_dir) / event.event_id)
     t = time.perf_counter()
     say("simulate", "D+ from the Fail2Progress particles")
     stats = generate_dplus(event, f2p.states.numpy(), f2p.actions.numpy(), work / "dplus",

@@ -37,6 +37,21 @@ log = logging.getLogger(__name__)
 STAGES = ("state_inference", "action_inference", "simulate", "finetune", "publish")
 
 
+def fresh_work_dir(work: Path) -> Path:
+    """`work`, created empty. A directory left by an earlier run of the same event (killed,
+    cancelled, not validated) is moved aside to `<name>.earlier-<k>`, its reports kept: D+ is never
+    written over an existing dataset."""
+    if work.exists():
+        k = 1
+        while work.with_name(f"{work.name}.earlier-{k}").exists():
+            k += 1
+        aside = work.with_name(f"{work.name}.earlier-{k}")
+        work.rename(aside)
+        log.info("an earlier run left %s: moved to %s", work, aside.name)
+    work.mkdir(parents=True)
+    return work
+
+
 def with_anchors(states, actions, failed_params, anchors: int):
     """Prepend `anchors` copies of the failure itself (zero state offset, the failed action)."""
     if anchors <= 0:
@@ -78,8 +93,7 @@ class Fail2ProgressLearner:
 
     def learn(self, event):
         cfg = self.config
-        work = Path(cfg.work_dir) / event.event_id
-        work.mkdir(parents=True, exist_ok=True)
+        work = fresh_work_dir(Path(cfg.work_dir) / event.event_id)
         times: dict[str, float] = {}
         report: dict = {"event_id": event.event_id, "parent": self.version, "config": asdict(cfg), "times_s": times}
 

@@ -22,6 +22,9 @@ Why it behaves as it does:
 - The event is learned from as the message carries it, its segments re-sampled to the model's points
   per segment (the monitor's stored copy may have another count), and saved to the failure store
   (`failures_dir`) first if it is not there yet (the monitor normally stored it already).
+- An event learned from again (its earlier run killed, canceled or not validated) gets a fresh
+  work directory: the learner moves the earlier `work_dir/<event_id>` aside to
+  `<event_id>.earlier-<k>` (`f2p_learner.learner.fresh_work_dir`).
 - At start the node announces the store's newest validated version (if any) on /f2p/model_version,
   so the latched topic always names the model the graph should serve.
 

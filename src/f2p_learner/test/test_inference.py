@@ -164,3 +164,15 @@ def test_particle_encoding_equals_encoding_the_moved_scene(event, model):
                                  translation=torch.cat([off[..., :2], torch.zeros_like(off[..., :1])], dim=-1))
         whole = model.encode(pts, ft.mask.expand(4, -1))
         torch.testing.assert_close(encode_particles(model, ft, s), whole, atol=1e-5, rtol=1e-5)
+
+
+def test_fresh_work_dir_keeps_an_earlier_run(tmp_path):
+    from f2p_learner.learner import fresh_work_dir
+
+    work = fresh_work_dir(tmp_path / "ev")
+    (work / "report.json").write_text("{}")
+    again = fresh_work_dir(tmp_path / "ev")
+    assert again == work and not any(again.iterdir())
+    assert (tmp_path / "ev.earlier-1" / "report.json").is_file()
+    fresh_work_dir(tmp_path / "ev")
+    assert (tmp_path / "ev.earlier-2").is_dir()
