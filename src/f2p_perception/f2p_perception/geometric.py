@@ -1,34 +1,40 @@
 """The `geometric` backend: segments from geometry alone, for a robot without a GPU (issue 8).
 
 The paper assumes "open-source segmentation and detection models" (§3); this backend needs none,
-only the world frame's up axis. Pipeline, each step chosen from measurements on the task scenes
-(numbers in `f2p_perception/README.md`):
+only the world frame's up axis. Every step below was added for a failure measured on the task
+scenes (numbers and the failures that remain: `f2p_perception/README.md`):
 
-1. Support planes (open3d RANSAC, `segment_plane`): horizontal planes found one after the other;
-   points on the floor (`floor_z`) belong to no object; every plane patch wider than
-   `table_min_extent` both ways is a table top, and the table owns the points under its top
-   (edge, legs).
-2. Smooth surface patches on the rest: points within `eps` (and, in an organised cloud,
-   neighbouring pixels up to `grazing_distance` apart, so surfaces seen at grazing angles are not
-   torn apart) are joined when their normals agree and each lies on the other's tangent plane.
-3. Objects = patches joined across *convex* edges (the LCCP criterion, Stein et al., CVPR 2014:
-   (n_a − n_b)·(c_a − c_b) > 0 for centroids c and normals n): a cube's faces meet at convex
-   edges, a cube and the floor of the container it stands in meet at a concave one. Plain
-   Euclidean clustering (DBSCAN) cannot separate books standing on a shelf board from the shelf;
-   this can.
-4. Merges for what convexity over-splits: thin plates that touch (a shelf's or cabinet's walls and
-   boards, a closed drawer's front) are one object -- articulated cabinets and drawers come out
-   as *one* segment, see the README; a flat horizontal patch enclosed by a taller segment is its
-   floor (a container's bottom seen between its items); fragments of a few points join the
-   neighbour they touch most.
+1. Supports (open3d RANSAC `segment_plane`, seeded): horizontal planes one after the other; points
+   on the floor (`floor_z`) belong to no object; a plane patch at least `table_min_extent` wide both
+   ways and `table_min_area` large, whose under-side reaches the floor, is a table top (a shelf
+   board lying on a table is not); pieces of the same plane near it (strips beside an object that
+   hides the rest of the top) extend it, and it owns what is under it (edge, legs). A top with a
+   filled front under it is a cabinet (its closed drawer included).
+2. Smooth patches on the rest: points within `eps` whose k-NN normals agree and lie on each other's
+   tangent planes. Points on creases (high surface variation: their normal blends two faces) take
+   the patch of their nearest smooth neighbour, so they never bridge two faces.
+3. Objects = patches joined where most of the point edges between them are *convex* (the LCCP
+   criterion, Stein et al., CVPR 2014: (n_a − n_b)·(c_a − c_b) > 0 on `chunk`-sized supervoxels):
+   a cube's faces meet at convex edges, a book and the shelf board it stands on at a concave one.
+   Euclidean clustering (DBSCAN) cannot separate books from their shelf; this can.
+4. What convexity over-splits is merged back, per group of points connected within eps or across
+   neighbouring pixels of one surface seen at a grazing angle: only *contents* stay separate
+   (segments of `fragment_points` or more lying inside the footprint of the rest of their group,
+   rising `content_height` above its bottom, not a single vertical plane -- books on a board, items
+   on a container floor); the rest of the group that touches is one object (walls, rims, floors).
+   Contents joined by coplanar sides seen edge-on are split again by their separate tops; a single
+   vertical plane inside another segment's box is that segment's side; fragments join the
+   neighbour they touch most, except a crumb standing inside an open box (a capsule's tip).
 5. A class per segment from its geometry (`shape_class.py`) with a confidence, and boxes whose
-   bottoms are set down on the table under them (the partial view misses the bottom rows that
-   step 1 gave to the table).
+   bottoms are set down on the table under them (the bottom rows went to the table in step 1).
+
+Distances and point counts are for the default 320×240 camera at 1–2 m; a coarser camera scales
+them by its pixel pitch (`for_resolution`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -56,6 +62,7 @@ class GeometricConfig:
     support_reach: float = 0.15  # ... if the points under it reach this close to the floor (legs, a cabinet's front)
     cabinet_fill: float = 0.5  # under a support's top, more points than this fraction of the top's: a cabinet
     leg_margin: float = 0.05  # a table owns what is under its top up to this far outside the visible top (legs)
+    table_join: float = 0.3  # pieces of a table's plane this close to its top are part of it (m)
     eps: float = 0.010  # neighbourhood radius (m): ~1.5 pixel pitches at 1.3 m, under the 12 mm gaps between items
     grazing_distance: float = 0.03  # organised clouds: neighbouring pixels this far apart may still share a surface
     grazing_factor: float = 1.25  # ... if no further apart than this many expected pitches of their surface
@@ -77,6 +84,10 @@ class GeometricConfig:
     snap_distance: float = 0.015  # segment bottoms this close above a table top are set down on it
     viewpoint: tuple[float, float, float] = (-0.52, 0.0, 1.37)  # orients normals when the pose is unknown
     seed: int = 0  # RANSAC's random generator (open3d), for reproducible segmentations
+    noise_floor: float = 0.001  # sensor noise (m, measured on the floor) above which the cloud is smoothed
+    smooth_neighbours: int = 10  # ... by averaging each point with this many nearest neighbours
+    crumb_noise: float = 0.003  # above this noise, isolated segments under fragment_points are dropped
+    reference_pitch: float = 0.0077  # m per pixel the defaults are for: 1.65 m median range / 216 px (320x240, 58°)
 
     def __post_init__(self) -> None:
         for name in ("plane_distance", "eps", "chunk", "table_min_area", "grazing_distance", "plane_tolerance",
@@ -160,11 +171,22 @@ class GeometricBackend:
                 continue
             flat = np.c_[pts[inliers, :2], np.zeros(len(inliers))]
             patch = np.asarray(_cloud(flat).cluster_dbscan(2 * c.eps, 10))
-            for k in range(int(patch.max(initial=-1)) + 1):
-                idx = inliers[patch == k]
+            parts = [inliers[patch == k] for k in range(int(patch.max(initial=-1)) + 1)]
+            boxes = [(pts[i, :2].min(0), pts[i, :2].max(0)) for i in parts]
+            tops = [k for k, (lo, hi) in enumerate(boxes)
+                    if np.min(hi - lo) >= c.table_min_extent and np.prod(hi - lo) >= c.table_min_area]
+            # Pieces of the same plane near a top (the strips an object on it leaves visible) are
+            # that top too: with them, the footprint reaches the legs behind what hides the top.
+            members = {k: [k] for k in tops}
+            for k in set(range(len(parts))) - set(tops):
+                gaps = {q: float(np.linalg.norm(np.maximum(0, np.maximum(boxes[q][0] - boxes[k][1],
+                                                                         boxes[k][0] - boxes[q][1]))))
+                        for q in tops}
+                if gaps and min(gaps.values()) <= c.table_join:
+                    members[min(gaps, key=gaps.get)].append(k)
+            for k in tops:
+                idx = np.concatenate([parts[q] for q in members[k]])
                 lo, hi = pts[idx, :2].min(0), pts[idx, :2].max(0)
-                if np.min(hi - lo) < c.table_min_extent or np.prod(hi - lo) < c.table_min_area:
-                    continue
                 under = (~taken & (pts[:, 2] < z + c.plane_distance)  # the top's edge and the legs
                          & np.all((pts[:, :2] >= lo - c.leg_margin) & (pts[:, :2] <= hi + c.leg_margin), axis=1))
                 under[idx] = False
@@ -299,16 +321,19 @@ class GeometricBackend:
 
     def _merge(self, pts: np.ndarray, normals: np.ndarray, obj: np.ndarray, near_edges: np.ndarray,
                all_edges: np.ndarray, loose_edges: np.ndarray) -> np.ndarray:
-        """Undo what convexity over-splits, group by group (a group: points connected by any edge,
-        what Euclidean clustering would call one cluster).
+        """Undo what convexity over-splits, group by group (a group: points connected within eps
+        or across neighbouring pixels of one surface, what Euclidean clustering calls a cluster).
 
         Convexity separates what stands on a surface from the surface, but it also cuts hollow
         things along their inner corners and thin rims (a container's walls and floor, a shelf's
-        boards, a cup's far wall, a cabinet and its closed drawer). So within a group only the
-        *contents* stay separate: solid segments (not flat, not a fragment) whose footprint lies
-        inside the group's footprint, at least `content_margin` from its edges -- books on a shelf
-        board, items on a container floor. Everything else in the group (walls, boards, floors,
-        rims) is one object, the structure that holds them.
+        boards, a cup's far wall). So within a group only the *contents* stay separate: segments of
+        `fragment_points` or more inside the footprint of the rest of the group (by
+        `content_margin`), rising `content_height` above its bottom and not one vertical plane --
+        books on a shelf board, items on a container floor. The other segments of the group join
+        where they touch within eps, or through pixel neighbours where one side is a wall-like
+        piece (two solids linked only that way are packed items seen along their sides). Then:
+        contents with separate tops are split, wall-like pieces join the tightest box around them,
+        and fragments join their neighbours (`_absorb_fragments`; crumbs inside an open box stay).
         """
         c = self.config
         group = _components(len(pts), all_edges)
@@ -378,17 +403,79 @@ class GeometricBackend:
             if inside.any():  # the tightest box around it: a book's side, not the shelf holding the book
                 parent[s] = np.flatnonzero(inside)[np.argmin(volume[inside])]
         obj = _relabel(_resolve(parent)[obj])
-        # Fragments of a few points join the neighbour they touch most (eps or any neighbouring pixel).
-        obj = _absorb_fragments(obj, loose_edges, c.fragment_points)
+        # Fragments of a few points join the neighbour they touch most: first what touches within
+        # eps, then through neighbouring pixels -- except a crumb standing inside the footprint of
+        # an open box, well above its bottom: a capsule's tip seen over a cup's rim is a capsule.
+        obj = _absorb_fragments(obj, near_edges, c.fragment_points)
+        lo, hi = _boxes(pts, obj)
+        size = np.bincount(obj[obj >= 0])
+        pairs = _segment_pairs(obj, loose_edges)
+        keep = np.zeros(len(size), bool)
+        hollow: dict[int, bool] = {}
+        for s in np.flatnonzero(size < c.fragment_points):
+            for q in _neighbours(pairs, s):
+                inside = bool(np.all(lo[s, :2] >= lo[q, :2] + c.content_margin)
+                              and np.all(hi[s, :2] <= hi[q, :2] - c.content_margin)
+                              and hi[s, 2] >= lo[q, 2] + c.content_height)
+                if inside and q not in hollow:
+                    m = obj == q
+                    cls = classify_segment(pts[m], normals[m], lo[q], hi[q], ShapeContext())[0]
+                    hollow[q] = cls in ("cup", "container")
+                keep[s] |= inside and hollow[q]
+        obj = _absorb_fragments(obj, loose_edges, c.fragment_points, keep=keep)
         size = np.bincount(obj[obj >= 0])
         obj = np.where((obj >= 0) & (size[np.maximum(obj, 0)] >= c.min_points), obj, -1)
         return _relabel(obj)
 
     # --- the backend interface --------------------------------------------------------------
+    def for_resolution(self, obs: CameraObservation) -> GeometricConfig:
+        """The config scaled to a camera coarser than the default one: distances grow with the pixel
+        pitch at the cloud's median range (r / f), point counts shrink with its square. Finer
+        cameras keep the defaults. Without intrinsics and pose nothing is scaled."""
+        c = self.config
+        if obs.intrinsics is None or obs.cam_to_world is None:
+            return c
+        pts = obs.flat_points()
+        r = float(np.median(np.linalg.norm(pts - np.asarray(obs.cam_to_world)[:3, 3], axis=1)))
+        s = r / obs.intrinsics.fx / c.reference_pitch
+        if s <= 1.05:
+            return c
+        return replace(c, eps=c.eps * s, grazing_distance=c.grazing_distance * s, chunk=c.chunk * s,
+                       plane_min_points=max(30, int(c.plane_min_points / s**2)),
+                       fragment_points=max(c.min_points, round(c.fragment_points / s**2)),
+                       top_points=max(3, round(c.top_points / s**2)))
+
+    def noise_sigma(self, pts: np.ndarray) -> float:
+        """Sensor noise (m) read off the floor: 1.4826 × the median absolute deviation of the
+        heights of points near `floor_z` (0 when the floor is unknown or hardly seen)."""
+        if self.config.floor_z is None:
+            return 0.0
+        z = pts[np.abs(pts[:, 2] - self.config.floor_z) < 0.05, 2]
+        if len(z) < 200:
+            return 0.0
+        return float(1.4826 * np.median(np.abs(z - np.median(z))))
+
     def segment(self, obs: CameraObservation) -> Segmentation:
         check_observation(obs)
-        c = self.config
+        c = self.for_resolution(obs)
         pts = obs.flat_points().astype(np.float64)
+        sigma = self.noise_sigma(pts)
+        if sigma > c.noise_floor:
+            # A noisy cloud: average each point with its neighbours (noise / √k) and widen the
+            # plane band; normals, creases and convexity then work as on a clean cloud up to
+            # σ ≈ 5 mm (measured: README).
+            _, nn = cKDTree(pts).query(pts, c.smooth_neighbours)
+            pts = pts[nn].mean(axis=1)
+            c = replace(c, plane_distance=max(c.plane_distance, 3 * sigma / np.sqrt(c.smooth_neighbours)))
+            if sigma > c.crumb_noise:  # crumbs are noise now (5 mm scatters the edges of floor and
+                c = replace(c, min_points=c.fragment_points)  # tables into dozens), not capsule tips
+        backend = self if c is self.config else GeometricBackend(c)
+        seg = backend._segment(obs, pts)
+        seg.info["noise_sigma"] = sigma
+        return seg
+
+    def _segment(self, obs: CameraObservation, pts: np.ndarray) -> Segmentation:
+        c = self.config
         background, tables = self._supports(pts)
         labels = np.full(len(pts), -1, np.int64)
         for k, t in enumerate(tables):
@@ -499,13 +586,18 @@ def _is_wall(pts: np.ndarray, planarity: float) -> bool:
 
 
 def _absorb_fragments(obj: np.ndarray, edges: np.ndarray, fragment_points: int, rounds: int = 3,
-                      crumbs_only: bool = False) -> np.ndarray:
+                      crumbs_only: bool = False, keep: np.ndarray | None = None) -> np.ndarray:
     """Segments under `fragment_points` points join the neighbour (by `edges`) they share most
     edges with -- a real segment first, then the larger -- never a smaller one; repeated `rounds`
-    times so that chains of crumbs coalesce. `crumbs_only`: only small segments join each other."""
-    for _ in range(rounds):
+    times so that chains of crumbs coalesce. `crumbs_only`: only small segments join each other;
+    `keep`: segments (by label) that stay as they are."""
+    for r in range(rounds):
         size = np.bincount(obj[obj >= 0])
         small = size < fragment_points
+        if keep is not None and r == 0:
+            small &= ~keep[: len(small)]
+        elif keep is not None:
+            break  # labels changed: one round when some segments are kept
         if not small.any() or not len(edges):
             break
         e = edges[obj[edges[:, 0]] != obj[edges[:, 1]]]
