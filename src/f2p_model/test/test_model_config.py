@@ -26,7 +26,21 @@ def test_defaults_follow_a11():
     assert (cfg.dyn_layers, cfg.dyn_heads, cfg.param_hidden, cfg.dec_hidden) == (2, 2, 128, 64)
     assert (cfg.dec_p_layers, cfg.dec_u_layers, cfg.dec_b_layers) == (3, 2, 3)
     assert (cfg.n_unary, cfg.n_binary, cfg.max_param_dim) == (3, 10, 4)
-    assert (LossConfig().pos_a, LossConfig().pos_b, TrainConfig().lr) == (12.0, 5.0, 1e-4)
+    assert (LossConfig().pos_a, LossConfig().pos_b) == (12.0, 5.0)
+    # pre-training departs from A.11's constant Adam 1e-4 (TrainConfig.lr says why)
+    assert (TrainConfig().lr, TrainConfig().schedule) == (3e-4, "cosine")
+
+
+def test_cosine_learning_rate_runs_from_peak_to_the_final_ratio():
+    from f2p_model.train import learning_rate
+
+    cfg = TrainConfig(lr=1e-3, lr_final_ratio=0.1)
+    assert learning_rate(cfg, 0, 100) == pytest.approx(1e-3)
+    assert learning_rate(cfg, 50, 100) == pytest.approx(0.55e-3)
+    assert learning_rate(cfg, 100, 100) == pytest.approx(1e-4)
+    assert learning_rate(TrainConfig(lr=1e-3, schedule="constant"), 70, 100) == 1e-3
+    with pytest.raises(ValueError, match="schedule"):
+        TrainConfig(schedule="step")
 
 
 @pytest.mark.parametrize(
