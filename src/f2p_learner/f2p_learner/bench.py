@@ -23,7 +23,7 @@ from pathlib import Path
 from f2p_learner.dplus import generate_dplus
 from f2p_learner.finetune import FinetuneConfig, finetune_validate_publish
 from f2p_learner.inference import InferenceConfig, failure_tensors
-from f2p_learner.learner import fresh_work_dir
+from f2p_learner.learner import LearnerConfig, fresh_work_dir, with_anchors
 from f2p_learner.methods import MethodConfig, mean_pairwise_distance, propose
 from f2p_model.store import ModelStore
 
@@ -36,6 +36,7 @@ class LearnerBenchConfig:
     heldout: str | None = None
     replay: str | None = None
     work_dir: str = "runs/bench_learner"
+    anchors: int = LearnerConfig.anchors  # D+ as the learner makes it (LearnerConfig.anchors)
 
 
 def run(store: ModelStore, version: str, event, config: LearnerBenchConfig, progress=None) -> dict:
@@ -67,8 +68,9 @@ def run(store: ModelStore, version: str, event, config: LearnerBenchConfig, prog
     work = fresh_work_dir(Path(config.work_dir) / event.event_id)
     t = time.perf_counter()
     say("simulate", "D+ from the Fail2Progress particles")
-    stats = generate_dplus(event, f2p.states.numpy(), f2p.actions.numpy(), work / "dplus",
-                           n_points=model.config.n_points, seed=config.inference.seed)
+    states, actions = with_anchors(f2p.states, f2p.actions, ft.params, config.anchors)
+    stats = generate_dplus(event, states.numpy(), actions.numpy(), work / "dplus",
+                           n_points=model.config.n_points, seed=config.inference.seed, anchors=config.anchors)
     stages = dict(f2p.times_s)
     stages["simulate"] = time.perf_counter() - t
     t = time.perf_counter()

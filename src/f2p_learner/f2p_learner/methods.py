@@ -110,6 +110,29 @@ def _reject(draw: Callable[[int], Tensor], score: Callable[[Tensor], Tensor], ta
     return ok, draws
 
 
+def _reject_actions(model: SkillEffectModel, ft: FailureTensors, states: Tensor, g: torch.Generator,
+                    cfg: MethodConfig) -> tuple[Tensor, int]:
+    """One action per state particle, each drawn until its entropy objective on *that* state reaches
+    the target (so the kept pairs are scored as they are used); past max_draws the best draw of
+    each open slot is kept."""
+    m = states.shape[0]
+    actions = _prior_actions(ft, m, g)
+    best = torch.full((m,), -math.inf)
+    done = torch.zeros(m, dtype=torch.bool)
+    draws = 0
+    while draws < cfg.max_draws and not bool(done.all()):
+        slots = (~done).nonzero(as_tuple=True)[0]
+        slots = slots.repeat(max(1, cfg.batch // len(slots)))
+        cand = _prior_actions(ft, len(slots), g)
+        score = action_objective(model, ft, states[slots], cand)
+        draws += len(slots)
+        for i, slot in enumerate(slots.tolist()):
+            if not done[slot] and score[i] > best[slot]:
+                best[slot], actions[slot] = score[i], cand[i]
+                done[slot] = bool(score[i] >= cfg.target_entropy)
+    return actions, draws
+
+
 def propose(method: str, model: SkillEffectModel, ft: FailureTensors, config: InferenceConfig,
             method_config: MethodConfig | None = None, callback=None) -> Proposal:
     """Particles of `method` for the failure `ft` (module docstring). Deterministic for config.seed."""
@@ -132,11 +155,7 @@ def propose(method: str, model: SkillEffectModel, ft: FailureTensors, config: In
             mc.target_satisfaction, m, mc)
         out.times_s["state_inference"] = time.perf_counter() - t
         t = time.perf_counter()
-        states = out.states
-        out.actions, out.draws["actions"] = _reject(
-            lambda k: _prior_actions(ft, k, g),
-            lambda a: action_objective(model, ft, states[torch.arange(len(a)) % len(states)], a),
-            mc.target_entropy, m, mc)
+        out.actions, out.draws["actions"] = _reject_actions(model, ft, out.states, g, mc)
     elif method in RANDOM_SAMPLES:
         out.states = _prior_states(ft, m, config, g)
         out.times_s["state_inference"] = time.perf_counter() - t

@@ -47,7 +47,8 @@ def test_domain_randomization_holds_the_failed_action(event, model):  # noqa: F8
 def test_sampling_counts_its_draws_and_keeps_what_meets_the_target(event, model):  # noqa: F811
     ft = failure_tensors(event, model)
     easy = propose("sampling", model, ft, CFG, MethodConfig(target_satisfaction=0.0, target_entropy=0.0, batch=8))
-    assert easy.draws == {"states": 8, "actions": 8}  # every draw meets a zero target: one batch each
+    # every draw meets a zero target: one batch of states, one action per state particle
+    assert easy.draws == {"states": 8, "actions": CFG.particles}
     hard = propose("sampling", model, ft, CFG, MethodConfig(target_satisfaction=1.01, max_draws=64, batch=16))
     assert hard.draws["states"] == 64  # never met: gave up at max_draws, kept the best
     assert hard.states.shape[0] == CFG.particles
