@@ -31,7 +31,8 @@ Why it behaves as it does:
 Parameters: model_store ("models"), failures_dir ("failures"), heldout ("": no held-out check),
 replay ("": D+ only), particles (20, M of A.5; a goal's num_particles > 0 overrides), method
 ("fail2progress" or a baseline of `f2p_learner.methods`; a goal's non-empty method overrides),
-work_dir ("runs/learn"), epochs (200, fine-tuning), state_iterations / action_iterations (100),
+work_dir ("runs/learn"), epochs (fine-tuning), state_iterations / action_iterations (defaults:
+InferenceConfig / FinetuneConfig),
 min_failure_accuracy (0.75), seed (0), threads (0: torch's default).
 """
 
@@ -103,13 +104,14 @@ class LearnerNode(Node):
         self.failures = FailureStore(str(p("failures_dir", "failures").value))
         heldout = str(p("heldout", "").value)
         replay = str(p("replay", "").value)
-        particles = int(p("particles", 20).value)
+        inf0, ft0 = InferenceConfig(), FinetuneConfig()  # the library's defaults are the node's
+        particles = int(p("particles", inf0.particles).value)
         self.method = str(p("method", "fail2progress").value)
         work_dir = str(p("work_dir", "runs/learn").value)
-        epochs = int(p("epochs", 200).value)
-        state_iterations = int(p("state_iterations", 100).value)
-        action_iterations = int(p("action_iterations", 100).value)
-        min_failure_accuracy = float(p("min_failure_accuracy", 0.75).value)
+        epochs = int(p("epochs", ft0.epochs).value)
+        state_iterations = int(p("state_iterations", inf0.state_iterations).value)
+        action_iterations = int(p("action_iterations", inf0.action_iterations).value)
+        min_failure_accuracy = float(p("min_failure_accuracy", ft0.min_failure_accuracy).value)
         seed = int(p("seed", 0).value)
         threads = int(p("threads", 0).value)
         if self.method not in LEARNING_METHODS:
@@ -126,8 +128,8 @@ class LearnerNode(Node):
             torch.set_num_threads(threads)
         self.base = LearnerConfig(
             method=self.method,
-            inference=InferenceConfig(particles=particles, state_iterations=state_iterations,
-                                      action_iterations=action_iterations, seed=seed),
+            inference=dataclasses.replace(inf0, particles=particles, state_iterations=state_iterations,
+                                          action_iterations=action_iterations, seed=seed),
             finetune=FinetuneConfig(epochs=epochs, min_failure_accuracy=min_failure_accuracy, seed=seed),
             work_dir=work_dir, heldout=heldout or None, replay=replay or None)
         self.lock = threading.Lock()
