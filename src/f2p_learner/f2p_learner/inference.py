@@ -8,8 +8,9 @@ rotation about each segment's centroid). Static furniture never moves. The log t
 
 where the first term is the model's detection (no action) log-likelihood of the failure's
 relations before the skill — every relation type the event compares, true ones through log p and
-false ones through log(1 − p), averaged over the entries — and P(s) is uniform over feasible states,
-implemented as a **soft barrier** (not a projection): a quadratic penalty on (a) the overlap of
+false ones through log(1 − p), summed over the entries as in Eq. 4 (`InferenceConfig.likelihood`)
+— and P(s) is uniform over feasible states, implemented as a **soft barrier** (not a projection):
+a quadratic penalty on (a) the overlap of
 movable objects' footprints that did not overlap in O^F and (b) footprint centres leaving the
 support they stood on, plus a projection of the offsets onto ±`max_offset` (the uniform prior's
 box). Gradients flow through the encoder to the offsets.
@@ -52,6 +53,12 @@ class InferenceConfig:
     init_spread: float = 0.03  # particles start as small random offsets around O^F (m)
     barrier_weight: float = 200.0  # soft feasibility barrier (1/m²)
     kernel: str = "rbf"  # "rbf" (Fail2Progress) or "none" (the Gradient baseline)
+    # "sum": the log-likelihood summed over relation values as in Eq. 4; "mean": averaged. Measured
+    # on a transport failure of v0002 (M = 20, 20 iterations): mean -> the model keeps 0.928 of R^F,
+    # items stay inside their container in 57 % of particles, diversity 0.50 m (the kernel's repulsion
+    # outweighs a likelihood divided by ~700 values); sum -> 0.978, 100 %, 0.10 m. The barrier is
+    # scaled alike.
+    likelihood: str = "sum"
     seed: int = 0
 
 
@@ -102,6 +109,9 @@ def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: Inferenc
     centre = (ft.box_hi + ft.box_lo)[:, :2] / 2
     overlap0 = _overlap(centre[None], half) > 0  # (1, N, N) pairs already overlapping in O^F (contents)
 
+    if config.likelihood not in ("sum", "mean"):
+        raise ValueError(f"likelihood must be 'sum' or 'mean', got {config.likelihood!r}")
+
     def log_prob(s: Tensor) -> Tensor:
         m = s.shape[0]
         off = s * movable[None, :, None]  # (M, N, 3) static objects never move
@@ -129,6 +139,9 @@ def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: Inferenc
         off_support = (torch.relu(lo_s - c) + torch.relu(c - hi_s)).pow(2).sum(-1)  # (M, N)
         off_support = off_support * (movable & (support >= 0))[None]
         barrier = ov.pow(2).sum((1, 2)) / 2 + off_support.sum(1)
+        if config.likelihood == "sum":  # Eq. 4 as written: every relation value one term
+            scale = float(mask.sum() * len(u_idx) + pair.sum() * len(b_idx))
+            return scale * (log_lik - config.barrier_weight * barrier)
         return log_lik - config.barrier_weight * barrier
 
     return log_prob
