@@ -47,10 +47,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 
 from f2p_learner.finetune import FinetuneConfig
@@ -64,6 +62,7 @@ from f2p_msgs.msg import ModelVersion
 from f2p_ros import names
 from f2p_ros.convert import failure_from_msg, metrics_to_msg, model_version_to_msg
 from f2p_ros.qos import topic_qos
+from f2p_ros.spin import run_node
 
 RESULT_TIMEOUT_S = 600  # keep finished goals' results this long (Humble and Jazzy defaults differ)
 POLL_S = 0.1  # how often the goal checks for a cancel request and the worker's end
@@ -310,23 +309,7 @@ class LearnerNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = LearnerNode()
-        executor = MultiThreadedExecutor(num_threads=4)
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except ValueError as exc:  # bad parameters: say why and stop
-        print(f"learner: {exc}", file=sys.stderr, flush=True)
-        return 2
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(LearnerNode, "learner", threads=4, args=args)
 
 
 if __name__ == "__main__":

@@ -45,11 +45,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
-import rclpy
 from action_msgs.msg import GoalStatus
 from rclpy.action import ActionClient, ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
@@ -81,6 +79,7 @@ from f2p_ros.convert import (
 )
 from f2p_ros.markers import box_markers, relation_markers
 from f2p_ros.qos import topic_qos
+from f2p_ros.spin import run_node
 from f2p_sim.skills import SkillCall, SkillStatus
 
 RESULT_TIMEOUT_S = 600  # keep finished goals' results this long (Humble and Jazzy defaults differ)
@@ -516,23 +515,7 @@ def _holds(atom, outcome: TaskOutcome) -> bool:
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = MonitorNode()
-        executor = MultiThreadedExecutor(num_threads=6)
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except ValueError as exc:  # bad parameters: say why and stop
-        print(f"monitor: {exc}", file=sys.stderr, flush=True)
-        return 2
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(MonitorNode, "monitor", threads=6, args=args)
 
 
 if __name__ == "__main__":

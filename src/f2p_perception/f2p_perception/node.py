@@ -15,8 +15,6 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import PointCloud2
 
@@ -25,6 +23,7 @@ from f2p_perception.labelled import scene_from_labelled_cloud
 from f2p_ros import names
 from f2p_ros.convert import cloud_from_msg, label_indices, label_map_from_msg, scene_to_msg, stamp_key
 from f2p_ros.qos import topic_qos
+from f2p_ros.spin import run_node
 from f2p_ros.sync import StampPairer
 
 BACKENDS = ("sim_gt",)
@@ -78,21 +77,7 @@ class PerceptionNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = PerceptionNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except ValueError as exc:  # bad parameters: say what is accepted and stop
-        print(f"perception: {exc}", file=sys.stderr, flush=True)
-        return 2
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(PerceptionNode, "perception", threads=1, args=args)
 
 
 if __name__ == "__main__":

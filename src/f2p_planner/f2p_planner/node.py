@@ -30,10 +30,8 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 
 from f2p_model.store import ModelStore, ModelStoreError
@@ -45,6 +43,7 @@ from f2p_planner.skeleton import Skeleton, SkeletonError
 from f2p_ros import names
 from f2p_ros.convert import plan_to_msg, scene_from_msg, step_from_msg
 from f2p_ros.qos import topic_qos
+from f2p_ros.spin import run_node
 
 RESULT_TIMEOUT_S = 60  # keep finished goals' results this long (Humble and Jazzy defaults differ)
 NO_MODEL_HINT = ("train one: f2p model pretrain --data data/pretrain --epochs 10 --out runs/pretrain --store {store} "
@@ -159,23 +158,7 @@ class PlannerNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = PlannerNode()
-        executor = MultiThreadedExecutor(num_threads=3)
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except (ValueError, NoModelError) as exc:  # bad parameters or no model: say why and stop
-        print(f"planner: {exc}", file=sys.stderr, flush=True)
-        return 2
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(PlannerNode, "planner", threads=3, fatal=(ValueError, NoModelError), args=args)
 
 
 if __name__ == "__main__":

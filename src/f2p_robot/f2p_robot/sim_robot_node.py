@@ -24,10 +24,8 @@ import sys
 import threading
 
 import numpy as np
-import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import PointCloud2
 from std_msgs.msg import String
@@ -49,6 +47,7 @@ from f2p_ros.convert import (
 )
 from f2p_ros.markers import box_markers
 from f2p_ros.qos import topic_qos
+from f2p_ros.spin import run_node
 from f2p_sim import tasks
 from f2p_sim.observe import RayCastCamera, observe
 from f2p_sim.scene import CAMERA_VIEWPOINTS
@@ -187,23 +186,7 @@ class SimRobotNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = SimRobotNode()
-        executor = MultiThreadedExecutor(num_threads=3)
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except ValueError as exc:  # bad parameters or an impossible scene: say why and stop
-        print(f"sim_robot: {exc}", file=sys.stderr, flush=True)
-        return 2
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(SimRobotNode, "sim_robot", threads=3, args=args)
 
 
 if __name__ == "__main__":

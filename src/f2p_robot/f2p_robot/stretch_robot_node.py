@@ -19,10 +19,8 @@ import sys
 import threading
 import time
 
-import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 
 from f2p_msgs.action import ExecuteSkill
@@ -32,6 +30,7 @@ from f2p_robot.stretch_kinematics import ObjectBox, StretchState, UnreachableErr
 from f2p_ros import names
 from f2p_ros.convert import aborted_result, invalid_result, scene_from_msg, skill_from_msg
 from f2p_ros.qos import topic_qos
+from f2p_ros.spin import run_node
 
 RESULT_TIMEOUT_S = 60
 
@@ -116,23 +115,7 @@ class StretchRobotNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = StretchRobotNode()
-        executor = MultiThreadedExecutor(num_threads=3)
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except BackendError as exc:  # no robot: say what is missing and stop before serving anything
-        print(f"stretch_robot: {exc}", file=sys.stderr, flush=True)
-        return 1
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(StretchRobotNode, "stretch_robot", threads=3, fatal=(BackendError,), fatal_code=1, args=args)
 
 
 if __name__ == "__main__":
