@@ -89,6 +89,7 @@ class RosClient:
         self.node = rclpy.create_node(name, context=self.context)
         self.executor = rclpy.executors.SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
+        self.settled: set[int] = set()  # action clients past their first goal (see send)
 
     def spin(self, seconds: float = 0.05) -> None:
         self.executor.spin_once(timeout_sec=seconds)
@@ -110,6 +111,12 @@ class RosClient:
     def send(self, client: ActionClient, goal, timeout_s: float = 30.0, feedback=None, procs=None):
         """The goal handle (accepted or not)."""
         assert client.wait_for_server(timeout_sec=timeout_s), f"no {client._action_name} server"
+        if id(client) not in self.settled:
+            # wait_for_server sees the server's endpoints; the server may not see this client's
+            # response reader yet, and a goal sent now can lose its response ("failed to send
+            # response (timeout)", seen in CI): let discovery finish both ways once per client
+            self.spin(1.0)
+            self.settled.add(id(client))
         sent = client.send_goal_async(goal, feedback_callback=feedback)
         return self.wait(lambda: sent.done() and sent.result(), timeout_s, "goal response", procs)
 

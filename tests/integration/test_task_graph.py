@@ -86,7 +86,8 @@ def test_a_task_fails_learns_and_ends_with_a_result(procs, ros, tmp_path):
         procs.wait_log("planner", f"hot-swapped the model: {v1} -> ", 10)
     else:
         assert result.final_model_version == v1
-    assert seen["markers"] and {m.ns for m in seen["markers"][-1].markers} >= {"objects", "predicted", "observed"}
+    # some array shows all three layers (the last one may be a replan's, drawn before it is observed)
+    assert any({m.ns for m in arr.markers} >= {"objects", "predicted", "observed"} for arr in seen["markers"])
     procs.check_alive()
     assert time.monotonic() - t0 < 90
 
