@@ -3,6 +3,12 @@ observed relations with the plan's prediction → on a mismatch: store the failu
 it, hand it to the learner, and replan from the current scene — until the goal holds, the skeleton
 is used up, or `max_replans` is reached.
 
+A replan starts with the step that failed (`ExecutiveConfig.retry_failed_step`): its outcome was not
+what the plan needed, so it is planned again from the scene it left, now with the model the learner
+may have just published. Without the retry a one-skill task (Multi-object Transport) could never
+show learning at work: its only step is the one that failed. The goal is checked after every step
+that failed, so a failure that happens to reach the goal ends the task as a success.
+
 ROS-free and shared by the monitor node and the experiments. The robot, the perception, the
 planner and the learner sit behind small interfaces (`Robot`, `Perception`, `Planner`, `Learner`),
 so the same loop runs in simulation, on the Stretch RE2, in one process or across the ROS graph
@@ -128,6 +134,7 @@ class ExecutiveConfig:
     max_replans: int = 3
     monitor: bool = True  # False: execute the first plan open loop (Original)
     classify_failures: bool = True
+    retry_failed_step: bool = True  # a replan plans the failed step again (module docstring)
 
 
 @dataclass
@@ -187,10 +194,13 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
     remaining = list(skeleton.steps)
     relations = config.detection.names({a.relation for a in goal.atoms})
     done_steps = 0
-    total = len(remaining)
+
+    def frac() -> float:
+        return done_steps / max(done_steps + len(remaining), 1)
+
     scene = perception.perceive(rng)
     while remaining:
-        say("planning" if not replans else "replanning", done_steps / max(total, 1),
+        say("planning" if not replans else "replanning", frac(),
             f"{len(remaining)} skill(s) left" + (f", model {model_version}" if model_version else ""))
         try:
             plan = planner.plan(scene, goal, Skeleton(remaining), rng)
@@ -206,7 +216,7 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
         n = len(scene.names)
         for h, call in enumerate(plan.skill_calls):
             before_u, before_b = perception.relations(scene)
-            say("executing", done_steps / max(total, 1), f"step {done_steps}: {call.type.value}{call.object_ids}")
+            say("executing", frac(), f"step {done_steps}: {call.type.value}{call.object_ids}")
             watch.executing(done_steps, call)
             status = robot.execute(call)
             after_scene, _ = carry_occluded(scene, perception.perceive(rng), call, status)  # object permanence
@@ -219,7 +229,7 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
             steps.append(entry)
             watch.observed(done_steps, call, status, scene, after_scene, (pred_u, pred_b), (after_u, after_b), mism)
             done_steps += 1
-            remaining.pop(0)
+            step_def = remaining.pop(0)
             if mism and store is not None:
                 event = FailureEvent(task_id, entry.step, scene, before_u, before_b, call, after_u, after_b,
                                      pred_u, pred_b, mism, model_version, goal.text)
@@ -228,21 +238,28 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
                 failures.append(event.event_id)
                 log.info("failure %s at step %d: %s", event.event_id, entry.step, "; ".join(m.text() for m in mism[:3]))
                 if config.classify_failures:
-                    say("classifying", done_steps / max(total, 1), event.event_id)
+                    say("classifying", frac(), event.event_id)
                     c = classify(event)
                     store.update_classification(event.event_id, c.label)
                     event.classification = entry.classification = c.label
                     log.info("failure %s classified %s: %s", event.event_id, c.label, c.reason)
                 watch.failure(event)
                 if event.classification == INCORRECT_PREDICTION and learner is not None:
-                    say("learning", done_steps / max(total, 1), event.event_id)
+                    say("learning", frac(), event.event_id)
                     learned = learner.learn(event)
                     watch.learned(event, learned[1] if learned is not None else None)
                     if learned is not None:
                         model, model_version = learned
                         planner.use_model(model, model_version)
             scene = after_scene
-            if mism and config.monitor and remaining and replans < config.max_replans:
+            if not (mism and config.monitor):
+                continue
+            if goal_holds(goal, scene.names, after_u, after_b):
+                remaining.clear()  # the goal holds: nothing left to do, whatever the plan expected
+                break
+            if config.retry_failed_step and replans < config.max_replans:
+                remaining.insert(0, step_def)
+            if remaining and replans < config.max_replans:
                 replans += 1
                 replanned = True
                 break
