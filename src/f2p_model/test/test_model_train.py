@@ -112,3 +112,18 @@ def test_publishes_once_with_validation_flag(data, tmp_path):
     assert again.version == "v0001" and [m.version for m in ModelStore(store).list()] == ["v0001"]
     ok = _train(data, tmp_path / "run2", 1, store=store)  # min_val_f1 0: validated
     assert ok.version == "v0002" and ok.validated and ModelStore(store).latest() == "v0002"
+
+
+def test_a_caller_can_stop_a_run_after_an_epoch(data, tmp_path):
+    asked = []
+
+    def stop(epoch, model):
+        assert not model.training  # asked with the model in eval mode, without gradients
+        asked.append(epoch)
+        return epoch == 2
+
+    result = train(tiny_config(max_objects=14), TrainConfig(epochs=5, batch_size=4), LossConfig(), [data], tmp_path,
+                   options=OPTS, store=tmp_path / "store", resume=False, stop_after_epoch=stop)
+    assert asked == [1, 2] and result.epochs_done == 2 and len(_rows(tmp_path / "metrics.csv")) == 2
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 2  # the stopped run is saved and published
+    assert ModelStore(tmp_path / "store").read_meta(result.version).metrics["epoch"] == 2
