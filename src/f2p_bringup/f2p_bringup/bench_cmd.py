@@ -81,8 +81,10 @@ def bench_learner(args: argparse.Namespace) -> int:
                 return 1
         event = failures.load(event_id)
         config = bench.LearnerBenchConfig(
-            inference=InferenceConfig(particles=args.particles), finetune=FinetuneConfig(epochs=args.epochs),
-            heldout=args.heldout, replay=args.replay, work_dir=args.work_dir)
+            inference=InferenceConfig(particles=args.particles, state_iterations=args.state_iterations,
+                                      action_iterations=args.action_iterations),
+            finetune=FinetuneConfig(epochs=args.epochs), heldout=args.heldout, replay=args.replay,
+            work_dir=args.work_dir)
         result = bench.run(models, args.version, event, config,
                            progress=lambda stage, msg: print(f"[bench learner] {stage}: {msg}", flush=True))
     except (ModelStoreError, FailureStoreError, ValueError) as exc:
@@ -90,7 +92,8 @@ def bench_learner(args: argparse.Namespace) -> int:
         return 1
     print(bench.summary(result))
     command = (f"f2p bench learner --event {event_id} --failures {args.failures} --store {args.store} "
-               f"--particles {args.particles} --epochs {args.epochs}"
+               f"--particles {args.particles} --state-iterations {args.state_iterations} "
+               f"--action-iterations {args.action_iterations} --epochs {args.epochs}"
                + (f" --heldout {args.heldout}" if args.heldout else "") + (f" --replay {args.replay}" if args.replay
                                                                            else ""))
     out = write_results(args.out, command, result)
@@ -149,7 +152,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     lr.add_argument("--store", default="models", help="model store")
     lr.add_argument("--version", default="latest")
     lr.add_argument("--particles", type=int, default=20, help="M (A.5)")
-    lr.add_argument("--epochs", type=int, default=200, help="fine-tuning epochs (A.11)")
+    lr.add_argument("--state-iterations", type=int, default=20, help="InferenceConfig.state_iterations")
+    lr.add_argument("--action-iterations", type=int, default=20, help="InferenceConfig.action_iterations")
+    lr.add_argument("--epochs", type=int, default=200,
+                    help="fine-tuning epochs at most (A.11: 200; stops once the failure is learned)")
     lr.add_argument("--heldout", default=None, help="held-out pre-training dataset (no-regression check)")
     lr.add_argument("--replay", default=None, help="pre-training dataset mixed into fine-tuning")
     lr.add_argument("--work-dir", default="runs/bench_learner")

@@ -47,14 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--version", default="latest", help="model version to start from")
     p.add_argument("--method", default="fail2progress", choices=LEARNING_METHODS,
                    help="Fail2Progress or a learning baseline of A.16 (f2p_learner.methods)")
-    from f2p_learner.finetune import FinetuneConfig
-    from f2p_learner.learner import LearnerConfig
-
     p.add_argument("--particles", type=int, default=20, help="M (A.5)")
-    p.add_argument("--epochs", type=int, default=FinetuneConfig.epochs, help="fine-tuning epochs")
-    p.add_argument("--lr", type=float, default=FinetuneConfig.lr,
+    p.add_argument("--epochs", type=int, default=200,
+                   help="fine-tuning epochs at most (A.11: 200; stops once the failure is learned)")
+    p.add_argument("--lr", type=float, default=0.0,
                    help="fine-tuning Adam rate; 0: the rate the parent was trained with")
-    p.add_argument("--anchors", type=int, default=LearnerConfig.anchors,
+    p.add_argument("--anchors", type=int, default=8,
                    help="re-simulations of the failure itself added to D+ (LearnerConfig.anchors)")
     p.add_argument("--heldout", default=None, help="held-out pre-training dataset (no-regression check)")
     p.add_argument("--replay", default=None, help="pre-training dataset mixed into fine-tuning")

@@ -40,3 +40,19 @@ def test_exit_code_follows_checks(monkeypatch, capsys):
     monkeypatch.setattr(doctor, "CHECKS", [("bad", lambda: doctor.Check("bad", False, "nope", "fix it"), "")])
     assert cli.main(["doctor"]) == 1
     assert "fix bad: fix it" in capsys.readouterr().out
+
+
+def test_learner_flags_default_to_the_library_defaults():
+    # the CLI spells the defaults out (importing torch to read them would slow every f2p command)
+    from f2p_learner.finetune import FinetuneConfig
+    from f2p_learner.inference import InferenceConfig
+    from f2p_learner.learner import LearnerConfig
+
+    parser = cli.build_parser()
+    learn = parser.parse_args(["learn", "--event", "e"])
+    bench = parser.parse_args(["bench", "learner"])
+    inf, ft = InferenceConfig(), FinetuneConfig()
+    assert (learn.particles, learn.epochs, learn.lr, learn.anchors) == (inf.particles, ft.epochs, ft.lr,
+                                                                       LearnerConfig().anchors)
+    assert (bench.particles, bench.state_iterations, bench.action_iterations, bench.epochs) == (
+        inf.particles, inf.state_iterations, inf.action_iterations, ft.epochs)
