@@ -7,7 +7,9 @@ A replan starts with the step that failed (`ExecutiveConfig.retry_failed_step`):
 what the plan needed, so it is planned again from the scene it left, now with the model the learner
 may have just published. Without the retry a one-skill task (Multi-object Transport) could never
 show learning at work: its only step is the one that failed. The goal is checked after every step
-that failed, so a failure that happens to reach the goal ends the task as a success.
+that failed, so a failure that happens to reach the goal ends the task as a success; such a failure
+is stored and classified but not learned from while the task waits (`f2p learn --event` learns
+from it later): learning takes minutes on a CPU and the task needs nothing more.
 
 ROS-free and shared by the monitor node and the experiments. The robot, the perception, the
 planner and the learner sit behind small interfaces (`Robot`, `Perception`, `Planner`, `Learner`),
@@ -244,7 +246,11 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
                     event.classification = entry.classification = c.label
                     log.info("failure %s classified %s: %s", event.event_id, c.label, c.reason)
                 watch.failure(event)
-                if event.classification == INCORRECT_PREDICTION and learner is not None:
+                reached = goal_holds(goal, after_scene.names, after_u, after_b)
+                if reached:
+                    log.info("failure %s: the goal holds anyway; stored for learning later, not learned now",
+                             event.event_id)
+                if event.classification == INCORRECT_PREDICTION and learner is not None and not reached:
                     say("learning", frac(), event.event_id)
                     learned = learner.learn(event)
                     watch.learned(event, learned[1] if learned is not None else None)
