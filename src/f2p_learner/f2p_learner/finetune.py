@@ -41,7 +41,8 @@ class FinetuneConfig:
     # matched the paper's pre-training rate; at the rates here (3e-4 full scale, 1e-3 for small test
     # models) a fixed 1e-4 left the failure unlearned: tiny model (pre-trained at 1e-3), one transport
     # failure, 100 epochs, 8 anchors: failure relations right 0.92 at 1e-3 vs 0.49 at 3e-4; full model
-    # (3e-4): 0.75 at 3e-4 / 100 epochs vs 0.70 at 1e-4 / 200 epochs (README, "Model, planner, monitor").
+    # (pre-trained at 3e-4): 0.75 at 3e-4 with 8 anchors and 100 epochs, 0.70 at 1e-4 with 4 anchors and
+    # 200 epochs (rate and anchors changed together; README, "Model, planner, monitor").
     lr: float = 0.0
     batch_size: int = 16
     max_regression: float = 0.02  # tolerated drop of held-out detection macro F1
@@ -68,9 +69,15 @@ class FinetuneResult:
         return asdict(self)
 
 
-def failure_accuracy(model: SkillEffectModel, event) -> float:
-    """Share of the event's failure relations that `model` predicts as observed after φ^F(a^F)."""
+def failure_accuracy(model: SkillEffectModel, event, failure_relations: list | None = None) -> float:
+    """Share of the event's failure relations that `model` predicts as observed after φ^F(a^F).
+
+    `failure_relations` (`FailureTensors.failure_relations`): those of the model that failed, which
+    decides what was a detection error (`inference.failure_tensors`); by default `model`'s own. A
+    child is scored on its parent's set, so it cannot drop a relation by detecting it wrong too."""
     ft = failure_tensors(event, model)
+    if failure_relations is not None:
+        ft.failure_relations = list(failure_relations)
     if not ft.failure_relations:
         return float("nan")
     with torch.no_grad():
@@ -112,19 +119,22 @@ def finetune_validate_publish(store: ModelStore, parent: str, dplus: list[str | 
     # The held-out data validates; the fine-tuning run itself needs no split of its own.
     options = RunOptions(val_fraction=0.0, min_val_f1=0.0, checkpoint_every=max(1, config.epochs // 4))
     streak = [0]
+    failure_relations = failure_tensors(event, parent_model).failure_relations  # the parent's, for every score
 
     def learned(epoch: int, model: SkillEffectModel) -> bool:
         if not config.stop_when_learned:
             return False
-        streak[0] = streak[0] + 1 if failure_accuracy(model, event) >= config.min_failure_accuracy else 0
+        right = failure_accuracy(model, event, failure_relations)
+        streak[0] = streak[0] + 1 if right >= config.min_failure_accuracy else 0
         return epoch >= config.min_epochs and streak[0] >= config.patience
 
     run = train(meta.model_config, train_cfg, loss_cfg, data, work, options=options, store=None, resume=False,
                 progress=progress, init_state=parent_model.state_dict(), parent=parent, stop_after_epoch=learned)
     model = model_from_checkpoint(work / "checkpoint.pt").eval()
 
-    metrics: dict = {"failure_accuracy_parent": failure_accuracy(parent_model, event),
-                     "failure_accuracy": failure_accuracy(model, event), "epochs": run.epochs_done}
+    metrics: dict = {"failure_accuracy_parent": failure_accuracy(parent_model, event, failure_relations),
+                     "failure_accuracy": failure_accuracy(model, event, failure_relations),
+                     "failure_relations": len(failure_relations), "epochs": run.epochs_done}
     reasons = []
     if not metrics["failure_accuracy"] >= config.min_failure_accuracy:
         reasons.append(f"failure relations predicted right {metrics['failure_accuracy']:.2f} "

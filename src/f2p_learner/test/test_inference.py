@@ -182,3 +182,14 @@ def test_fresh_work_dir_keeps_an_earlier_run(tmp_path):
     assert (tmp_path / "ev.earlier-1" / "report.json").is_file()
     fresh_work_dir(tmp_path / "ev")
     assert (tmp_path / "ev.earlier-2").is_dir()
+
+
+def test_failure_accuracy_scores_the_given_failure_relations(event, model):
+    # a child is scored on its parent's failure relations, not on the set its own detection makes
+    from f2p_learner.finetune import failure_accuracy
+
+    rels = failure_tensors(event, model).failure_relations
+    whole = failure_accuracy(model, event, rels)
+    singles = [failure_accuracy(model, event, [r]) for r in rels]
+    assert whole == pytest.approx(sum(singles) / len(singles))
+    assert np.isnan(failure_accuracy(model, event, []))
