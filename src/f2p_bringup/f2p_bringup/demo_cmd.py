@@ -92,14 +92,16 @@ def ensure_model(store_root: str, n: int, epochs: int, work: Path) -> str | None
     # 0.785 with the decay, below the 0.8 bar; 0.878 constant, README "Model, planner, monitor").
     train_cfg = TrainConfig(epochs=epochs, schedule="constant")
     update, close = progress_callback(f"pre-training -> {store_root}", unit="step")
+    def pretrain(resume: bool):
+        return train(ModelConfig(), train_cfg, LossConfig(), [data], work / "pretrain", store=store_root,
+                     progress=update, resume=resume)
+
     try:
         try:
-            result = train(ModelConfig(), train_cfg, LossConfig(), [data], work / "pretrain", store=store_root,
-                           progress=update)
+            result = pretrain(resume=True)
         except TrainError as exc:  # an earlier demo trained there with other settings
             say(f"not resuming the earlier small-model run ({exc}): starting it over")
-            result = train(ModelConfig(), train_cfg, LossConfig(), [data], work / "pretrain", store=store_root,
-                           progress=update, resume=False)
+            result = pretrain(resume=False)
     finally:
         close()
     f1 = (result.history[-1] if result.history else {}).get("val_detection_f1")

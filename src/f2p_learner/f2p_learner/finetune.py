@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from f2p_learner.inference import failure_tensors
+from f2p_learner.inference import effect_relations, failure_tensors
 from f2p_model.config import LossConfig, TrainConfig
 from f2p_model.data import data_manifest_hash
 from f2p_model.evaluate import evaluate
@@ -73,11 +73,9 @@ def failure_accuracy(model: SkillEffectModel, event, failure_relations: list | N
     """Share of the event's failure relations that `model` predicts as observed after φ^F(a^F).
 
     `failure_relations` (`FailureTensors.failure_relations`): those of the model that failed, which
-    decides what was a detection error (`inference.failure_tensors`); by default `model`'s own. A
+    decides what was a detection error (`inference.effect_relations`); by default `model`'s own. A
     child is scored on its parent's set, so it cannot drop a relation by detecting it wrong too."""
-    ft = failure_tensors(event, model)
-    if failure_relations is not None:
-        ft.failure_relations = list(failure_relations)
+    ft = failure_tensors(event, model, failure_relations)
     if not ft.failure_relations:
         return float("nan")
     with torch.no_grad():
@@ -119,7 +117,7 @@ def finetune_validate_publish(store: ModelStore, parent: str, dplus: list[str | 
     # The held-out data validates; the fine-tuning run itself needs no split of its own.
     options = RunOptions(val_fraction=0.0, min_val_f1=0.0, checkpoint_every=max(1, config.epochs // 4))
     streak = [0]
-    failure_relations = failure_tensors(event, parent_model).failure_relations  # the parent's, for every score
+    failure_relations = effect_relations(event, parent_model)  # the parent's, for every score
 
     def learned(epoch: int, model: SkillEffectModel) -> bool:
         if not config.stop_when_learned:

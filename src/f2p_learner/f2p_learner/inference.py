@@ -160,8 +160,8 @@ def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: Inferenc
 def encode_particles(model: SkillEffectModel, ft: FailureTensors, states: Tensor) -> Tensor:
     """Enc(ξ(s)O^F) for state particles (M, N, 3) -> latents (M, N, D). Static objects never move,
     so their segments are encoded once, not once per particle (the encoder dominates the cost); the
-moving segments' neighbourhoods and densities (invariant under the rigid motion a particle applies)
-are computed once per call, not once per particle, and carry no gradient."""
+    moving segments' neighbourhoods and densities (invariant under the rigid motion a particle
+    applies) are computed once per call, not once per particle, and carry no gradient."""
     m, n = states.shape[0], ft.points.shape[0]
     moving, fixed = ft.movable & ft.mask, ~ft.movable & ft.mask
     feats = ft.points.new_zeros(m, n, model.config.feat_dim)
@@ -287,7 +287,7 @@ def _algorithm(log_prob, config: InferenceConfig, bounds) -> SVGD:
 
 
 __all__ = ["MAX_PARAMS", "SKILL_NAMES", "FailureTensors", "InferenceConfig", "action_log_prob", "action_objective",
-           "encode_particles", "failure_entropy", "infer_actions", "infer_states", "state_log_prob",
+           "effect_relations", "encode_particles", "failure_entropy", "infer_actions", "infer_states", "state_log_prob",
            "state_satisfaction"]
 
 
@@ -315,11 +315,40 @@ def _placement_bounds(scene, k: int, low, high):
     return low, high
 
 
-def failure_tensors(event, model: SkillEffectModel, effects_only: bool = True) -> FailureTensors:
-    """The tensors inference needs from an `f2p_monitor.failure.FailureEvent`; the failure
-    relations are its mismatched relations that concern the skill's effect (`effects_only`; all of
-    them with False), R^F compares every relation type (A.13.1: the transformed clouds must keep the
-    relations of the failure case)."""
+def effect_relations(event, model: SkillEffectModel) -> list[tuple[int, int, int]]:
+    """The event's failure relations for `model`: (relation index in UNARY+BINARY, i, j or -1) of its
+    mismatches, less the detection errors the skill did not cause (module docstring, "Failure
+    relations"), judged by `model`'s own detection of relations in O^F."""
+    scene = event.scene_before
+    names = scene.names
+    points = torch.as_tensor(scene.points, dtype=torch.float32)
+    visible = torch.as_tensor(scene.visible)
+    with torch.no_grad():
+        det_u, det_b = model.relation_probs(model.encode(points[None], visible[None]), visible[None])
+    rels = []
+    for m in event.mismatched:
+        if m.subject not in names or (m.object and m.object not in names):
+            continue
+        i, j = names.index(m.subject), (names.index(m.object) if m.object else -1)
+        if not m.object:
+            r = UNARY.index(m.relation)
+            was, seen = bool(event.unary_before[i, r]), bool(det_u[0, i, r] >= 0.5)
+        else:
+            k = BINARY.index(m.relation)
+            r = len(UNARY) + k
+            was, seen = bool(event.binary_before[i, j, k]), bool(det_b[0, i, j, k] >= 0.5)
+        if was == m.observed and seen == (m.predicted >= 0.5):
+            continue  # unchanged by the skill and already wrong in detection
+        rels.append((r, i, j))
+    return rels
+
+
+def failure_tensors(event, model: SkillEffectModel,
+                    failure_relations: list[tuple[int, int, int]] | None = None) -> FailureTensors:
+    """The tensors inference needs from an `f2p_monitor.failure.FailureEvent`. The failure relations
+    are `failure_relations` if given (e.g. those of the model that failed, to score a child on), else
+    `effect_relations(event, model)`; R^F compares every relation type (A.13.1: the transformed
+    clouds must keep the relations of the failure case)."""
     scene = event.scene_before
     names = scene.names
     if scene.points.shape[1] != model.config.n_points:
@@ -328,23 +357,7 @@ def failure_tensors(event, model: SkillEffectModel, effects_only: bool = True) -
     skill_name = event.skill.type.value
     if skill_name not in model.config.skill_types:
         raise ValueError(f"the model has no skill '{skill_name}'")
-    points = torch.as_tensor(scene.points, dtype=torch.float32)
-    visible = torch.as_tensor(scene.visible)
-    with torch.no_grad():  # the model's own detection of R^F in O^F, to tell effect errors from detection errors
-        det_u, det_b = model.relation_probs(model.encode(points[None], visible[None]), visible[None])
-    rels = []
-    for m in event.mismatched:
-        if m.subject not in names or (m.object and m.object not in names):
-            continue
-        i, j = names.index(m.subject), (names.index(m.object) if m.object else -1)
-        r = UNARY.index(m.relation) if not m.object else len(UNARY) + BINARY.index(m.relation)
-        if r < len(UNARY):
-            was, seen = bool(event.unary_before[i, r]), bool(det_u[0, i, r] >= 0.5)
-        else:
-            was, seen = bool(event.binary_before[i, j, r - len(UNARY)]), bool(det_b[0, i, j, r - len(UNARY)] >= 0.5)
-        if effects_only and was == m.observed and seen == (m.predicted >= 0.5):
-            continue  # a detection error the skill did not cause (module docstring, "Failure relations")
-        rels.append((r, i, j))
+    rels = list(failure_relations) if failure_relations is not None else effect_relations(event, model)
     low, high = PARAM_BOUNDS[skill_name]
     if skill_name == "pick_place":
         low, high = _placement_bounds(scene, names.index(event.skill.object_ids[0]), low, high)
@@ -353,7 +366,7 @@ def failure_tensors(event, model: SkillEffectModel, effects_only: bool = True) -
     params = np.zeros(MAX_PARAMS)
     params[:a] = event.skill.params[:a]
     return FailureTensors(
-        points=points, mask=visible,
+        points=torch.as_tensor(scene.points, dtype=torch.float32), mask=torch.as_tensor(scene.visible),
         movable=torch.tensor([c not in STATIC for c in scene.classes]),
         box_lo=torch.as_tensor(scene.box_lo, dtype=torch.float32), box_hi=torch.as_tensor(scene.box_hi,
                                                                                        dtype=torch.float32),

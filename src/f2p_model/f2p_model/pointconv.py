@@ -225,7 +225,7 @@ class PointConvEncoder(nn.Module):
 
     def forward(self, points: Tensor, groupings: list[Grouping] | None = None) -> Tensor:
         """Segments (M, P, 3) -> features (M, out_dim). `groupings`: `self.groupings` of these segments
-        or of segments they are rigid motions of (same M, or broadcastable from 1 along M)."""
+        or of segments they are rigid motions of, one per segment (`tile_groupings` repeats them)."""
         assert points.dim() == 3 and points.shape[-1] == 3, f"expected (M, P, 3), got {tuple(points.shape)}"
         xyz, feats = points, points  # (M, P, 3) each
         for i, layer in enumerate(self.layers):

@@ -232,6 +232,7 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
             watch.observed(done_steps, call, status, scene, after_scene, (pred_u, pred_b), (after_u, after_b), mism)
             done_steps += 1
             step_def = remaining.pop(0)
+            reached = bool(mism) and goal_holds(goal, after_scene.names, after_u, after_b)  # a failure may reach it
             if mism and store is not None:
                 event = FailureEvent(task_id, entry.step, scene, before_u, before_b, call, after_u, after_b,
                                      pred_u, pred_b, mism, model_version, goal.text)
@@ -246,7 +247,6 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
                     event.classification = entry.classification = c.label
                     log.info("failure %s classified %s: %s", event.event_id, c.label, c.reason)
                 watch.failure(event)
-                reached = goal_holds(goal, after_scene.names, after_u, after_b)
                 if reached:
                     log.info("failure %s: the goal holds anyway; stored for learning later, not learned now",
                              event.event_id)
@@ -260,7 +260,7 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
             scene = after_scene
             if not (mism and config.monitor):
                 continue
-            if goal_holds(goal, scene.names, after_u, after_b):
+            if reached:
                 remaining.clear()  # the goal holds: nothing left to do, whatever the plan expected
                 break
             if config.retry_failed_step and replans < config.max_replans:
