@@ -23,7 +23,8 @@ def learn(args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return 1
     config = LearnerConfig(method=args.method, inference=InferenceConfig(particles=args.particles),
-                           finetune=FinetuneConfig(epochs=args.epochs, lr=args.lr), work_dir=args.work_dir,
+                           finetune=FinetuneConfig(epochs=args.epochs, lr=args.lr,
+                                                   freeze_encoder=not args.train_encoder), work_dir=args.work_dir,
                            heldout=args.heldout, replay=args.replay, anchors=args.anchors)
     learner = Fail2ProgressLearner(ModelStore(args.store), args.version, config,
                                    progress=lambda stage, frac, msg: print(f"[{frac:4.0%}] {stage}: {msg}"))
@@ -54,6 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="fine-tuning Adam rate; 0: the rate the parent was trained with")
     p.add_argument("--anchors", type=int, default=8,
                    help="re-simulations of the failure itself added to D+ (LearnerConfig.anchors)")
+    p.add_argument("--train-encoder", action="store_true",
+                   help="fine-tune the whole model, encoder included (A.11); default: Dyn and decoders only")
     p.add_argument("--heldout", default=None, help="held-out pre-training dataset (no-regression check)")
     p.add_argument("--replay", default=None, help="pre-training dataset mixed into fine-tuning")
     p.add_argument("--work-dir", default="runs/learn")

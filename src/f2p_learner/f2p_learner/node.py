@@ -31,8 +31,9 @@ Why it behaves as it does:
 Parameters: model_store ("models"), failures_dir ("failures"), heldout ("": no held-out check),
 replay ("": D+ only), particles (20, M of A.5; a goal's num_particles > 0 overrides), method
 ("fail2progress" or a baseline of `f2p_learner.methods`; a goal's non-empty method overrides),
-work_dir ("runs/learn"), epochs and lr (fine-tuning; lr 0: the parent's rate), anchors,
-state_iterations / action_iterations (defaults: InferenceConfig / FinetuneConfig / LearnerConfig),
+work_dir ("runs/learn"), epochs and lr (fine-tuning; lr 0: the parent's rate), freeze_encoder (true:
+fine-tune Dyn and the decoders only), anchors, state_iterations / action_iterations (defaults:
+InferenceConfig / FinetuneConfig / LearnerConfig),
 min_failure_accuracy (0.75), seed (0), threads (0: torch's default).
 """
 
@@ -110,6 +111,7 @@ class LearnerNode(Node):
         epochs = int(p("epochs", ft0.epochs).value)
         lr = float(p("lr", ft0.lr).value)
         anchors = int(p("anchors", LearnerConfig.anchors).value)
+        freeze_encoder = bool(p("freeze_encoder", ft0.freeze_encoder).value)
         state_iterations = int(p("state_iterations", inf0.state_iterations).value)
         action_iterations = int(p("action_iterations", inf0.action_iterations).value)
         min_failure_accuracy = float(p("min_failure_accuracy", ft0.min_failure_accuracy).value)
@@ -131,7 +133,8 @@ class LearnerNode(Node):
             method=self.method,
             inference=dataclasses.replace(inf0, particles=particles, state_iterations=state_iterations,
                                           action_iterations=action_iterations, seed=seed),
-            finetune=FinetuneConfig(epochs=epochs, lr=lr, min_failure_accuracy=min_failure_accuracy, seed=seed),
+            finetune=FinetuneConfig(epochs=epochs, lr=lr, min_failure_accuracy=min_failure_accuracy, seed=seed,
+                                    freeze_encoder=freeze_encoder),
             work_dir=work_dir, heldout=heldout or None, replay=replay or None, anchors=anchors)
         self.lock = threading.Lock()
         self.run: Run | None = None

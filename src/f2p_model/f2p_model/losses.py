@@ -36,6 +36,9 @@ BATCH_KEYS: tuple[str, ...] = (
     "points_t", "points_t1", "mask", "skill", "acted", "params",
     "unary_t", "binary_t", "pos_t", "unary_t1", "binary_t1", "pos_t1",
 )
+#: Optional batch keys: X_t = Enc(O_t) and X_{t+1} = Enc(O_{t+1}) (B, N, D), encoded beforehand by a
+#: frozen encoder (`TransitionDataset.attach_latents`); when present the loss does not encode.
+LATENT_KEYS: tuple[str, str] = ("latent_t", "latent_t1")
 
 
 def pair_mask(mask: Tensor) -> Tensor:
@@ -114,7 +117,7 @@ def transition_loss(
 
     ``batch`` holds :data:`BATCH_KEYS`: points_t / points_t1 (B, N, P, 3), mask (B, N) bool,
     skill / acted (B,) long, params (B, A), unary_* (B, N, U) bool, binary_* (B, N, N, R) bool,
-    pos_* (B, N, 3).
+    pos_* (B, N, 3); optionally :data:`LATENT_KEYS`.
     """
     cfg = cfg if cfg is not None else LossConfig()
     missing = [k for k in BATCH_KEYS if k not in batch]
@@ -124,11 +127,15 @@ def transition_loss(
     b = mask.shape[0]
     assert batch["points_t"].shape == batch["points_t1"].shape, "points_t and points_t1 must have the same shape"
 
-    out = model(batch["points_t"], mask, batch["skill"], batch["acted"], batch["params"])
-    if cfg.stop_grad_target:
+    if all(k in batch for k in LATENT_KEYS):  # a frozen encoder's latents: Enc is not run (nor trained)
+        out = model.step(batch["latent_t"], mask, batch["skill"], batch["acted"], batch["params"])
+        target = batch["latent_t1"]
+    elif cfg.stop_grad_target:
+        out = model(batch["points_t"], mask, batch["skill"], batch["acted"], batch["params"])
         with torch.no_grad():
             target = model.encode(batch["points_t1"], mask)  # (B, N, D)
     else:
+        out = model(batch["points_t"], mask, batch["skill"], batch["acted"], batch["params"])
         target = model.encode(batch["points_t1"], mask)
 
     parts_t = {

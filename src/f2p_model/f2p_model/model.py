@@ -308,7 +308,11 @@ class SkillEffectModel(nn.Module):
 
     def forward(self, points: Tensor, mask: Tensor, skill: Tensor, acted: Tensor, params: Tensor) -> StepOutput:
         """One skill from O_t: points (B, N, P, 3), mask (B, N), skill/acted (B,), params (B, A)."""
-        x = self.encode(points, mask)
+        return self.step(self.encode(points, mask), mask, skill, acted, params)
+
+    def step(self, x: Tensor, mask: Tensor, skill: Tensor, acted: Tensor, params: Tensor) -> StepOutput:
+        """One skill from the latent X_t (B, N, D) = Enc(O_t): what :meth:`forward` does after encoding.
+        Fine-tuning with a frozen encoder trains on latents encoded once (`f2p_model.train`)."""
         x_next, dx = self.dynamics(x, mask, skill, acted, params)
         return StepOutput(
             latent=x,

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from f2p_model.config import ConfigBase, LossConfig, ModelConfig, TrainConfig
 from f2p_model.data import TransitionDataset, check_vocabulary, data_manifest_hash, iter_batches, n_batches
@@ -84,6 +85,10 @@ class RunOptions(ConfigBase):
     # Epochs between checkpoints (and CSV rows on disk); the last epoch always checkpoints. 1: a kill
     # loses at most the epoch in progress. Larger values save the ~40 ms torch.save of many tiny epochs.
     checkpoint_every: int = 1
+    # Train Dyn and the decoders only: the PointConv encoder's weights stay as given, and each record's
+    # X_t, X_{t+1} are encoded once before the first epoch instead of in every step (fine-tuning, where
+    # the encoder is most of an epoch's time; `f2p_learner.finetune`).
+    freeze_encoder: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.val_fraction < 1.0:
@@ -238,6 +243,20 @@ def _balanced(loss_cfg: LossConfig, dataset: TransitionDataset, rows: np.ndarray
     return dataclasses.replace(loss_cfg, unary_pos_weight=uw, binary_pos_weight=bw)
 
 
+@torch.no_grad()
+def encode_records(model: SkillEffectModel, dataset: TransitionDataset, batch_size: int) -> tuple[Tensor, Tensor]:
+    """X_t = Enc(O_t) and X_{t+1} = Enc(O_{t+1}) of every record: two (S, N_pad, D) tensors."""
+    s, n = dataset.arrays["object_mask"].shape
+    out = (torch.zeros(s, n, model.config.latent_dim), torch.zeros(s, n, model.config.latent_dim))
+    model.eval()
+    for start in range(0, s, batch_size):
+        rows = np.arange(start, min(start + batch_size, s))
+        batch = dataset.batch(rows, trim=False)
+        for lat, key in zip(out, ("points_t", "points_t1"), strict=True):
+            lat[rows] = model.encode(batch[key], batch["mask"])
+    return out
+
+
 def learning_rate(cfg: TrainConfig, step: int, total: int) -> float:
     """The learning rate of optimiser step `step` of `total`: constant, or a cosine from cfg.lr down
     to cfg.lr * cfg.lr_final_ratio. A function of the step alone, so a resumed run continues it."""
@@ -293,7 +312,9 @@ def train(
     model = SkillEffectModel(model_cfg)
     if init_state is not None:
         model.load_state_dict(init_state)
-    opt = torch.optim.Adam(model.parameters(), lr=train_cfg.lr)
+    if options.freeze_encoder:
+        model.encoder.requires_grad_(False)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=train_cfg.lr)
     history: list[dict[str, Any]] = []
     val_f1: dict[str, Any] = {}
     published: dict[str, Any] = {}
@@ -311,6 +332,8 @@ def train(
         log.warning("starting over: %s will be replaced", ckpt_path)
     log.info("%d training / %d validation transitions from %d dataset(s), %d threads",
              len(train_rows), len(val_rows), len(dataset.sources), threads)
+    if options.freeze_encoder:
+        dataset.attach_latents(*encode_records(model, dataset, options.eval_batch_size))
 
     def checkpoint(epoch: int) -> None:
         save_checkpoint(ckpt_path, {

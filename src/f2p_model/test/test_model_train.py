@@ -11,9 +11,19 @@ from f2p_model_testlib import generate_dataset, tiny_config
 
 from f2p_model.config import LossConfig, TrainConfig
 from f2p_model.data import TransitionDataset, iter_batches
+from f2p_model.losses import LATENT_KEYS, transition_loss
 from f2p_model.metrics import model_relation_f1
+from f2p_model.model import SkillEffectModel
 from f2p_model.store import ModelStore
-from f2p_model.train import CSV_COLUMNS, RunOptions, TrainError, load_checkpoint, model_from_checkpoint, train
+from f2p_model.train import (
+    CSV_COLUMNS,
+    RunOptions,
+    TrainError,
+    encode_records,
+    load_checkpoint,
+    model_from_checkpoint,
+    train,
+)
 
 OPTS = RunOptions(val_fraction=0.25, threads=2, min_val_f1=0.0)
 
@@ -127,3 +137,39 @@ def test_a_caller_can_stop_a_run_after_an_epoch(data, tmp_path):
     assert asked == [1, 2] and result.epochs_done == 2 and len(_rows(tmp_path / "metrics.csv")) == 2
     assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 2  # the stopped run is saved and published
     assert ModelStore(tmp_path / "store").read_meta(result.version).metrics["epoch"] == 2
+
+
+def test_a_frozen_encoder_keeps_its_weights_and_trains_on_latents_equal_to_the_encoders(data, tmp_path):
+    cfg = tiny_config(max_objects=14)
+    torch.manual_seed(3)
+    start = SkillEffectModel(cfg).state_dict()
+    opts = RunOptions(val_fraction=0.25, threads=2, min_val_f1=0.0, freeze_encoder=True)
+    res = train(cfg, TrainConfig(lr=1e-2, batch_size=4, epochs=3, seed=1), LossConfig(), [data], tmp_path,
+                options=opts, init_state=start)
+    end = model_from_checkpoint(tmp_path / "checkpoint.pt").state_dict()
+    enc = [k for k in start if k.startswith("encoder.")]
+    assert enc and all(torch.equal(start[k], end[k]) for k in enc)
+    assert any(not torch.equal(start[k], end[k]) for k in start if k not in enc)  # Dyn and decoders learned
+    assert res.history[-1]["train_total"] < res.history[0]["train_total"]
+
+    # the cached latents are the encoder's, and the loss on them is the loss on the points
+    model = model_from_checkpoint(tmp_path / "checkpoint.pt")
+    ds = TransitionDataset([data], cfg)
+    plain = ds.batch(np.arange(4))
+    ds.attach_latents(*encode_records(model, ds, batch_size=5))
+    cached = ds.batch(np.arange(4))
+    assert set(cached) == set(plain) | set(LATENT_KEYS)
+    torch.testing.assert_close(cached["latent_t"], model.encode(plain["points_t"], plain["mask"]))
+    with torch.no_grad():
+        a, _ = transition_loss(model, plain, LossConfig())
+        b, _ = transition_loss(model, cached, LossConfig())
+    torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match="latents must be"):
+        ds.attach_latents(cached["latent_t"], cached["latent_t1"])
+
+
+def test_resume_refuses_to_switch_the_encoder_freeze(data, tmp_path):
+    _train(data, tmp_path, 1)
+    with pytest.raises(TrainError, match="freeze_encoder"):
+        _train(data, tmp_path, 2, options=RunOptions(val_fraction=0.25, threads=2, min_val_f1=0.0,
+                                                       freeze_encoder=True))
