@@ -103,7 +103,7 @@ def test_dplus_is_simulated_recorded_and_loadable(event, model, tmp_path):
 
 def test_finetune_learns_the_failure_and_publishes_a_child_version(event, model, tmp_path):
     from f2p_learner.dplus import generate_dplus
-    from f2p_learner.finetune import FinetuneConfig, finetune_validate_publish
+    from f2p_learner.finetune import FinetuneConfig, finetune_validate_publish, heldout_f1
     from f2p_model.store import ModelStore
 
     store = ModelStore(tmp_path / "models")
@@ -117,12 +117,22 @@ def test_finetune_learns_the_failure_and_publishes_a_child_version(event, model,
     states = torch.zeros(6, len(event.scene_before.names), 3)
     actions = ft.params + 0.01 * torch.randn(6, 4, generator=g) * torch.tensor([1.0, 1.0, 0.0, 0.0])
     generate_dplus(event, states.numpy(), actions.numpy(), tmp_path / "dplus", n_points=16)
-    result = finetune_validate_publish(store, parent, [tmp_path / "dplus"], event,
-                                       FinetuneConfig(epochs=200, lr=3e-3, batch_size=8), work_dir=tmp_path / "ft")
+    generate_dplus(event, states.numpy()[:3], actions.numpy()[:3], tmp_path / "heldout", n_points=16, seed=5)
+    config = FinetuneConfig(epochs=200, lr=3e-3, batch_size=8, max_regression=1.0)  # a random parent: no F1 bar
+    result = finetune_validate_publish(store, parent, [tmp_path / "dplus"], event, config,
+                                       heldout=tmp_path / "heldout", work_dir=tmp_path / "ft")
     meta = store.read_meta(result.version)
     assert meta.parent == parent and result.version != parent
     assert result.metrics["failure_accuracy"] > result.metrics["failure_accuracy_parent"]
     assert result.validated == (result.metrics["failure_accuracy"] >= 0.75) == meta.validated
+    child, _ = store.load(result.version)
+    enc = [k for k in child.state_dict() if k.startswith("encoder.")]
+    assert all(torch.equal(child.state_dict()[k], model.state_dict()[k]) for k in enc)  # frozen by default
+    # held-out F1 of both models on latents encoded once == each model encoding the data itself
+    shared = heldout_f1([model, child], tmp_path / "heldout", shared_encoder=True)
+    assert shared == heldout_f1([model, child], tmp_path / "heldout")
+    assert result.metrics["heldout_prediction_f1"] == shared[1]["prediction"]
+    assert result.metrics["heldout_detection_f1_parent"] == shared[0]["detection"]
     if result.validated:  # stopped once learned (about 110 epochs here at 3e-3), not after all 200
         assert result.metrics["epochs"] < 200
 

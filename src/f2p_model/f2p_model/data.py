@@ -123,7 +123,7 @@ class TransitionDataset(torch.utils.data.Dataset):
         cfg = model_cfg if model_cfg is not None else ModelConfig()
         voc = _vocabulary()
         self.model_cfg = cfg
-        self.latents: tuple[Tensor, Tensor] | None = None  # attach_latents
+        self.latents: dict[str, Tensor] = {}  # attach_latents
         if statuses is not None:
             bad = sorted(set(statuses) - set(voc["status"]))
             if bad:
@@ -223,14 +223,17 @@ class TransitionDataset(torch.utils.data.Dataset):
         rows = np.arange(len(self))
         return rows[~is_val], rows[is_val]
 
-    def attach_latents(self, latent_t: Tensor, latent_t1: Tensor) -> None:
-        """Serve X_t, X_{t+1} (S, N_pad, D), one row per record, with every batch from now on
-        (:data:`f2p_model.losses.LATENT_KEYS`): the latents of a frozen encoder, encoded once."""
+    def attach_latents(self, latent_t: Tensor, latent_t1: Tensor | None = None) -> None:
+        """Serve X_t and X_{t+1} (S, N_pad, D), one row per record, with every batch from now on
+        (:data:`f2p_model.losses.LATENT_KEYS`): the latents of a frozen encoder, encoded once. X_t
+        alone serves relation detection (`f2p_model.metrics`); the loss needs both."""
         s, n = self.arrays["object_mask"].shape
-        for t in (latent_t, latent_t1):
+        given = [t for t in (latent_t, latent_t1) if t is not None]
+        for t in given:
             if t.dim() != 3 or t.shape[:2] != (s, n):
                 raise ValueError(f"latents must be ({s}, {n}, D), got {tuple(t.shape)}")
-        self.latents = (latent_t.detach(), latent_t1.detach())
+        self.latents = {key: t.detach() for key, t in zip(("latent_t", "latent_t1"), (latent_t, latent_t1),
+                                                          strict=True) if t is not None}
 
     def batch(self, rows: np.ndarray, trim: bool = True) -> dict[str, Tensor]:
         """Stack ``rows`` into a loss batch (:data:`f2p_model.losses.BATCH_KEYS`), objects trimmed to
@@ -258,9 +261,9 @@ class TransitionDataset(torch.utils.data.Dataset):
         }
         for key in ("points_t", "points_t1", "pos_t", "pos_t1"):
             out[key] = out[key].float()
-        if self.latents is not None:
-            idx = torch.from_numpy(rows)
-            out["latent_t"], out["latent_t1"] = (lat[idx, :n] for lat in self.latents)
+        idx = torch.from_numpy(rows)
+        for key, lat in self.latents.items():
+            out[key] = lat[idx, :n]
         return out
 
 

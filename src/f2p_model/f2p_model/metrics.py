@@ -145,7 +145,8 @@ def model_relation_f1(
     try:
         for batch in batches:
             mask = batch["mask"]
-            x = model.encode(batch["points_t"], mask)  # (B, N, D)
+            # X_t: a frozen encoder's latents when the batch carries them (TransitionDataset.attach_latents)
+            x = batch["latent_t"] if "latent_t" in batch else model.encode(batch["points_t"], mask)  # (B, N, D)
             u0, b0 = model.relation_probs(x, mask)
             x1, _ = model.dynamics(x, mask, batch["skill"], batch["acted"], batch["params"])
             u1, b1 = model.relation_probs(x1, mask)
