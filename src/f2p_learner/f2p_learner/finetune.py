@@ -28,14 +28,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from f2p_learner.inference import effect_relations, failure_tensors
+from f2p_learner.inference import effect_relations, failure_relation_probs, failure_tensors
 from f2p_model.config import LossConfig, TrainConfig
 from f2p_model.data import TransitionDataset, data_manifest_hash, iter_batches
 from f2p_model.metrics import model_relation_f1
 from f2p_model.model import SkillEffectModel
 from f2p_model.store import ModelStore
 from f2p_model.train import RunOptions, encode_records, model_from_checkpoint, train
-from f2p_sim.relations import UNARY
 
 
 @dataclass
@@ -95,14 +94,10 @@ def failure_accuracy(model: SkillEffectModel, event, failure_relations: list | N
         out = model(ft.points[None], ft.mask[None], torch.tensor([ft.skill]), torch.tensor([ft.acted]),
                     ft.params[None])
         pu, pb = model.relation_probs(out.latent_next, ft.mask[None])
-    right = 0
-    for r, i, j in ft.failure_relations:
-        if r < len(UNARY):
-            p, observed = float(pu[0, i, r]), bool(event.unary_after[i, r])
-        else:
-            p, observed = float(pb[0, i, j, r - len(UNARY)]), bool(event.binary_after[i, j, r - len(UNARY)])
-        right += int((p >= 0.5) == observed)
-    return right / len(ft.failure_relations)
+    observed = failure_relation_probs(torch.as_tensor(event.unary_after)[None],
+                                      torch.as_tensor(event.binary_after)[None], ft.failure_relations)  # (1, F)
+    predicted = failure_relation_probs(pu, pb, ft.failure_relations) >= 0.5
+    return int((predicted == observed).sum()) / len(ft.failure_relations)
 
 
 def parent_learning_rate(meta) -> float:

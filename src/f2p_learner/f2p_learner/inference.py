@@ -200,13 +200,20 @@ def failure_entropy(model: SkillEffectModel, ft: FailureTensors, latent: Tensor,
     acted = torch.full((m,), ft.acted, dtype=torch.long)
     msk = ft.mask.expand(m, -1)
     x_next, _ = model.dynamics(latent, msk, skill, acted, actions)
-    pu, pb = model.relation_probs(x_next, msk)
     eps = 1e-6
-    ent = []
-    for r, i, j in ft.failure_relations:
-        p = (pu[:, i, r] if r < len(UNARY) else pb[:, i, j, r - len(UNARY)]).clamp(eps, 1 - eps)
-        ent.append(-(p * p.log() + (1 - p) * (1 - p).log()))  # (M,)
-    return torch.stack(ent, dim=1)
+    p = failure_relation_probs(*model.relation_probs(x_next, msk), ft.failure_relations).clamp(eps, 1 - eps)
+    return -(p * p.log() + (1 - p) * (1 - p).log())
+
+
+def failure_relation_probs(unary: Tensor, binary: Tensor, failure_relations: list[tuple[int, int, int]]) -> Tensor:
+    """The probability of each failure relation (r, i, j) (`FailureTensors.failure_relations`) from
+    relation probabilities unary (M, N, U), binary (M, N, N, R) -> (M, F), in one gather."""
+    r, i, j = torch.tensor(failure_relations, dtype=torch.long).reshape(-1, 3).unbind(1)
+    n_u = unary.shape[-1]
+    is_unary = r < n_u
+    pu = unary[:, i, r.clamp(max=n_u - 1)]  # (M, F), used where the relation is unary
+    pb = binary[:, i, j.clamp(min=0), (r - n_u).clamp(min=0)]  # (M, F), where it is binary
+    return torch.where(is_unary, pu, pb)
 
 
 @torch.no_grad()
@@ -287,7 +294,8 @@ def _algorithm(log_prob, config: InferenceConfig, bounds) -> SVGD:
 
 
 __all__ = ["MAX_PARAMS", "SKILL_NAMES", "FailureTensors", "InferenceConfig", "action_log_prob", "action_objective",
-           "effect_relations", "encode_particles", "failure_entropy", "infer_actions", "infer_states", "state_log_prob",
+           "effect_relations", "encode_particles", "failure_entropy", "failure_relation_probs", "infer_actions",
+           "infer_states", "state_log_prob",
            "state_satisfaction"]
 
 
