@@ -56,6 +56,7 @@ from f2p_learner.finetune import FinetuneConfig
 from f2p_learner.inference import InferenceConfig
 from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig, LearningCancelled
 from f2p_learner.methods import LEARNING_METHODS
+from f2p_learner.svgd import preload_optimizer
 from f2p_model.store import ModelStore, ModelStoreError
 from f2p_monitor.failure_store import FailureStore, FailureStoreError
 from f2p_msgs.action import LearnFromFailure
@@ -129,6 +130,7 @@ class LearnerNode(Node):
             import torch
 
             torch.set_num_threads(threads)
+        preload_optimizer()  # torch.optim's lazy imports now, not at the first failure
         self.base = LearnerConfig(
             method=self.method,
             inference=dataclasses.replace(inf0, particles=particles, state_iterations=state_iterations,

@@ -64,6 +64,7 @@ __all__ = [
     "gradient_ascent",
     "median_heuristic_bandwidth",
     "pairwise_sq_dists",
+    "preload_optimizer",
 ]
 
 #: Builds the optimiser that takes the particle steps from the list of tensors it will update.
@@ -385,6 +386,16 @@ class SVGD:
                 result.stop_reason = StopReason.CONVERGED
                 break
         return result
+
+
+def preload_optimizer() -> None:
+    """Take one Adam step on a throw-away tensor. torch.optim imports torch._dynamo (and with it sympy)
+    on an optimiser's first step: ~2.3 s on 2 cores, which a long-running process (the learner node)
+    pays at start-up instead of inside its first SVGD run (state inference of the demo's failure took
+    4.4 s in the graph with that import, 1.3 s after it)."""
+    x = torch.zeros(1, requires_grad=True)
+    x.grad = torch.zeros(1)
+    torch.optim.Adam([x]).step()
 
 
 def gradient_ascent(

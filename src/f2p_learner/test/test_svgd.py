@@ -255,3 +255,14 @@ def test_flat_log_prob_leaves_only_repulsion():
     result = SVGD(lambda x: torch.zeros(x.shape[0]), lr=0.05).run(x0, 10)
     assert all(d.attractive_norm == 0.0 and d.repulsive_norm > 0.0 for d in result.history)
     assert torch.pdist(result.particles).mean() > 1.5 * torch.pdist(x0).mean()
+
+
+def test_preload_optimizer_does_torch_optims_lazy_imports_up_front():
+    import subprocess
+    import sys
+
+    code = ("import sys, torch; from f2p_learner.svgd import preload_optimizer; "
+            "before = 'torch._dynamo' in sys.modules; preload_optimizer(); "
+            "print(before, 'torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]
