@@ -100,9 +100,9 @@ def test_a_transport_failure_is_learned_from_and_the_retry_succeeds(pretrained):
     assert plans.versions[0] == parent and plans.versions[-1] in learned  # the successful try: a learned model
 
     # In distribution (the placements the model was pre-trained on), twelve scenes: the version that
-    # reached the goal solves nearly as many as its pre-trained parent. Measured when written: parent
-    # 12/12, learned 11/12 (one placement, seed 102, now misses its band: a small forgetting the
-    # held-out prediction F1 shows too, 0.904 -> 0.891).
+    # reached the goal solves nearly as many as its pre-trained parent. Measured on a model pre-trained
+    # with a fused Adam (since reverted) learning from transport seed 2: parent 12/12, learned 11/12
+    # (seed 102 missed its band; held-out prediction F1 0.904 -> 0.891).
     serving, _ = store.load(plans.versions[-1])
     scenes = range(100, 112)
     solved = {v: sum(_run("place", s, m, v, monitor=False).success for s in scenes)
