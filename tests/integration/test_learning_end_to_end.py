@@ -3,10 +3,9 @@ test_task_graph.py): a model pre-trained here fails a transport scene — it pre
 stay behind when their container is carried to table B — the executive stores the failure,
 classifies it, the learner publishes a validated version, the failed step is planned again by that
 version and reaches the goal, and in-distribution scenes (place) still succeed with it (all but at
-most two of twelve). On that
-model's failure, the particles are checked as the paper claims them (§5, A.13): state particles
-keep the failure's relations and are more diverse than Gradient's, action particles raise the
-entropy of the failure relations.
+most two of twelve). On that model's failure, the particles are checked as the paper claims them
+(§5, A.13): state particles keep the failure's relations and are more diverse than Gradient's,
+action particles raise the entropy of the failure relations.
 
 The model is `tiny_model_config` with wider decoders and dynamics (16 points per segment): with the
 toy widths (detection F1 0.75) it could not place the container within the 6–8 cm band between
@@ -17,9 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from f2p_learner.inference import InferenceConfig, action_objective, failure_tensors, state_satisfaction
+from f2p_learner.inference import (
+    InferenceConfig,
+    action_objective,
+    failure_tensors,
+    initial_actions,
+    state_satisfaction,
+)
 from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig
 from f2p_learner.methods import mean_pairwise_distance, propose
 from f2p_model.config import LossConfig, TrainConfig, tiny_model_config
@@ -127,8 +131,6 @@ def test_particles_keep_the_failure_relations_are_diverse_and_raise_entropy(pret
     moving = ft.movable & ft.mask
     diversity = mean_pairwise_distance(f2p.states, moving)
     assert diversity > 0.05 and diversity > mean_pairwise_distance(grad.states, moving)
-    g = torch.Generator().manual_seed(config.seed + 1)  # the action particles' initial draw (infer_actions)
-    start = ft.param_low + (ft.param_high - ft.param_low) * torch.rand(config.particles, ft.params.shape[0],
-                                                                       generator=g)
+    start = initial_actions(ft, config.particles, config)  # where the action particles started
     before = float(action_objective(model, ft, f2p.states, start).mean())
     assert float(action_objective(model, ft, f2p.states, f2p.actions).mean()) > before

@@ -36,6 +36,7 @@ from f2p_learner.inference import (
     infer_actions,
     infer_states,
     state_satisfaction,
+    uniform_actions,
 )
 from f2p_model.model import SkillEffectModel
 
@@ -88,10 +89,6 @@ def _prior_states(ft: FailureTensors, m: int, config: InferenceConfig, g: torch.
     return s * ft.movable[None, :, None]
 
 
-def _prior_actions(ft: FailureTensors, m: int, g: torch.Generator) -> Tensor:
-    return ft.param_low + (ft.param_high - ft.param_low) * torch.rand(m, ft.params.shape[0], generator=g)
-
-
 def _reject(draw: Callable[[int], Tensor], score: Callable[[Tensor], Tensor], target: float, m: int,
             cfg: MethodConfig) -> tuple[Tensor, int]:
     """Draw in batches until m draws score >= target; past max_draws keep the m best seen."""
@@ -116,14 +113,14 @@ def _reject_actions(model: SkillEffectModel, ft: FailureTensors, states: Tensor,
     the target (so the kept pairs are scored as they are used); past max_draws the best draw of
     each open slot is kept."""
     m = states.shape[0]
-    actions = _prior_actions(ft, m, g)
+    actions = uniform_actions(ft, m, g)
     best = torch.full((m,), -math.inf)
     done = torch.zeros(m, dtype=torch.bool)
     draws = 0
     while draws < cfg.max_draws and not bool(done.all()):
         slots = (~done).nonzero(as_tuple=True)[0]
         slots = slots.repeat(max(1, cfg.batch // len(slots)))
-        cand = _prior_actions(ft, len(slots), g)
+        cand = uniform_actions(ft, len(slots), g)
         score = action_objective(model, ft, states[slots], cand)
         draws += len(slots)
         for i, slot in enumerate(slots.tolist()):
@@ -160,7 +157,7 @@ def propose(method: str, model: SkillEffectModel, ft: FailureTensors, config: In
         out.states = _prior_states(ft, m, config, g)
         out.times_s["state_inference"] = time.perf_counter() - t
         t = time.perf_counter()
-        out.actions = _prior_actions(ft, m, g)
+        out.actions = uniform_actions(ft, m, g)
     else:  # domain_randomization
         sigma = torch.tensor([mc.dr_sigma_xy, mc.dr_sigma_xy, mc.dr_sigma_yaw])
         lim = torch.tensor([config.max_offset, config.max_offset, math.pi / 4])

@@ -228,12 +228,11 @@ class TransitionDataset(torch.utils.data.Dataset):
         (:data:`f2p_model.losses.LATENT_KEYS`): the latents of a frozen encoder, encoded once. X_t
         alone serves relation detection (`f2p_model.metrics`); the loss needs both."""
         s, n = self.arrays["object_mask"].shape
-        given = [t for t in (latent_t, latent_t1) if t is not None]
-        for t in given:
+        latents = {k: t for k, t in (("latent_t", latent_t), ("latent_t1", latent_t1)) if t is not None}
+        for t in latents.values():
             if t.dim() != 3 or t.shape[:2] != (s, n):
                 raise ValueError(f"latents must be ({s}, {n}, D), got {tuple(t.shape)}")
-        self.latents = {key: t.detach() for key, t in zip(("latent_t", "latent_t1"), (latent_t, latent_t1),
-                                                          strict=True) if t is not None}
+        self.latents = {k: t.detach() for k, t in latents.items()}
 
     def batch(self, rows: np.ndarray, trim: bool = True) -> dict[str, Tensor]:
         """Stack ``rows`` into a loss batch (:data:`f2p_model.losses.BATCH_KEYS`), objects trimmed to

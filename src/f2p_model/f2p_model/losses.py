@@ -22,6 +22,7 @@ Departures, each for a reason:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 
 import torch
@@ -130,13 +131,10 @@ def transition_loss(
     if all(k in batch for k in LATENT_KEYS):  # a frozen encoder's latents: Enc is not run (nor trained)
         out = model.step(batch["latent_t"], mask, batch["skill"], batch["acted"], batch["params"])
         target = batch["latent_t1"]
-    elif cfg.stop_grad_target:
-        out = model(batch["points_t"], mask, batch["skill"], batch["acted"], batch["params"])
-        with torch.no_grad():
-            target = model.encode(batch["points_t1"], mask)  # (B, N, D)
     else:
         out = model(batch["points_t"], mask, batch["skill"], batch["acted"], batch["params"])
-        target = model.encode(batch["points_t1"], mask)
+        with torch.no_grad() if cfg.stop_grad_target else contextlib.nullcontext():
+            target = model.encode(batch["points_t1"], mask)  # (B, N, D)
 
     parts_t = {
         "detection": relation_loss(out.unary_logits, out.binary_logits, batch["unary_t"], batch["binary_t"], mask,
