@@ -129,11 +129,13 @@ def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: Inferenc
     if config.likelihood not in ("sum", "mean"):
         raise ValueError(f"likelihood must be 'sum' or 'mean', got {config.likelihood!r}")
 
+    encode = ParticleEncoder(model, ft)
+
     def log_prob(s: Tensor) -> Tensor:
         m = s.shape[0]
         off = s * movable[None, :, None]  # (M, N, 3) static objects never move
         msk = mask.expand(m, -1)
-        latent = encode_particles(model, ft, s)
+        latent = encode(s)
         pu, pb = model.relation_probs(latent, msk)  # (M, N, U), (M, N, N, R)
         eps = 1e-6
         terms = []
@@ -164,25 +166,41 @@ def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: Inferenc
     return log_prob
 
 
+class ParticleEncoder:
+    """Enc(ξ(s)O^F) for state particles (M, N, 3) -> latents (M, N, D), for one failure and a model whose
+    weights stay fixed while it is used (inference). What no particle changes is computed once, when
+    the encoder is made, not once per particle or per SVGD iteration (the encoder dominates the cost):
+    the static objects' features (they never move) and the moving segments' neighbourhoods, densities
+    and DensityNet outputs (invariant under the rigid motion a particle applies,
+    `PointConvEncoder.groupings`). None of these carry gradients; the moving segments' features do,
+    to the particles."""
+
+    def __init__(self, model: SkillEffectModel, ft: FailureTensors) -> None:
+        self.model, self.ft = model, ft
+        self.moving, fixed = ft.movable & ft.mask, ~ft.movable & ft.mask
+        with torch.no_grad():
+            self.fixed_feats = model.encoder(ft.points[fixed]) if bool(fixed.any()) else None
+            self.groupings = model.encoder.groupings(ft.points[self.moving]) if bool(self.moving.any()) else None
+
+    def __call__(self, states: Tensor) -> Tensor:
+        model, ft, moving = self.model, self.ft, self.moving
+        m = states.shape[0]
+        feats = ft.points.new_zeros(m, ft.points.shape[0], model.config.feat_dim)
+        if self.fixed_feats is not None:
+            feats[:, ~ft.movable & ft.mask] = self.fixed_feats.unsqueeze(0)
+        if self.groupings is not None:
+            off = states[:, moving]  # (M, K, 3)
+            pts = transform_segments(ft.points[moving].expand(m, -1, -1, -1), translation=torch.cat(
+                [off[..., :2], torch.zeros_like(off[..., :1])], dim=-1), yaw=off[..., 2])
+            k = int(moving.sum())
+            feats[:, moving] = model.encoder(pts.reshape(m * k, *pts.shape[2:]),
+                                             tile_groupings(self.groupings, m)).reshape(m, k, -1)
+        return model.with_identity(feats)
+
+
 def encode_particles(model: SkillEffectModel, ft: FailureTensors, states: Tensor) -> Tensor:
-    """Enc(ξ(s)O^F) for state particles (M, N, 3) -> latents (M, N, D). Static objects never move,
-    so their segments are encoded once, not once per particle (the encoder dominates the cost); the
-    moving segments' neighbourhoods and densities (invariant under the rigid motion a particle
-    applies) are computed once per call, not once per particle, and carry no gradient."""
-    m, n = states.shape[0], ft.points.shape[0]
-    moving, fixed = ft.movable & ft.mask, ~ft.movable & ft.mask
-    feats = ft.points.new_zeros(m, n, model.config.feat_dim)
-    if bool(fixed.any()):
-        feats[:, fixed] = model.encoder(ft.points[fixed]).unsqueeze(0)
-    if bool(moving.any()):
-        off = states[:, moving]  # (M, K, 3)
-        pts = transform_segments(ft.points[moving].expand(m, -1, -1, -1), translation=torch.cat(
-            [off[..., :2], torch.zeros_like(off[..., :1])], dim=-1), yaw=off[..., 2])
-        k = int(moving.sum())
-        # a particle moves each segment rigidly: neighbourhoods and densities are those of O^F
-        groupings = tile_groupings(model.encoder.groupings(ft.points[moving]), m)
-        feats[:, moving] = model.encoder(pts.reshape(m * k, *pts.shape[2:]), groupings).reshape(m, k, -1)
-    return model.with_identity(feats)
+    """Enc(ξ(s)O^F) for state particles (M, N, 3) -> latents (M, N, D), once (`ParticleEncoder`)."""
+    return ParticleEncoder(model, ft)(states)
 
 
 @torch.no_grad()
@@ -314,6 +332,7 @@ __all__ = [
     "SKILL_NAMES",
     "FailureTensors",
     "InferenceConfig",
+    "ParticleEncoder",
     "action_log_prob",
     "action_objective",
     "effect_relations",

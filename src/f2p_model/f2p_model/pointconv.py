@@ -118,11 +118,13 @@ def kernel_density(d2: Tensor, bandwidth: float) -> Tensor:
 
 class Grouping(NamedTuple):
     """One layer's neighbourhoods: centre indices (M, S), neighbour indices (M, S, K) (both None for
-    the group-all layer) and each point's inverse kernel density (M, P)."""
+    the group-all layer) and each point's inverse kernel density (M, P); optionally the DensityNet's
+    output for them (M, S, K, 1), which is fixed while the weights are (`PointConvEncoder.groupings`)."""
 
     centres: Tensor | None
     knn: Tensor | None
     inv_density: Tensor
+    density_scale: Tensor | None = None
 
 
 def tile_groupings(groupings: list[Grouping], copies: int) -> list[Grouping]:
@@ -132,7 +134,7 @@ def tile_groupings(groupings: list[Grouping], copies: int) -> list[Grouping]:
     def tile(t: Tensor | None) -> Tensor | None:
         return None if t is None else t.unsqueeze(0).expand(copies, *t.shape).reshape(copies * t.shape[0], *t.shape[1:])
 
-    return [Grouping(tile(g.centres), tile(g.knn), tile(g.inv_density)) for g in groupings]
+    return [Grouping(*(tile(t) for t in g)) for g in groupings]
 
 
 class DensitySetAbstraction(nn.Module):
@@ -168,6 +170,15 @@ class DensitySetAbstraction(nn.Module):
             knn = d2_centres.topk(k, dim=-1, largest=False).indices  # (M, S, K)
         return Grouping(centres, knn, inv_density)
 
+    def density_scale(self, g: Grouping) -> Tensor:
+        """DensityNet of each neighbour's inverse density, normalised by its group's maximum -> (M, S, K, 1)
+        ((M, 1, P, 1) for the group-all layer)."""
+        if self.cfg.group_all:
+            grouped_inv = g.inv_density.unsqueeze(1).unsqueeze(-1)  # (M, 1, P, 1)
+        else:
+            grouped_inv = gather_points(g.inv_density.unsqueeze(-1), g.knn)  # (M, S, K, 1)
+        return self.densitynet(grouped_inv / grouped_inv.amax(dim=2, keepdim=True))
+
     def forward(self, xyz: Tensor, feats: Tensor, grouping: Grouping | None = None) -> tuple[Tensor, Tensor]:
         """xyz (M, P, 3) coordinates, feats (M, P, C) -> new xyz (M, S, 3), new feats (M, S, C').
         `grouping`: `self.grouping` of these clouds or of any rigid motion of them (then not recomputed)."""
@@ -178,16 +189,15 @@ class DensitySetAbstraction(nn.Module):
             new_xyz = xyz.mean(dim=1, keepdim=True)  # (M, 1, 3) the centroid, as Points2Plans
             rel = (xyz - new_xyz).unsqueeze(1)  # (M, 1, P, 3)
             grouped = feats.unsqueeze(1)  # (M, 1, P, C)
-            grouped_inv = g.inv_density.reshape(m, 1, p, 1)  # (M, 1, P, 1)
         else:
             new_xyz = gather_points(xyz, g.centres)  # (M, S, 3)
-            rel = gather_points(xyz, g.knn) - new_xyz.unsqueeze(2)  # (M, S, K, 3)
-            grouped = gather_points(feats, g.knn)  # (M, S, K, C)
-            grouped_inv = gather_points(g.inv_density.unsqueeze(-1), g.knn)  # (M, S, K, 1)
+            neighbours = gather_points(xyz, g.knn)  # (M, S, K, 3)
+            rel = neighbours - new_xyz.unsqueeze(2)
+            # the first layer's features are the coordinates themselves: one gather serves both
+            grouped = neighbours if feats is xyz else gather_points(feats, g.knn)  # (M, S, K, C)
 
         h = self.mlp(torch.cat([rel, grouped], dim=-1))  # (M, S, K, C')
-        density_scale = self.densitynet(grouped_inv / grouped_inv.amax(dim=2, keepdim=True))  # (M, S, K, 1)
-        h = h * density_scale
+        h = h * (g.density_scale if g.density_scale is not None else self.density_scale(g))  # (M, S, K, 1)
         w = self.weightnet(rel)  # (M, S, K, C_mid)
         h = h.transpose(-1, -2) @ w  # (M, S, C', C_mid)
         h = self.linear(h.flatten(-2))  # (M, S, C')
@@ -210,14 +220,17 @@ class PointConvEncoder(nn.Module):
         self.centroid_embed = nn.Linear(3, cfg.out_dim) if cfg.centroid_embedding else None
 
     def groupings(self, points: Tensor) -> list[Grouping]:
-        """Every layer's `Grouping` of segment clouds (M, P, 3), without gradients. A rigid motion of a
-        segment (what state particles apply, paper Eq. 4/5) changes none of them, so a caller that
-        encodes many moved copies of the same segments computes them once (`forward(..., groupings)`)."""
+        """Every layer's `Grouping` of segment clouds (M, P, 3), with the DensityNet's output for it,
+        without gradients. A rigid motion of a segment (what state particles apply, paper Eq. 4/5)
+        changes none of them, so a caller that encodes many moved copies of the same segments with
+        fixed weights computes them once (`forward(..., groupings)`). Not for training: the cached
+        DensityNet output carries no gradient to the DensityNet's weights."""
         out = []
         with torch.no_grad():
             xyz = points
             for layer in self.layers:
                 g = layer.grouping(xyz)
+                g = g._replace(density_scale=layer.density_scale(g))
                 out.append(g)
                 if not layer.cfg.group_all:
                     xyz = gather_points(xyz, g.centres)

@@ -86,3 +86,6 @@ def test_groupings_of_a_segment_serve_its_rigid_motions():
     assert not torch.allclose(cached[:3], enc(segs), atol=1e-3)  # the motion itself is seen
     g = enc.groupings(segs)
     assert [x.knn is None for x in g] == [False, False, True] and g[0].inv_density.shape == (3, 128)
+    # the DensityNet's output rides along (fixed while the weights are) and is what forward would compute
+    assert g[0].density_scale.shape == (3, 128, 8, 1) and g[2].density_scale.shape == (3, 1, 16, 1)
+    torch.testing.assert_close(g[1].density_scale, enc.layers[1].density_scale(g[1]._replace(density_scale=None)))
