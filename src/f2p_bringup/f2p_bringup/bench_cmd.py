@@ -84,7 +84,7 @@ def bench_learner(args: argparse.Namespace) -> int:
             inference=InferenceConfig(particles=args.particles, state_iterations=args.state_iterations,
                                       action_iterations=args.action_iterations),
             finetune=FinetuneConfig(epochs=args.epochs, freeze_encoder=not args.train_encoder),
-            heldout=args.heldout, replay=args.replay,
+            heldout=args.heldout, replay=args.replay, repeats=args.repeats,
             work_dir=args.work_dir)
         result = bench.run(models, args.version, event, config,
                            progress=lambda stage, msg: print(f"[bench learner] {stage}: {msg}", flush=True))
@@ -94,7 +94,7 @@ def bench_learner(args: argparse.Namespace) -> int:
     print(bench.summary(result))
     command = (f"f2p bench learner --event {event_id} --failures {args.failures} --store {args.store} "
                f"--particles {args.particles} --state-iterations {args.state_iterations} "
-               f"--action-iterations {args.action_iterations} --epochs {args.epochs}"
+               f"--action-iterations {args.action_iterations} --epochs {args.epochs} --repeats {args.repeats}"
                + (" --train-encoder" if args.train_encoder else "")
                + (f" --heldout {args.heldout}" if args.heldout else "") + (f" --replay {args.replay}" if args.replay
                                                                            else ""))
@@ -155,13 +155,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     lr.add_argument("--version", default="latest")
     lr.add_argument("--particles", type=int, default=20, help="M (A.5)")
     lr.add_argument("--state-iterations", type=int, default=8, help="InferenceConfig.state_iterations")
-    lr.add_argument("--action-iterations", type=int, default=20, help="InferenceConfig.action_iterations")
+    lr.add_argument("--action-iterations", type=int, default=10, help="InferenceConfig.action_iterations")
     lr.add_argument("--epochs", type=int, default=200,
                     help="fine-tuning epochs at most (A.11: 200; stops once the failure is learned)")
     lr.add_argument("--train-encoder", action="store_true",
                     help="fine-tune the whole model, encoder included (A.11); default: Dyn and decoders only")
     lr.add_argument("--heldout", default=None, help="held-out pre-training dataset (no-regression check)")
     lr.add_argument("--replay", default=None, help="pre-training dataset mixed into fine-tuning")
+    lr.add_argument("--repeats", type=int, default=5,
+                    help="timed runs of the Fail2Progress and Gradient inference; the median is reported")
     lr.add_argument("--work-dir", default="runs/bench_learner")
     lr.add_argument("--out", default="experiments/results/bench_learner.json")
     lr.set_defaults(func=bench_learner)

@@ -203,3 +203,27 @@ def test_failure_accuracy_scores_the_given_failure_relations(event, model):
     singles = [failure_accuracy(model, event, [r]) for r in rels]
     assert whole == pytest.approx(sum(singles) / len(singles))
     assert np.isnan(failure_accuracy(model, event, []))
+
+
+def test_bench_times_every_stage_and_reports_the_median_of_repeats(event, model, tmp_path):
+    from f2p_learner import bench
+    from f2p_learner.finetune import FinetuneConfig
+    from f2p_model.store import ModelStore
+
+    store = ModelStore(tmp_path / "models")
+    store.publish(model, {}, parent=None, data_hash="test", metrics={}, validated=True)
+    config = bench.LearnerBenchConfig(
+        inference=InferenceConfig(particles=4, state_iterations=2, action_iterations=2),
+        finetune=FinetuneConfig(epochs=2, lr=1e-3, batch_size=4), max_draws=64, repeats=3,
+        work_dir=str(tmp_path / "bench"))
+    r = bench.run(store, "latest", event, config)
+    for name in ("fail2progress", "gradient"):
+        m = r["methods"][name]
+        assert len(m["runs_total_s"]) == 3 and m["total_s"] == sorted(m["runs_total_s"])[1]
+        assert set(m["times_s"]) == {"state_inference", "action_inference"}
+    assert "runs_total_s" not in r["methods"]["sampling"] and r["speedup_vs_sampling"] > 0
+    assert set(r["stages_s"]) == {"state_inference", "action_inference", "simulate", "finetune_validate_publish"}
+    assert r["failure_to_published_s"] == pytest.approx(sum(r["stages_s"].values()))
+    assert "Fail2Progress is" in bench.summary(r)
+    with pytest.raises(ValueError, match="repeats"):
+        bench.run(store, "latest", event, bench.LearnerBenchConfig(repeats=0))
