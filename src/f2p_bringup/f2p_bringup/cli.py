@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from f2p_bringup import bench_cmd, bringup_cmd, data_cmd, demo_cmd, doctor, eval_cmd, learn_cmd, model_cmd
+from f2p_model.runtime import retain_freed_memory
 
 #: Modules providing subcommands, in the order ``f2p --help`` lists them.
 SUBCOMMANDS: Sequence[Callable[[argparse._SubParsersAction], None]] = (
@@ -46,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    retain_freed_memory()  # f2p_model.runtime: torch work re-allocates large tensors every step
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -57,6 +57,7 @@ from f2p_learner.inference import InferenceConfig
 from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig, LearningCancelled
 from f2p_learner.methods import LEARNING_METHODS
 from f2p_learner.svgd import preload_optimizer
+from f2p_model.runtime import retain_freed_memory
 from f2p_model.store import ModelStore, ModelStoreError
 from f2p_monitor.failure_store import FailureStore, FailureStoreError
 from f2p_msgs.action import LearnFromFailure
@@ -316,6 +317,7 @@ class LearnerNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
+    retain_freed_memory()  # f2p_model.runtime: SVGD and fine-tuning re-allocate large tensors every step
     return run_node(LearnerNode, "learner", threads=4, args=args)
 
 

@@ -34,6 +34,7 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
+from f2p_model.runtime import retain_freed_memory
 from f2p_model.store import ModelStore, ModelStoreError
 from f2p_msgs.action import PlanTask
 from f2p_msgs.msg import ModelVersion
@@ -158,6 +159,7 @@ class PlannerNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
+    retain_freed_memory()  # f2p_model.runtime: rollouts re-allocate large tensors every call
     return run_node(PlannerNode, "planner", threads=3, fatal=(ValueError, NoModelError), args=args)
 
 
