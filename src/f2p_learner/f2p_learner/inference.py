@@ -53,25 +53,26 @@ STATIC = {ObjectClass.TABLE.value, ObjectClass.SHELF.value, ObjectClass.CABINET.
 class InferenceConfig:
     particles: int = 20  # M (A.5)
     # Iterations and step size (the paper gives neither). A state iteration re-encodes 20 particles x
-    # the movable segments with gradients (~0.22 s for 6 segments of 128 points on 2 cores), an action
-    # iteration runs Dyn and the decoders only (~0.023 s), so the state iterations decide whether
-    # inference meets its 2 s goal. Measured on the demo's transport failure (small full-architecture
-    # model, 8 objects, 6 movable, 60 failure relations; O^F itself keeps 0.945 of R^F under the model),
-    # state (iterations, lr) -> satisfaction, diversity (Gradient's), seconds: (20, 0.03) 0.953, 0.148 m
-    # (0.112), 4.1-4.8 s; (8, 0.04) 0.940, 0.150 m (0.116), 2.0 s; (5, 0.06) 0.931, 0.154 m (0.144),
-    # 0.9-1.4 s. On the end-to-end test's model (16 points) (5, 0.06) was no more diverse than Gradient
-    # (0.169 vs 0.169 m: five Adam steps of ~lr each move every particle alike), (8, 0.04) was (0.128
-    # vs 0.111 m, satisfaction 0.967, O^F 0.969). So 8: the particles must keep what makes them SVGD's.
-    # (The seconds above predate `ParticleEncoder`, which took a state iteration from 0.44 to 0.34 s on
-    # one thread.)
-    state_iterations: int = 8
-    # An action iteration costs ~0.025 s. Measured on the demo's failure with the action-sensitive child
-    # v0002 (the demo's pre-trained v0001 predicts nearly the same relations whatever the parameters:
-    # its entropy is flat to 4 digits under any iteration count; fine-tuning on D+ teaches the effect),
-    # iterations (lr) -> mean entropy of the failure relations (start 0.396 nats), action std: 8 (0.06)
-    # 0.457, 0.096; 10 (0.04) 0.457, 0.109; 12 (0.04) 0.457, 0.102; 15 (0.04) 0.459, 0.100; 20 (0.04)
-    # 0.462, 0.107; 30 (0.04) 0.465, 0.113.
-    # Ten iterations give 92 % of twenty's rise at half the cost, with the same spread.
+    # the movable segments with gradients (~0.19 s for 6 segments of 128 points on 2 cores), an action
+    # iteration runs Dyn and the decoders only (~0.03 s), so the state iterations decide whether
+    # inference meets its 2 s goal. State (iterations, lr) -> satisfaction of R^F under the model,
+    # diversity (Gradient's at the same budget), on two models:
+    # - the demo's transport failure (small full-architecture model, 8 objects, 6 movable, 60 failure
+    #   relations; O^F itself keeps 0.945): (20, 0.03) 0.953, 0.148 m (0.112); (8, 0.04) 0.940, 0.150
+    #   (0.116); (7, 0.04) 0.940, 0.144 (0.121); (6, 0.045) 0.938, 0.143 (0.127); (5, 0.06) 0.931, 0.154
+    #   (0.144);
+    # - the end-to-end test's (16 points, O^F 0.967): (8, 0.04) 0.967, 0.128 (0.111); (7, 0.04) 0.967,
+    #   0.126 (0.112); (6, 0.045) 0.962, 0.139 (0.126); (5, 0.06) 0.169 vs 0.169 m, no more diverse than
+    #   Gradient (five Adam steps of ~lr each move every particle alike).
+    # 7 keeps what 8 gave (and what makes the particles SVGD's: more diverse than Gradient's at the
+    # same satisfaction) at 7/8 of the cost; below that the margin over Gradient shrinks.
+    state_iterations: int = 7
+    # Action iterations, measured on the demo's failure with its action-sensitive child v0002 (the
+    # pre-trained v0001 predicts nearly the same relations whatever the parameters: its entropy is flat
+    # to 4 digits under any iteration count; fine-tuning on D+ teaches the effect), iterations (lr) ->
+    # mean entropy of the failure relations (start 0.396 nats), action std: 8 (0.06) 0.457, 0.096; 10
+    # (0.04) 0.457, 0.109; 12 (0.04) 0.457, 0.102; 15 (0.04) 0.459, 0.100; 20 (0.04) 0.462, 0.107; 30
+    # (0.04) 0.465, 0.113. Ten give 92 % of twenty's rise at half the cost, with the same spread.
     action_iterations: int = 10
     lr: float = 0.04  # Adam step size (A.13.3)
     max_offset: float = 0.15  # |dx|, |dy| of a state particle (m); |dyaw| ≤ π/4
