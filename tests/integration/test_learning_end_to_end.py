@@ -117,8 +117,8 @@ def test_a_transport_failure_is_learned_from_and_the_retry_succeeds(pretrained):
 def test_particles_keep_the_failure_relations_are_diverse_and_raise_entropy(pretrained, tmp_path):
     # measured on this model's seed-1 failure with 20 state iterations at 0.03 (2026-12-01):
     # satisfaction 0.975 (O^F itself 0.967), diversity 0.105 m vs Gradient's 0.074 m, entropy
-    # 0.179 -> 0.195 nats; with 8 iterations at 0.04 (2026-12-02) 0.967 and 0.128 vs 0.111 m; with 7
-    # at 0.04 and 10 action iterations 0.967, 0.126 vs 0.112 m, entropy 0.175 -> 0.188 nats
+    # 0.179 -> 0.195 nats; with 8 iterations at 0.04 (2026-12-02) 0.967 and 0.128 vs 0.111 m, and with
+    # 10 action iterations entropy 0.169 -> 0.182 nats
     _, store, parent = pretrained
     model, _ = store.load(parent)
     failures = FailureStore(tmp_path / "failures")

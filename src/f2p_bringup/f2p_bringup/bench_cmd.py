@@ -154,7 +154,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     lr.add_argument("--store", default="models", help="model store")
     lr.add_argument("--version", default="latest")
     lr.add_argument("--particles", type=int, default=20, help="M (A.5)")
-    lr.add_argument("--state-iterations", type=int, default=7, help="InferenceConfig.state_iterations")
+    lr.add_argument("--state-iterations", type=int, default=8, help="InferenceConfig.state_iterations")
     lr.add_argument("--action-iterations", type=int, default=10, help="InferenceConfig.action_iterations")
     lr.add_argument("--epochs", type=int, default=200,
                     help="fine-tuning epochs at most (A.11: 200; stops once the failure is learned)")

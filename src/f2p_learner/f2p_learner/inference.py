@@ -64,9 +64,11 @@ class InferenceConfig:
     # - the end-to-end test's (16 points, O^F 0.967): (8, 0.04) 0.967, 0.128 (0.111); (7, 0.04) 0.967,
     #   0.126 (0.112); (6, 0.045) 0.962, 0.139 (0.126); (5, 0.06) 0.169 vs 0.169 m, no more diverse than
     #   Gradient (five Adam steps of ~lr each move every particle alike).
-    # 7 keeps what 8 gave (and what makes the particles SVGD's: more diverse than Gradient's at the
-    # same satisfaction) at 7/8 of the cost; below that the margin over Gradient shrinks.
-    state_iterations: int = 7
+    # By these figures 7 keeps what 8 gave (what makes the particles SVGD's: more diverse than
+    # Gradient's at the same satisfaction) at 7/8 of the cost, but with 7 the end-to-end test's learned
+    # version no longer reached the goal on its transport scene (validated, and the retry missed), which
+    # it does with 8. So 8.
+    state_iterations: int = 8
     # Action iterations, measured on the demo's failure with its action-sensitive child v0002 (the
     # pre-trained v0001 predicts nearly the same relations whatever the parameters: its entropy is flat
     # to 4 digits under any iteration count; fine-tuning on D+ teaches the effect), iterations (lr) ->
