@@ -89,3 +89,37 @@ def test_groupings_of_a_segment_serve_its_rigid_motions():
     # the DensityNet's output rides along (fixed while the weights are) and is what forward would compute
     assert g[0].density_scale.shape == (3, 128, 8, 1) and g[2].density_scale.shape == (3, 1, 16, 1)
     torch.testing.assert_close(g[1].density_scale, enc.layers[1].density_scale(g[1]._replace(density_scale=None)))
+
+
+def test_frozen_contraction_matches_the_autograd_path_in_value_and_gradient():
+    # inference (weights frozen) takes the blocked FrozenContraction; it must be the same function
+    from f2p_model.pointconv import FrozenContraction
+
+    torch.manual_seed(0)
+    lin = nn.Linear(6 * 4, 5)
+    h = torch.randn(3, 700, 7, 6, requires_grad=True)  # 2,100 centres: two full blocks and a partial one
+    w = torch.randn(3, 700, 7, 4, requires_grad=True)
+    ref = lin((h.transpose(-1, -2) @ w).flatten(-2))
+    g = torch.randn_like(ref)
+    ref_h, ref_w = torch.autograd.grad(ref, (h, w), g)
+    with pytest.raises(RuntimeError, match="no gradient to the Linear"):
+        FrozenContraction.apply(h, w, lin.weight, lin.bias).sum().backward()
+    lin.requires_grad_(False)
+    out = FrozenContraction.apply(h, w, lin.weight, lin.bias)
+    got_h, got_w = torch.autograd.grad(out, (h, w), g)
+    torch.testing.assert_close(out, ref)
+    torch.testing.assert_close(got_h, ref_h)
+    torch.testing.assert_close(got_w, ref_w)
+
+
+def test_encoder_with_frozen_weights_gives_the_same_features_and_gradients():
+    torch.manual_seed(0)
+    enc = PointConvEncoder(EncoderConfig()).eval()
+    pts = (torch.rand(4, 128, 3) * 0.1 + torch.tensor([0.6, 0.1, 0.75])).requires_grad_()
+    ref = enc(pts)
+    (ref_grad,) = torch.autograd.grad(ref.square().sum(), pts)
+    enc.requires_grad_(False)
+    out = enc(pts)
+    (grad,) = torch.autograd.grad(out.square().sum(), pts)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(grad, ref_grad, atol=1e-5, rtol=1e-4)
