@@ -74,7 +74,9 @@ class InferenceConfig:
     # to 4 digits under any iteration count; fine-tuning on D+ teaches the effect), iterations (lr) ->
     # mean entropy of the failure relations (start 0.396 nats), action std: 8 (0.06) 0.457, 0.096; 10
     # (0.04) 0.457, 0.109; 12 (0.04) 0.457, 0.102; 15 (0.04) 0.459, 0.100; 20 (0.04) 0.462, 0.107; 30
-    # (0.04) 0.465, 0.113. Ten give 92 % of twenty's rise at half the cost, with the same spread.
+    # (0.04) 0.465, 0.113. Ten give 92 % of twenty's rise at half the cost, with the same spread. The
+    # child of a later demo run (same failure, 10 iterations in its D+): start 0.361, 10 -> 0.445, 20 ->
+    # 0.460 (85 %), 30 -> 0.472.
     action_iterations: int = 10
     lr: float = 0.04  # Adam step size (A.13.3)
     max_offset: float = 0.15  # |dx|, |dy| of a state particle (m); |dyaw| ≤ π/4
