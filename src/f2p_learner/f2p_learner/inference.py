@@ -190,9 +190,9 @@ class ParticleEncoder:
 
     def __init__(self, model: SkillEffectModel, ft: FailureTensors) -> None:
         self.model, self.ft = model, ft
-        self.moving, fixed = ft.movable & ft.mask, ~ft.movable & ft.mask
+        self.moving, self.fixed = ft.movable & ft.mask, ~ft.movable & ft.mask
         with torch.no_grad():
-            self.fixed_feats = model.encoder(ft.points[fixed]) if bool(fixed.any()) else None
+            self.fixed_feats = model.encoder(ft.points[self.fixed]) if bool(self.fixed.any()) else None
             self.groupings = model.encoder.groupings(ft.points[self.moving]) if bool(self.moving.any()) else None
 
     def __call__(self, states: Tensor) -> Tensor:
@@ -200,14 +200,13 @@ class ParticleEncoder:
         m = states.shape[0]
         feats = ft.points.new_zeros(m, ft.points.shape[0], model.config.feat_dim)
         if self.fixed_feats is not None:
-            feats[:, ~ft.movable & ft.mask] = self.fixed_feats.unsqueeze(0)
+            feats[:, self.fixed] = self.fixed_feats.unsqueeze(0)
         if self.groupings is not None:
             off = states[:, moving]  # (M, K, 3)
             pts = transform_segments(ft.points[moving].expand(m, -1, -1, -1), translation=torch.cat(
                 [off[..., :2], torch.zeros_like(off[..., :1])], dim=-1), yaw=off[..., 2])
-            k = int(moving.sum())
-            feats[:, moving] = model.encoder(pts.reshape(m * k, *pts.shape[2:]),
-                                             tile_groupings(self.groupings, m)).reshape(m, k, -1)
+            feats[:, moving] = model.encoder(pts.flatten(0, 1), tile_groupings(self.groupings, m)).reshape(
+                m, off.shape[1], -1)
         return model.with_identity(feats)
 
 

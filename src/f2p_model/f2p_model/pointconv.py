@@ -223,8 +223,8 @@ class FrozenContraction(torch.autograd.Function):
         h2, w2 = h.reshape(-1, k, c), w.reshape(-1, k, d)
         out = h2.new_empty(h2.shape[0], weight.shape[0])
         for i in range(0, h2.shape[0], FrozenContraction.BLOCK):
-            z = torch.bmm(h2[i:i + FrozenContraction.BLOCK].transpose(1, 2), w2[i:i + FrozenContraction.BLOCK])
-            torch.addmm(bias, z.flatten(1), weight.t(), out=out[i:i + FrozenContraction.BLOCK])
+            j = i + FrozenContraction.BLOCK
+            torch.addmm(bias, torch.bmm(h2[i:j].transpose(1, 2), w2[i:j]).flatten(1), weight.t(), out=out[i:j])
         ctx.save_for_backward(h2, w2, weight)
         ctx.shapes = (h.shape, w.shape)
         return out.reshape(*lead, weight.shape[0])
