@@ -12,13 +12,23 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from f2p_bringup import bench_cmd, bringup_cmd, data_cmd, demo_cmd, doctor, eval_cmd, learn_cmd, model_cmd
+from f2p_bringup import (
+    bench_cmd,
+    bringup_cmd,
+    data_cmd,
+    demo_cmd,
+    doctor,
+    eval_cmd,
+    experiment_cmd,
+    learn_cmd,
+    model_cmd,
+)
 from f2p_model.runtime import retain_freed_memory
 
 #: Modules providing subcommands, in the order ``f2p --help`` lists them.
 SUBCOMMANDS: Sequence[Callable[[argparse._SubParsersAction], None]] = (
     doctor.register, demo_cmd.register, data_cmd.register, model_cmd.register, learn_cmd.register,
-    eval_cmd.register, bench_cmd.register, bringup_cmd.register)
+    eval_cmd.register, experiment_cmd.register, bench_cmd.register, bringup_cmd.register)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,7 +28,7 @@ import torch
 from f2p_learner.dplus import generate_dplus
 from f2p_learner.finetune import FinetuneConfig, finetune_validate_publish
 from f2p_learner.inference import InferenceConfig, failure_tensors
-from f2p_learner.methods import LEARNING_METHODS, MethodConfig, propose
+from f2p_learner.methods import Method, MethodConfig, propose
 from f2p_model.store import ModelStore
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class LearningCancelled(RuntimeError):
 
 @dataclass
 class LearnerConfig:
-    method: str = "fail2progress"  # one of methods.LEARNING_METHODS
+    method: str = Method.FAIL2PROGRESS.value  # a learning `methods.Method` (its value, so asdict stays JSON)
     inference: InferenceConfig = field(default_factory=InferenceConfig)
     method_config: MethodConfig = field(default_factory=MethodConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
@@ -89,8 +89,7 @@ class Fail2ProgressLearner:
                  progress: Callable[[str, float, str], None] | None = None):
         self.store, self.version = store, version
         self.config = config or LearnerConfig()
-        if self.config.method not in LEARNING_METHODS:
-            raise ValueError(f"unknown learning method {self.config.method!r}; known: {', '.join(LEARNING_METHODS)}")
+        self.config.method = Method.parse_learning(self.config.method).value
         self.progress = progress or (lambda stage, fraction, message: None)
 
     def learn(self, event):

@@ -25,6 +25,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 
 import torch
 from torch import Tensor
@@ -40,11 +41,56 @@ from f2p_learner.inference import (
 )
 from f2p_model.model import SkillEffectModel
 
-LEARNING_METHODS: tuple[str, ...] = ("fail2progress", "gradient", "sampling", "small", "large",
-                                     "domain_randomization")
-NO_LEARNING: tuple[str, ...] = ("original", "replanning")
-METHODS: tuple[str, ...] = (*LEARNING_METHODS, *NO_LEARNING)
-RANDOM_SAMPLES = {"small": 20, "large": 2000}  # A.16
+
+class Method(str, Enum):
+    """Every method of the paper's comparison (Sec. 6, A.16): the one home of their names.
+
+    `learns` says whether the method runs a learner on a failure (the rest of the pipeline is
+    shared); `executive_settings` what the task executive does with it."""
+
+    ORIGINAL = "original"
+    REPLANNING = "replanning"
+    SMALL = "small"
+    LARGE = "large"
+    SAMPLING = "sampling"
+    GRADIENT = "gradient"
+    DOMAIN_RANDOMIZATION = "domain_randomization"
+    FAIL2PROGRESS = "fail2progress"
+
+    @property
+    def learns(self) -> bool:
+        return self not in (Method.ORIGINAL, Method.REPLANNING)
+
+    @classmethod
+    def parse(cls, name: str | Method) -> Method:
+        """The method called `name`; ValueError listing the known names otherwise."""
+        try:
+            return cls(name)
+        except ValueError:
+            raise ValueError(f"unknown method {name!r}; known: {', '.join(m.value for m in cls)}") from None
+
+    @classmethod
+    def parse_learning(cls, name: str | Method) -> Method:
+        """A method that learns; ValueError naming the learning methods otherwise."""
+        method = cls.parse(name) if not isinstance(name, Method) else name
+        if not method.learns:
+            raise ValueError(f"{method.value!r} does not learn; learning methods: {', '.join(LEARNING_METHODS)}")
+        return method
+
+    def executive_settings(self) -> dict[str, object]:
+        """ExecutiveConfig fields and whether a learner is attached."""
+        if self is Method.ORIGINAL:
+            return {"monitor": False, "max_replans": 0, "learn": False}
+        if self is Method.REPLANNING:
+            return {"monitor": True, "learn": False}
+        return {"monitor": True, "learn": True}
+
+
+#: names of the methods, for argparse choices and messages (derived from `Method`)
+LEARNING_METHODS: tuple[str, ...] = tuple(m.value for m in Method if m.learns)
+NO_LEARNING: tuple[str, ...] = tuple(m.value for m in Method if not m.learns)
+METHODS: tuple[str, ...] = tuple(m.value for m in Method)
+RANDOM_SAMPLES = {Method.SMALL.value: 20, Method.LARGE.value: 2000}  # A.16
 
 
 @dataclass
@@ -72,15 +118,9 @@ class Proposal:
     entropy: float = float("nan")  # mean entropy objective of the actions (nats)
 
 
-def executive_settings(method: str) -> dict[str, object]:
+def executive_settings(method: str | Method) -> dict[str, object]:
     """ExecutiveConfig fields and whether a learner is attached, for any method name."""
-    if method == "original":
-        return {"monitor": False, "max_replans": 0, "learn": False}
-    if method == "replanning":
-        return {"monitor": True, "learn": False}
-    if method in LEARNING_METHODS:
-        return {"monitor": True, "learn": True}
-    raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+    return Method.parse(method).executive_settings()
 
 
 def _prior_states(ft: FailureTensors, m: int, config: InferenceConfig, g: torch.Generator) -> Tensor:
@@ -133,8 +173,7 @@ def _reject_actions(model: SkillEffectModel, ft: FailureTensors, states: Tensor,
 def propose(method: str, model: SkillEffectModel, ft: FailureTensors, config: InferenceConfig,
             method_config: MethodConfig | None = None, callback=None) -> Proposal:
     """Particles of `method` for the failure `ft` (module docstring). Deterministic for config.seed."""
-    if method not in LEARNING_METHODS:
-        raise ValueError(f"{method!r} does not learn; learning methods: {', '.join(LEARNING_METHODS)}")
+    method = Method.parse_learning(method).value
     mc = method_config or MethodConfig()
     g = torch.Generator().manual_seed(config.seed + 17)
     m = RANDOM_SAMPLES.get(method, config.particles)
@@ -184,5 +223,5 @@ def mean_pairwise_distance(states: Tensor, movable: Tensor) -> float:
     return float(d.sum() / (n * (n - 1)))
 
 
-__all__ = ["LEARNING_METHODS", "METHODS", "NO_LEARNING", "MethodConfig", "Proposal", "executive_settings",
+__all__ = ["LEARNING_METHODS", "METHODS", "NO_LEARNING", "Method", "MethodConfig", "Proposal", "executive_settings",
            "mean_pairwise_distance", "propose"]

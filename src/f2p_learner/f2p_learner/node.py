@@ -55,7 +55,7 @@ from rclpy.node import Node
 from f2p_learner.finetune import FinetuneConfig
 from f2p_learner.inference import InferenceConfig
 from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig, LearningCancelled
-from f2p_learner.methods import LEARNING_METHODS
+from f2p_learner.methods import Method
 from f2p_learner.svgd import preload_optimizer
 from f2p_model.runtime import retain_freed_memory
 from f2p_model.store import ModelStore, ModelStoreError
@@ -119,8 +119,7 @@ class LearnerNode(Node):
         min_failure_accuracy = float(p("min_failure_accuracy", ft0.min_failure_accuracy).value)
         seed = int(p("seed", 0).value)
         threads = int(p("threads", 0).value)
-        if self.method not in LEARNING_METHODS:
-            raise ValueError(f"unknown method '{self.method}'; choose from {list(LEARNING_METHODS)}")
+        self.method = Method.parse_learning(self.method).value
         for what, path in (("heldout", heldout), ("replay", replay)):
             if path and not Path(path).is_dir():
                 raise ValueError(f"{what} dataset {path} does not exist (make one with `f2p data generate`, "
@@ -214,8 +213,7 @@ class LearnerNode(Node):
     def prepare(self, req: LearnFromFailure.Goal):
         """The event and the learner config of a goal; ValueError says what is wrong with it."""
         method = req.method or self.method
-        if method not in LEARNING_METHODS:
-            raise ValueError(f"unknown method '{method}'; choose from {list(LEARNING_METHODS)}")
+        method = Method.parse_learning(method).value
         try:
             meta = self.store.read_meta(self.store.latest())
         except ModelStoreError as exc:

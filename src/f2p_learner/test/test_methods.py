@@ -13,6 +13,7 @@ from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig
 from f2p_learner.methods import (
     LEARNING_METHODS,
     METHODS,
+    Method,
     MethodConfig,
     executive_settings,
     mean_pairwise_distance,
@@ -70,8 +71,12 @@ def test_executive_settings_and_unknown_names():
     assert set(METHODS) == {*LEARNING_METHODS, "original", "replanning"}
     with pytest.raises(ValueError, match="unknown method"):
         executive_settings("magic")
-    with pytest.raises(ValueError, match="unknown learning method"):
+    with pytest.raises(ValueError, match="'original' does not learn"):
         Fail2ProgressLearner(None, "latest", LearnerConfig(method="original"))
+    with pytest.raises(ValueError, match="unknown method 'magic'"):
+        Fail2ProgressLearner(None, "latest", LearnerConfig(method="magic"))
+    assert Method.parse("fail2progress") is Method.FAIL2PROGRESS and Method.FAIL2PROGRESS.learns
+    assert not Method.REPLANNING.learns
 
 
 def test_mean_pairwise_distance():

@@ -19,6 +19,10 @@ from typing import Any, TypeVar
 
 T = TypeVar("T", bound="ConfigBase")
 
+#: Skill effect model architectures by name (paper §6: Points2Plans [2]; Stow-GNN and Binary-Pred are
+#: the other two of Table 1). Today every ModelConfig builds the Points2Plans model of A.11.
+ARCHITECTURES: tuple[str, ...] = ("points2plans",)
+
 # Relation vocabularies of the paper (A.9), in the column order of the dataset's ``unary`` /
 # ``binary`` arrays. They are repeated here (not imported from f2p_sim) so the model has no
 # dependency on the simulator; a dataset whose vocabulary differs is caught by the trainer.

@@ -1,0 +1,123 @@
+"""The two learning stages of the protocol (experiments/README.md "Protocol").
+
+`find_failure`: for one learning seed, scenes of the training task run with the executive (monitor
+on, failures stored and classified, no replanning, no learner) until the first failure classified
+as an incorrect prediction in a task that did not reach its goal (the executive does not learn from a
+failure after which the goal holds either). Scene seeds come from `failure_seeds`, a range no trial
+seed can fall into (`ExperimentConfig` checks it).
+
+`run_learning`: one method learns from that event, from the pre-trained parent, into a model store of
+its own (`child_store`: a copy holding only the parent), so one method's learning never reaches
+another method's trials. The learner is `Fail2ProgressLearner` with the method's particles; the
+rest of the pipeline (D+, fine-tuning, validation) is shared. The run's trials plan with the child
+when it was validated, else with the parent: what the robot would be serving.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from f2p_experiments.records import FailureSearch, LearningRun, LearningSpec, TrialSpec, short_sha
+from f2p_experiments.trial import run_episode
+from f2p_learner.finetune import FinetuneConfig
+from f2p_learner.inference import InferenceConfig
+from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig
+from f2p_learner.methods import Method
+from f2p_model.store import ModelStore
+from f2p_monitor.executive import ExecutiveConfig
+from f2p_monitor.failure import INCORRECT_PREDICTION
+from f2p_monitor.failure_store import FailureStore
+from f2p_planner.planner import PlannerConfig
+
+#: failure seeds of learning seed l: FAILURE_SEED_BASE + FAILURE_SEED_STRIDE * l + k
+FAILURE_SEED_BASE = 1_000_000
+FAILURE_SEED_STRIDE = 1_000
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    task: str = "transport"  # the training task (A.14: learned on 3 objects)
+    n_objects: int = 3
+    max_scenes: int = 50  # scenes tried per learning seed before giving up
+    planner_samples: int = 1000
+
+
+@dataclass(frozen=True)
+class LearningSettings:
+    heldout: str | None = "data/heldout_pretrain"  # the learner's no-regression check
+    replay: str | None = "data/replay"  # pre-training transitions mixed into fine-tuning
+    particles: int = 20  # M (A.5)
+    epochs: int = 200  # fine-tuning epochs at most (A.11; stops once the failure is learned)
+
+
+def failure_seeds(learning_seed: int, max_scenes: int) -> range:
+    start = FAILURE_SEED_BASE + FAILURE_SEED_STRIDE * learning_seed
+    return range(start, start + max_scenes)
+
+
+def find_failure(experiment: str, architecture: str, learning_seed: int, model, version: str, parent_sha256: str,
+                 failures: FailureStore, settings: SearchSettings) -> FailureSearch:
+    """The first incorrect-prediction failure of `learning_seed`'s scenes (module docstring)."""
+    t0 = time.perf_counter()
+    config = ExecutiveConfig(planner=PlannerConfig(num_samples=settings.planner_samples), monitor=True,
+                             max_replans=0, classify_failures=True)
+    tried: list[dict] = []
+    for seed in failure_seeds(learning_seed, settings.max_scenes):
+        spec = TrialSpec(experiment, architecture, Method.REPLANNING, settings.task, settings.n_objects, "default",
+                         0.0, seed)
+        ep = run_episode(spec, model, version, config, store=failures, task_id=f"{settings.task}-{seed}")
+        labels = [s.classification for s in ep.outcome.steps if s.event_id]
+        tried.append({"seed": seed, "success": bool(ep.outcome.success), "classifications": labels})
+        if ep.outcome.success:
+            continue
+        for step in ep.outcome.steps:
+            if step.event_id and step.classification == INCORRECT_PREDICTION:
+                return FailureSearch(experiment, architecture, learning_seed, settings.task, settings.n_objects,
+                                     step.event_id, seed, tried, version, parent_sha256, time.perf_counter() - t0)
+    return FailureSearch(experiment, architecture, learning_seed, settings.task, settings.n_objects, "", -1, tried,
+                         version, parent_sha256, time.perf_counter() - t0)
+
+
+def child_store(parent_root: Path, version: str, dest: Path) -> ModelStore:
+    """A new model store at `dest` holding only `version` of the store at `parent_root` (an earlier
+    store at `dest`, from a killed run, is replaced)."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    (dest / "versions").mkdir(parents=True)
+    shutil.copytree(Path(parent_root) / "versions" / version, dest / "versions" / version)
+    return ModelStore(dest)
+
+
+def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureStore, parent_root: Path,
+                 work: Path, settings: LearningSettings) -> LearningRun:
+    """`spec.method` learns from `search`'s event into its own store under `work` (module docstring)."""
+    if not search.event_id:
+        raise ValueError(f"learning seed {spec.learning_seed} has no failure to learn from")
+    method = Method.parse_learning(spec.method)
+    event = failures.load(search.event_id)
+    name = f"{spec.architecture}-{method.value}-s{spec.learning_seed}"
+    store = child_store(parent_root, search.parent_version, work / "stores" / name)
+    config = LearnerConfig(method=method.value,
+                           inference=InferenceConfig(particles=settings.particles, seed=spec.learning_seed),
+                           finetune=FinetuneConfig(epochs=settings.epochs), work_dir=str(work / "learn" / name),
+                           heldout=settings.heldout, replay=settings.replay)
+    learner = Fail2ProgressLearner(store, search.parent_version, config)
+    learned = learner.learn(event)
+    report = json.loads((Path(config.work_dir) / event.event_id / "report.json").read_text())
+    result, dplus = report["result"], report["dplus"]
+    served = learned[1] if learned is not None else search.parent_version
+    metrics = result.get("metrics", {})
+    return LearningRun(
+        spec=spec, event_id=event.event_id, parent_version=search.parent_version,
+        parent_sha256=search.parent_sha256, child_version=result.get("version", "") or "",
+        validated=bool(result.get("validated")), reason=str(result.get("reason", "")), served_version=served,
+        served_sha256=short_sha(store.read_meta(served).weights_sha256), store=str(store.root),
+        dplus_recorded=int(dplus["recorded"]), dplus_requested=int(dplus["particles"]),
+        failure_satisfaction=float(dplus["failure_relation_satisfaction"]), action_std_m=float(dplus["action_std_m"]),
+        model_satisfaction=float(report["proposal"]["model_satisfaction"]),
+        failure_accuracy=float(metrics.get("failure_accuracy", float("nan"))),
+        times_s={k: float(v) for k, v in report["times_s"].items()})

@@ -1,0 +1,232 @@
+"""Typed records of an experiment, one JSON line each (schema `SCHEMA_VERSION`).
+
+Three kinds, in the order the protocol makes them (experiments/README.md):
+
+- `FailureSearch`: for one learning seed, the scenes of the training task the executive ran until
+  the first failure classified as an incorrect prediction, and that event's id. Every learning
+  method of that seed learns from this one event.
+- `LearningRun`: one method learning from that event, from the same parent, into its own model
+  store: the child version, whether it was validated, the A.15 statistics of its D+, stage times,
+  and the version its trials are run with (`served_version`, `served_sha256`).
+- `TrialResult`: one fresh scene (`TrialSpec`) planned and executed with one method's model:
+  first-attempt success (the first plan executed open loop) and success within the replanning
+  budget, side by side, unmet goal atoms, statuses, times, the model that planned it.
+
+Every record names the pre-trained parent's weights (`parent_sha256`, its first 16 hex digits); a
+record made from another parent is stale and the runner does it again. A trial also names the
+weights it was planned with, so a learning run that is redone (its store lost, say) and gives
+other weights makes its old trials stale too. Records are plain dataclasses; `to_json` and
+`from_json` are the only codec.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from f2p_learner.methods import Method
+
+SCHEMA_VERSION = 1
+
+
+def _strict_kwargs(cls, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown fields {sorted(unknown)}")
+    return dict(data)
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """One trial: a fresh scene of `task` (seed `seed`) run with `method`'s model.
+
+    `learning_seed` names the learning run whose model plans (None for methods that do not learn,
+    which use the pre-trained model)."""
+
+    experiment: str
+    architecture: str
+    method: Method
+    task: str
+    n_objects: int
+    camera: str
+    noise: float
+    seed: int
+    learning_seed: int | None = None
+
+    @property
+    def key(self) -> str:
+        ls = "-" if self.learning_seed is None else str(self.learning_seed)
+        return (f"{self.architecture}/{self.method.value}/{self.task}/{self.n_objects}/{self.camera}/"
+                f"{self.noise:g}/{ls}/{self.seed}")
+
+    @property
+    def cell(self) -> tuple[str, str, str, int, str, float]:
+        """What a table cell groups by: (architecture, method, task, objects, camera, noise)."""
+        return (self.architecture, self.method.value, self.task, self.n_objects, self.camera, self.noise)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "method": self.method.value}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrialSpec:
+        d = _strict_kwargs(cls, data)
+        d["method"] = Method.parse(d["method"])
+        return cls(**d)
+
+
+@dataclass
+class TrialResult:
+    spec: TrialSpec
+    first_attempt_success: bool  # the first plan, executed open loop (no monitor, no replanning)
+    success: bool  # within the replanning budget (Original: the same as first_attempt_success)
+    unmet_first: list[str]  # goal atoms that did not hold after the first attempt
+    unmet: list[str]  # goal atoms that did not hold at the end of the budgeted run
+    statuses: list[str]  # skill statuses of the budgeted run, in execution order
+    mismatched_steps: int  # steps whose observed relations contradicted the plan (budgeted run)
+    replans: int
+    goal_probability: float  # the model's belief in its first plan
+    plan_s: float  # seconds of the budgeted run spent in the planner
+    execute_s: float  # seconds of the budgeted run spent executing and observing
+    model_version: str
+    model_sha256: str
+    parent_sha256: str
+    error: str = ""  # why no plan was made (e.g. a goal object the camera does not see)
+    kind: str = "trial"
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "spec": self.spec.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrialResult:
+        d = _strict_kwargs(cls, data)
+        d["spec"] = TrialSpec.from_dict(d["spec"])
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class LearningSpec:
+    """One method learning from learning seed `learning_seed`'s failure event."""
+
+    experiment: str
+    architecture: str
+    method: Method
+    learning_seed: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.architecture}/{self.method.value}/{self.learning_seed}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "method": self.method.value}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LearningSpec:
+        d = _strict_kwargs(cls, data)
+        d["method"] = Method.parse(d["method"])
+        return cls(**d)
+
+
+@dataclass
+class LearningRun:
+    spec: LearningSpec
+    event_id: str
+    parent_version: str
+    parent_sha256: str
+    child_version: str  # "" when nothing was published
+    validated: bool
+    reason: str  # the validation's verdict, as finetune reports it
+    served_version: str  # the model this run's trials plan with: the child if validated, else the parent
+    served_sha256: str
+    store: str  # the run's own model store (a copy of the parent's; nothing else writes into it)
+    dplus_recorded: int
+    dplus_requested: int
+    failure_satisfaction: float  # A.15: share of the failure relations that hold in D+ (simulated)
+    action_std_m: float  # A.15: std of D+'s placement parameters (m)
+    model_satisfaction: float  # share of R^F the model keeps under the state particles
+    failure_accuracy: float  # share of the failure relations the child predicts right
+    times_s: dict[str, float] = field(default_factory=dict)
+    kind: str = "learning"
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "spec": self.spec.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LearningRun:
+        d = _strict_kwargs(cls, data)
+        d["spec"] = LearningSpec.from_dict(d["spec"])
+        return cls(**d)
+
+
+@dataclass
+class FailureSearch:
+    """The failure of one learning seed: scenes tried in order until one was an incorrect prediction."""
+
+    experiment: str
+    architecture: str
+    learning_seed: int
+    task: str
+    n_objects: int
+    event_id: str  # "" when no scene of the search range failed that way
+    scene_seed: int  # the scene that gave the event (-1 when none)
+    tried: list[dict[str, Any]]  # per scene: seed, success, classification of its failure ("" if none)
+    parent_version: str
+    parent_sha256: str
+    seconds: float
+    kind: str = "failure_search"
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def key(self) -> str:
+        return f"{self.architecture}/{self.learning_seed}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FailureSearch:
+        return cls(**_strict_kwargs(cls, data))
+
+
+RECORD_TYPES = {"trial": TrialResult, "learning": LearningRun, "failure_search": FailureSearch}
+
+
+def to_json(record) -> str:
+    """One compact JSON line (no spaces, floats to 5 significant digits: what a table needs)."""
+    return json.dumps(_round(record.to_dict()), separators=(",", ":"), sort_keys=True)
+
+
+def from_json(line: str):
+    data = json.loads(line)
+    kind = data.get("kind")
+    if kind not in RECORD_TYPES:
+        raise ValueError(f"record of unknown kind {kind!r}")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(f"record schema {data.get('schema_version')} (this code reads {SCHEMA_VERSION})")
+    return RECORD_TYPES[kind].from_dict(data)
+
+
+def _round(x):
+    if isinstance(x, float):
+        return float(f"{x:.5g}")
+    if isinstance(x, dict):
+        return {k: _round(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_round(v) for v in x]
+    return x
+
+
+SHA_DIGITS = 16
+
+
+def short_sha(sha256: str) -> str:
+    """The first `SHA_DIGITS` hex digits of a weights file's sha256: what records name a model by
+    (64 bits tell the models of an experiment apart and keep a trial's line short)."""
+    return sha256[:SHA_DIGITS]
+
+
+def record_key(record) -> str:
+    return record.spec.key if hasattr(record, "spec") else record.key

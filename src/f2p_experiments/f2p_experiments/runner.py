@@ -1,0 +1,498 @@
+"""The resumable runner: a config in, JSONL records out, on a process pool or Ray.
+
+Layout of one experiment (`Paths`)::
+
+    experiments/results/<name>/   committed: the records and the report
+      failures.jsonl  learning.jsonl  trials.jsonl
+    runs/experiments/<name>/      not committed: what the records were made with
+      failures/  (the failure store)   stores/<arch>-<method>-s<l>/  (one model store per learning run)
+      learn/     (the learners' work)  tiny_store/  (the toy parent of smoke runs)
+
+Three phases, each a set of independent jobs: the failure search of every learning seed, the
+learning runs (each method from its seed's event), the trials. Only this process writes records:
+a job's record is appended (flushed, fsynced) the moment it comes back, so a kill loses at most
+the jobs in flight, and a rerun skips every job whose record is there and still valid (same
+parent weights; for a learning method's trial, the same weights its learning run serves). A
+learning run whose store is gone (another machine, a cleaned `runs/`) is done again; if its new
+weights differ, the trials of the old ones are done again too.
+
+Executors: `pool` (default; `workers` processes, spawned, each with `threads` torch threads) or
+`ray` (`address` of a cluster, or a local Ray). The same jobs with the same seeds give the same
+records with either (tested); only the seconds differ.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+from tqdm import tqdm
+
+from f2p_experiments.config import ExperimentConfig
+from f2p_experiments.learning import LearningSettings, find_failure, run_learning
+from f2p_experiments.records import (
+    FailureSearch,
+    LearningRun,
+    LearningSpec,
+    TrialResult,
+    TrialSpec,
+    from_json,
+    record_key,
+    short_sha,
+    to_json,
+)
+from f2p_experiments.trial import TrialSettings, run_trial
+
+log = logging.getLogger(__name__)
+
+#: Seconds per job on 2 cores, for the estimate printed before a run (measured 2026-12-03, full
+#: model; `Runner.estimate` prefers the mean of records already made).
+SECONDS_PER_JOB = {"failure_search": 20.0, "learning": 60.0, "trial": 3.0}
+#: Learning runs that take longer (Sampling rejects up to 20,000 draws per stage).
+SECONDS_PER_LEARNING = {"sampling": 220.0, "large": 120.0}
+#: the learner's data, made when a config names it and it is missing: (n, seed), as `f2p demo` makes it
+LEARNER_DATA = {"heldout": (300, 99), "replay": (48, 7)}
+
+
+@dataclass(frozen=True)
+class Paths:
+    results: Path
+    work: Path
+
+    @classmethod
+    def for_config(cls, config: ExperimentConfig, results_root: str | Path = "experiments/results",
+                   work_root: str | Path = "runs/experiments") -> Paths:
+        return cls(Path(results_root) / config.name, Path(work_root) / config.name)
+
+    def log(self, kind: str) -> Path:
+        return self.results / f"{kind}.jsonl"
+
+    @property
+    def failures(self) -> Path:
+        return self.work / "failures"
+
+
+class ResultLog:
+    """Append-only JSONL of records; the last record of a key wins. A torn last line (a kill in
+    the middle of a write) is skipped with a warning, never fatal."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def load(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        if not self.path.is_file():
+            return out
+        for n, line in enumerate(self.path.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rec = from_json(line)
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("%s:%d: skipped a record that cannot be read (%s)", self.path, n, exc)
+                continue
+            out[record_key(rec)] = rec
+        return out
+
+    def append(self, record) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a") as f:
+            f.write(to_json(record) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+# --- jobs: top-level functions of picklable arguments, run in a worker ----------------------------
+
+_MODELS: dict[tuple[str, str], tuple[object, str, str]] = {}
+
+
+def _model(store: str, version: str):
+    """(model, version, weights sha256) of a store version, cached per worker process."""
+    from f2p_model.store import ModelStore
+
+    key = (str(store), version)
+    if key not in _MODELS:
+        if len(_MODELS) > 8:
+            _MODELS.clear()
+        model, meta = ModelStore(store).load(version)
+        _MODELS[key] = (model, meta.version, short_sha(meta.weights_sha256))
+    return _MODELS[key]
+
+
+def _threads(n: int) -> None:
+    import torch
+
+    if n > 0 and torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+
+
+@dataclass(frozen=True)
+class Parent:
+    store: str
+    version: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class SearchJob:
+    config: ExperimentConfig
+    learning_seed: int
+    parent: Parent
+    failures: str
+    threads: int
+
+
+def do_search(job: SearchJob) -> FailureSearch:
+    from f2p_monitor.failure_store import FailureStore
+
+    _threads(job.threads)
+    model, version, sha = _model(job.parent.store, job.parent.version)
+    c = job.config
+    return find_failure(c.experiment, c.architecture, job.learning_seed, model, version, sha,
+                        FailureStore(job.failures), c.search)
+
+
+@dataclass(frozen=True)
+class LearningJob:
+    spec: LearningSpec
+    search: FailureSearch
+    parent: Parent
+    failures: str
+    work: str
+    settings: LearningSettings
+    threads: int
+
+
+def do_learning(job: LearningJob) -> LearningRun:
+    from f2p_monitor.failure_store import FailureStore
+
+    _threads(job.threads)
+    return run_learning(job.spec, job.search, FailureStore(job.failures), Path(job.parent.store), Path(job.work),
+                        job.settings)
+
+
+@dataclass(frozen=True)
+class TrialJob:
+    spec: TrialSpec
+    store: str  # the store and version that plan: the parent's, or the learning run's
+    version: str
+    parent_sha256: str
+    settings: TrialSettings
+    threads: int
+
+
+def do_trial(job: TrialJob) -> TrialResult:
+    _threads(job.threads)
+    model, version, sha = _model(job.store, job.version)
+    return run_trial(job.spec, model, version, job.settings, model_sha256=sha, parent_sha256=job.parent_sha256)
+
+
+def _init_worker(threads: int) -> None:
+    from f2p_model.runtime import retain_freed_memory
+
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger().setLevel(logging.WARNING)
+    retain_freed_memory()
+    _threads(threads)
+
+
+# --- executors ---------------------------------------------------------------------------------------
+
+
+class Executor:
+    """Runs jobs and yields their results as they finish (any order)."""
+
+    def map_unordered(self, fn: Callable, jobs: list) -> Iterator:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class InlineExecutor(Executor):
+    """In this process, one job after the other (workers=1)."""
+
+    def __init__(self, threads: int):
+        _init_worker(threads) if threads else None
+
+    def map_unordered(self, fn, jobs):
+        for job in jobs:
+            yield fn(job)
+
+
+class PoolExecutor(Executor):
+    """A pool of spawned processes (fork is unsafe once torch has started its threads)."""
+
+    def __init__(self, workers: int, threads: int):
+        self.workers = workers
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                        initializer=_init_worker, initargs=(threads,))
+
+    def map_unordered(self, fn, jobs):
+        it = iter(jobs)
+        pending = set()
+        for job in it:  # keep at most 2 jobs per worker queued, so a kill loses little
+            pending.add(self.pool.submit(fn, job))
+            if len(pending) >= 2 * self.workers:
+                break
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in done:
+                yield f.result()
+            for job in it:
+                pending.add(self.pool.submit(fn, job))
+                if len(pending) >= 2 * self.workers:
+                    break
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class RayExecutor(Executor):
+    """Ray tasks (one CPU each) on the cluster at `address`, or on a local Ray of `workers` CPUs."""
+
+    def __init__(self, workers: int, threads: int, address: str | None = None):
+        try:
+            import ray
+        except ImportError as exc:
+            raise RuntimeError("--executor ray needs the ray package (pip install ray)") from exc
+        self.ray = ray
+        if not ray.is_initialized():
+            if address:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            else:
+                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
+                         runtime_env={"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}})
+            self._owner = True
+        else:
+            self._owner = False
+        self.workers, self.threads = workers, threads
+        self._remote = ray.remote(num_cpus=1)(_ray_call)
+
+    def map_unordered(self, fn, jobs):
+        ray = self.ray
+        it = iter(jobs)
+        pending = []
+        for job in it:
+            pending.append(self._remote.remote(fn, job, self.threads))
+            if len(pending) >= 2 * self.workers:
+                break
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                yield ray.get(ref)
+            for job in it:
+                pending.append(self._remote.remote(fn, job, self.threads))
+                if len(pending) >= 2 * self.workers:
+                    break
+
+    def close(self) -> None:
+        if self._owner:
+            self.ray.shutdown()
+
+
+def _ray_call(fn, job, threads):
+    _init_worker(threads)
+    return fn(job)
+
+
+def make_executor(kind: str, workers: int, threads: int = 0, address: str | None = None) -> Executor:
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    threads = threads or max(1, (os.cpu_count() or 1) // workers)
+    if kind == "pool":
+        return InlineExecutor(threads) if workers == 1 else PoolExecutor(workers, threads)
+    if kind == "ray":
+        return RayExecutor(workers, threads, address)
+    raise ValueError(f"unknown executor {kind!r}; known: pool, ray")
+
+
+# --- the runner --------------------------------------------------------------------------------------
+
+
+@dataclass
+class State:
+    searches: dict[int, FailureSearch]  # valid failure searches by learning seed
+    runs: dict[str, LearningRun]  # valid learning runs by LearningSpec.key
+    searches_left: list[int]
+    learning_left: list[LearningSpec]
+    trials_left: list[TrialSpec]
+
+
+class Runner:
+    def __init__(self, config: ExperimentConfig, paths: Paths, executor: Executor, threads: int = 1,
+                 progress: bool = True):
+        self.config, self.paths, self.executor = config, paths, executor
+        self.threads = threads
+        self.progress = progress
+        self.searches, self.learning, self.trials = (ResultLog(paths.log(k)) for k in ("failures", "learning",
+                                                                                         "trials"))
+
+    # --- the parent and the learner's data
+    def parent(self) -> Parent:
+        from f2p_model.store import ModelStore
+
+        src = self.config.model
+        if src.tiny_seed is not None:
+            return tiny_parent(self.paths.work / "tiny_store", src.tiny_seed)
+        store = ModelStore(src.store)
+        meta = store.read_meta(store.resolve(src.version))
+        return Parent(str(store.root), meta.version, short_sha(meta.weights_sha256))
+
+    def ensure_learner_data(self) -> None:
+        if not self.config.learning_methods:
+            return
+        from f2p_sim import dataset
+        from f2p_sim.transitions import GenerationConfig, make_record
+
+        for what in ("heldout", "replay"):
+            path = getattr(self.config.learner, what)
+            if path and not Path(path).is_dir():
+                n, seed = LEARNER_DATA[what]
+                print(f"making the learner's {what} data: {n} pre-training transitions (seed {seed}) -> {path}")
+                dataset.generate(make_record, GenerationConfig(distribution="pretrain", seed=seed), path, n=n,
+                                 workers=2)
+
+    # --- what is left
+    def state(self, parent: Parent) -> State:
+        """The valid records and the jobs left (module docstring: what makes a record valid)."""
+        c = self.config
+        searches = {r.learning_seed: r for r in self.searches.load().values()
+                    if r.parent_sha256 == parent.sha256 and self._event_kept(r)}
+        events = {seed: r.event_id for seed, r in searches.items()}
+        runs = {k: r for k, r in self.learning.load().items()
+                if r.parent_sha256 == parent.sha256 and r.event_id and events.get(r.spec.learning_seed) == r.event_id
+                and _store_serves(r)}
+        trials = self.trials.load()
+        left = []
+        for spec in c.trial_specs():
+            done = trials.get(spec.key)
+            if done is None or done.parent_sha256 != parent.sha256:
+                left.append(spec)
+            elif spec.method.learns:
+                run = runs.get(LearningSpec(c.experiment, c.architecture, spec.method, spec.learning_seed).key)
+                if run is None or run.served_sha256 != done.model_sha256:
+                    left.append(spec)
+        return State(searches, runs, [s for s in range(c.learning_seeds) if s not in searches],
+                     [s for s in c.learning_specs() if s.key not in runs], left)
+
+    def _event_kept(self, search: FailureSearch) -> bool:
+        """A search without an event, or one whose event is still in the failure store."""
+        return not search.event_id or (self.paths.failures / "events" / search.event_id).is_dir()
+
+    def estimate(self, parent: Parent) -> tuple[float, str]:
+        """Seconds the jobs left should take on this executor, and a line saying so."""
+        st = self.state(parent)
+        seeds, learn, trials = st.searches_left, st.learning_left, st.trials_left
+        per = dict(SECONDS_PER_JOB)
+        done_trials = list(self.trials.load().values())
+        if done_trials:
+            per["trial"] = sum(t.plan_s + t.execute_s for t in done_trials) / len(done_trials)
+        learn_s = sum(SECONDS_PER_LEARNING.get(s.method.value, per["learning"]) for s in learn)
+        total = len(seeds) * per["failure_search"] + learn_s + len(trials) * per["trial"]
+        workers = getattr(self.executor, "workers", 1)
+        total /= max(1, workers)
+        line = (f"{len(seeds)} failure searches, {len(learn)} learning runs, {len(trials)} trials left: "
+                f"about {_hms(total)} with {workers} worker(s)")
+        return total, line
+
+    def run(self) -> dict[str, int]:
+        c = self.config
+        parent = self.parent()
+        print(f"{c.name}: parent {parent.version} ({parent.store}, sha256 {parent.sha256[:12]})")
+        _, line = self.estimate(parent)
+        print(line, flush=True)
+        self.ensure_learner_data()
+        counts = {"failure_search": 0, "learning": 0, "trial": 0}
+
+        st = self.state(parent)
+        jobs = [SearchJob(c, s, parent, str(self.paths.failures), self.threads) for s in st.searches_left]
+        counts["failure_search"] = self._phase("failure search", do_search, jobs, self.searches)
+
+        st = self.state(parent)
+        missing = [s for s in range(c.learning_seeds) if s not in st.searches or not st.searches[s].event_id]
+        if missing and c.learning_methods:
+            print(f"no incorrect-prediction failure in {c.search.max_scenes} scenes for learning seed(s) {missing}: "
+                  "their learning methods' trials are not run")
+        jobs = [LearningJob(s, st.searches[s.learning_seed], parent, str(self.paths.failures), str(self.paths.work),
+                            c.learner, self.threads) for s in st.learning_left if s.learning_seed not in missing]
+        counts["learning"] = self._phase("learning", do_learning, jobs, self.learning)
+
+        st = self.state(parent)
+        jobs = []
+        for spec in st.trials_left:
+            if spec.method.learns:
+                run = st.runs.get(LearningSpec(c.experiment, c.architecture, spec.method, spec.learning_seed).key)
+                if run is None:
+                    continue
+                jobs.append(TrialJob(spec, run.store, run.served_version, parent.sha256, c.trial, self.threads))
+            else:
+                jobs.append(TrialJob(spec, parent.store, parent.version, parent.sha256, c.trial, self.threads))
+        t0 = time.perf_counter()
+        counts["trial"] = self._phase("trials", do_trial, jobs, self.trials)
+        if counts["trial"]:
+            dt = time.perf_counter() - t0
+            print(f"{counts['trial']} trials in {_hms(dt)}: {counts['trial'] / dt:.2f} trials/s")
+        return counts
+
+    def _phase(self, what: str, fn: Callable, jobs: list, out: ResultLog) -> int:
+        if not jobs:
+            return 0
+        bar = tqdm(total=len(jobs), desc=f"{self.config.name}: {what}", unit="job", dynamic_ncols=True,
+                   disable=not self.progress)
+        n = 0
+        try:
+            for rec in self.executor.map_unordered(fn, jobs):
+                out.append(rec)
+                n += 1
+                bar.update(1)
+        finally:
+            bar.close()
+        return n
+
+
+def _store_serves(run: LearningRun) -> bool:
+    """The run's store still holds the version its trials plan with, with the recorded weights."""
+    from f2p_model.store import ModelStore, ModelStoreError
+
+    try:
+        return short_sha(ModelStore(run.store).read_meta(run.served_version).weights_sha256) == run.served_sha256
+    except (ModelStoreError, OSError):
+        return False
+
+
+def tiny_parent(root: Path, seed: int) -> Parent:
+    """An untrained toy model (`tiny_model_config`, weights from `seed`), published once as validated:
+    the parent of smoke runs, where the loop is checked and nothing is measured."""
+    import torch
+
+    from f2p_model.config import tiny_model_config
+    from f2p_model.model import SkillEffectModel
+    from f2p_model.store import ModelStore
+
+    store = ModelStore(root)
+    versions = store.list()
+    if not versions:
+        root.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(seed)
+        store.publish(SkillEffectModel(tiny_model_config()), metrics={"note": f"untrained, seed {seed}"},
+                      validated=True)
+        versions = store.list()
+    meta = versions[-1]
+    return Parent(str(store.root), meta.version, short_sha(meta.weights_sha256))
+
+
+def _hms(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    s = round(seconds)
+    return f"{s // 3600} h {s % 3600 // 60:02d} min" if s >= 3600 else f"{s // 60} min {s % 60:02d} s"
+

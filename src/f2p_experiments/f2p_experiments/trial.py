@@ -1,0 +1,131 @@
+"""One trial of the comparison (DESIGN.md §4, experiments/README.md "Protocol"): a fresh scene of a
+task in the simulated "real" world, planned and executed by the task executive
+(`f2p_monitor.executive.run_task`) with one method's model, judged by simulator ground truth (A.9).
+
+Two numbers per trial, side by side, because a retry in this simulation costs nothing while the
+model is what the comparison is about:
+
+- **first attempt**: the first plan executed open loop (no monitor, no replanning). This is the
+  model's own number; for Original it is the whole trial.
+- **within the budget**: the executive with the monitor on and at most `replan_budget` replans
+  (a failed step planned again from the scene it left), learning off. The budget is the same for
+  every method; Replanning is the pre-trained model with it.
+
+Both runs draw the scene, the sensor noise and the planner's samples from one seeded stream, so
+their first plans are the same plan. When the budgeted run never replanned it executed exactly
+that plan open loop, so its outcome *is* the first attempt and the open-loop run is skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from f2p_experiments.records import TrialResult, TrialSpec
+from f2p_learner.methods import Method
+from f2p_monitor.executive import ExecutiveConfig, InProcessPlanner, Observer, TaskOutcome, run_task
+from f2p_monitor.failure_store import FailureStore
+from f2p_monitor.sim_harness import SimPerception, SimRobot
+from f2p_planner.goal import Goal
+from f2p_planner.planner import PlannerConfig
+from f2p_planner.skeleton import Skeleton
+from f2p_sim import tasks
+from f2p_sim.transitions import world_relations
+from f2p_sim.world import World
+
+#: second word of every trial's seed sequence, so trial streams never coincide with other seeded uses
+TRIAL_STREAM = 7919
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    """What every trial of an experiment shares (the same for every method)."""
+
+    replan_budget: int = 1  # replans allowed in the budgeted run (the monitor's max_replans)
+    planner_samples: int = 1000  # shooting samples K (A.11)
+
+
+class TimedPlanner(InProcessPlanner):
+    """The in-process planner, counting the seconds spent planning."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seconds = 0.0
+
+    def plan(self, *args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return super().plan(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - t
+
+
+@dataclass
+class Episode:
+    """One executive run of a trial's scene."""
+
+    outcome: TaskOutcome
+    unmet: list[str]
+    goal_probability: float
+    plan_s: float
+
+
+class _FirstPlan(Observer):
+    """Keeps the first plan's goal probability."""
+
+    def __init__(self):
+        self.goal_probability = float("nan")
+
+    def planned(self, plan, scene, first_step):
+        if first_step == 0 and np.isnan(self.goal_probability):
+            self.goal_probability = float(plan.goal_probability)
+
+
+def run_episode(spec: TrialSpec, model, version: str, config: ExecutiveConfig, *, store: FailureStore | None = None,
+                learner=None, task_id: str | None = None) -> Episode:
+    """Run the executive once on `spec`'s scene (`store`/`learner` as `run_task` takes them)."""
+    rng = np.random.default_rng(np.random.SeedSequence([spec.seed, TRIAL_STREAM]))
+    sample = tasks.sample(spec.task, rng, spec.n_objects, real=True)
+    world = World(sample.scene)
+    perception = SimPerception(world, spec.camera, model.config.n_points, spec.noise)
+    planner = TimedPlanner(model, config.planner, version)
+    first = _FirstPlan()
+    outcome = run_task(task_id or f"{spec.task}-{spec.seed}", Goal.from_triples(sample.goal),
+                       Skeleton.from_task(sample), SimRobot(world), perception, model, version, config, rng,
+                       store=store, learner=learner, planner=planner, observer=first)
+    rel = world_relations(world)
+    unmet = [f"{r}({s}, {o})" if o else f"{r}({s})" for r, s, o in sample.goal if not rel.holds(r, s, o)]
+    return Episode(outcome, unmet, first.goal_probability, planner.seconds)
+
+
+def open_loop_config(settings: TrialSettings) -> ExecutiveConfig:
+    return ExecutiveConfig(planner=PlannerConfig(num_samples=settings.planner_samples), monitor=False, max_replans=0,
+                           classify_failures=False)
+
+
+def budget_config(settings: TrialSettings) -> ExecutiveConfig:
+    """Monitor on, `replan_budget` replans, no classification (nothing learns during a trial)."""
+    return ExecutiveConfig(planner=PlannerConfig(num_samples=settings.planner_samples), monitor=True,
+                           max_replans=settings.replan_budget, classify_failures=False)
+
+
+def run_trial(spec: TrialSpec, model, version: str, settings: TrialSettings, *, model_sha256: str = "",
+              parent_sha256: str = "") -> TrialResult:
+    """Both numbers of one trial (module docstring)."""
+    t0 = time.perf_counter()
+    if spec.method is Method.ORIGINAL:
+        run = first = run_episode(spec, model, version, open_loop_config(settings))
+    else:
+        run = run_episode(spec, model, version, budget_config(settings))
+        first = run if run.outcome.replans == 0 else run_episode(spec, model, version, open_loop_config(settings))
+    out = run.outcome
+    total = time.perf_counter() - t0
+    return TrialResult(
+        spec=spec, first_attempt_success=bool(first.outcome.success), success=bool(out.success),
+        unmet_first=first.unmet, unmet=run.unmet, statuses=[s.status for s in out.steps],
+        mismatched_steps=sum(s.mismatches > 0 for s in out.steps), replans=out.replans,
+        goal_probability=run.goal_probability, plan_s=run.plan_s, execute_s=max(total - run.plan_s, 0.0),
+        model_version=out.model_version or version, model_sha256=model_sha256, parent_sha256=parent_sha256,
+        error=out.error)
