@@ -32,16 +32,21 @@ def _plot(rows: list[dict], path: pathlib.Path, title: str) -> None:
 
 
 def original(args: argparse.Namespace) -> int:
+    """The pre-trained model planning fresh scenes open loop: `f2p_experiments.trial.run_trial` with
+    Method.ORIGINAL, the one trial of the experiments (experiments/README.md)."""
+    from f2p_experiments.records import TrialSpec
+    from f2p_experiments.trial import TrialSettings, run_trial
+
+    from f2p_learner.methods import Method
     from f2p_model.store import ModelStore, ModelStoreError
-    from f2p_monitor.episode import EpisodeConfig, run_episode
     from f2p_monitor.stats import wilson_interval
-    from f2p_planner.planner import PlannerConfig
 
     try:
         model, meta = ModelStore(args.store).load(args.version)
     except ModelStoreError as exc:
         log.error("%s (train one with 'f2p model pretrain')", exc)
         return 1
+    settings = TrialSettings(replan_budget=0, planner_samples=args.samples)
     rows, episodes = [], []
     for task in args.task:
         for n in args.objects:
@@ -49,10 +54,9 @@ def original(args: argparse.Namespace) -> int:
             results = []
             try:
                 for t in range(args.trials):
-                    cfg = EpisodeConfig(task, n, seed=args.seed + t, camera=args.camera, noise_sigma=args.noise,
-                                        planner=PlannerConfig(num_samples=args.samples, method=args.method,
-                                                              seed=args.seed + t))
-                    results.append(run_episode(model, meta.version, cfg))
+                    spec = TrialSpec("eval_original", "points2plans", Method.ORIGINAL, task, n, args.camera,
+                                     args.noise, args.seed + t)
+                    results.append(run_trial(spec, model, meta.version, settings))
                     update(t + 1, args.trials)
             finally:
                 close()
@@ -63,15 +67,15 @@ def original(args: argparse.Namespace) -> int:
                          "plan_s_mean": sum(r.plan_s for r in results) / len(results),
                          "not_planned": sum(bool(r.error) for r in results)})
             episodes += [r.to_dict() for r in results]
-    print(f"model {meta.version} ({args.store}), planner {args.method} K={args.samples}, camera {args.camera}")
+    print(f"model {meta.version} ({args.store}), shooting planner K={args.samples}, camera {args.camera}")
     print(f"{'task':<10} {'objects':>7} {'trials':>6} {'success':>8}  95 % interval  not planned")
     for r in rows:
         print(f"{r['task']:<10} {r['objects']:>7} {r['trials']:>6} {r['success_rate']:>8.0%}  "
               f"[{r['ci95'][0]:.0%}, {r['ci95'][1]:.0%}]{r['not_planned']:>13}")
     command = (f"f2p eval original --task {' '.join(args.task)} --objects {' '.join(map(str, args.objects))} "
-               f"--trials {args.trials} --seed {args.seed} --samples {args.samples} --method {args.method} "
+               f"--trials {args.trials} --seed {args.seed} --samples {args.samples} "
                f"--camera {args.camera} --noise {args.noise}")
-    out = write_results(args.out, command, {"model_version": meta.version, "rows": rows, "episodes": episodes})
+    out = write_results(args.out, command, {"model_version": meta.version, "rows": rows, "trials": episodes})
     _plot(rows, out.with_suffix(".png"), f"Original (pre-trained {meta.version})")
     print(f"results written to {out} and {out.with_suffix('.png')}")
     return 0
@@ -88,7 +92,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--store", default="models", help="model store directory")
     o.add_argument("--version", default="latest")
     o.add_argument("--samples", type=int, default=1000, help="shooting samples K")
-    o.add_argument("--method", default="shooting", choices=["shooting", "cem"])
     o.add_argument("--camera", default="default")
     o.add_argument("--noise", type=float, default=0.0)
     o.add_argument("--out", default="experiments/results/eval_original.json")

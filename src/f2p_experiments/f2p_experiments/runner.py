@@ -103,8 +103,9 @@ class ResultLog:
 
     def append(self, record) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a") as f:
-            f.write(to_json(record) + "\n")
+        with open(self.path, "a+b") as f:
+            torn = f.tell() > 0 and (f.seek(-1, os.SEEK_END), f.read(1))[1] != b"\n"
+            f.write((b"\n" if torn else b"") + to_json(record).encode() + b"\n")  # a torn line stays on its own
             f.flush()
             os.fsync(f.fileno())
 
@@ -391,7 +392,8 @@ class Runner:
     def estimate(self, parent: Parent) -> tuple[float, str]:
         """Seconds the jobs left should take on this executor, and a line saying so."""
         st = self.state(parent)
-        seeds, learn, trials = st.searches_left, st.learning_left, st.trials_left
+        seeds = st.searches_left if self.config.learning_methods else []
+        learn, trials = st.learning_left, st.trials_left
         per = dict(SECONDS_PER_JOB)
         done_trials = list(self.trials.load().values())
         if done_trials:
@@ -414,7 +416,8 @@ class Runner:
         counts = {"failure_search": 0, "learning": 0, "trial": 0}
 
         st = self.state(parent)
-        jobs = [SearchJob(c, s, parent, str(self.paths.failures), self.threads) for s in st.searches_left]
+        jobs = [SearchJob(c, s, parent, str(self.paths.failures), self.threads)
+                for s in (st.searches_left if c.learning_methods else [])]
         counts["failure_search"] = self._phase("failure search", do_search, jobs, self.searches)
 
         st = self.state(parent)

@@ -73,25 +73,39 @@ class Episode:
 
 
 class _FirstPlan(Observer):
-    """Keeps the first plan's goal probability."""
+    """Keeps the first plan's goal probability and passes every hook on to `inner`."""
 
-    def __init__(self):
+    def __init__(self, inner: Observer | None = None):
         self.goal_probability = float("nan")
+        self.inner = inner or Observer()
 
     def planned(self, plan, scene, first_step):
         if first_step == 0 and np.isnan(self.goal_probability):
             self.goal_probability = float(plan.goal_probability)
+        self.inner.planned(plan, scene, first_step)
+
+    def executing(self, *args):
+        self.inner.executing(*args)
+
+    def observed(self, *args):
+        self.inner.observed(*args)
+
+    def failure(self, event):
+        self.inner.failure(event)
+
+    def learned(self, event, version):
+        self.inner.learned(event, version)
 
 
 def run_episode(spec: TrialSpec, model, version: str, config: ExecutiveConfig, *, store: FailureStore | None = None,
-                learner=None, task_id: str | None = None) -> Episode:
-    """Run the executive once on `spec`'s scene (`store`/`learner` as `run_task` takes them)."""
+                learner=None, observer: Observer | None = None, task_id: str | None = None) -> Episode:
+    """Run the executive once on `spec`'s scene (`store`, `learner`, `observer` as `run_task` takes them)."""
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, TRIAL_STREAM]))
     sample = tasks.sample(spec.task, rng, spec.n_objects, real=True)
     world = World(sample.scene)
     perception = SimPerception(world, spec.camera, model.config.n_points, spec.noise)
     planner = TimedPlanner(model, config.planner, version)
-    first = _FirstPlan()
+    first = _FirstPlan(observer)
     outcome = run_task(task_id or f"{spec.task}-{spec.seed}", Goal.from_triples(sample.goal),
                        Skeleton.from_task(sample), SimRobot(world), perception, model, version, config, rng,
                        store=store, learner=learner, planner=planner, observer=first)

@@ -1,0 +1,71 @@
+"""Experiment configs: every committed one loads in every scale; bad ones are refused naming the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from f2p_experiments.config import ConfigError, from_dict, load
+from f2p_experiments.learning import FAILURE_SEED_BASE, failure_seeds
+
+from f2p_learner.methods import Method
+
+CONFIGS = sorted((Path(__file__).resolve().parents[3] / "experiments" / "configs").glob("*.yaml"))
+
+BASE = {"experiment": "t", "methods": ["original", "fail2progress"], "cells": [{"task": "transport", "objects": 3}],
+        "learning_seeds": 2, "trials_per_seed": 3}
+
+
+def test_committed_configs_load_in_every_scale():
+    assert CONFIGS, "no experiment config found"
+    import yaml
+
+    for path in CONFIGS:
+        scales = ["full", *((yaml.safe_load(path.read_text()) or {}).get("scales") or {})]
+        assert "smoke" in scales, f"{path.name} has no smoke scale (CI runs it)"
+        for scale in scales:
+            c = load(path, scale)
+            assert c.trial_specs() and c.name
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"methods": ["original", "guessing"]}, "methods[1]: unknown method 'guessing'"),
+    ({"cells": [{"task": "juggling", "objects": 3}]}, "cells[0].task: unknown task 'juggling'"),
+    ({"cells": [{"task": "transport", "objects": 3, "camera": "view9"}]}, "cells[0].camera: unknown camera 'view9'"),
+    ({"cells": [{"task": "transport", "objects": 0}]}, "cells[0].objects must be >= 1"),
+    ({"cells": [{"task": "transport", "objects": 3, "colour": "red"}]}, "cells[0]: unknown keys ['colour']"),
+    ({"architecture": "resnet"}, "architecture: unknown 'resnet'"),
+    ({"trials_per_seed": 0}, "trials_per_seed must be >= 1"),
+    ({"learning_seeds": 0}, "learning_seeds must be >= 1"),
+    ({"methods": []}, "methods: at least one method"),
+    ({"learner": {"particles": 0}}, "learner.particles"),
+    ({"learner": {"learning_rate": 1}}, "learner: unknown keys ['learning_rate']"),
+    ({"trial_seed_base": FAILURE_SEED_BASE - 2}, "must stay below the failure seeds"),
+    ({"paper": {"gradient": [50]}}, "paper.gradient"),
+    ({"spam": 1}, "unknown keys ['spam']"),
+])
+def test_bad_configs_name_the_field(change, field):
+    with pytest.raises(ConfigError, match=None) as info:
+        from_dict({**BASE, **change})
+    assert field in str(info.value), str(info.value)
+
+
+def test_unknown_scale_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="scale 'huge' is not defined"):
+        from_dict(BASE, "huge")
+    with pytest.raises(ConfigError, match="no experiment config"):
+        load(tmp_path / "nope.yaml")
+
+
+def test_seeds_every_method_sees_the_same_fresh_scenes_disjoint_from_failures():
+    c = from_dict({**BASE, "methods": ["original", "replanning", "gradient", "fail2progress"]})
+    specs = c.trial_specs()
+    assert len(specs) == len({s.key for s in specs}) == 4 * 2 * 3
+    by_method = {m: sorted(s.seed for s in specs if s.method is m) for m in c.methods}
+    assert len({tuple(v) for v in by_method.values()}) == 1  # the same scenes for every method
+    assert len(set(by_method[Method.ORIGINAL])) == 6  # L x N distinct scenes
+    failure = {s for seed in range(c.learning_seeds) for s in failure_seeds(seed, c.search.max_scenes)}
+    assert not failure & {s.seed for s in specs}
+    assert all((s.learning_seed is None) == (not s.method.learns) for s in specs)
+    assert [s.key for s in c.learning_specs()] == ["points2plans/gradient/0", "points2plans/fail2progress/0",
+                                                   "points2plans/gradient/1", "points2plans/fail2progress/1"]
