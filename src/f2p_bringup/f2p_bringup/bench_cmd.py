@@ -61,12 +61,13 @@ def bench_planner(args: argparse.Namespace) -> int:
 def bench_learner(args: argparse.Namespace) -> int:
     import logging
 
+    from f2p_experiments.learning import SearchSettings, find_failure
+
     from f2p_learner import bench
     from f2p_learner.finetune import FinetuneConfig
     from f2p_learner.inference import InferenceConfig
     from f2p_model.store import ModelStore, ModelStoreError
     from f2p_monitor.failure_store import FailureStore, FailureStoreError
-    from f2p_monitor.sim_harness import first_failure
 
     log = logging.getLogger("f2p.bench")
     models, failures = ModelStore(args.store), FailureStore(args.failures)
@@ -74,10 +75,14 @@ def bench_learner(args: argparse.Namespace) -> int:
         event_id = args.event
         if event_id is None:
             model, meta = models.load(args.version)
-            print(f"no --event: running {args.task} tasks with {meta.version} until one fails ...", flush=True)
-            event_id = first_failure(model, meta.version, failures, distribution=args.task)
-            if event_id is None:
-                log.error("no %s task failed in 20 seeds: nothing to learn from", args.task)
+            print(f"no --event: running {args.task} tasks with {meta.version} until one fails as an incorrect "
+                  "prediction ...", flush=True)
+            search = find_failure("bench", "points2plans", 0, model, meta.version, meta.weights_sha256, failures,
+                                  SearchSettings(task=args.task, max_scenes=20))
+            event_id = search.event_id
+            if not event_id:
+                log.error("no %s task failed as an incorrect prediction in 20 scenes: nothing to learn from",
+                          args.task)
                 return 1
         event = failures.load(event_id)
         config = bench.LearnerBenchConfig(

@@ -26,25 +26,3 @@ class SimPerception(SimGroundTruthPerception):
         idx = [rel.index(n) for n in scene.names]
         return rel.unary[idx], rel.binary[np.ix_(idx, idx)]
 
-
-def first_failure(model, model_version: str, store, *, distribution: str = "transport", n_objects: int = 3,
-                  seeds=range(20), num_samples: int = 1000, learner=None) -> str | None:
-    """Run the closed-loop executive on seeded tasks of `distribution` in the simulated "real"
-    world until one stores a failure event; returns its id (None if no seed failed). A
-    reproducible way to get a real failure of a given model, for benchmarks and tests."""
-    from f2p_monitor.executive import ExecutiveConfig, run_task
-    from f2p_planner.goal import Goal
-    from f2p_planner.planner import PlannerConfig
-    from f2p_planner.skeleton import Skeleton
-    from f2p_sim import tasks
-
-    for seed in seeds:
-        sample = tasks.sample(distribution, np.random.default_rng(seed), n_objects, real=True)
-        world = World(sample.scene)
-        out = run_task(f"{distribution}-{seed}", Goal.from_triples(sample.goal), Skeleton.from_task(sample),
-                       SimRobot(world), SimPerception(world, n_points=model.config.n_points), model, model_version,
-                       ExecutiveConfig(planner=PlannerConfig(num_samples=num_samples), max_replans=0),
-                       np.random.default_rng(seed), store=store, learner=learner)
-        if out.failures:
-            return out.failures[0]
-    return None
