@@ -51,7 +51,9 @@ class LearningSettings:
     heldout: str | None = "data/heldout_pretrain"  # the learner's no-regression check
     replay: str | None = "data/replay"  # pre-training transitions mixed into fine-tuning
     particles: int = 20  # M (A.5)
-    epochs: int = 200  # fine-tuning epochs at most (A.11; stops once the failure is learned)
+    epochs: int = 200  # fine-tuning epochs at most (A.11)
+    stop_when_learned: bool = True  # FinetuneConfig.stop_when_learned: stop once the failure is learned
+    freeze_encoder: bool = True  # FinetuneConfig.freeze_encoder: Dyn and decoders only
 
 
 def failure_seeds(learning_seed: int, max_scenes: int) -> range:
@@ -101,10 +103,12 @@ def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureSto
     event = failures.load(search.event_id)
     name = f"{spec.architecture}-{method.value}-s{spec.learning_seed}"
     store = child_store(parent_root, search.parent_version, work / "stores" / name)
+    finetune = FinetuneConfig(epochs=settings.epochs, stop_when_learned=settings.stop_when_learned,
+                              freeze_encoder=settings.freeze_encoder)
     config = LearnerConfig(method=method.value,
                            inference=InferenceConfig(particles=settings.particles, seed=spec.learning_seed),
-                           finetune=FinetuneConfig(epochs=settings.epochs), work_dir=str(work / "learn" / name),
-                           heldout=settings.heldout, replay=settings.replay)
+                           finetune=finetune, work_dir=str(work / "learn" / name), heldout=settings.heldout,
+                           replay=settings.replay)
     learner = Fail2ProgressLearner(store, search.parent_version, config)
     learned = learner.learn(event)
     report = json.loads((Path(config.work_dir) / event.event_id / "report.json").read_text())

@@ -8,8 +8,9 @@ Layout of one experiment (`Paths`)::
       failures/  (the failure store)   stores/<arch>-<method>-s<l>/  (one model store per learning run)
       learn/     (the learners' work)  tiny_store/  (the toy parent of smoke runs)
 
-Three phases, each a set of independent jobs: the failure search of every learning seed, the
-learning runs (each method from its seed's event), the trials. Only this process writes records:
+Learning seed after learning seed, three phases of independent jobs: the seed's failure search,
+its learning runs (each method from the seed's event), the trials of its fresh scenes (every
+method), so a run stopped half way has every method's numbers. Only this process writes records:
 a job's record is appended (flushed, fsynced) the moment it comes back, so a kill loses at most
 the jobs in flight, and a rerun skips every job whose record is there and still valid (same
 parent weights; for a learning method's trial, the same weights its learning run serves). A
@@ -414,24 +415,40 @@ class Runner:
         print(line, flush=True)
         self.ensure_learner_data()
         counts = {"failure_search": 0, "learning": 0, "trial": 0}
+        t0 = time.perf_counter()
+        for seed in range(c.learning_seeds):  # seed by seed: a partial run has every method's numbers
+            for kind, n in self._run_seed(parent, seed).items():
+                counts[kind] += n
+        if counts["trial"]:
+            dt = time.perf_counter() - t0
+            print(f"{counts['trial']} trials recorded, {_hms(dt)} in all: {counts['trial'] / dt:.2f} trials/s")
+        return counts
+
+    def _run_seed(self, parent: Parent, seed: int) -> dict[str, int]:
+        """Learning seed `seed`'s block: its failure search, its learning runs, the trials of its scenes."""
+        c = self.config
+        counts = {}
+        tag = f"seed {seed + 1}/{c.learning_seeds}"
+        st = self.state(parent)
+        jobs = [SearchJob(c, seed, parent, str(self.paths.failures), self.threads)] \
+            if c.learning_methods and seed in st.searches_left else []
+        counts["failure_search"] = self._phase(f"{tag} failure search", do_search, jobs, self.searches)
 
         st = self.state(parent)
-        jobs = [SearchJob(c, s, parent, str(self.paths.failures), self.threads)
-                for s in (st.searches_left if c.learning_methods else [])]
-        counts["failure_search"] = self._phase("failure search", do_search, jobs, self.searches)
+        found = seed in st.searches and bool(st.searches[seed].event_id)
+        if c.learning_methods and not found:
+            print(f"learning seed {seed}: no incorrect-prediction failure in {c.search.max_scenes} scenes; its "
+                  "learning methods' trials are not run")
+        jobs = [LearningJob(s, st.searches[seed], parent, str(self.paths.failures), str(self.paths.work), c.learner,
+                            self.threads) for s in st.learning_left if s.learning_seed == seed and found]
+        counts["learning"] = self._phase(f"{tag} learning", do_learning, jobs, self.learning)
 
         st = self.state(parent)
-        missing = [s for s in range(c.learning_seeds) if s not in st.searches or not st.searches[s].event_id]
-        if missing and c.learning_methods:
-            print(f"no incorrect-prediction failure in {c.search.max_scenes} scenes for learning seed(s) {missing}: "
-                  "their learning methods' trials are not run")
-        jobs = [LearningJob(s, st.searches[s.learning_seed], parent, str(self.paths.failures), str(self.paths.work),
-                            c.learner, self.threads) for s in st.learning_left if s.learning_seed not in missing]
-        counts["learning"] = self._phase("learning", do_learning, jobs, self.learning)
-
-        st = self.state(parent)
+        scenes = set(c.trial_seeds(seed))
         jobs = []
         for spec in st.trials_left:
+            if spec.seed not in scenes:
+                continue
             if spec.method.learns:
                 run = st.runs.get(LearningSpec(c.experiment, c.architecture, spec.method, spec.learning_seed).key)
                 if run is None:
@@ -439,11 +456,7 @@ class Runner:
                 jobs.append(TrialJob(spec, run.store, run.served_version, parent.sha256, c.trial, self.threads))
             else:
                 jobs.append(TrialJob(spec, parent.store, parent.version, parent.sha256, c.trial, self.threads))
-        t0 = time.perf_counter()
-        counts["trial"] = self._phase("trials", do_trial, jobs, self.trials)
-        if counts["trial"]:
-            dt = time.perf_counter() - t0
-            print(f"{counts['trial']} trials in {_hms(dt)}: {counts['trial'] / dt:.2f} trials/s")
+        counts["trial"] = self._phase(f"{tag} trials", do_trial, jobs, self.trials)
         return counts
 
     def _phase(self, what: str, fn: Callable, jobs: list, out: ResultLog) -> int:
