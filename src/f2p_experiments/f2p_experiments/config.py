@@ -9,7 +9,9 @@ untrained toy model); a scale's keys replace the top-level ones (maps are merged
 Seeds (experiments/README.md "Protocol"): learning seed l's trials use scenes
 `trial_seed_base + l * trials_per_seed + t`, t < trials_per_seed; methods that do not learn run the
 same L × N scenes with the pre-trained model, so every method of a cell sees the same scenes. Failure
-scenes come from `learning.failure_seeds`, a range no trial seed may reach (checked here).
+scenes come from `learning.failure_seeds` (from `search.seed_base`), a range no trial seed may reach
+(checked here). A development scale sets its own `trial_seed_base` and `search.seed_base`, so what
+is tried while developing the method never sees the scenes or the failures of the full run.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from f2p_experiments.learning import FAILURE_SEED_BASE, LearningSettings, SearchSettings
+from f2p_experiments.learning import FAILURE_SEED_STRIDE, LearningSettings, SearchSettings
 from f2p_experiments.records import LearningSpec, TrialSpec
 from f2p_experiments.trial import TrialSettings
 from f2p_learner.methods import Method
@@ -114,10 +116,14 @@ class ExperimentConfig:
             if m not in {x.value for x in self.methods} or len(values) != len(self.cells):
                 raise ConfigError(f"paper.{m}: a method of this config with one value per cell "
                                   f"({len(self.cells)}) is required")
-        last = self.trial_seed_base + self.learning_seeds * self.trials_per_seed
-        if self.trial_seed_base < 0 or last > FAILURE_SEED_BASE:
-            raise ConfigError(f"trial seeds {self.trial_seed_base}..{last - 1} must stay below the failure seeds "
-                              f"({FAILURE_SEED_BASE}...)")
+        if self.search.max_scenes > FAILURE_SEED_STRIDE:
+            raise ConfigError(f"search.max_scenes must be <= {FAILURE_SEED_STRIDE}")
+        last = self.trial_seed_base + self.learning_seeds * self.trial_seed_stride
+        fail_lo = self.search.seed_base
+        fail_hi = fail_lo + FAILURE_SEED_STRIDE * self.learning_seeds
+        if self.trial_seed_base < 0 or not (last <= fail_lo or self.trial_seed_base >= fail_hi):
+            raise ConfigError(f"trial seeds {self.trial_seed_base}..{last - 1} must stay clear of the failure seeds "
+                              f"({fail_lo}..{fail_hi - 1})")
 
     @property
     def learning_methods(self) -> tuple[Method, ...]:
@@ -128,8 +134,12 @@ class ExperimentConfig:
         """Directory name of this scale's results: the experiment, suffixed unless full scale."""
         return self.experiment if self.scale == "full" else f"{self.experiment}-{self.scale}"
 
+    @property
+    def trial_seed_stride(self) -> int:
+        return self.trials_per_seed
+
     def trial_seeds(self, learning_seed: int) -> range:
-        start = self.trial_seed_base + learning_seed * self.trials_per_seed
+        start = self.trial_seed_base + learning_seed * self.trial_seed_stride
         return range(start, start + self.trials_per_seed)
 
     def learning_specs(self) -> list[LearningSpec]:

@@ -33,7 +33,7 @@ from f2p_monitor.failure import INCORRECT_PREDICTION
 from f2p_monitor.failure_store import FailureStore
 from f2p_planner.planner import PlannerConfig
 
-#: failure seeds of learning seed l: FAILURE_SEED_BASE + FAILURE_SEED_STRIDE * l + k
+#: failure seeds of learning seed l: SearchSettings.seed_base + FAILURE_SEED_STRIDE * l + k
 FAILURE_SEED_BASE = 1_000_000
 FAILURE_SEED_STRIDE = 1_000
 
@@ -44,6 +44,8 @@ class SearchSettings:
     n_objects: int = 3
     max_scenes: int = 50  # scenes tried per learning seed before giving up
     planner_samples: int = 1000
+    # first failure seed: a development scale sets its own, so its failures never are the full run's
+    seed_base: int = FAILURE_SEED_BASE
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,10 @@ class LearningSettings:
     freeze_encoder: bool = True  # FinetuneConfig.freeze_encoder: Dyn and decoders only
 
 
-def failure_seeds(learning_seed: int, max_scenes: int) -> range:
-    start = FAILURE_SEED_BASE + FAILURE_SEED_STRIDE * learning_seed
+def failure_seeds(learning_seed: int, max_scenes: int, seed_base: int = FAILURE_SEED_BASE) -> range:
+    if max_scenes > FAILURE_SEED_STRIDE:
+        raise ValueError(f"max_scenes must be <= {FAILURE_SEED_STRIDE}, got {max_scenes}")
+    start = seed_base + FAILURE_SEED_STRIDE * learning_seed
     return range(start, start + max_scenes)
 
 
@@ -68,7 +72,7 @@ def find_failure(experiment: str, architecture: str, learning_seed: int, model, 
     config = ExecutiveConfig(planner=PlannerConfig(num_samples=settings.planner_samples), monitor=True,
                              max_replans=0, classify_failures=True)
     tried: list[dict] = []
-    for seed in failure_seeds(learning_seed, settings.max_scenes):
+    for seed in failure_seeds(learning_seed, settings.max_scenes, settings.seed_base):
         spec = TrialSpec(experiment, architecture, Method.REPLANNING, settings.task, settings.n_objects, "default",
                          0.0, seed)
         ep = run_episode(spec, model, version, config, store=failures, task_id=f"{settings.task}-{seed}")

@@ -40,7 +40,8 @@ def test_committed_configs_load_in_every_scale():
     ({"methods": []}, "methods: at least one method"),
     ({"learner": {"particles": 0}}, "learner.particles"),
     ({"learner": {"learning_rate": 1}}, "learner: unknown keys ['learning_rate']"),
-    ({"trial_seed_base": FAILURE_SEED_BASE - 2}, "must stay below the failure seeds"),
+    ({"trial_seed_base": FAILURE_SEED_BASE - 2}, "must stay clear of the failure seeds"),
+    ({"search": {"seed_base": 1000}}, "must stay clear of the failure seeds"),
     ({"paper": {"gradient": [50]}}, "paper.gradient"),
     ({"spam": 1}, "unknown keys ['spam']"),
 ])
