@@ -158,3 +158,17 @@ def test_records_round_trip(reference):
         from_json('{"kind": "poem"}')
     with pytest.raises(ValueError, match="schema"):
         from_json(to_json(t).replace('"schema_version":1', '"schema_version":99'))
+
+
+CONFIGS = sorted((Path(__file__).resolve().parents[3] / "experiments" / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_every_committed_config_runs_its_smoke_scale(path, tmp_path):
+    from f2p_experiments.config import load
+
+    config = load(path, "smoke")
+    runner = _run(tmp_path, make_executor("pool", 1, 1), config)
+    assert len(runner.trials.load()) == len(config.trial_specs())
+    built = report.build(config, runner.paths)
+    assert all(r.first.trials == config.learning_seeds * config.trials_per_seed for r in built.rows)
