@@ -4,7 +4,7 @@ whose cause is known."""
 from __future__ import annotations
 
 import pytest
-from test_episode import _tiny_model
+from tiny import tiny_model as _tiny_model
 
 from f2p_monitor.chains import ChainConfig, chain_f1, format_chains
 from f2p_monitor.classify_bench import LABELS, ClassifyBenchConfig, confusion, format_confusion

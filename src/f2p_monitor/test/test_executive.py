@@ -4,7 +4,7 @@ detected against ground truth, stored before anything else, classified, and repl
 from __future__ import annotations
 
 import numpy as np
-from test_episode import _tiny_model
+from tiny import tiny_model as _tiny_model
 
 from f2p_monitor.executive import ExecutiveConfig, goal_holds, run_task
 from f2p_monitor.failure_store import FailureStore
