@@ -92,7 +92,8 @@ class TrialResult:
     model_version: str
     model_sha256: str
     parent_sha256: str
-    error: str = ""  # why no plan was made (e.g. a goal object the camera does not see)
+    error: str = ""  # why no plan was made
+    redraws: int = 0  # scenes drawn before this one and rejected: a goal object unseen at the start (trial.py)
     kind: str = "trial"
     schema_version: int = SCHEMA_VERSION
 

@@ -14,11 +14,12 @@ from f2p_experiments.records import TrialResult, from_json, to_json
 from f2p_experiments.runner import Executor, Paths, ResultLog, Runner, do_trial, make_executor
 
 from f2p_experiments import report
+from f2p_learner.methods import Method
 
 TOY = {
     "experiment": "toy", "methods": ["original", "replanning", "fail2progress", "gradient"],
     "cells": [{"task": "transport", "objects": 3}], "learning_seeds": 1, "trials_per_seed": 2,
-    "model": {"tiny_seed": 0}, "search": {"max_scenes": 4, "planner_samples": 16},
+    "model": {"tiny_seed": 0}, "search": {"max_scenes": 8, "planner_samples": 16},
     "trial": {"replan_budget": 1, "planner_samples": 16},
     "learner": {"heldout": None, "replay": None, "particles": 2, "epochs": 2},
 }
@@ -52,7 +53,7 @@ def test_a_toy_experiment_runs_every_stage(reference):
     c = reference.config
     assert len(_lines(reference.paths.log("trials"))) == len(c.trial_specs()) == 8
     searches = list(reference.searches.load().values())
-    assert len(searches) == 1 and searches[0].event_id  # an untrained model fails within 4 scenes
+    assert len(searches) == 1 and searches[0].event_id  # an untrained model fails within 8 scenes
     runs = list(reference.learning.load().values())
     assert sorted(r.spec.method.value for r in runs) == ["fail2progress", "gradient"]
     assert all(r.event_id == searches[0].event_id and r.parent_version == "v0001" for r in runs)
@@ -169,6 +170,13 @@ def test_every_committed_config_runs_its_smoke_scale(path, tmp_path):
 
     config = load(path, "smoke")
     runner = _run(tmp_path, make_executor("pool", 1, 1), config)
-    assert len(runner.trials.load()) == len(config.trial_specs())
+    # Whether an untrained toy model's failure search finds an incorrect prediction in its few scenes
+    # depends on its random weights' rounding; the learning methods' trials run only when it does.
+    found = {s.learning_seed for s in runner.searches.load().values() if s.event_id}
+    expected = [t for t in config.trial_specs() if not t.method.learns or t.learning_seed in found]
+    assert sorted(runner.trials.load()) == sorted(t.key for t in expected)
+    assert len(runner.learning.load()) == len(found) * sum(m.learns for m in config.methods)
     built = report.build(config, runner.paths)
-    assert all(r.first.trials == config.learning_seeds * config.trials_per_seed for r in built.rows)
+    for row in built.rows:
+        seeds = found if Method(row.method).learns else range(config.learning_seeds)
+        assert row.first.trials == len(seeds) * config.trials_per_seed

@@ -4,6 +4,7 @@ to succeed, so the test checks the mechanics and the judgement, not the rate."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from f2p_experiments.records import TrialSpec
@@ -49,3 +50,25 @@ def test_original_is_the_first_attempt_and_the_first_attempt_is_the_open_loop_pl
         assert original.unmet == original.unmet_first == replanning.unmet_first and original.replans == 0
         open_loop = run_episode(spec, _tiny_model(), "v", open_loop_config(SETTINGS))
         assert open_loop.unmet == replanning.unmet_first
+
+
+def test_a_scene_whose_task_objects_the_camera_cannot_see_is_redrawn():
+    """Capsules deep in their cups can be invisible at the start; such a scene is redrawn, and the
+    trial's scene shows every object its goal and skeleton name."""
+    from f2p_experiments.trial import TRIAL_STREAM, draw_scene, unseen_task_objects
+
+    from f2p_sim import tasks
+
+    hidden, clear = None, None
+    for seed in range(1000, 1100):  # find a first draw with an unseen capsule (about 1 in 10) and one without
+        rng = np.random.default_rng(np.random.SeedSequence([seed, TRIAL_STREAM]))
+        first = tasks.sample("organize", rng, 3, real=True)
+        if unseen_task_objects(first, "default", 128, 0.0):
+            hidden = seed if hidden is None else hidden
+        elif clear is None:
+            clear = seed, first
+    assert hidden is not None and clear is not None, "the test needs another search range"
+    drawn = draw_scene(_spec(Method.ORIGINAL, "organize", hidden), 128)
+    assert drawn.redraws >= 1 and not unseen_task_objects(drawn.sample, "default", 128, 0.0)
+    kept = draw_scene(_spec(Method.ORIGINAL, "organize", clear[0]), 128)
+    assert kept.redraws == 0 and kept.sample.goal == clear[1].goal  # a visible first draw is the trial's scene
