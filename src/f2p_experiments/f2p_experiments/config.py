@@ -112,6 +112,8 @@ class ExperimentConfig:
             raise ConfigError(f"search: task must be one of {', '.join(TASKS)}, n_objects and max_scenes >= 1")
         if self.learner.particles < 1 or self.learner.epochs < 1:
             raise ConfigError("learner.particles and learner.epochs must be >= 1")
+        if self.learner.anchors < 0:
+            raise ConfigError(f"learner.anchors must be >= 0, got {self.learner.anchors}")
         for m, values in self.paper.items():
             if m not in {x.value for x in self.methods} or len(values) != len(self.cells):
                 raise ConfigError(f"paper.{m}: a method of this config with one value per cell "

@@ -56,6 +56,8 @@ class LearningSettings:
     epochs: int = 200  # fine-tuning epochs at most (A.11)
     stop_when_learned: bool = True  # FinetuneConfig.stop_when_learned: stop once the failure is learned
     freeze_encoder: bool = True  # FinetuneConfig.freeze_encoder: Dyn and decoders only
+    freeze_decoders: bool = False  # FinetuneConfig.freeze_decoders: Dyn only
+    anchors: int = 8  # LearnerConfig.anchors: re-simulations of the failure itself in D+
 
 
 def failure_seeds(learning_seed: int, max_scenes: int, seed_base: int = FAILURE_SEED_BASE) -> range:
@@ -108,11 +110,11 @@ def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureSto
     name = f"{spec.architecture}-{method.value}-s{spec.learning_seed}"
     store = child_store(parent_root, search.parent_version, work / "stores" / name)
     finetune = FinetuneConfig(epochs=settings.epochs, stop_when_learned=settings.stop_when_learned,
-                              freeze_encoder=settings.freeze_encoder)
+                              freeze_encoder=settings.freeze_encoder, freeze_decoders=settings.freeze_decoders)
     config = LearnerConfig(method=method.value,
                            inference=InferenceConfig(particles=settings.particles, seed=spec.learning_seed),
                            finetune=finetune, work_dir=str(work / "learn" / name), heldout=settings.heldout,
-                           replay=settings.replay)
+                           replay=settings.replay, anchors=settings.anchors)
     learner = Fail2ProgressLearner(store, search.parent_version, config)
     learned = learner.learn(event)
     report = json.loads((Path(config.work_dir) / event.event_id / "report.json").read_text())

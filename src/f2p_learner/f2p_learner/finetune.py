@@ -71,6 +71,13 @@ class FinetuneConfig:
     # held-out detection F1 0.879 -> 0.879); whole model 185 s (2.7 s/epoch, epoch 65, 0.95, F1 0.879 ->
     # 0.872). README, "Model, planner, monitor".
     freeze_encoder: bool = True
+    # Keep the decoders Dec_u, Dec_b, Dec_p as pre-trained and fine-tune Dyn alone (not in the paper).
+    # The decoders read relations off latents; 12,000 pre-training scenes taught them that, and a D+ of
+    # one scene's neighbourhood (markers nearly where they were) can only narrow it. What the failure
+    # shows wrong is the *effect*: frozen decoders make Dyn learn to put the contents' latents where
+    # the encoder would put the moved contents (the regularisation and position terms of A.11 then
+    # train Dyn alone). Measured on the transport dev scale (experiments/RESULTS.md).
+    freeze_decoders: bool = False
 
 
 @dataclass
@@ -140,7 +147,7 @@ def finetune_validate_publish(store: ModelStore, parent: str, dplus: list[str | 
     work = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="f2p-finetune-"))
     # The held-out data validates; the fine-tuning run itself needs no split of its own.
     options = RunOptions(val_fraction=0.0, min_val_f1=0.0, checkpoint_every=max(1, config.epochs // 4),
-                         freeze_encoder=config.freeze_encoder)
+                         freeze_encoder=config.freeze_encoder, freeze_decoders=config.freeze_decoders)
     streak = [0]
     failure_relations = effect_relations(event, parent_model)  # the parent's, for every score
 

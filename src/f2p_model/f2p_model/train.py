@@ -89,6 +89,9 @@ class RunOptions(ConfigBase):
     # X_t, X_{t+1} are encoded once before the first epoch instead of in every step (fine-tuning, where
     # the encoder is most of an epoch's time; `f2p_learner.finetune`).
     freeze_encoder: bool = False
+    # Train Dyn (MLP_para and the per-skill transformers) only: the decoders Dec_u, Dec_b, Dec_p keep
+    # the weights they were given as well (fine-tuning; `f2p_learner.finetune.FinetuneConfig.freeze_decoders`).
+    freeze_decoders: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.val_fraction < 1.0:
@@ -315,6 +318,9 @@ def train(
         model.load_state_dict(init_state)
     if options.freeze_encoder:
         model.encoder.requires_grad_(False)
+    if options.freeze_decoders:
+        for decoder in (model.dec_u, model.dec_b, model.dec_p):
+            decoder.requires_grad_(False)
     # Not fused=True, though it is faster (8.8 vs 20.8 ms per step for the 4.6 M parameters after the
     # encoder, 2 cores): its rounding differs, and the demo's small model trained with it solves the
     # demo's transport scene open loop, leaving the demo nothing to learn from (2026-12-02).

@@ -168,6 +168,19 @@ def test_a_frozen_encoder_keeps_its_weights_and_trains_on_latents_equal_to_the_e
         ds.attach_latents(cached["latent_t"], cached["latent_t1"])
 
 
+def test_frozen_decoders_leave_only_dyn_to_learn(data, tmp_path):
+    cfg = tiny_config(max_objects=14)
+    torch.manual_seed(3)
+    start = SkillEffectModel(cfg).state_dict()
+    opts = RunOptions(val_fraction=0.0, threads=2, min_val_f1=0.0, freeze_encoder=True, freeze_decoders=True)
+    train(cfg, TrainConfig(lr=1e-2, batch_size=4, epochs=2, seed=1), LossConfig(), [data], tmp_path,
+          options=opts, init_state=start)
+    end = model_from_checkpoint(tmp_path / "checkpoint.pt").state_dict()
+    dyn = [k for k in start if k.startswith(("param_mlp.", "dynamics_nets.", "dynamics_out."))]
+    assert dyn and any(not torch.equal(start[k], end[k]) for k in dyn)
+    assert all(torch.equal(start[k], end[k]) for k in start if k not in dyn)  # encoder and decoders kept
+
+
 def test_resume_refuses_to_switch_the_encoder_freeze(data, tmp_path):
     _train(data, tmp_path, 1)
     with pytest.raises(TrainError, match="freeze_encoder"):
