@@ -110,6 +110,8 @@ class ExperimentConfig:
             raise ConfigError("trial.replan_budget must be >= 0 and trial.planner_samples >= 1")
         if self.search.task not in TASKS or self.search.n_objects < 1 or self.search.max_scenes < 1:
             raise ConfigError(f"search: task must be one of {', '.join(TASKS)}, n_objects and max_scenes >= 1")
+        if self.search.noise < 0:
+            raise ConfigError(f"search.noise must be >= 0, got {self.search.noise}")
         if self.learner.particles < 1 or self.learner.epochs < 1:
             raise ConfigError("learner.particles and learner.epochs must be >= 1")
         if self.learner.anchors < 0:

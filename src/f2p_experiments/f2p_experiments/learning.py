@@ -46,6 +46,7 @@ class SearchSettings:
     planner_samples: int = 1000
     # first failure seed: a development scale sets its own, so its failures never are the full run's
     seed_base: int = FAILURE_SEED_BASE
+    noise: float = 0.0  # sensor noise (m) on the clouds of the failure scenes (Fig. 3b: the robot fails with it)
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def find_failure(experiment: str, architecture: str, learning_seed: int, model, 
     tried: list[dict] = []
     for seed in failure_seeds(learning_seed, settings.max_scenes, settings.seed_base):
         spec = TrialSpec(experiment, architecture, Method.REPLANNING, settings.task, settings.n_objects, "default",
-                         0.0, seed)
+                         settings.noise, seed)
         ep = run_episode(spec, model, version, config, store=failures, task_id=f"{settings.task}-{seed}")
         labels = [s.classification for s in ep.outcome.steps if s.event_id]
         tried.append({"seed": seed, "success": bool(ep.outcome.success), "classifications": labels})

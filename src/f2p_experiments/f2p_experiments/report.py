@@ -167,8 +167,20 @@ def markdown(report: Report, command: str) -> str:
         found = [s for s in report.searches if s.event_id]
         lines += ["", f"Failures learned from: {len(found)} of {len(report.searches)} learning seeds found one "
                   f"(scene seeds {', '.join(str(s.scene_seed) for s in found)}; "
-                  f"{sum(len(s.tried) for s in report.searches)} scenes tried in all)."]
+                  f"{sum(len(s.tried) for s in report.searches)} scenes tried in all; the failed steps met on the "
+                  f"way were classified {_classifications(report.searches)})."]
     return "\n".join(lines) + "\n"
+
+
+def _classifications(searches) -> str:
+    """How the failure classifier (paper §4) labelled every failed step of the searched scenes: under
+    sensor noise more of them are Sim2Real gaps, which nothing learns from (Fig. 3b)."""
+    counts: dict[str, int] = defaultdict(int)
+    for s in searches:
+        for tried in s.tried:
+            for label in tried["classifications"]:
+                counts[label] += 1
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
 
 
 def plot(report: Report, out: Path) -> list[Path]:
