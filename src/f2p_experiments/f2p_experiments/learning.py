@@ -59,6 +59,7 @@ class LearningSettings:
     freeze_encoder: bool = True  # FinetuneConfig.freeze_encoder: Dyn and decoders only
     freeze_decoders: bool = False  # FinetuneConfig.freeze_decoders: Dyn only
     anchors: int = 8  # LearnerConfig.anchors: re-simulations of the failure itself in D+
+    object_slots: int = 0  # FinetuneConfig.object_slots: objects in random rows while fine-tuning (0: off)
 
 
 def failure_seeds(learning_seed: int, max_scenes: int, seed_base: int = FAILURE_SEED_BASE) -> range:
@@ -111,7 +112,8 @@ def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureSto
     name = f"{spec.architecture}-{method.value}-s{spec.learning_seed}"
     store = child_store(parent_root, search.parent_version, work / "stores" / name)
     finetune = FinetuneConfig(epochs=settings.epochs, stop_when_learned=settings.stop_when_learned,
-                              freeze_encoder=settings.freeze_encoder, freeze_decoders=settings.freeze_decoders)
+                              freeze_encoder=settings.freeze_encoder, freeze_decoders=settings.freeze_decoders,
+                              object_slots=settings.object_slots)
     config = LearnerConfig(method=method.value,
                            inference=InferenceConfig(particles=settings.particles, seed=spec.learning_seed),
                            finetune=finetune, work_dir=str(work / "learn" / name), heldout=settings.heldout,

@@ -78,6 +78,11 @@ class FinetuneConfig:
     # the encoder would put the moved contents (the regularisation and position terms of A.11 then
     # train Dyn alone). Measured on the transport dev scale (experiments/RESULTS.md).
     freeze_decoders: bool = False
+    # Scatter each batch's objects into this many rows at random every step (`f2p_model.augment`; not
+    # in the paper): D+ is one scene, every transition with the container and its contents in the same
+    # rows, and without it the child learns the effect for those rows (held-out transport scenes with
+    # 5 or 7 items: the contents do not move). 0 = off. Measured in experiments/RESULTS.md.
+    object_slots: int = 0
 
 
 @dataclass
@@ -147,7 +152,8 @@ def finetune_validate_publish(store: ModelStore, parent: str, dplus: list[str | 
     work = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="f2p-finetune-"))
     # The held-out data validates; the fine-tuning run itself needs no split of its own.
     options = RunOptions(val_fraction=0.0, min_val_f1=0.0, checkpoint_every=max(1, config.epochs // 4),
-                         freeze_encoder=config.freeze_encoder, freeze_decoders=config.freeze_decoders)
+                         freeze_encoder=config.freeze_encoder, freeze_decoders=config.freeze_decoders,
+                         object_slots=config.object_slots)
     streak = [0]
     failure_relations = effect_relations(event, parent_model)  # the parent's, for every score
 

@@ -41,6 +41,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from f2p_model.augment import random_slots, scatter_objects
 from f2p_model.config import ConfigBase, LossConfig, ModelConfig, TrainConfig
 from f2p_model.data import TransitionDataset, check_vocabulary, data_manifest_hash, iter_batches, n_batches
 from f2p_model.losses import relation_pos_weights, transition_loss
@@ -92,6 +93,10 @@ class RunOptions(ConfigBase):
     # Train Dyn (MLP_para and the per-skill transformers) only: the decoders Dec_u, Dec_b, Dec_p keep
     # the weights they were given as well (fine-tuning; `f2p_learner.finetune.FinetuneConfig.freeze_decoders`).
     freeze_decoders: bool = False
+    # Each training batch with its objects scattered into this many rows at random, a fresh draw every
+    # step (`f2p_model.augment`: an effect learned for the objects, not for their rows); 0 = off. At
+    # least the batch's own width is used.
+    object_slots: int = 0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.val_fraction < 1.0:
@@ -106,6 +111,15 @@ class RunOptions(ConfigBase):
             raise ValueError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
         if self.plot_interval_s < 0:
             raise ValueError(f"plot_interval_s must be >= 0, got {self.plot_interval_s}")
+        if self.object_slots < 0:
+            raise ValueError(f"object_slots must be >= 0 (0 = off), got {self.object_slots}")
+
+
+def _scattered(model: SkillEffectModel, batch: dict, object_slots: int, generator: torch.Generator) -> dict:
+    """`batch` with its objects in random rows of max(object_slots, its width) (`RunOptions.object_slots`)."""
+    b, n = batch["mask"].shape
+    slots = max(object_slots, n)
+    return scatter_objects(batch, random_slots(b, n, slots, generator), slots, model.identity, model.config.feat_dim)
 
 
 @dataclass
@@ -303,6 +317,9 @@ def train(
     torch.set_num_threads(threads)
 
     check_vocabulary(model_cfg)
+    if options.object_slots > model_cfg.max_objects:
+        raise TrainError(f"object_slots {options.object_slots} exceeds the identity table (max_objects="
+                         f"{model_cfg.max_objects})")
     dataset = TransitionDataset(data_paths, model_cfg, statuses=options.statuses or None)
     data_hash = data_manifest_hash(data_paths)
     train_rows, val_rows = dataset.split(options.val_fraction, seed=train_cfg.seed)
@@ -365,7 +382,9 @@ def train(
         sums = dict.fromkeys(LOSS_PARTS, 0.0)
         batches = iter_batches(dataset, train_rows, train_cfg.batch_size, shuffle=True, seed=train_cfg.seed,
                                epoch=epoch)
-        for step, batch in enumerate(batches):
+        slots_rng = torch.Generator().manual_seed(_epoch_seed(train_cfg.seed, epoch))
+        for step, plain in enumerate(batches):
+            batch = _scattered(model, plain, options.object_slots, slots_rng) if options.object_slots else plain
             loss, parts = transition_loss(model, batch, loss_cfg)
             if not math.isfinite(parts["total"]):
                 raise TrainError(f"loss is {parts['total']} at epoch {epoch + 1}, step {step}: {parts}")

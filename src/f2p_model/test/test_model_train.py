@@ -181,6 +181,17 @@ def test_frozen_decoders_leave_only_dyn_to_learn(data, tmp_path):
     assert all(torch.equal(start[k], end[k]) for k in start if k not in dyn)  # encoder and decoders kept
 
 
+def test_object_slots_train_on_scattered_rows_within_the_identity_table(data, tmp_path):
+    cfg = tiny_config(max_objects=14)
+    opts = RunOptions(val_fraction=0.0, threads=2, min_val_f1=0.0, freeze_encoder=True, object_slots=14)
+    res = train(cfg, TrainConfig(lr=1e-2, batch_size=4, epochs=3, seed=1), LossConfig(), [data], tmp_path / "a",
+                options=opts)
+    assert res.epochs_done == 3 and res.history[-1]["train_total"] < res.history[0]["train_total"]
+    with pytest.raises(TrainError, match="identity table"):
+        train(cfg, TrainConfig(epochs=1, batch_size=4), LossConfig(), [data], tmp_path / "b",
+              options=RunOptions(val_fraction=0.0, threads=2, min_val_f1=0.0, object_slots=15))
+
+
 def test_resume_refuses_to_switch_the_encoder_freeze(data, tmp_path):
     _train(data, tmp_path, 1)
     with pytest.raises(TrainError, match="freeze_encoder"):

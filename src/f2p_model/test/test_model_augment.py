@@ -1,0 +1,53 @@
+"""Object-slot augmentation: a batch with its objects in other rows is the same transitions."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from f2p_model_testlib import make_batch, tiny_config
+
+from f2p_model.augment import OBJECT_KEYS, random_slots, scatter_objects
+from f2p_model.losses import transition_loss
+from f2p_model.model import SkillEffectModel
+
+
+def _model() -> SkillEffectModel:
+    torch.manual_seed(0)
+    return SkillEffectModel(tiny_config(max_objects=8)).eval()
+
+
+def test_scattered_rows_hold_the_same_objects_relations_and_acted_object():
+    model = _model()
+    batch = make_batch(model.config, b=5, n=4, seed=1, n_real=[4, 3, 2, 4, 1])
+    slot = random_slots(5, 4, 7, torch.Generator().manual_seed(0))
+    out = scatter_objects(batch, slot, 7)
+    assert all(out[k].shape[1] == 7 for k in OBJECT_KEYS)
+    assert torch.equal(out["mask"].sum(1), batch["mask"].sum(1))
+    for b in range(5):
+        s = slot[b]
+        for key, axes in OBJECT_KEYS.items():
+            moved = out[key][b][s] if axes == 1 else out[key][b][s][:, s]
+            assert torch.equal(moved, batch[key][b]), key
+        assert int(out["acted"][b]) == int(s[batch["acted"][b]])
+    free = ~torch.zeros(5, 7, dtype=torch.bool).scatter(1, slot, True)
+    assert not out["mask"][free].any() and not out["points_t"][free].any()  # padding where no object went
+
+
+def test_scattered_latents_are_the_encoding_of_the_scattered_clouds_and_the_loss_sees_the_same_transitions():
+    model = _model()
+    batch = make_batch(model.config, b=4, n=4, seed=2, n_real=[4, 2, 3, 4])
+    with torch.no_grad():
+        batch["latent_t"] = model.encode(batch["points_t"], batch["mask"])
+        batch["latent_t1"] = model.encode(batch["points_t1"], batch["mask"])
+    slot = random_slots(4, 4, 6, torch.Generator().manual_seed(3))
+    out = scatter_objects(batch, slot, 6, model.identity, model.config.feat_dim)
+    with torch.no_grad():
+        torch.testing.assert_close(out["latent_t"], model.encode(out["points_t"], out["mask"]))
+        torch.testing.assert_close(out["latent_t1"], model.encode(out["points_t1"], out["mask"]))
+        cached, _ = transition_loss(model, out)
+        plain, _ = transition_loss(model, {k: v for k, v in out.items() if not k.startswith("latent")})
+    torch.testing.assert_close(cached, plain)
+    with pytest.raises(ValueError, match="identity table"):
+        scatter_objects(batch, slot, 6)
+    with pytest.raises(ValueError, match="cannot hold"):
+        random_slots(2, 5, 4, torch.Generator())
