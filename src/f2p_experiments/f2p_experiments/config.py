@@ -114,6 +114,9 @@ class ExperimentConfig:
             raise ConfigError(f"search.noise must be >= 0, got {self.search.noise}")
         if self.learner.particles < 1 or self.learner.epochs < 1:
             raise ConfigError("learner.particles and learner.epochs must be >= 1")
+        if self.learner.action_objective not in ("joint", "per_relation"):
+            raise ConfigError(f"learner.action_objective must be 'joint' or 'per_relation', got "
+                              f"{self.learner.action_objective!r}")
         if self.learner.anchors < 0:
             raise ConfigError(f"learner.anchors must be >= 0, got {self.learner.anchors}")
         for m, values in self.paper.items():

@@ -60,6 +60,7 @@ class LearningSettings:
     freeze_decoders: bool = False  # FinetuneConfig.freeze_decoders: Dyn only
     anchors: int = 8  # LearnerConfig.anchors: re-simulations of the failure itself in D+
     object_slots: int = 0  # FinetuneConfig.object_slots: objects in random rows while fine-tuning (0: off)
+    action_objective: str = "per_relation"  # InferenceConfig.action_objective: Eq. 7's ln H, "joint" or "per_relation"
 
 
 def failure_seeds(learning_seed: int, max_scenes: int, seed_base: int = FAILURE_SEED_BASE) -> range:
@@ -115,7 +116,8 @@ def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureSto
                               freeze_encoder=settings.freeze_encoder, freeze_decoders=settings.freeze_decoders,
                               object_slots=settings.object_slots)
     config = LearnerConfig(method=method.value,
-                           inference=InferenceConfig(particles=settings.particles, seed=spec.learning_seed),
+                           inference=InferenceConfig(particles=settings.particles, seed=spec.learning_seed,
+                                                     action_objective=settings.action_objective),
                            finetune=finetune, work_dir=str(work / "learn" / name), heldout=settings.heldout,
                            replay=settings.replay, anchors=settings.anchors)
     learner = Fail2ProgressLearner(store, search.parent_version, config)

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from f2p_learner.inference import InferenceConfig, failure_tensors, infer_actions, infer_states
+from f2p_learner.inference import (
+    InferenceConfig,
+    encode_particles,
+    failure_tensors,
+    infer_actions,
+    infer_states,
+    initial_actions,
+)
 from f2p_model.config import tiny_model_config
 from f2p_model.model import SkillEffectModel
 from f2p_monitor.failure import FailureEvent, compare
@@ -74,6 +81,26 @@ def test_action_particles_target_the_failure_relations(event, model):
     assert torch.all(a >= ft.param_low - 1e-6) and torch.all(a <= ft.param_high + 1e-6)
     assert a.std(0).sum() > 0  # diverse, not collapsed
     assert all(np.isfinite(h.mean_log_prob) for h in result.history)
+
+
+def test_the_joint_action_objective_is_the_log_of_the_summed_entropies(event, model):
+    from f2p_learner.inference import action_log_prob, failure_entropy
+
+    ft = failure_tensors(event, model)
+    cfg = InferenceConfig(particles=4, state_iterations=1)
+    states = infer_states(model, ft, cfg).particles
+    actions = initial_actions(ft, 4, cfg)
+    with torch.no_grad():
+        h = failure_entropy(model, ft, encode_particles(model, ft, states), actions)  # (M, F)
+        joint = action_log_prob(model, ft, states, "joint")(actions)
+        per = action_log_prob(model, ft, states, "per_relation")(actions)
+    torch.testing.assert_close(joint, h.sum(1).log())
+    torch.testing.assert_close(per, h.log().sum(1))
+    result = infer_actions(model, ft, states, InferenceConfig(particles=4, action_iterations=2,
+                                                              action_objective="joint"))
+    assert torch.all(result.particles >= ft.param_low - 1e-6) and torch.all(result.particles <= ft.param_high + 1e-6)
+    with pytest.raises(ValueError, match="action objective"):
+        action_log_prob(model, ft, states, "mean")
 
 
 def test_bad_events_are_refused(event, model):
