@@ -1,4 +1,6 @@
-"""``f2p experiment run|report CONFIG``: the paper's comparison (f2p_experiments, experiments/README.md)."""
+"""``f2p experiment run|report CONFIG``: the paper's comparison (f2p_experiments, experiments/README.md);
+``f2p experiment probe --model STORE[:VERSION] ... --data DIR``: what models predict for the contents
+of the object a skill moves (`f2p_experiments.probe`)."""
 
 from __future__ import annotations
 
@@ -82,6 +84,30 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
+def probe(args: argparse.Namespace) -> int:
+    from f2p_experiments.probe import probe_contents
+
+    from f2p_bringup.model_cmd import parse_model_ref
+    from f2p_model.store import ModelStore, ModelStoreError
+
+    if not Path(args.data).is_dir():
+        print(f"f2p experiment probe: dataset directory not found: {args.data}", file=sys.stderr)
+        return 2
+    print(f"contents of the acted object in {args.data}" + (f" ({args.objects} objects)" if args.objects else ""))
+    print("model | transitions | contents | displacement slope | acted slope | front/behind after | inside after")
+    for ref in args.model:
+        root, version = parse_model_ref(ref)
+        try:
+            model, meta = ModelStore(root).load(version)
+        except ModelStoreError as exc:
+            print(f"f2p experiment probe: {exc}", file=sys.stderr)
+            return 2
+        p = probe_contents(model, args.data, args.objects)
+        print(f"{root}:{meta.version} | {p.transitions} | {p.contents} | {p.displacement_slope:.2f} | "
+              f"{p.acted_slope:.2f} | {p.front_behind_after:.3f} | {p.inside_after:.3f}")
+    return 0
+
+
 def _cores() -> int:
     import os
 
@@ -108,3 +134,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             q.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
             q.add_argument("--dry-run", action="store_true", help="print what is left and the time estimate")
             q.add_argument("--no-report", action="store_true", help="do not write the report after the run")
+    q = esub.add_parser("probe", help="what models predict for the contents of the moved object, on a dataset")
+    q.add_argument("--model", nargs="+", required=True, help="STORE[:VERSION] of each model (default latest)")
+    q.add_argument("--data", required=True, help="a dataset directory (e.g. data/heldout_transport)")
+    q.add_argument("--objects", type=int, default=None, help="only scenes with this many objects")
+    q.set_defaults(func=probe)

@@ -55,6 +55,7 @@ class LearningSettings:
     replay: str | None = "data/replay"  # pre-training transitions mixed into fine-tuning
     particles: int = 20  # M (A.5)
     epochs: int = 200  # fine-tuning epochs at most (A.11)
+    lr: float = 0.0  # FinetuneConfig.lr: fine-tuning Adam rate, 0 = the parent's pre-training rate
     stop_when_learned: bool = True  # FinetuneConfig.stop_when_learned: stop once the failure is learned
     freeze_encoder: bool = True  # FinetuneConfig.freeze_encoder: Dyn and decoders only
     freeze_decoders: bool = False  # FinetuneConfig.freeze_decoders: Dyn only
@@ -112,7 +113,7 @@ def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureSto
     event = failures.load(search.event_id)
     name = f"{spec.architecture}-{method.value}-s{spec.learning_seed}"
     store = child_store(parent_root, search.parent_version, work / "stores" / name)
-    finetune = FinetuneConfig(epochs=settings.epochs, stop_when_learned=settings.stop_when_learned,
+    finetune = FinetuneConfig(epochs=settings.epochs, lr=settings.lr, stop_when_learned=settings.stop_when_learned,
                               freeze_encoder=settings.freeze_encoder, freeze_decoders=settings.freeze_decoders,
                               object_slots=settings.object_slots)
     config = LearnerConfig(method=method.value,
