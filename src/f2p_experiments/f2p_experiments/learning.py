@@ -54,14 +54,14 @@ class LearningSettings:
     heldout: str | None = "data/heldout_pretrain"  # the learner's no-regression check
     replay: str | None = "data/replay"  # pre-training transitions mixed into fine-tuning
     particles: int = 20  # M (A.5)
-    epochs: int = 200  # fine-tuning epochs at most (A.11)
+    epochs: int = 600  # fine-tuning epochs (FinetuneConfig.epochs; A.11: 200)
     lr: float = 0.0  # FinetuneConfig.lr: fine-tuning Adam rate, 0 = the parent's pre-training rate
-    stop_when_learned: bool = True  # FinetuneConfig.stop_when_learned: stop once the failure is learned
+    stop_when_learned: bool = False  # FinetuneConfig.stop_when_learned: stop once the failure is learned
     freeze_encoder: bool = True  # FinetuneConfig.freeze_encoder: Dyn and decoders only
     freeze_decoders: bool = False  # FinetuneConfig.freeze_decoders: Dyn only
     anchors: int = 8  # LearnerConfig.anchors: re-simulations of the failure itself in D+
     object_slots: int = 0  # FinetuneConfig.object_slots: objects in random rows while fine-tuning (0: off)
-    action_objective: str = "per_relation"  # InferenceConfig.action_objective: Eq. 7's ln H, "joint" or "per_relation"
+    action_objective: str = "joint"  # InferenceConfig.action_objective: Eq. 7's ln H, "joint" or "per_relation"
 
 
 def failure_seeds(learning_seed: int, max_scenes: int, seed_base: int = FAILURE_SEED_BASE) -> range:

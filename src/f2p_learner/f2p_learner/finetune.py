@@ -1,4 +1,4 @@
-"""Fine-tune → validate → publish (paper §5, A.11: 200 fine-tuning epochs).
+"""Fine-tune → validate → publish (paper §5; A.11: 200 fine-tuning epochs, here 600).
 
 The parent model is fine-tuned on D+ (plus, by default, a small *replay* dataset of pre-training
 transitions mixed into every epoch: the documented choice against forgetting; `replay=None`
@@ -11,8 +11,9 @@ parent is the old one, and it is marked *validated* only if both checks pass:
 2. the failure is learned: on O^F with φ^F(a^F) the new model predicts the observed value R^F' of at
    least `min_failure_accuracy` of the failure relations (the parent predicted none of them).
 
-Fine-tuning stops early once the failure is learned (`FinetuneConfig.stop_when_learned`), and by
-default trains Dyn and the decoders only, on latents the parent's encoder computes once
+Fine-tuning runs all its epochs (an early stop once the failure itself is predicted right,
+`FinetuneConfig.stop_when_learned`, is available and off: it stops before the effect generalises),
+and by default trains Dyn and the decoders only, on latents the parent's encoder computes once
 (`FinetuneConfig.freeze_encoder`).
 
 An unvalidated version is still stored (for inspection) but never served as `latest`.
@@ -39,7 +40,13 @@ from f2p_model.train import RunOptions, encode_records, model_from_checkpoint, t
 
 @dataclass
 class FinetuneConfig:
-    epochs: int = 200  # A.11
+    # 600, not A.11's 200 (at the parent's rate, below): what D+ teaches -- contents move with their
+    # container -- is learned late. One transport failure's D+ (28 transitions + 48 replay), the probe
+    # `f2p experiment probe` on held-out transport scenes with 3 items: contents' displacement slope
+    # 0.00 after 200 epochs, 0.90 after 600 (front/behind after: parent 0.633, 0.650, 0.803); the
+    # position loss falls only after epoch ~200. A rate of 1e-3 instead broke the acted object's own
+    # displacement (slope 1.0 -> 0.0). experiments/RESULTS.md, "Why one failure did not generalise".
+    epochs: int = 600
     # Adam step size; 0 = the peak rate the parent was trained with (its TrainConfig.lr). A.11's 1e-4
     # matched the paper's pre-training rate; at the rates here (3e-4 full scale, 1e-3 for small test
     # models) a fixed 1e-4 left the failure unlearned: tiny model (pre-trained at 1e-3), one transport
@@ -55,11 +62,14 @@ class FinetuneConfig:
     max_regression: float = 0.02  # tolerated drop of held-out detection and prediction macro F1
     min_failure_accuracy: float = 0.75  # share of failure relations the new model must get right
     seed: int = 0
-    # Early stop (not in the paper, whose 200 epochs are then an upper bound): after `min_epochs`,
-    # stop once the model has predicted at least `min_failure_accuracy` of the failure relations at
-    # the end of `patience` consecutive epochs. The held-out no-regression check is unaffected, and
-    # the failure check passes by construction only when the run stopped for this reason.
-    stop_when_learned: bool = True
+    # Early stop (not in the paper; off): after `min_epochs`, stop once the model has predicted at least
+    # `min_failure_accuracy` of the failure relations at the end of `patience` consecutive epochs. The
+    # failure relations are few (14 on a transport failure) and some are learnt by the decoders alone
+    # (inside after: the items "stay inside" without the model moving them), so it fired long before
+    # the effect was learned: fine-tuned on 28 transport transitions of 28 *different* scenes, it
+    # stopped at epoch 58 and the child solved 2 of 15 fresh transport scenes open loop; all 200
+    # epochs: 14 of 15 (contents' displacement slope 0.00 -> 1.10).
+    stop_when_learned: bool = False
     min_epochs: int = 20
     patience: int = 3
     # Fine-tune Dyn and the decoders on latents the parent's encoder computes once (RunOptions.
