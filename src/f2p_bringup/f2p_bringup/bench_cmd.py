@@ -85,7 +85,6 @@ def bench_learner(args: argparse.Namespace) -> int:
                           args.task)
                 return 1
         event = failures.load(event_id)
-        args.epochs = args.epochs or FinetuneConfig.epochs
         config = bench.LearnerBenchConfig(
             inference=InferenceConfig(particles=args.particles, state_iterations=args.state_iterations,
                                       action_iterations=args.action_iterations),
@@ -162,8 +161,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     lr.add_argument("--particles", type=int, default=20, help="M (A.5)")
     lr.add_argument("--state-iterations", type=int, default=8, help="InferenceConfig.state_iterations")
     lr.add_argument("--action-iterations", type=int, default=10, help="InferenceConfig.action_iterations")
-    lr.add_argument("--epochs", type=int, default=None,
-                    help="fine-tuning epochs (default: finetune.FinetuneConfig's, 600; A.11: 200)")
+    lr.add_argument("--epochs", type=int, default=600,
+                    help="fine-tuning epochs (finetune.FinetuneConfig's default; A.11: 200)")
     lr.add_argument("--train-encoder", action="store_true",
                     help="fine-tune the whole model, encoder included (A.11); default: Dyn and decoders only")
     lr.add_argument("--heldout", default=None, help="held-out pre-training dataset (no-regression check)")

@@ -23,7 +23,7 @@ def learn(args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return 1
     config = LearnerConfig(method=args.method, inference=InferenceConfig(particles=args.particles),
-                           finetune=FinetuneConfig(epochs=args.epochs or FinetuneConfig.epochs, lr=args.lr,
+                           finetune=FinetuneConfig(epochs=args.epochs, lr=args.lr,
                                                    freeze_encoder=not args.train_encoder), work_dir=args.work_dir,
                            heldout=args.heldout, replay=args.replay, anchors=args.anchors)
     learner = Fail2ProgressLearner(ModelStore(args.store), args.version, config,
@@ -49,8 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", default="fail2progress", choices=LEARNING_METHODS,
                    help="Fail2Progress or a learning baseline of A.16 (f2p_learner.methods)")
     p.add_argument("--particles", type=int, default=20, help="M (A.5)")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="fine-tuning epochs (default: finetune.FinetuneConfig's, 600; A.11: 200)")
+    p.add_argument("--epochs", type=int, default=600,
+                   help="fine-tuning epochs (finetune.FinetuneConfig's default; A.11: 200)")
     p.add_argument("--lr", type=float, default=0.0,
                    help="fine-tuning Adam rate; 0: the rate the parent was trained with")
     p.add_argument("--anchors", type=int, default=8,
