@@ -226,7 +226,7 @@ def plot(report: Report, out: Path) -> list[Path]:
         names = list(by_method)
         means = [statistics.mean(by_method[n]) for n in names]
         stds = [statistics.stdev(by_method[n]) if len(by_method[n]) > 1 else 0.0 for n in names]
-        fig, ax = plt.subplots(figsize=(1.3 * len(names) + 2, 3.4))
+        fig, ax = plt.subplots(figsize=(max(4.8, 1.3 * len(names) + 2), 3.4))
         ax.bar(names, means, yerr=stds, capsize=4, color="#4C72B0")
         ax.set_yscale("log")
         ax.set_ylabel("state + action inference (s, log)")
