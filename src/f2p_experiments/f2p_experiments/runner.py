@@ -56,8 +56,13 @@ log = logging.getLogger(__name__)
 #: Seconds per job on 2 cores, for the estimate printed before a run (measured 2026-12-03, full
 #: model; `Runner.estimate` prefers the mean of records already made).
 SECONDS_PER_JOB = {"failure_search": 20.0, "learning": 60.0, "trial": 3.0}
-#: Learning runs that take longer (Sampling rejects up to 20,000 draws per stage).
-SECONDS_PER_LEARNING = {"sampling": 220.0, "large": 120.0}
+#: Extra seconds of learning runs that take longer (Sampling rejects up to 20,000 draws per stage).
+SECONDS_PER_LEARNING = {"sampling": 160.0}
+#: Fine-tuning data relative to Fail2Progress's 28 + 48 (Large: 2,000 samples + 8 anchors + 48 replay).
+FINETUNE_DATA_FACTOR = {"large": 2056 / 76}
+#: Fine-tuning seconds per epoch (frozen encoder, D+ 28 + replay 48, one core): 600 epochs took
+#: 172-227 s of a 175-233 s learning run (transport dev-e600, 2026-12-03).
+SECONDS_PER_EPOCH = 0.33
 #: the learner's data, made when a config names it and it is missing: (n, seed), as `f2p demo` makes it
 LEARNER_DATA = {"heldout": (300, 99), "replay": (48, 7)}
 
@@ -399,7 +404,11 @@ class Runner:
         done_trials = list(self.trials.load().values())
         if done_trials:
             per["trial"] = sum(t.plan_s + t.execute_s for t in done_trials) / len(done_trials)
-        learn_s = sum(SECONDS_PER_LEARNING.get(s.method.value, per["learning"]) for s in learn)
+        done_runs = list(self.learning.load().values())
+        per_learning = (sum(sum(r.times_s.values()) for r in done_runs) / len(done_runs) if done_runs else
+                        per["learning"] + SECONDS_PER_EPOCH * self.config.learner.epochs)
+        learn_s = sum(per_learning * FINETUNE_DATA_FACTOR.get(s.method.value, 1.0)
+                      + SECONDS_PER_LEARNING.get(s.method.value, 0.0) for s in learn)
         total = len(seeds) * per["failure_search"] + learn_s + len(trials) * per["trial"]
         workers = getattr(self.executor, "workers", 1)
         total /= max(1, workers)
