@@ -117,6 +117,8 @@ class ExperimentConfig:
         if self.learner.action_objective not in ("joint", "per_relation"):
             raise ConfigError(f"learner.action_objective must be 'joint' or 'per_relation', got "
                               f"{self.learner.action_objective!r}")
+        if self.learner.replay_n < 1:
+            raise ConfigError(f"learner.replay_n must be >= 1, got {self.learner.replay_n}")
         if self.learner.lr < 0:
             raise ConfigError(f"learner.lr must be >= 0 (0: the parent's rate), got {self.learner.lr}")
         if self.learner.anchors < 0:

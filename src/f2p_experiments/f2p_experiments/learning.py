@@ -53,6 +53,7 @@ class SearchSettings:
 class LearningSettings:
     heldout: str | None = "data/heldout_pretrain"  # the learner's no-regression check
     replay: str | None = "data/replay"  # pre-training transitions mixed into fine-tuning
+    replay_n: int = 48  # transitions the runner makes at `replay` when it is missing (seed 7, as `f2p demo`)
     particles: int = 20  # M (A.5)
     epochs: int = 600  # fine-tuning epochs (FinetuneConfig.epochs; A.11: 200)
     lr: float = 0.0  # FinetuneConfig.lr: fine-tuning Adam rate, 0 = the parent's pre-training rate

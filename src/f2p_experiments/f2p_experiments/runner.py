@@ -364,6 +364,7 @@ class Runner:
             path = getattr(self.config.learner, what)
             if path and not Path(path).is_dir():
                 n, seed = LEARNER_DATA[what]
+                n = self.config.learner.replay_n if what == "replay" else n
                 print(f"making the learner's {what} data: {n} pre-training transitions (seed {seed}) -> {path}")
                 dataset.generate(make_record, GenerationConfig(distribution="pretrain", seed=seed), path, n=n,
                                  workers=2)
