@@ -14,6 +14,7 @@ from catkin_pkg.package import parse_package
 from conftest import REPO
 
 PACKAGES = {
+    'f2p_experiments': 'ros.ament_python',
     "f2p_msgs": "ros.ament_cmake",
     **{p: "ros.ament_python" for p in (
         "f2p_sim", "f2p_model", "f2p_perception", "f2p_planner", "f2p_monitor",
