@@ -14,11 +14,10 @@ from catkin_pkg.package import parse_package
 from conftest import REPO
 
 PACKAGES = {
-    'f2p_experiments': 'ros.ament_python',
     "f2p_msgs": "ros.ament_cmake",
     **{p: "ros.ament_python" for p in (
         "f2p_sim", "f2p_model", "f2p_perception", "f2p_planner", "f2p_monitor",
-        "f2p_learner", "f2p_robot", "f2p_bringup", "f2p_ros")},
+        "f2p_learner", "f2p_experiments", "f2p_robot", "f2p_bringup", "f2p_ros")},
 }
 
 
