@@ -119,6 +119,9 @@ class ExperimentConfig:
                               f"{self.learner.action_objective!r}")
         if self.learner.replay_n < 1:
             raise ConfigError(f"learner.replay_n must be >= 1, got {self.learner.replay_n}")
+        if self.learner.replay_per_epoch < 0:
+            raise ConfigError(f"learner.replay_per_epoch must be >= 0 (0: all of the replay), got "
+                              f"{self.learner.replay_per_epoch}")
         if self.learner.lr < 0:
             raise ConfigError(f"learner.lr must be >= 0 (0: the parent's rate), got {self.learner.lr}")
         if self.learner.anchors < 0:

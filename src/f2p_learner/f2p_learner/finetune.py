@@ -93,6 +93,12 @@ class FinetuneConfig:
     # rows, and without it the child learns the effect for those rows (held-out transport scenes with
     # 5 or 7 items: the contents do not move). 0 = off. Measured in experiments/RESULTS.md.
     object_slots: int = 0
+    # Replay transitions drawn afresh every epoch from the replay dataset (`RunOptions.epoch_draw`);
+    # 0 = all of them in every epoch. With a pool larger than the draw, D+ keeps its weight in an epoch
+    # (what 4x replay diluted: 6 of 15 fresh scenes instead of 12) while, over 600 epochs, the model is
+    # reminded of many more pre-training scenes than 48 (forgetting refused half the children).
+    # Measured in experiments/RESULTS.md, "Why one failure did not generalise".
+    replay_per_epoch: int = 0
 
 
 @dataclass
@@ -163,7 +169,9 @@ def finetune_validate_publish(store: ModelStore, parent: str, dplus: list[str | 
     # The held-out data validates; the fine-tuning run itself needs no split of its own.
     options = RunOptions(val_fraction=0.0, min_val_f1=0.0, checkpoint_every=max(1, config.epochs // 4),
                          freeze_encoder=config.freeze_encoder, freeze_decoders=config.freeze_decoders,
-                         object_slots=config.object_slots)
+                         object_slots=config.object_slots,
+                         epoch_draw=((0,) * len(dplus) + (config.replay_per_epoch,)
+                                     if replay and config.replay_per_epoch else ()))
     streak = [0]
     failure_relations = effect_relations(event, parent_model)  # the parent's, for every score
 

@@ -165,6 +165,30 @@ def test_finetune_learns_the_failure_and_publishes_a_child_version(event, model,
         assert result.metrics["epochs"] < 200
 
 
+def test_finetune_draws_its_replay_afresh_each_epoch(event, model, tmp_path):
+    import csv
+
+    from f2p_learner.dplus import generate_dplus
+    from f2p_learner.finetune import FinetuneConfig, finetune_validate_publish
+    from f2p_model.data import TransitionDataset
+    from f2p_model.store import ModelStore
+
+    store = ModelStore(tmp_path / "models")
+    parent = store.publish(model, {}, parent=None, data_hash="test", metrics={}, validated=True)
+    ft = failure_tensors(event, model)
+    states = torch.zeros(5, len(event.scene_before.names), 3)
+    actions = ft.params.repeat(5, 1)
+    generate_dplus(event, states.numpy()[:2], actions.numpy()[:2], tmp_path / "dplus", n_points=16)
+    generate_dplus(event, states.numpy(), actions.numpy(), tmp_path / "replay", n_points=16, seed=5)
+    config = FinetuneConfig(epochs=2, lr=1e-3, batch_size=4, max_regression=1.0, replay_per_epoch=2)
+    finetune_validate_publish(store, parent, [tmp_path / "dplus"], event, config, replay=tmp_path / "replay",
+                              work_dir=tmp_path / "ft")
+    with open(tmp_path / "ft" / "metrics.csv") as f:
+        n_train = [int(r["n_train"]) for r in csv.DictReader(f)]
+    n_dplus, n_replay = (len(TransitionDataset([tmp_path / d], tiny_model_config())) for d in ("dplus", "replay"))
+    assert n_replay > 2 and n_train == [n_dplus + 2] * 2  # all of D+ and 2 of the replay, each epoch
+
+
 def test_learner_runs_every_stage_and_reports(event, model, tmp_path):
     import json
 

@@ -97,6 +97,11 @@ class RunOptions(ConfigBase):
     # step (`f2p_model.augment`: an effect learned for the objects, not for their rows); 0 = off. At
     # least the batch's own width is used.
     object_slots: int = 0
+    # Records of each data path (in `train`'s order) drawn afresh every epoch; 0 = all of them, () =
+    # all of every path. Fine-tuning draws its replay this way from a pool larger than an epoch's
+    # share (`f2p_learner.finetune.FinetuneConfig.replay_per_epoch`): D+ keeps its weight in every
+    # epoch while, over the epochs, the model is reminded of many more pre-training scenes.
+    epoch_draw: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.val_fraction < 1.0:
@@ -113,6 +118,24 @@ class RunOptions(ConfigBase):
             raise ValueError(f"plot_interval_s must be >= 0, got {self.plot_interval_s}")
         if self.object_slots < 0:
             raise ValueError(f"object_slots must be >= 0 (0 = off), got {self.object_slots}")
+        if any(k < 0 for k in self.epoch_draw):
+            raise ValueError(f"epoch_draw must be >= 0 per data path (0 = all), got {self.epoch_draw}")
+
+
+def epoch_rows(dataset: TransitionDataset, rows: np.ndarray, draw: Sequence[int], seed: int,
+               epoch: int) -> np.ndarray:
+    """The training rows of one epoch: of each source `i` of `dataset`, all its `rows`, or `draw[i]`
+    of them drawn without replacement by a generator seeded with (seed, epoch) alone (a resumed run
+    draws the same). `draw` empty: `rows` as given."""
+    if not draw:
+        return rows
+    rng = np.random.default_rng(np.random.SeedSequence([seed, epoch, 1]))
+    source = dataset.source_of(rows)
+    parts = []
+    for i, k in enumerate(draw):
+        own = rows[source == i]
+        parts.append(own if k == 0 or k >= len(own) else np.sort(rng.choice(own, size=k, replace=False)))
+    return np.concatenate(parts)
 
 
 def _scattered(model: SkillEffectModel, batch: dict, object_slots: int, generator: torch.Generator) -> dict:
@@ -325,6 +348,9 @@ def train(
     train_rows, val_rows = dataset.split(options.val_fraction, seed=train_cfg.seed)
     if len(train_rows) == 0:
         raise TrainError("the training split is empty")
+    if options.epoch_draw and len(options.epoch_draw) != len(data_paths):
+        raise TrainError(f"epoch_draw names {len(options.epoch_draw)} data paths, the run has {len(data_paths)}")
+    per_epoch = len(epoch_rows(dataset, train_rows, options.epoch_draw, train_cfg.seed, 0))
     loss_cfg = _balanced(loss_cfg, dataset, train_rows)
     configs = {"model": model_cfg.to_dict(), "train": train_cfg.to_dict(), "loss": loss_cfg.to_dict(),
                "options": options.to_dict()}
@@ -369,7 +395,7 @@ def train(
             "published": published,
         })
 
-    steps = n_batches(len(train_rows), train_cfg.batch_size)
+    steps = n_batches(per_epoch, train_cfg.batch_size)
     total = steps * max(train_cfg.epochs, start)
     done = steps * start
     if progress:
@@ -380,8 +406,8 @@ def train(
         model.train()
         torch.manual_seed(_epoch_seed(train_cfg.seed, epoch))
         sums = dict.fromkeys(LOSS_PARTS, 0.0)
-        batches = iter_batches(dataset, train_rows, train_cfg.batch_size, shuffle=True, seed=train_cfg.seed,
-                               epoch=epoch)
+        rows = epoch_rows(dataset, train_rows, options.epoch_draw, train_cfg.seed, epoch)
+        batches = iter_batches(dataset, rows, train_cfg.batch_size, shuffle=True, seed=train_cfg.seed, epoch=epoch)
         slots_rng = torch.Generator().manual_seed(_epoch_seed(train_cfg.seed, epoch))
         for step, plain in enumerate(batches):
             batch = _scattered(model, plain, options.object_slots, slots_rng) if options.object_slots else plain
@@ -400,7 +426,7 @@ def train(
             if progress:
                 progress(done, total, f"epoch {epoch + 1}/{train_cfg.epochs} loss {parts['total']:.3f}")
         row: dict[str, Any] = {"epoch": epoch + 1}
-        row.update({f"train_{k}": v / len(train_rows) for k, v in sums.items()})
+        row.update({f"train_{k}": v / len(rows) for k, v in sums.items()})
         if len(val_rows):
             val_loss, val_f1 = _validate(model, dataset, val_rows, loss_cfg, options.eval_batch_size)
             row.update({f"val_{k}": v for k, v in val_loss.items()})
@@ -408,7 +434,7 @@ def train(
                 row[f"val_{k}_f1"] = val_f1[k]["macro_f1"]
         else:
             row.update({c: None for c in CSV_COLUMNS if c.startswith("val_")})
-        row.update({"n_train": len(train_rows), "n_val": len(val_rows), "lr": opt.param_groups[0]["lr"],
+        row.update({"n_train": len(rows), "n_val": len(val_rows), "lr": opt.param_groups[0]["lr"],
                     "epoch_s": round(time.perf_counter() - t0, 3)})
         history.append(row)
         last = epoch + 1 == train_cfg.epochs

@@ -20,6 +20,7 @@ from f2p_model.train import (
     RunOptions,
     TrainError,
     encode_records,
+    epoch_rows,
     load_checkpoint,
     model_from_checkpoint,
     train,
@@ -190,6 +191,30 @@ def test_object_slots_train_on_scattered_rows_within_the_identity_table(data, tm
     with pytest.raises(TrainError, match="identity table"):
         train(cfg, TrainConfig(epochs=1, batch_size=4), LossConfig(), [data], tmp_path / "b",
               options=RunOptions(val_fraction=0.0, threads=2, min_val_f1=0.0, object_slots=15))
+
+
+def test_epoch_draw_takes_a_fresh_share_of_one_source_each_epoch(data, six, tmp_path):
+    cfg = tiny_config(max_objects=14)
+    ds = TransitionDataset([six, data], cfg)
+    rows = np.arange(len(ds))
+    first, pool = ds.rows_of(0), ds.rows_of(1)
+    draws = [epoch_rows(ds, rows, (0, 4), seed=3, epoch=e) for e in range(6)]
+    for drawn in draws:
+        assert len(drawn) == len(first) + 4 and set(first) <= set(drawn)  # all of the first source
+        assert len(set(drawn)) == len(drawn) and set(drawn) - set(first) <= set(pool)
+    assert len({tuple(d) for d in draws}) > 1  # another draw in another epoch
+    assert np.array_equal(draws[2], epoch_rows(ds, rows, (0, 4), seed=3, epoch=2))  # resumable
+    assert np.array_equal(epoch_rows(ds, rows, (), seed=3, epoch=0), rows)
+    assert len(epoch_rows(ds, rows, (0, 100), seed=3, epoch=0)) == len(rows)  # a draw above the pool takes it all
+    opts = RunOptions(val_fraction=0.0, threads=2, min_val_f1=0.0, freeze_encoder=True, epoch_draw=(0, 4))
+    res = train(cfg, TrainConfig(lr=1e-2, batch_size=4, epochs=2, seed=1), LossConfig(), [six, data],
+                tmp_path / "a", options=opts)
+    assert [h["n_train"] for h in res.history] == [len(first) + 4] * 2
+    with pytest.raises(TrainError, match="epoch_draw names 1 data paths"):
+        train(cfg, TrainConfig(epochs=1, batch_size=4), LossConfig(), [six, data], tmp_path / "b",
+              options=RunOptions(val_fraction=0.0, threads=2, min_val_f1=0.0, epoch_draw=(4,)))
+    with pytest.raises(ValueError, match="epoch_draw"):
+        RunOptions(epoch_draw=(0, -1))
 
 
 def test_resume_refuses_to_switch_the_encoder_freeze(data, tmp_path):
