@@ -200,7 +200,21 @@ class GraphClient:
 # --- the episode -------------------------------------------------------------------------------
 
 
-def run_episode(args: argparse.Namespace, sup, client: GraphClient, timeline: Timeline, report: dict) -> int:
+def learning_note(graph) -> str:
+    """What the graph does with an incorrect-prediction failure, for the timeline: "learning", or why
+    it does not learn (the monitor's `learn_from_failures` off, no learner node)."""
+    monitor = graph.nodes.get("monitor")
+    if monitor is not None and not bool(monitor.parameters.get("learn_from_failures", True)):
+        return "stored, not learned from (monitor.learn_from_failures is false)"
+    if "learner" not in graph.nodes:
+        return "stored, not learned from (the graph has no learner node)"
+    return "learning"
+
+
+def run_episode(args: argparse.Namespace, sup, client: GraphClient, timeline: Timeline, report: dict,
+                learning: str = "learning") -> int:
+    """One ExecuteTask goal on the running graph; `learning` (`learning_note`) is what the timeline
+    says happens to an incorrect-prediction failure."""
     from action_msgs.msg import GoalStatus
 
     from f2p_msgs.action import ExecuteTask
@@ -247,8 +261,8 @@ def run_episode(args: argparse.Namespace, sup, client: GraphClient, timeline: Ti
         return EXIT_NOT_REACHED
     client.handle = handle
     result_future = handle.get_result_async()
-    classes = {FailureEvent.CLASS_INCORRECT_PREDICTION: "incorrect prediction (the model was wrong): learning",
-               FailureEvent.CLASS_SIM2REAL_GAP: "Sim2Real gap (simulation disagrees): not learned from",
+    classes = {FailureEvent.CLASS_INCORRECT_PREDICTION: f"incorrect prediction (the model was wrong): {learning}",
+               FailureEvent.CLASS_SIM2REAL_GAP: "Sim2Real gap (simulation disagrees): stored, not learned from",
                FailureEvent.CLASS_UNCLASSIFIED: "unclassified"}
 
     def watch() -> bool:
@@ -344,7 +358,7 @@ def demo(args: argparse.Namespace) -> int:
                                    on_up=lambda name: timeline.add("bringup", f"{name} is up"))
                 client = GraphClient()
                 try:
-                    code = run_episode(args, sup, client, timeline, report)
+                    code = run_episode(args, sup, client, timeline, report, learning_note(graph))
                 except KeyboardInterrupt:
                     _cancel(client, timeline)
                     code = EXIT_INTERRUPTED

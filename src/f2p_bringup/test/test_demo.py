@@ -60,3 +60,14 @@ def test_monitor_markers_become_a_step_image(tmp_path):
     assert view.layers["failures"][0].text.startswith("on(cup_1, table_B)")
     out = render_step(view, tmp_path / "step_0.png", "after step 0")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_timeline_says_whether_a_failure_is_learned_from():
+    from f2p_bringup.graph_config import apply_overrides, load_graph
+
+    graph = load_graph(CONFIG)
+    assert demo_cmd.learning_note(graph) == "learning"
+    off, _ = apply_overrides(graph, ["monitor.learn_from_failures=false"])
+    assert "monitor.learn_from_failures is false" in demo_cmd.learning_note(off)
+    graph.nodes.pop("learner")
+    assert "no learner node" in demo_cmd.learning_note(graph)
