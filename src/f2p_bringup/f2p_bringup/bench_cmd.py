@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from f2p_bringup import argtypes
 from f2p_bringup.progress import write_results
 
 
@@ -95,7 +96,7 @@ def bench_learner(args: argparse.Namespace) -> int:
                            progress=lambda stage, msg: print(f"[bench learner] {stage}: {msg}", flush=True))
     except (ModelStoreError, FailureStoreError, ValueError) as exc:
         log.error("%s", exc)
-        return 1
+        return argtypes.EXIT_USAGE
     print(bench.summary(result))
     command = (f"f2p bench learner --event {event_id} --failures {args.failures} --store {args.store} "
                f"--particles {args.particles} --state-iterations {args.state_iterations} "
@@ -131,24 +132,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks (print figures, write results files)")
     bsub = p.add_subparsers(dest="bench_command", metavar="BENCH", required=True)
     s = bsub.add_parser("sim", help="simulation throughput: mj_step, point clouds, transitions per second")
-    s.add_argument("--n", type=int, default=200, help="transitions per measurement")
-    s.add_argument("--workers", type=int, default=2)
+    s.add_argument("--n", type=argtypes.positive_int, default=200, help="transitions per measurement")
+    s.add_argument("--workers", type=argtypes.positive_int, default=2)
     s.add_argument("--out", default="experiments/results/bench_sim.json")
     s.set_defaults(func=bench_sim)
     pl = bsub.add_parser("planner", help="plan latency, model FLOPs per plan and the machine's matmul limit")
-    pl.add_argument("--objects", type=int, default=7)
-    pl.add_argument("--horizon", type=int, default=3)
-    pl.add_argument("--samples", type=int, default=1000)
+    pl.add_argument("--objects", type=argtypes.positive_int, default=7)
+    pl.add_argument("--horizon", type=argtypes.positive_int, default=3)
+    pl.add_argument("--samples", type=argtypes.positive_int, default=1000)
     pl.add_argument("--method", default="shooting", choices=["shooting", "cem"])
-    pl.add_argument("--width", type=int, default=None, help="transformer feed-forward width (default: the model's)")
-    pl.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
+    pl.add_argument("--width", type=argtypes.positive_int, default=None,
+                    help="transformer feed-forward width (default: the model's)")
+    pl.add_argument("--threads", type=argtypes.nonnegative_int, default=0, help="torch threads (0: all cores)")
     pl.add_argument("--out", default="experiments/results/bench_planner.json")
     pl.set_defaults(func=bench_planner)
     r = bsub.add_parser("real2sim", help="Sim2Real gap: re-simulate 'real' transitions in their reconstruction")
-    r.add_argument("--n", type=int, default=50, help="transitions per distribution")
+    r.add_argument("--n", type=argtypes.positive_int, default=50, help="transitions per distribution")
     r.add_argument("--distributions", nargs="+", default=["pretrain", "transport", "organize", "packing"])
-    r.add_argument("--noise", type=float, default=0.002, help="sensor noise sigma (m)")
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--noise", type=argtypes.nonnegative_float, default=0.002, help="sensor noise sigma (m)")
+    r.add_argument("--seed", type=argtypes.nonnegative_int, default=0)
     r.add_argument("--out", default="experiments/results/real2sim_gap.json")
     r.set_defaults(func=bench_real2sim)
     lr = bsub.add_parser("learner", help="stage times of learning from one failure; Fail2Progress vs Gradient vs "
@@ -158,24 +160,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     lr.add_argument("--failures", default="failures", help="failure store directory")
     lr.add_argument("--store", default="models", help="model store")
     lr.add_argument("--version", default="latest")
-    lr.add_argument("--particles", type=int, default=20, help="M (A.5)")
-    lr.add_argument("--state-iterations", type=int, default=8, help="InferenceConfig.state_iterations")
-    lr.add_argument("--action-iterations", type=int, default=10, help="InferenceConfig.action_iterations")
-    lr.add_argument("--epochs", type=int, default=600,
+    lr.add_argument("--particles", type=argtypes.positive_int, default=20, help="M (A.5)")
+    lr.add_argument("--state-iterations", type=argtypes.positive_int, default=8,
+                    help="InferenceConfig.state_iterations")
+    lr.add_argument("--action-iterations", type=argtypes.positive_int, default=10,
+                    help="InferenceConfig.action_iterations")
+    lr.add_argument("--epochs", type=argtypes.positive_int, default=600,
                     help="fine-tuning epochs (finetune.FinetuneConfig's default; A.11: 200)")
     lr.add_argument("--train-encoder", action="store_true",
                     help="fine-tune the whole model, encoder included (A.11); default: Dyn and decoders only")
     lr.add_argument("--heldout", default=None, help="held-out pre-training dataset (no-regression check)")
     lr.add_argument("--replay", default=None, help="pre-training dataset mixed into fine-tuning")
-    lr.add_argument("--repeats", type=int, default=5,
+    lr.add_argument("--repeats", type=argtypes.positive_int, default=5,
                     help="timed runs of the Fail2Progress and Gradient inference; the median is reported")
     lr.add_argument("--work-dir", default="runs/bench_learner")
     lr.add_argument("--out", default="experiments/results/bench_learner.json")
     lr.set_defaults(func=bench_learner)
     c = bsub.add_parser("classify", help="confusion matrix of the failure classifier on failures of known cause")
     c.add_argument("--distribution", default="pretrain")
-    c.add_argument("--trials", type=int, default=40, help="trials per cause")
-    c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--heavy-mass", type=float, default=100.0, help="kg of the acted object in Sim2Real trials")
+    c.add_argument("--trials", type=argtypes.positive_int, default=40, help="trials per cause")
+    c.add_argument("--seed", type=argtypes.nonnegative_int, default=0)
+    c.add_argument("--heavy-mass", type=argtypes.positive_float, default=100.0,
+                   help="kg of the acted object in Sim2Real trials")
     c.add_argument("--out", default="experiments/results/bench_classify.json")
     c.set_defaults(func=bench_classify)

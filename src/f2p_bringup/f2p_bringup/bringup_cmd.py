@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from f2p_bringup import argtypes
 from f2p_bringup.graph_config import (
     GraphConfig,
     GraphConfigError,
@@ -174,8 +175,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", metavar="NODE.PARAM=VALUE",
                    help="override a parameter (repeatable), e.g. --set sim_robot.task=organize")
     p.add_argument("--log-dir", default=None, help="per-node logs (default: runs/bringup/<timestamp>)")
-    p.add_argument("--ready-timeout", type=float, default=120.0, help="seconds for every node to come up")
-    p.add_argument("--stop-timeout", type=float, default=10.0, help="seconds after SIGINT before SIGTERM")
+    p.add_argument("--ready-timeout", type=argtypes.positive_float, default=120.0,
+                   help="seconds for every node to come up")
+    p.add_argument("--stop-timeout", type=argtypes.positive_float, default=10.0,
+                   help="seconds after SIGINT before SIGTERM")
     p.add_argument("--no-graph-check", action="store_true",
                    help="count a node as up when its process runs, without looking for it in the ROS graph")
     p.add_argument("--dry-run", action="store_true", help="print each node's command line and exit")

@@ -23,12 +23,29 @@ from f2p_bringup import (
     learn_cmd,
     model_cmd,
 )
+from f2p_bringup.argtypes import EXIT_USAGE
 from f2p_model.runtime import retain_freed_memory
 
 #: Modules providing subcommands, in the order ``f2p --help`` lists them.
 SUBCOMMANDS: Sequence[Callable[[argparse._SubParsersAction], None]] = (
     doctor.register, demo_cmd.register, data_cmd.register, model_cmd.register, learn_cmd.register,
     eval_cmd.register, experiment_cmd.register, bench_cmd.register, bringup_cmd.register)
+
+
+#: Errors that mean "this input cannot be used" (a bad name, a missing or corrupt file or store):
+#: ``main`` prints their message as one line and exits 2; ``--verbose`` shows the traceback. The
+#: project's own classes are looked up where their modules are already imported (an error of a class
+#: whose module was never imported cannot have been raised), so ``f2p --help`` imports no torch.
+USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, FileExistsError)
+PROJECT_USER_ERRORS = (("f2p_model.store", "ModelStoreError"), ("f2p_monitor.failure_store", "FailureStoreError"),
+                       ("f2p_sim.dataset", "DatasetError"), ("f2p_model.train", "TrainError"))
+
+
+def is_user_error(exc: BaseException) -> bool:
+    if isinstance(exc, USER_ERRORS):
+        return True
+    classes = [getattr(sys.modules.get(module), name, None) for module, name in PROJECT_USER_ERRORS]
+    return any(isinstance(exc, cls) for cls in classes if isinstance(cls, type))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if args.verbose or not is_user_error(exc):
+            raise
+        print(f"f2p {args.command}: {exc} (--verbose shows the traceback)", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import json
 import logging
 from collections import Counter
 
+from f2p_bringup import argtypes
 from f2p_bringup.progress import progress_callback
 
 log = logging.getLogger("f2p.data")
@@ -27,7 +28,7 @@ def generate(args: argparse.Namespace) -> int:
                                     workers=args.workers, progress=update)
     except dataset.DatasetError as exc:
         log.error("%s", exc)
-        return 1
+        return argtypes.EXIT_USAGE
     finally:
         close()
     print(f"{manifest['n']} transitions in {len(manifest['shards'])} shards at {args.out}")
@@ -43,7 +44,7 @@ def info(args: argparse.Namespace) -> int:
         data = dataset.load(args.path)
     except dataset.DatasetError as exc:
         log.error("%s", exc)
-        return 1
+        return argtypes.EXIT_USAGE
     status = Counter(STATUS_NAMES[s] for s in data["status"])
     skills = Counter(SKILL_NAMES[s] for s in data["skill"])
     print(json.dumps({"n": manifest["n"], "config": manifest["config"], "skills": skills, "status": status,
@@ -56,16 +57,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     g = dsub.add_parser("generate", help="record skill executions in simulation (sharded, resumable)")
     g.add_argument("--distribution", default="pretrain", help="pretrain, transport, organize or packing")
-    g.add_argument("--n", type=int, required=True, help="number of transitions")
+    g.add_argument("--n", type=argtypes.positive_int, required=True, help="number of transitions")
     g.add_argument("--out", required=True, help="dataset directory (rerun the same command to resume)")
-    g.add_argument("--workers", type=int, default=1, help="processes")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--objects", type=int, default=None, help="objects per scene (default: the distribution's range)")
+    g.add_argument("--workers", type=argtypes.positive_int, default=1, help="processes")
+    g.add_argument("--seed", type=argtypes.nonnegative_int, default=0)
+    g.add_argument("--objects", type=argtypes.positive_int, default=None,
+                   help="objects per scene (default: the distribution's range)")
     g.add_argument("--real", action="store_true", help="sample the richer 'real' world")
-    g.add_argument("--camera", default="default", help="default, view1 or view2")
-    g.add_argument("--points", type=int, default=128, help="points per segment")
-    g.add_argument("--noise", type=float, default=0.0, help="Gaussian noise sigma on the cloud (m)")
-    g.add_argument("--shard-size", type=int, default=100)
+    argtypes.add_camera_arguments(g)
+    g.add_argument("--points", type=argtypes.positive_int, default=128, help="points per segment")
+    g.add_argument("--noise", type=argtypes.nonnegative_float, default=0.0,
+                   help="Gaussian noise sigma on the cloud (m)")
+    g.add_argument("--shard-size", type=argtypes.positive_int, default=100)
     g.set_defaults(func=generate)
     i = dsub.add_parser("info", help="summarise a dataset")
     i.add_argument("path")

@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from f2p_bringup import argtypes
+
 EXIT_OK, EXIT_NOT_REACHED, EXIT_CONFIG, EXIT_GRAPH, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 # for the time estimate only, measured here by `f2p demo` on a fresh store (2 cores, 2026-12-01):
 # 2,000 transitions in 118 s; 4 epochs of the full model on 1,806 of them, validation included, 273 s
@@ -407,16 +409,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with the store's model (a small one is trained first if there is none), print the timeline of "
         "planning, execution, failures, learning and replanning, and write runs/demo/<timestamp>/.")
     p.add_argument("--task", default="transport", help="task distribution: transport, organize or packing")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sampled scene")
-    p.add_argument("--objects", type=int, default=3, help="objects of the task (3, 5 or 7)")
-    p.add_argument("--timeout", type=float, default=1200.0, help="seconds for the task, learning included")
+    p.add_argument("--seed", type=argtypes.nonnegative_int, default=0, help="seed of the sampled scene")
+    p.add_argument("--objects", type=argtypes.positive_int, default=3, help="objects of the task (3, 5 or 7)")
+    p.add_argument("--timeout", type=argtypes.positive_float, default=1200.0,
+                   help="seconds for the task, learning included")
     p.add_argument("--store", default="models", help="model store")
     p.add_argument("--out", default="runs/demo", help="episode directories go here")
     p.add_argument("--config", default=None, help="graph config (default: the installed config/sim.yaml)")
     p.add_argument("--set", action="append", metavar="NODE.PARAM=VALUE",
                    help="override a node parameter (repeatable), e.g. --set learner.epochs=50")
-    p.add_argument("--max-replans", type=int, default=3, help="replans of the task")
-    p.add_argument("--ready-timeout", type=float, default=120.0, help="seconds for every node to come up")
-    p.add_argument("--pretrain-n", type=int, default=2000, help="transitions of the small model, if one is trained")
-    p.add_argument("--pretrain-epochs", type=int, default=4, help="epochs of the small model, if one is trained")
+    p.add_argument("--max-replans", type=argtypes.nonnegative_int, default=3, help="replans of the task")
+    p.add_argument("--ready-timeout", type=argtypes.positive_float, default=120.0,
+                   help="seconds for every node to come up")
+    p.add_argument("--pretrain-n", type=argtypes.positive_int, default=2000,
+                   help="transitions of the small model, if one is trained")
+    p.add_argument("--pretrain-epochs", type=argtypes.positive_int, default=4,
+                   help="epochs of the small model, if one is trained")
     p.set_defaults(func=demo)

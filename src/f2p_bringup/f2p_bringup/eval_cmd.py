@@ -6,7 +6,7 @@ import argparse
 import logging
 import pathlib
 
-from f2p_bringup import perception_cmd
+from f2p_bringup import argtypes, perception_cmd
 from f2p_bringup.progress import progress_callback, write_results
 
 log = logging.getLogger("f2p.eval")
@@ -45,7 +45,7 @@ def original(args: argparse.Namespace) -> int:
         model, meta = ModelStore(args.store).load(args.version)
     except ModelStoreError as exc:
         log.error("%s (train one with 'f2p model pretrain')", exc)
-        return 1
+        return argtypes.EXIT_USAGE
     settings = TrialSettings(replan_budget=0, planner_samples=args.samples)
     rows, episodes = [], []
     for task in args.task:
@@ -86,14 +86,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     esub = p.add_subparsers(dest="eval_command", metavar="METHOD", required=True)
     o = esub.add_parser("original", help="plan with the pre-trained model and execute, no learning (Original)")
     o.add_argument("--task", nargs="+", default=["place", "transport", "organize", "packing"])
-    o.add_argument("--objects", nargs="+", type=int, default=[3])
-    o.add_argument("--trials", type=int, default=20)
-    o.add_argument("--seed", type=int, default=1000, help="trial t uses seed + t")
+    o.add_argument("--objects", nargs="+", type=argtypes.positive_int, default=[3])
+    o.add_argument("--trials", type=argtypes.positive_int, default=20)
+    o.add_argument("--seed", type=argtypes.nonnegative_int, default=1000, help="trial t uses seed + t")
     o.add_argument("--store", default="models", help="model store directory")
     o.add_argument("--version", default="latest")
-    o.add_argument("--samples", type=int, default=1000, help="shooting samples K")
-    o.add_argument("--camera", default="default")
-    o.add_argument("--noise", type=float, default=0.0)
+    o.add_argument("--samples", type=argtypes.positive_int, default=1000, help="shooting samples K")
+    argtypes.add_camera_arguments(o)
+    o.add_argument("--noise", type=argtypes.nonnegative_float, default=0.0)
     o.add_argument("--out", default="experiments/results/eval_original.json")
     o.set_defaults(func=original)
     perception_cmd.register(esub)

@@ -10,6 +10,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from f2p_bringup import argtypes
+
 log = logging.getLogger("f2p.experiment")
 
 
@@ -128,8 +130,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="the RESULTS.md whose section of this experiment is rewritten ('' for none)")
         q.set_defaults(func=func)
         if name == "run":
-            q.add_argument("--workers", type=int, default=2, help="processes (pool) or CPUs of a local Ray")
-            q.add_argument("--threads", type=int, default=0, help="torch threads per worker (0: cores / workers)")
+            q.add_argument("--workers", type=argtypes.positive_int, default=2,
+                           help="processes (pool) or CPUs of a local Ray")
+            q.add_argument("--threads", type=argtypes.nonnegative_int, default=0,
+                           help="torch threads per worker (0: cores / workers)")
             q.add_argument("--executor", default="pool", choices=["pool", "ray"])
             q.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
             q.add_argument("--dry-run", action="store_true", help="print what is left and the time estimate")
@@ -137,5 +141,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = esub.add_parser("probe", help="what models predict for the contents of the moved object, on a dataset")
     q.add_argument("--model", nargs="+", required=True, help="STORE[:VERSION] of each model (default latest)")
     q.add_argument("--data", required=True, help="a dataset directory (e.g. data/heldout_transport)")
-    q.add_argument("--objects", type=int, default=None, help="only scenes with this many objects")
+    q.add_argument("--objects", type=argtypes.positive_int, default=None, help="only scenes with this many objects")
     q.set_defaults(func=probe)

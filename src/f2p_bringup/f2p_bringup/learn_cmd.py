@@ -7,6 +7,8 @@ import json
 import logging
 from pathlib import Path
 
+from f2p_bringup import argtypes
+
 log = logging.getLogger("f2p.learn")
 
 
@@ -21,7 +23,7 @@ def learn(args: argparse.Namespace) -> int:
         event = FailureStore(args.failures).load(args.event)
     except FailureStoreError as exc:
         log.error("%s", exc)
-        return 1
+        return argtypes.EXIT_USAGE
     config = LearnerConfig(method=args.method, inference=InferenceConfig(particles=args.particles),
                            finetune=FinetuneConfig(epochs=args.epochs, lr=args.lr,
                                                    freeze_encoder=not args.train_encoder), work_dir=args.work_dir,
@@ -32,7 +34,7 @@ def learn(args: argparse.Namespace) -> int:
         out = learner.learn(event)
     except (ModelStoreError, ValueError) as exc:
         log.error("cannot learn from %s: %s", args.event, exc)
-        return 1
+        return argtypes.EXIT_USAGE
     report = json.loads((Path(args.work_dir) / event.event_id / "report.json").read_text())
     print(json.dumps({"times_s": report["times_s"], "dplus": report["dplus"], "result": report["result"]}, indent=1))
     return 0 if out is not None else 3
@@ -48,12 +50,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--version", default="latest", help="model version to start from")
     p.add_argument("--method", default="fail2progress", choices=LEARNING_METHODS,
                    help="Fail2Progress or a learning baseline of A.16 (f2p_learner.methods)")
-    p.add_argument("--particles", type=int, default=20, help="M (A.5)")
-    p.add_argument("--epochs", type=int, default=600,
+    p.add_argument("--particles", type=argtypes.positive_int, default=20, help="M (A.5)")
+    p.add_argument("--epochs", type=argtypes.positive_int, default=600,
                    help="fine-tuning epochs (finetune.FinetuneConfig's default; A.11: 200)")
-    p.add_argument("--lr", type=float, default=0.0,
+    p.add_argument("--lr", type=argtypes.nonnegative_float, default=0.0,
                    help="fine-tuning Adam rate; 0: the rate the parent was trained with")
-    p.add_argument("--anchors", type=int, default=8,
+    p.add_argument("--anchors", type=argtypes.nonnegative_int, default=8,
                    help="re-simulations of the failure itself added to D+ (LearnerConfig.anchors)")
     p.add_argument("--train-encoder", action="store_true",
                    help="fine-tune the whole model, encoder included (A.11); default: Dyn and decoders only")

@@ -9,6 +9,7 @@ import re
 import time
 from pathlib import Path
 
+from f2p_bringup import argtypes
 from f2p_bringup.progress import progress_callback
 
 log = logging.getLogger("f2p.model")
@@ -35,7 +36,7 @@ def pretrain(args: argparse.Namespace) -> int:
     missing = _missing_dirs(args.data)
     if missing:
         log.error("dataset directory not found: %s", ", ".join(missing))
-        return 1
+        return argtypes.EXIT_USAGE
     try:
         if args.model_config:
             model_cfg = ModelConfig.from_dict(json.loads(Path(args.model_config).read_text()))
@@ -49,7 +50,7 @@ def pretrain(args: argparse.Namespace) -> int:
                              statuses=tuple(args.statuses or ()))
     except (OSError, ValueError, TypeError) as exc:
         log.error("bad settings: %s", exc)
-        return 1
+        return argtypes.EXIT_USAGE
     update, close = progress_callback(f"pretrain -> {args.out}", unit="step")
     t0 = time.perf_counter()
     try:
@@ -58,7 +59,7 @@ def pretrain(args: argparse.Namespace) -> int:
     except (DataError, TrainError, ModelStoreError) as exc:
         close()
         log.error("%s", exc)
-        return 1
+        return argtypes.EXIT_USAGE
     finally:
         close()
     last = result.history[-1] if result.history else {}
@@ -83,15 +84,15 @@ def evaluate(args: argparse.Namespace) -> int:
 
     if not args.data and not args.chains:
         log.error("nothing to evaluate: give --data DIR... and/or --chains DISTRIBUTION...")
-        return 1
+        return argtypes.EXIT_USAGE
     missing = _missing_dirs(args.data)
     if missing:
         log.error("dataset directory not found: %s", ", ".join(missing))
-        return 1
+        return argtypes.EXIT_USAGE
     root, version = parse_model_ref(args.model)
     if not Path(root).is_dir():
         log.error("model store %s not found", root)
-        return 1
+        return argtypes.EXIT_USAGE
     try:
         model, meta = ModelStore(root).load(version)
         report = run_eval(model, args.data, batch_size=args.batch_size) if args.data else {"datasets": {}}
@@ -99,7 +100,7 @@ def evaluate(args: argparse.Namespace) -> int:
                                      seed=args.seed) for d in args.chains]
     except (ModelStoreError, DataError, ValueError) as exc:
         log.error("%s", exc)
-        return 1
+        return argtypes.EXIT_USAGE
     report["model"] = {"store": str(root), "version": meta.version, "validated": meta.validated}
     print(f"model {root}:{meta.version}{'' if meta.validated else ' (not validated)'}")
     if args.data:
@@ -127,12 +128,12 @@ def list_versions(args: argparse.Namespace) -> int:
 
     if not Path(args.store).is_dir():
         log.error("model store %s not found", args.store)
-        return 1
+        return argtypes.EXIT_USAGE
     try:
         metas = ModelStore(args.store).list()
     except ModelStoreError as exc:
         log.error("%s", exc)
-        return 1
+        return argtypes.EXIT_USAGE
     if not metas:
         print(f"no versions in {args.store}")
         return 0
@@ -157,19 +158,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     t = msub.add_parser("pretrain", help="train a model from scratch on datasets (resumable: rerun the same command)")
     t.add_argument("--data", nargs="+", required=True, metavar="DIR", help="dataset directories (concatenated)")
-    t.add_argument("--epochs", type=int, default=10, help="epochs (A.11: 10 for pre-training)")
+    t.add_argument("--epochs", type=argtypes.positive_int, default=10, help="epochs (A.11: 10 for pre-training)")
     t.add_argument("--out", default="runs/pretrain", help="run directory: checkpoint.pt, metrics.csv, loss_curves.png")
-    t.add_argument("--batch-size", type=int, default=16)
-    t.add_argument("--lr", type=float, default=TrainConfig.lr, help="Adam peak learning rate (A.11: 1e-4 at 40k)")
+    t.add_argument("--batch-size", type=argtypes.positive_int, default=16)
+    t.add_argument("--lr", type=argtypes.nonnegative_float, default=TrainConfig.lr,
+                   help="Adam peak learning rate (A.11: 1e-4 at 40k)")
     t.add_argument("--schedule", choices=("cosine", "constant"), default=TrainConfig.schedule)
     t.add_argument("--store", default="models", help="model store to publish the result to")
     t.add_argument("--no-publish", action="store_true", help="do not publish to the store")
-    t.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
-    t.add_argument("--val-fraction", type=float, default=0.1)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=argtypes.nonnegative_int, default=0, help="torch threads (0: all cores)")
+    t.add_argument("--val-fraction", type=argtypes.fraction, default=0.1)
+    t.add_argument("--seed", type=argtypes.nonnegative_int, default=0)
     t.add_argument("--min-val-f1", type=float, default=0.8,
                    help="validation detection macro F1 needed to publish as validated")
-    t.add_argument("--width", type=int, default=None, help="transformer feed-forward width (ModelConfig.dyn_ff)")
+    t.add_argument("--width", type=argtypes.positive_int, default=None,
+                   help="transformer feed-forward width (ModelConfig.dyn_ff)")
     t.add_argument("--model-config", default=None, metavar="JSON", help="ModelConfig as JSON (ModelConfig.to_dict)")
     t.add_argument("--statuses", nargs="+", default=None, metavar="STATUS",
                    help="keep only records with these execution statuses (default: all)")
@@ -182,12 +185,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--data", nargs="*", default=[], metavar="DIR", help="held-out transition datasets")
     e.add_argument("--chains", nargs="*", default=[], metavar="DISTRIBUTION",
                    help="also score prediction F1 after 1..H skills on chains executed in simulation")
-    e.add_argument("--n-chains", type=int, default=50, help="chains per distribution")
-    e.add_argument("--horizon", type=int, default=3, help="H: skills per chain (at most the skeleton's length)")
-    e.add_argument("--objects", type=int, default=3, help="objects per chain scene")
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--n-chains", type=argtypes.positive_int, default=50, help="chains per distribution")
+    e.add_argument("--horizon", type=argtypes.positive_int, default=3,
+                   help="H: skills per chain (at most the skeleton's length)")
+    e.add_argument("--objects", type=argtypes.positive_int, default=3, help="objects per chain scene")
+    e.add_argument("--seed", type=argtypes.nonnegative_int, default=0)
     e.add_argument("--out", default=None, help="write the full report as JSON")
-    e.add_argument("--batch-size", type=int, default=64)
+    e.add_argument("--batch-size", type=argtypes.positive_int, default=64)
     e.set_defaults(func=evaluate)
 
     ls = msub.add_parser("list", help="versions in a model store")

@@ -13,6 +13,7 @@ import argparse
 import logging
 import pathlib
 
+from f2p_bringup import argtypes
 from f2p_bringup.progress import progress_callback, write_results
 
 log = logging.getLogger("f2p.eval.perception")
@@ -84,7 +85,7 @@ def perception(args: argparse.Namespace) -> int:
                                         height=args.height, backend_params=params)
         except (ValueError, FileNotFoundError, ImportError) as exc:
             log.error("%s", exc)
-            return 1
+            return argtypes.EXIT_USAGE
         finally:
             close()
         rows.append({"task": task, **summary})
@@ -172,7 +173,7 @@ def noise(args: argparse.Namespace) -> int:
             per_task = [_sweep_task(args, task, sigma, params) for task in args.task]
         except (ValueError, FileNotFoundError, ImportError) as exc:
             log.error("%s", exc)
-            return 1
+            return argtypes.EXIT_USAGE
         perc = [p for p, _, _ in per_task]
         gaps = [g for _, g, _ in per_task]
         outcomes = [o for _, _, o in per_task]
@@ -214,13 +215,13 @@ def register(esub: argparse._SubParsersAction) -> None:
     p = esub.add_parser("perception", help="score a perception backend: segments, classes, identities, relation F1")
     p.add_argument("--backend", default="geometric", choices=BACKEND_NAMES)
     p.add_argument("--task", nargs="+", default=["transport", "organize", "packing"])
-    p.add_argument("--objects", nargs="+", type=int, default=[3, 5, 7])
-    p.add_argument("--trials", type=int, default=5, help="trials per task and object count")
-    p.add_argument("--seed", type=int, default=0, help="trial t uses seed + t")
-    p.add_argument("--camera", default="default")
-    p.add_argument("--noise", type=float, default=0.0, help="Gaussian noise σ on the cloud (m)")
-    p.add_argument("--width", type=int, default=320)
-    p.add_argument("--height", type=int, default=240)
+    p.add_argument("--objects", nargs="+", type=argtypes.positive_int, default=[3, 5, 7])
+    p.add_argument("--trials", type=argtypes.positive_int, default=5, help="trials per task and object count")
+    p.add_argument("--seed", type=argtypes.nonnegative_int, default=0, help="trial t uses seed + t")
+    argtypes.add_camera_arguments(p)
+    p.add_argument("--noise", type=argtypes.nonnegative_float, default=0.0, help="Gaussian noise σ on the cloud (m)")
+    p.add_argument("--width", type=argtypes.positive_int, default=320)
+    p.add_argument("--height", type=argtypes.positive_int, default=240)
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="backend parameter, repeatable (e.g. dino_model=/models/gdino sam_model=/models/sam)")
     p.add_argument("--out", default="", help="results JSON (default: experiments/results/eval_perception_BACKEND.json)")
@@ -228,11 +229,13 @@ def register(esub: argparse._SubParsersAction) -> None:
     n = esub.add_parser("noise", help="point-cloud noise sweep (Fig. 3b): relation F1, Sim2Real gap, classification")
     n.add_argument("--backend", default="geometric", choices=BACKEND_NAMES)
     n.add_argument("--task", nargs="+", default=["organize"], help="Fig. 3b is Hierarchical Tabletop Organization")
-    n.add_argument("--objects", nargs="+", type=int, default=[3])
-    n.add_argument("--trials", type=int, default=3, help="perception trials per task, object count and σ")
-    n.add_argument("--transitions", type=int, default=20, help="gap / classification transitions per task and σ")
-    n.add_argument("--sigmas", nargs="+", type=float, default=[0.0, 0.005, 0.01, 0.02, 0.04])
-    n.add_argument("--seed", type=int, default=0)
+    n.add_argument("--objects", nargs="+", type=argtypes.positive_int, default=[3])
+    n.add_argument("--trials", type=argtypes.positive_int, default=3,
+                   help="perception trials per task, object count and σ")
+    n.add_argument("--transitions", type=argtypes.positive_int, default=20,
+                   help="gap / classification transitions per task and σ")
+    n.add_argument("--sigmas", nargs="+", type=argtypes.nonnegative_float, default=[0.0, 0.005, 0.01, 0.02, 0.04])
+    n.add_argument("--seed", type=argtypes.nonnegative_int, default=0)
     n.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     n.add_argument("--out", default="experiments/results/eval_noise.json")
     n.set_defaults(func=noise)

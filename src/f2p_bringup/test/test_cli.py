@@ -57,3 +57,64 @@ def test_learner_flags_default_to_the_library_defaults():
     assert not learn.train_encoder and not bench.train_encoder and ft.freeze_encoder
     assert (bench.particles, bench.state_iterations, bench.action_iterations, bench.epochs) == (
         inf.particles, inf.state_iterations, inf.action_iterations, ft.epochs)
+
+
+def _bad_inputs(tmp: str) -> list[list[str]]:
+    """One bad argument or file per subcommand (a missing store, dataset, event or config; a bad
+    name; a negative count)."""
+    missing = f"{tmp}/{{k}}/missing"
+    bad_config = f"{tmp}/bad.yaml"
+    with open(bad_config, "w") as f:
+        f.write("experiment: t\nmethods: [guessing]\ncells: [{task: transport, objects: 3}]\n")
+    return [
+        ["eval", "original", "--camera", "view3"],
+        ["eval", "original", "--camera-pose", "1,2,3"],
+        ["eval", "original", "--trials", "-1"],
+        ["eval", "original", "--store", missing, "--trials", "1"],
+        ["eval", "perception", "--backend", "no_such_backend", "--trials", "1"],
+        ["data", "generate", "--distribution", "juggling", "--n", "1", "--out", f"{tmp}/{{k}}/d"],
+        ["data", "generate", "--n", "0", "--out", f"{tmp}/{{k}}/d"],
+        ["data", "info", missing],
+        ["model", "eval", "--model", missing, "--data", missing],
+        ["model", "list", "--store", missing],
+        ["model", "pretrain", "--data", missing, "--out", f"{tmp}/{{k}}/run", "--epochs", "1"],
+        ["model", "pretrain", "--data", missing, "--out", f"{tmp}/{{k}}/run", "--epochs", "0"],
+        ["learn", "--failures", missing, "--event", "e1"],
+        ["experiment", "run", missing],
+        ["experiment", "run", bad_config],
+        ["experiment", "report", bad_config],
+        ["bench", "learner", "--store", missing, "--failures", missing, "--event", "e1"],
+        ["bench", "sim", "--n", "-3"],
+        ["demo", "--objects", "0"],
+        ["bringup", "sim", "--config", missing],
+    ]
+
+
+def test_bad_arguments_and_files_get_one_line_and_exit_code_2(tmp_path, capsys, caplog):
+    """Issue 16 §3: a sentence naming what is wrong, exit code 2, no traceback. Each command gets its
+    own folder: opening a model store makes it, so a missing path stays missing for one command only."""
+    for k, argv in enumerate(_bad_inputs(str(tmp_path))):
+        argv = [a.replace("{k}", str(k)) for a in argv]
+        (tmp_path / str(k)).mkdir()
+        caplog.clear()
+        try:
+            code = cli.main(argv)
+        except SystemExit as exc:  # argparse: usage and one "error:" line
+            code = exc.code
+        err = capsys.readouterr().err + caplog.text  # subcommands log their error line
+        assert code == 2, f"f2p {' '.join(argv)} -> exit {code}: {err}"
+        assert "Traceback" not in err and err.strip(), f"f2p {' '.join(argv)}: {err}"
+
+
+def test_an_input_error_the_subcommand_does_not_catch_is_one_line_and_verbose_raises_it(monkeypatch, capsys):
+    from f2p_bringup import eval_cmd
+
+    def bad(args):
+        raise ValueError("no such thing 'x'; choose from a, b")
+
+    monkeypatch.setattr(eval_cmd, "original", bad)
+    assert cli.main(["eval", "original"]) == 2
+    assert capsys.readouterr().err.strip() == ("f2p eval: no such thing 'x'; choose from a, b "
+                                               "(--verbose shows the traceback)")
+    with pytest.raises(ValueError, match="no such thing"):
+        cli.main(["--verbose", "eval", "original"])

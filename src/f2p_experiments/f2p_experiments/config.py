@@ -27,7 +27,7 @@ from f2p_experiments.records import LearningSpec, TrialSpec
 from f2p_experiments.trial import TrialSettings
 from f2p_learner.methods import Method
 from f2p_model.config import ARCHITECTURES
-from f2p_sim.scene import CAMERA_VIEWPOINTS
+from f2p_sim.scene import camera_spec
 from f2p_sim.tasks import DISTRIBUTIONS
 
 
@@ -50,8 +50,10 @@ class Cell:
     def check(self, where: str) -> None:
         if self.task not in TASKS:
             raise ConfigError(f"{where}.task: unknown task {self.task!r}; known: {', '.join(TASKS)}")
-        if self.camera not in CAMERA_VIEWPOINTS:
-            raise ConfigError(f"{where}.camera: unknown camera {self.camera!r}; known: {', '.join(CAMERA_VIEWPOINTS)}")
+        try:
+            camera_spec(self.camera)
+        except ValueError as exc:
+            raise ConfigError(f"{where}.camera: {exc}") from None
         if self.objects < 1:
             raise ConfigError(f"{where}.objects must be >= 1, got {self.objects}")
         if self.noise < 0:

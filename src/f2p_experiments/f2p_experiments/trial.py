@@ -39,6 +39,7 @@ from f2p_planner.goal import Goal
 from f2p_planner.planner import PlannerConfig
 from f2p_planner.skeleton import Skeleton
 from f2p_sim import tasks
+from f2p_sim.scene import camera_spec
 from f2p_sim.transitions import world_relations
 from f2p_sim.world import World
 
@@ -71,6 +72,7 @@ def draw_scene(spec: TrialSpec, n_points: int) -> DrawnScene:
         words = [spec.seed, TRIAL_STREAM, *([k] if k else [])]
         rng = np.random.default_rng(np.random.SeedSequence(words))
         sample = tasks.sample(spec.task, rng, spec.n_objects, real=True)
+        sample.scene.cameras = [camera_spec(spec.camera)]  # the trial's viewpoint (A.14: view1, view2)
         if not unseen_task_objects(sample, spec.camera, n_points, spec.noise):
             return DrawnScene(sample, rng, k)
     raise RuntimeError(f"{spec.task} with {spec.n_objects} objects, seed {spec.seed}: in {MAX_REDRAWS + 1} scenes "

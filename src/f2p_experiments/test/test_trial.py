@@ -24,8 +24,8 @@ def _tiny_model() -> SkillEffectModel:
     return SkillEffectModel(tiny_model_config()).eval()
 
 
-def _spec(method: Method, task: str, seed: int = 1) -> TrialSpec:
-    return TrialSpec("t", "points2plans", method, task, 3, "default", 0.0, seed)
+def _spec(method: Method, task: str, seed: int = 1, camera: str = "default") -> TrialSpec:
+    return TrialSpec("t", "points2plans", method, task, 3, camera, 0.0, seed)
 
 
 @pytest.mark.parametrize("task", ["place", "transport", "organize"])
@@ -72,3 +72,15 @@ def test_a_scene_whose_task_objects_the_camera_cannot_see_is_redrawn():
     assert drawn.redraws >= 1 and not unseen_task_objects(drawn.sample, "default", 128, 0.0)
     kept = draw_scene(_spec(Method.ORIGINAL, "organize", clear[0]), 128)
     assert kept.redraws == 0 and kept.sample.goal == clear[1].goal  # a visible first draw is the trial's scene
+
+
+@pytest.mark.parametrize("camera", ["view1", "view2", "pose:-0.52,0,1.37,0,0.785,0"])
+def test_a_trial_sees_its_scene_from_the_camera_it_names(camera):
+    """A.14's unseen viewpoints (and a user-defined pose) are the trial scene's camera."""
+    from f2p_experiments.trial import draw_scene
+
+    drawn = draw_scene(_spec(Method.ORIGINAL, "transport", 1000, camera=camera), 128)
+    assert [c.name for c in drawn.sample.scene.cameras] == [camera]
+    if camera == "view1":  # and the whole trial runs through it
+        result = run_trial(_spec(Method.REPLANNING, "transport", 1000, camera=camera), _tiny_model(), "v", SETTINGS)
+        assert result.spec.camera == "view1" and result.statuses

@@ -50,14 +50,14 @@ def test_pretrain_eval_list(data, tmp_path, capsys):
 
 def test_clear_errors(data, tmp_path, caplog):
     ds, _ = data
-    assert cli.main(["model", "pretrain", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r")]) == 1
+    assert cli.main(["model", "pretrain", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r")]) == 2
     assert "not found" in caplog.text
     store = tmp_path / "models"
     (store / "versions" / "v0001").mkdir(parents=True)
     (store / "versions" / "v0001" / "meta.json").write_text("{not json")
-    assert cli.main(["model", "eval", "--model", f"{store}:v0001", "--data", str(ds)]) == 1
+    assert cli.main(["model", "eval", "--model", f"{store}:v0001", "--data", str(ds)]) == 2
     assert "corrupt version v0001" in caplog.text
-    assert cli.main(["model", "eval", "--model", str(store), "--data", str(ds)]) == 1
+    assert cli.main(["model", "eval", "--model", str(store), "--data", str(ds)]) == 2
     assert "no validated" in caplog.text
 
 

@@ -26,6 +26,7 @@ from f2p_model.metrics import THRESHOLD, RelationF1
 from f2p_model.model import SkillEffectModel
 from f2p_monitor.sim_harness import SimPerception
 from f2p_sim import tasks
+from f2p_sim.scene import camera_spec
 from f2p_sim.skills import SkillStatus, execute
 from f2p_sim.tasks import SkeletonStep
 from f2p_sim.world import World
@@ -73,6 +74,7 @@ def chain_f1(model: SkillEffectModel, config: ChainConfig, *, threshold: float =
         for i in range(config.n_chains):
             rng = np.random.default_rng(np.random.SeedSequence([config.seed, i, 4099]))
             sample = tasks.sample(config.distribution, rng, config.n_objects, real=config.real)
+            sample.scene.cameras = [camera_spec(config.camera)]
             world = World(sample.scene)
             perception = SimPerception(world, config.camera, config.n_points)
             scene = perception.perceive(rng)

@@ -33,7 +33,7 @@ from f2p_perception.scene import PerceivedScene
 from f2p_perception.tracking import TrackerConfig
 from f2p_sim import tasks
 from f2p_sim.relations import BINARY, UNARY, ObjectState, compute_relations
-from f2p_sim.scene import ObjectClass, default_wall
+from f2p_sim.scene import ObjectClass, camera_spec, default_wall
 from f2p_sim.skills import SkillCall, SkillType, execute
 from f2p_sim.transitions import world_relations
 from f2p_sim.world import World
@@ -219,6 +219,7 @@ def run_trial(cfg: TrialConfig) -> TrialResult:
     workspace) observe again; score every observation and the identities across them."""
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 8]))
     sample = tasks.sample(cfg.task, rng, cfg.n_objects, real=cfg.real)
+    sample.scene.cameras = [camera_spec(cfg.camera)]
     world = World(sample.scene)
     perception = SimPerception(world, cfg.backend, cfg.camera, noise_sigma=cfg.noise_sigma, width=cfg.width,
                                height=cfg.height, tracker=cfg.tracker, **cfg.backend_params)

@@ -50,7 +50,7 @@ from f2p_ros.qos import topic_qos
 from f2p_ros.spin import run_node
 from f2p_sim import tasks
 from f2p_sim.observe import RayCastCamera, observe
-from f2p_sim.scene import CAMERA_VIEWPOINTS
+from f2p_sim.scene import camera_spec
 from f2p_sim.skills import SkillStatus, execute
 from f2p_sim.transitions import MAX_FPS_CANDIDATES, model_objects, world_relations
 from f2p_sim.world import World
@@ -72,14 +72,13 @@ class SimRobotNode(Node):
         self.ground_truth = bool(p("ground_truth_labels", True).value)
         if task not in tasks.DISTRIBUTIONS:
             raise ValueError(f"unknown task '{task}'; choose from {sorted(tasks.DISTRIBUTIONS)}")
-        if camera not in CAMERA_VIEWPOINTS:
-            raise ValueError(f"unknown camera '{camera}'; choose from {sorted(CAMERA_VIEWPOINTS)}")
+        camera_spec(camera)  # a ValueError naming the accepted cameras
         if n_objects <= 0 or self.n_points <= 0 or not self.noise_sigma >= 0:
             raise ValueError("n_objects and n_points must be positive and noise_sigma >= 0")
 
         task_rng, self.rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
         self.sample = tasks.sample(task, task_rng, n_objects, real=real)
-        self.sample.scene.cameras = [CAMERA_VIEWPOINTS[camera]()]
+        self.sample.scene.cameras = [camera_spec(camera)]
         self.world = World(self.sample.scene)
         spec = self.sample.scene.cameras[0]
         self.camera = RayCastCamera(self.world.model, camera, spec.width, spec.height)

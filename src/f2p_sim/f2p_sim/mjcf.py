@@ -57,6 +57,9 @@ def camera_xyaxes(cam: CameraSpec) -> tuple[float, ...]:
         right = np.array([0.0, -1.0, 0.0])
     right /= np.linalg.norm(right)
     up = np.cross(right, fwd)
+    if cam.roll:  # about the optical axis: REP 103's roll about body x (forward), image right = -body y
+        c, s = np.cos(cam.roll), np.sin(cam.roll)
+        right, up = c * right - s * up, s * right + c * up
     return tuple(right) + tuple(up)
 
 

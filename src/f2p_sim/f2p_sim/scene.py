@@ -168,11 +168,13 @@ class CameraSpec:
     fovy_deg: float = 58.0  # RealSense D435 colour camera vertical field of view
     width: int = 320
     height: int = 240
+    roll: float = 0.0  # rad about the optical axis (REP 103: positive turns the image's right side down)
 
     def __post_init__(self) -> None:
         self.pos = _floats(self.pos, 3, "pos", self.name)
         self.lookat = _floats(self.lookat, 3, "lookat", self.name)
         self.fovy_deg = float(self.fovy_deg)
+        self.roll = float(self.roll)
         self.width, self.height = int(self.width), int(self.height)
 
 
@@ -206,6 +208,40 @@ def view2_camera() -> CameraSpec:
 
 
 CAMERA_VIEWPOINTS = {"default": default_camera, "view1": view1_camera, "view2": view2_camera}
+
+#: A camera name of this form is a user-defined pose (`camera_spec`).
+CAMERA_POSE_PREFIX = "pose:"
+
+
+def camera_pose_name(x: float, y: float, z: float, roll: float, pitch: float, yaw: float) -> str:
+    """The camera name standing for a camera at (x, y, z) m with orientation roll, pitch, yaw (rad)."""
+    return CAMERA_POSE_PREFIX + ",".join(f"{v:g}" for v in (x, y, z, roll, pitch, yaw))
+
+
+def camera_spec(name: str) -> CameraSpec:
+    """The camera `name` stands for: a named viewpoint of `CAMERA_VIEWPOINTS`, or a user-defined pose
+    ``pose:x,y,z,roll,pitch,yaw`` in the world frame (m, rad; REP 103 as `tf2` takes it: the camera
+    looks along its body x, roll/pitch/yaw intrinsic about x/y/z, positive pitch looks down). The
+    spec keeps `name`, so the scene's MJCF camera is found by it. A bad name is a ValueError naming
+    what is accepted."""
+    if name in CAMERA_VIEWPOINTS:
+        return CAMERA_VIEWPOINTS[name]()
+    if not name.startswith(CAMERA_POSE_PREFIX):
+        raise ValueError(f"unknown camera {name!r}; choose from {', '.join(CAMERA_VIEWPOINTS)} or "
+                         f"{CAMERA_POSE_PREFIX}x,y,z,roll,pitch,yaw (m, rad)")
+    try:
+        values = [float(v) for v in name[len(CAMERA_POSE_PREFIX):].split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 6 or not all(math.isfinite(v) for v in values):
+        raise ValueError(f"camera {name!r}: a pose is {CAMERA_POSE_PREFIX}x,y,z,roll,pitch,yaw "
+                         f"(six numbers, m and rad)")
+    x, y, z, roll, pitch, yaw = values
+    forward = (math.cos(pitch) * math.cos(yaw), math.cos(pitch) * math.sin(yaw), -math.sin(pitch))
+    if abs(forward[2]) > 1 - 1e-9:
+        raise ValueError(f"camera {name!r}: looking straight up or down (pitch ±π/2) leaves yaw undefined; "
+                         f"tilt it a little")
+    return CameraSpec(name=name, pos=(x, y, z), lookat=(x + forward[0], y + forward[1], z + forward[2]), roll=roll)
 
 
 @dataclass

@@ -38,7 +38,7 @@ import numpy as np
 from . import tasks
 from .observe import RayCastCamera, observe
 from .relations import BINARY, UNARY, ObjectState, RelationSet, compute_relations
-from .scene import CAMERA_VIEWPOINTS, ObjectClass, Scene
+from .scene import ObjectClass, Scene, camera_spec
 from .skills import PARAM_NAMES, SkillCall, SkillStatus, SkillType, execute
 from .world import World
 
@@ -59,7 +59,7 @@ class GenerationConfig:
     seed: int = 0
     n_objects: int | None = None  # None: the distribution's own range
     real: bool = False  # sample the richer "real" world (tasks.py) instead of the simulated one
-    camera: str = "default"  # default, view1, view2 (scene.CAMERA_VIEWPOINTS)
+    camera: str = "default"  # default, view1, view2 or pose:x,y,z,roll,pitch,yaw (scene.camera_spec)
     n_points: int = 128  # points per segment (A.11)
     noise_sigma: float = 0.0  # Gaussian noise on the cloud, m
     max_objects: int = 14  # padding size N: organize with 7 capsules has 13 objects; more is an error
@@ -70,8 +70,7 @@ class GenerationConfig:
         if self.distribution not in tasks.DISTRIBUTIONS:
             raise ValueError(f"unknown distribution '{self.distribution}'; "
                              f"choose from {sorted(tasks.DISTRIBUTIONS)}")
-        if self.camera not in CAMERA_VIEWPOINTS:
-            raise ValueError(f"unknown camera '{self.camera}'; choose from {sorted(CAMERA_VIEWPOINTS)}")
+        camera_spec(self.camera)  # a ValueError naming the accepted cameras
         if self.n_points <= 0 or self.noise_sigma < 0 or self.max_objects <= 0:
             raise ValueError("n_points and max_objects must be positive and noise_sigma >= 0")
 
@@ -151,7 +150,7 @@ def _pad2(a: np.ndarray, n: int) -> np.ndarray:
 def record_transition(scene: Scene, call: SkillCall, config: GenerationConfig, rng: np.random.Generator,
                       index: int = -1) -> dict[str, np.ndarray]:
     """Execute `call` in `scene` and record the transition (module docstring)."""
-    scene.cameras = [CAMERA_VIEWPOINTS[config.camera]()]
+    scene.cameras = [camera_spec(config.camera)]
     world = World(scene)
     observer = _Observer(world, config, rng)
     keep = observer.keep

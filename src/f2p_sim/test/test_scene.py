@@ -14,10 +14,13 @@ from f2p_sim.mjcf import camera_xyaxes
 from f2p_sim.scene import (
     CAMERA_VIEWPOINTS,
     SCENE_SCHEMA_VERSION,
+    CameraSpec,
     ObjectClass,
     ObjectSpec,
     Scene,
     SceneError,
+    camera_pose_name,
+    camera_spec,
     default_physics,
     validate,
 )
@@ -67,6 +70,30 @@ def test_viewpoints_look_at_workspace_from_robot_side():
         fwd = np.asarray(cam.lookat) - np.asarray(cam.pos)
         assert abs(axes[0] @ fwd) < 1e-9 and abs(axes[1] @ fwd) < 1e-9
         assert axes[1, 2] > 0  # image up is world up-ish
+
+
+def test_a_camera_is_a_named_viewpoint_or_a_pose():
+    for name, make in CAMERA_VIEWPOINTS.items():
+        assert camera_spec(name) == make()
+    default = camera_spec("default")
+    # the default camera as a pose: its position, yaw 0 (it looks along +x), pitch 45° down
+    pose = camera_spec(camera_pose_name(*default.pos, 0.0, math.pi / 4, 0.0))
+    assert pose.name.startswith("pose:") and np.allclose(pose.pos, default.pos, atol=1e-5)
+    assert np.allclose(camera_xyaxes(pose), camera_xyaxes(default), atol=1e-5)
+    looking_left = camera_spec("pose:0,0,1,0,0,1.5707963")  # yaw 90°: along +y, level
+    assert np.allclose(np.subtract(looking_left.lookat, looking_left.pos), (0, 1, 0), atol=1e-6)
+    for bad, says in (("view3", "choose from default, view1, view2"), ("pose:1,2,3", "six numbers"),
+                      ("pose:a,b,c,d,e,f", "six numbers"), ("pose:0,0,1,0,1.5707963267948966,0", "straight")):
+        with pytest.raises(ValueError, match=says):
+            camera_spec(bad)
+
+
+def test_camera_roll_turns_the_image_about_the_optical_axis():
+    level = CameraSpec("c", pos=(0, 0, 1), lookat=(1, 0, 1))
+    right, up = np.asarray(camera_xyaxes(level)).reshape(2, 3)
+    assert np.allclose(right, (0, -1, 0)) and np.allclose(up, (0, 0, 1))
+    r90 = np.asarray(camera_xyaxes(CameraSpec("c", pos=(0, 0, 1), lookat=(1, 0, 1), roll=math.pi / 2))).reshape(2, 3)
+    assert np.allclose(r90[0], -up, atol=1e-9) and np.allclose(r90[1], right, atol=1e-9)  # right side down
 
 
 def _bad(mutate) -> Scene:
