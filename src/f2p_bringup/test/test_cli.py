@@ -93,8 +93,8 @@ def _bad_inputs(tmp: str) -> list[list[str]]:
 def test_bad_arguments_and_files_get_one_line_and_exit_code_2(tmp_path, capsys, caplog):
     """Issue 16 §3: a sentence naming what is wrong, exit code 2, no traceback. Each command gets its
     own folder: opening a model store makes it, so a missing path stays missing for one command only."""
-    for k, argv in enumerate(_bad_inputs(str(tmp_path))):
-        argv = [a.replace("{k}", str(k)) for a in argv]
+    for k, template in enumerate(_bad_inputs(str(tmp_path))):
+        argv = [a.replace("{k}", str(k)) for a in template]
         (tmp_path / str(k)).mkdir()
         caplog.clear()
         try:

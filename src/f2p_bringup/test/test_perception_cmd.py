@@ -41,4 +41,4 @@ def test_a_tiny_sim_gt_run_writes_table_json_and_png(tmp_path, capsys):
 
 def test_a_bad_parameter_is_an_error_not_a_crash(tmp_path):
     assert cli.main(["eval", "perception", "--backend", "geometric", "--task", "organize", "--objects", "3",
-                     "--trials", "1", "--param", "no_such=1", "--out", str(tmp_path / "p.json")]) == 2  # input it cannot use
+                     "--trials", "1", "--param", "no_such=1", "--out", str(tmp_path / "p.json")]) == 2
