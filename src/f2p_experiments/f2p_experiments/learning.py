@@ -55,6 +55,7 @@ class LearningSettings:
     replay: str | None = "data/replay"  # pre-training transitions mixed into fine-tuning
     replay_n: int = 48  # transitions the runner makes at `replay` when it is missing (seed 7, as `f2p demo`)
     replay_per_epoch: int = 0  # FinetuneConfig.replay_per_epoch: replay drawn afresh each epoch (0: all of it)
+    schedule: str = "constant"  # FinetuneConfig.schedule: fine-tuning rate "constant" or "cosine"
     particles: int = 20  # M (A.5)
     epochs: int = 600  # fine-tuning epochs (FinetuneConfig.epochs; A.11: 200)
     lr: float = 0.0  # FinetuneConfig.lr: fine-tuning Adam rate, 0 = the parent's pre-training rate
@@ -117,7 +118,8 @@ def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureSto
     store = child_store(parent_root, search.parent_version, work / "stores" / name)
     finetune = FinetuneConfig(epochs=settings.epochs, lr=settings.lr, stop_when_learned=settings.stop_when_learned,
                               freeze_encoder=settings.freeze_encoder, freeze_decoders=settings.freeze_decoders,
-                              object_slots=settings.object_slots, replay_per_epoch=settings.replay_per_epoch)
+                              object_slots=settings.object_slots, replay_per_epoch=settings.replay_per_epoch,
+                              schedule=settings.schedule)
     config = LearnerConfig(method=method.value,
                            inference=InferenceConfig(particles=settings.particles, seed=spec.learning_seed,
                                                      action_objective=settings.action_objective),

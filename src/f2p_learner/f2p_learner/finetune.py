@@ -99,6 +99,10 @@ class FinetuneConfig:
     # reminded of many more pre-training scenes than 48 (forgetting refused half the children).
     # Measured in experiments/RESULTS.md, "Why one failure did not generalise".
     replay_per_epoch: int = 0
+    # "constant" at `lr`, or "cosine" from `lr` down to 5 % of it over the epochs (as pre-training,
+    # TrainConfig.schedule): the late epochs then refine what D+ taught instead of drifting at the
+    # peak rate, the forgetting the no-regression check refuses. Measured in experiments/RESULTS.md.
+    schedule: str = "constant"
 
 
 @dataclass
@@ -162,7 +166,7 @@ def finetune_validate_publish(store: ModelStore, parent: str, dplus: list[str | 
     # Relation weights stay those of pre-training: counted on a 20-sample D+ they would push the
     # model towards whatever happens to be rare there.
     loss_cfg = dataclasses.replace(loss_cfg, balance_relations=bool(loss_cfg.unary_pos_weight))
-    train_cfg = TrainConfig(lr=config.lr or parent_learning_rate(meta), schedule="constant",
+    train_cfg = TrainConfig(lr=config.lr or parent_learning_rate(meta), schedule=config.schedule,
                             batch_size=config.batch_size, epochs=config.epochs, seed=config.seed)
     data = [*dplus, *([replay] if replay else [])]
     work = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="f2p-finetune-"))
