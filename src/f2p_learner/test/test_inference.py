@@ -165,7 +165,7 @@ def test_finetune_learns_the_failure_and_publishes_a_child_version(event, model,
         assert result.metrics["epochs"] < 200
 
 
-def test_finetune_draws_its_replay_afresh_each_epoch(event, model, tmp_path):
+def test_finetune_draws_its_replay_afresh_each_epoch_on_its_schedule(event, model, tmp_path):
     import csv
 
     from f2p_learner.dplus import generate_dplus
@@ -180,11 +180,14 @@ def test_finetune_draws_its_replay_afresh_each_epoch(event, model, tmp_path):
     actions = ft.params.repeat(5, 1)
     generate_dplus(event, states.numpy()[:2], actions.numpy()[:2], tmp_path / "dplus", n_points=16)
     generate_dplus(event, states.numpy(), actions.numpy(), tmp_path / "replay", n_points=16, seed=5)
-    config = FinetuneConfig(epochs=2, lr=1e-3, batch_size=4, max_regression=1.0, replay_per_epoch=2)
+    config = FinetuneConfig(epochs=2, lr=1e-3, batch_size=4, max_regression=1.0, replay_per_epoch=2,
+                            schedule="cosine")
     finetune_validate_publish(store, parent, [tmp_path / "dplus"], event, config, replay=tmp_path / "replay",
                               work_dir=tmp_path / "ft")
     with open(tmp_path / "ft" / "metrics.csv") as f:
-        n_train = [int(r["n_train"]) for r in csv.DictReader(f)]
+        rows = list(csv.DictReader(f))
+    n_train, lr = [int(r["n_train"]) for r in rows], [float(r["lr"]) for r in rows]
+    assert lr[0] <= 1e-3 and lr[1] < lr[0]  # the cosine schedule reached the optimiser
     n_dplus, n_replay = (len(TransitionDataset([tmp_path / d], tiny_model_config())) for d in ("dplus", "replay"))
     assert n_replay > 2 and n_train == [n_dplus + 2] * 2  # all of D+ and 2 of the replay, each epoch
 
