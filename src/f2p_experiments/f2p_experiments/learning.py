@@ -56,6 +56,7 @@ class LearningSettings:
     replay_n: int = 48  # transitions the runner makes at `replay` when it is missing (seed 7, as `f2p demo`)
     replay_per_epoch: int = 0  # FinetuneConfig.replay_per_epoch: replay drawn afresh each epoch (0: all of it)
     schedule: str = "constant"  # FinetuneConfig.schedule: fine-tuning rate "constant" or "cosine"
+    l2_to_parent: float = 0.0  # FinetuneConfig.l2_to_parent: L2-SP weight towards the parent (0: off)
     particles: int = 20  # M (A.5)
     epochs: int = 600  # fine-tuning epochs (FinetuneConfig.epochs; A.11: 200)
     lr: float = 0.0  # FinetuneConfig.lr: fine-tuning Adam rate, 0 = the parent's pre-training rate
@@ -119,7 +120,7 @@ def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureSto
     finetune = FinetuneConfig(epochs=settings.epochs, lr=settings.lr, stop_when_learned=settings.stop_when_learned,
                               freeze_encoder=settings.freeze_encoder, freeze_decoders=settings.freeze_decoders,
                               object_slots=settings.object_slots, replay_per_epoch=settings.replay_per_epoch,
-                              schedule=settings.schedule)
+                              schedule=settings.schedule, l2_to_parent=settings.l2_to_parent)
     config = LearnerConfig(method=method.value,
                            inference=InferenceConfig(particles=settings.particles, seed=spec.learning_seed,
                                                      action_objective=settings.action_objective),

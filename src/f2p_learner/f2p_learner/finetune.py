@@ -103,6 +103,10 @@ class FinetuneConfig:
     # TrainConfig.schedule): the late epochs then refine what D+ taught instead of drifting at the
     # peak rate, the forgetting the no-regression check refuses. Measured in experiments/RESULTS.md.
     schedule: str = "constant"
+    # L2-SP weight towards the parent's weights (`RunOptions.l2_to_init`; 0 = off). One transport
+    # child that learned the effect had moved Σ (θ − θ_parent)² = 533 (Dyn 464, decoders 71) and lost
+    # 0.06 of held-out prediction F1. Measured in experiments/RESULTS.md.
+    l2_to_parent: float = 0.0
 
 
 @dataclass
@@ -173,7 +177,7 @@ def finetune_validate_publish(store: ModelStore, parent: str, dplus: list[str | 
     # The held-out data validates; the fine-tuning run itself needs no split of its own.
     options = RunOptions(val_fraction=0.0, min_val_f1=0.0, checkpoint_every=max(1, config.epochs // 4),
                          freeze_encoder=config.freeze_encoder, freeze_decoders=config.freeze_decoders,
-                         object_slots=config.object_slots,
+                         object_slots=config.object_slots, l2_to_init=config.l2_to_parent,
                          epoch_draw=((0,) * len(dplus) + (config.replay_per_epoch,)
                                      if replay and config.replay_per_epoch else ()))
     streak = [0]

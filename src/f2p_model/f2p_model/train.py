@@ -102,6 +102,11 @@ class RunOptions(ConfigBase):
     # share (`f2p_learner.finetune.FinetuneConfig.replay_per_epoch`): D+ keeps its weight in every
     # epoch while, over the epochs, the model is reminded of many more pre-training scenes.
     epoch_draw: tuple[int, ...] = ()
+    # L2-SP (Li et al., ICML 2018): `weight` × Σ (θ − θ0)² over the trained parameters added to every
+    # step's loss, θ0 the weights the run started from (`init_state`); 0 = off. Fine-tuning uses it
+    # against forgetting (`f2p_learner.finetune.FinetuneConfig.l2_to_parent`): it pulls back every
+    # direction D+ does not need. Not in the logged loss parts.
+    l2_to_init: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.val_fraction < 1.0:
@@ -118,6 +123,8 @@ class RunOptions(ConfigBase):
             raise ValueError(f"plot_interval_s must be >= 0, got {self.plot_interval_s}")
         if self.object_slots < 0:
             raise ValueError(f"object_slots must be >= 0 (0 = off), got {self.object_slots}")
+        if self.l2_to_init < 0:
+            raise ValueError(f"l2_to_init must be >= 0 (0 = off), got {self.l2_to_init}")
         if any(k < 0 for k in self.epoch_draw):
             raise ValueError(f"epoch_draw must be >= 0 per data path (0 = all), got {self.epoch_draw}")
 
@@ -368,6 +375,8 @@ def train(
     # encoder, 2 cores): its rounding differs, and the demo's small model trained with it solves the
     # demo's transport scene open loop, leaving the demo nothing to learn from (2026-12-02).
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=train_cfg.lr)
+    start_weights = [(p, p.detach().clone()) for p in model.parameters() if p.requires_grad] \
+        if options.l2_to_init > 0 else []
     history: list[dict[str, Any]] = []
     val_f1: dict[str, Any] = {}
     published: dict[str, Any] = {}
@@ -412,6 +421,8 @@ def train(
         for step, plain in enumerate(batches):
             batch = _scattered(model, plain, options.object_slots, slots_rng) if options.object_slots else plain
             loss, parts = transition_loss(model, batch, loss_cfg)
+            if start_weights:
+                loss = loss + options.l2_to_init * sum((p - p0).pow(2).sum() for p, p0 in start_weights)
             if not math.isfinite(parts["total"]):
                 raise TrainError(f"loss is {parts['total']} at epoch {epoch + 1}, step {step}: {parts}")
             opt.zero_grad(set_to_none=True)

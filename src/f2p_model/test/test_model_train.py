@@ -217,6 +217,23 @@ def test_epoch_draw_takes_a_fresh_share_of_one_source_each_epoch(data, six, tmp_
         RunOptions(epoch_draw=(0, -1))
 
 
+def test_l2_to_init_keeps_a_fine_tuned_model_near_its_start(data, tmp_path):
+    cfg = tiny_config(max_objects=14)
+    start = SkillEffectModel(cfg).state_dict()
+
+    def moved(weight: float) -> float:
+        opts = RunOptions(val_fraction=0.0, threads=2, min_val_f1=0.0, freeze_encoder=True, l2_to_init=weight)
+        train(cfg, TrainConfig(lr=1e-2, batch_size=4, epochs=2, seed=1), LossConfig(), [data], tmp_path / str(weight),
+              options=opts, init_state=start)
+        end = model_from_checkpoint(tmp_path / str(weight) / "checkpoint.pt").state_dict()
+        return sum(float((end[k] - start[k]).pow(2).sum()) for k in start if start[k].dtype.is_floating_point)
+
+    free, held = moved(0.0), moved(10.0)
+    assert free > 0 and held < 0.5 * free
+    with pytest.raises(ValueError, match="l2_to_init"):
+        RunOptions(l2_to_init=-1.0)
+
+
 def test_resume_refuses_to_switch_the_encoder_freeze(data, tmp_path):
     _train(data, tmp_path, 1)
     with pytest.raises(TrainError, match="freeze_encoder"):
