@@ -38,7 +38,7 @@ SUBCOMMANDS: Sequence[Callable[[argparse._SubParsersAction], None]] = (
 #: whose module was never imported cannot have been raised), so ``f2p --help`` imports no torch.
 USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, FileExistsError)
 PROJECT_USER_ERRORS = (("f2p_model.store", "ModelStoreError"), ("f2p_monitor.failure_store", "FailureStoreError"),
-                       ("f2p_sim.dataset", "DatasetError"), ("f2p_model.train", "TrainError"))
+                       ("f2p_sim.dataset", "DatasetError"))
 
 
 def is_user_error(exc: BaseException) -> bool:
