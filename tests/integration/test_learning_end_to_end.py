@@ -61,7 +61,7 @@ def pretrained(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     pre = _generate(root / "pretrain", 1500, 0)
     _generate(root / "heldout", 100, 99)
-    _generate(root / "replay", 48, 7)
+    _generate(root / "replay", 480, 7)  # the pool fine-tuning draws 96 from each epoch (FinetuneConfig)
     config = tiny_model_config(dec_hidden=64, dyn_ff=128, param_hidden=32)
     result = train(config, TrainConfig(epochs=40, lr=1e-3), LossConfig(), [pre], root / "pretrain_run",
                    store=root / "models", options=RunOptions(min_val_f1=0.85, checkpoint_every=40))

@@ -36,7 +36,7 @@ EXIT_OK, EXIT_NOT_REACHED, EXIT_CONFIG, EXIT_GRAPH, EXIT_INTERRUPTED = 0, 1, 2, 
 SECONDS_PER_SAMPLE_EPOCH = 0.038
 TRANSITIONS_PER_S = 17.0
 # the learner's data the demo makes when config/sim.yaml names it and it is missing: (parameter, n, seed)
-LEARNER_DATASETS = (("heldout", 300, 99), ("replay", 48, 7))
+LEARNER_DATASETS = (("heldout", 300, 99), ("replay", 480, 7))  # replay: the pool FinetuneConfig draws 96 from
 
 
 def say(msg: str) -> None:

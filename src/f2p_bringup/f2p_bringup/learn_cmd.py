@@ -25,7 +25,8 @@ def learn(args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return argtypes.EXIT_USAGE
     config = LearnerConfig(method=args.method, inference=InferenceConfig(particles=args.particles),
-                           finetune=FinetuneConfig(epochs=args.epochs, lr=args.lr,
+                           finetune=FinetuneConfig(epochs=args.epochs, lr=args.lr, schedule=args.schedule,
+                                                   replay_per_epoch=args.replay_per_epoch,
                                                    freeze_encoder=not args.train_encoder), work_dir=args.work_dir,
                            heldout=args.heldout, replay=args.replay, anchors=args.anchors)
     learner = Fail2ProgressLearner(ModelStore(args.store), args.version, config,
@@ -42,6 +43,7 @@ def learn(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     from f2p_learner.methods import LEARNING_METHODS
+    from f2p_model.config import SCHEDULES
 
     p = sub.add_parser("learn", help="learn from a stored failure event (SVGD, D+, fine-tune, validate, publish)")
     p.add_argument("--event", required=True, help="event id in the failure store")
@@ -55,6 +57,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="fine-tuning epochs (finetune.FinetuneConfig's default; A.11: 200)")
     p.add_argument("--lr", type=argtypes.nonnegative_float, default=0.0,
                    help="fine-tuning Adam rate; 0: the rate the parent was trained with")
+    p.add_argument("--schedule", default="cosine", choices=SCHEDULES,
+                   help="fine-tuning rate: cosine (down to 5 %% over the epochs) or constant")
+    p.add_argument("--replay-per-epoch", type=argtypes.nonnegative_int, default=96,
+                   help="replay transitions drawn afresh each epoch from --replay (0: all of them)")
     p.add_argument("--anchors", type=argtypes.nonnegative_int, default=8,
                    help="re-simulations of the failure itself added to D+ (LearnerConfig.anchors)")
     p.add_argument("--train-encoder", action="store_true",

@@ -34,8 +34,8 @@ def test_the_options_reach_the_nodes_and_the_episode_keeps_its_files(tmp_path, m
     assert p["planner"]["model_store"] == p["learner"]["model_store"] == "my_models"
     assert p["monitor"]["failures_dir"] == p["learner"]["failures_dir"] == str(tmp_path / "run" / "failures")
     assert p["learner"]["work_dir"] == str(tmp_path / "run" / "learn") and p["planner"]["num_samples"] == 50
-    assert p["learner"]["heldout"] == "data/heldout_pretrain" and p["learner"]["replay"] == "data/replay"
-    assert (tmp_path / "data/heldout_pretrain/manifest.json").is_file() and (tmp_path / "data/replay").is_dir()
+    assert p["learner"]["heldout"] == "data/heldout_pretrain" and p["learner"]["replay"] == "data/replay_480"
+    assert (tmp_path / "data/heldout_pretrain/manifest.json").is_file() and (tmp_path / "data/replay_480").is_dir()
     assert any("heldout" in n for n in notes) and any("replay" in n for n in notes)
     assert not any("work_dir" in n for n in notes)  # the demo's own settings are not news
 

@@ -73,7 +73,7 @@ def test_the_repository_configs_load_and_list_the_graph():
     assert sim.nodes["monitor"].parameters == {"failures_dir": "failures", "learn_from_failures": True,
                                                "max_replans": 3, "relations": "goal"}
     assert sim.nodes["learner"].parameters == {"model_store": "models", "failures_dir": "failures",
-                                               "heldout": "data/heldout_pretrain", "replay": "data/replay",
+                                               "heldout": "data/heldout_pretrain", "replay": "data/replay_480",
                                                "particles": 20}
     robot = load_graph(CONFIG / "robot.yaml")
     assert "stretch_robot" in robot.nodes and "sim_robot" not in robot.nodes

@@ -26,7 +26,7 @@ from f2p_experiments.learning import FAILURE_SEED_STRIDE, LearningSettings, Sear
 from f2p_experiments.records import LearningSpec, TrialSpec
 from f2p_experiments.trial import TrialSettings
 from f2p_learner.methods import Method
-from f2p_model.config import ARCHITECTURES
+from f2p_model.config import ARCHITECTURES, SCHEDULES
 from f2p_sim.scene import camera_spec
 from f2p_sim.tasks import DISTRIBUTIONS
 
@@ -126,8 +126,9 @@ class ExperimentConfig:
                               f"{self.learner.replay_per_epoch}")
         if self.learner.l2_to_parent < 0:
             raise ConfigError(f"learner.l2_to_parent must be >= 0 (0: off), got {self.learner.l2_to_parent}")
-        if self.learner.schedule not in ("constant", "cosine"):
-            raise ConfigError(f"learner.schedule must be 'constant' or 'cosine', got {self.learner.schedule!r}")
+        if self.learner.schedule not in SCHEDULES:
+            raise ConfigError(f"learner.schedule must be one of {', '.join(SCHEDULES)}, got "
+                              f"{self.learner.schedule!r}")
         if self.learner.lr < 0:
             raise ConfigError(f"learner.lr must be >= 0 (0: the parent's rate), got {self.learner.lr}")
         if self.learner.anchors < 0:

@@ -52,10 +52,10 @@ class SearchSettings:
 @dataclass(frozen=True)
 class LearningSettings:
     heldout: str | None = "data/heldout_pretrain"  # the learner's no-regression check
-    replay: str | None = "data/replay"  # pre-training transitions mixed into fine-tuning
-    replay_n: int = 48  # transitions the runner makes at `replay` when it is missing (seed 7, as `f2p demo`)
-    replay_per_epoch: int = 0  # FinetuneConfig.replay_per_epoch: replay drawn afresh each epoch (0: all of it)
-    schedule: str = "constant"  # FinetuneConfig.schedule: fine-tuning rate "constant" or "cosine"
+    replay: str | None = "data/replay_480"  # pre-training transitions mixed into fine-tuning
+    replay_n: int = 480  # transitions the runner makes at `replay` when it is missing (seed 7, as `f2p demo`)
+    replay_per_epoch: int = FinetuneConfig.replay_per_epoch  # replay drawn afresh each epoch (0: all of it)
+    schedule: str = FinetuneConfig.schedule  # fine-tuning rate "constant" or "cosine"
     l2_to_parent: float = 0.0  # FinetuneConfig.l2_to_parent: L2-SP weight towards the parent (0: off)
     particles: int = 20  # M (A.5)
     epochs: int = 600  # fine-tuning epochs (FinetuneConfig.epochs; A.11: 200)

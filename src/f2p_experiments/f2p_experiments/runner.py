@@ -58,13 +58,15 @@ log = logging.getLogger(__name__)
 SECONDS_PER_JOB = {"failure_search": 20.0, "learning": 60.0, "trial": 3.0}
 #: Extra seconds of learning runs that take longer (Sampling rejects up to 20,000 draws per stage).
 SECONDS_PER_LEARNING = {"sampling": 160.0}
-#: Fine-tuning data relative to Fail2Progress's 28 + 48 (Large: 2,000 samples + 8 anchors + 48 replay).
-FINETUNE_DATA_FACTOR = {"large": 2056 / 76}
-#: Fine-tuning seconds per epoch (frozen encoder, D+ 28 + replay 48, one core): 600 epochs took
-#: 172-227 s of a 175-233 s learning run (transport dev-e600, 2026-12-03).
-SECONDS_PER_EPOCH = 0.33
-#: the learner's data, made when a config names it and it is missing: (n, seed), as `f2p demo` makes it
-LEARNER_DATA = {"heldout": (300, 99), "replay": (48, 7)}
+#: Fine-tuning data relative to Fail2Progress's 28 + 96 replay an epoch (Large: 2,000 samples + 8
+#: anchors + 96 replay).
+FINETUNE_DATA_FACTOR = {"large": 2104 / 124}
+#: Fine-tuning seconds per epoch, validation included (frozen encoder, D+ 28 + 96 replay drawn from
+#: 480, 2 cores): 600 epochs took 479-495 s (transport dev-e600-cos-pool96, 2026-12-03).
+SECONDS_PER_EPOCH = 0.8
+#: the learner's data, made when a config names it and it is missing: (n, seed), as `f2p demo` makes
+#: it (the replay's n is `LearningSettings.replay_n`)
+LEARNER_DATA = {"heldout": (300, 99), "replay": (480, 7)}
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ Why it behaves as it does:
 Parameters: model_store ("models"), failures_dir ("failures"), heldout ("": no held-out check),
 replay ("": D+ only), particles (20, M of A.5; a goal's num_particles > 0 overrides), method
 ("fail2progress" or a baseline of `f2p_learner.methods`; a goal's non-empty method overrides),
-work_dir ("runs/learn"), epochs and lr (fine-tuning; lr 0: the parent's rate), freeze_encoder (true:
+work_dir ("runs/learn"), epochs and lr (fine-tuning; lr 0: the parent's rate), schedule ("cosine" or
+"constant") and replay_per_epoch (96: replay drawn afresh each epoch; 0: all of it), freeze_encoder (true:
 fine-tune Dyn and the decoders only), anchors, state_iterations / action_iterations (defaults:
 InferenceConfig / FinetuneConfig / LearnerConfig),
 min_failure_accuracy (0.75), seed (0), threads (0: torch's default).
@@ -57,6 +58,7 @@ from f2p_learner.inference import InferenceConfig
 from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig, LearningCancelled
 from f2p_learner.methods import Method
 from f2p_learner.svgd import preload_optimizer
+from f2p_model.config import SCHEDULES
 from f2p_model.runtime import retain_freed_memory
 from f2p_model.store import ModelStore, ModelStoreError
 from f2p_monitor.failure_store import FailureStore, FailureStoreError
@@ -114,6 +116,8 @@ class LearnerNode(Node):
         lr = float(p("lr", ft0.lr).value)
         anchors = int(p("anchors", LearnerConfig.anchors).value)
         freeze_encoder = bool(p("freeze_encoder", ft0.freeze_encoder).value)
+        schedule = str(p("schedule", ft0.schedule).value)
+        replay_per_epoch = int(p("replay_per_epoch", ft0.replay_per_epoch).value)
         state_iterations = int(p("state_iterations", inf0.state_iterations).value)
         action_iterations = int(p("action_iterations", inf0.action_iterations).value)
         min_failure_accuracy = float(p("min_failure_accuracy", ft0.min_failure_accuracy).value)
@@ -126,6 +130,9 @@ class LearnerNode(Node):
                                  f"or set {what}:='' to go without)")
         if particles < 1 or epochs < 1 or state_iterations < 0 or action_iterations < 0 or anchors < 0 or lr < 0:
             raise ValueError("particles and epochs must be >= 1, iterations, anchors and lr >= 0")
+        if schedule not in SCHEDULES or replay_per_epoch < 0:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)} and replay_per_epoch >= 0 "
+                             f"(0: all of the replay), got {schedule!r} and {replay_per_epoch}")
         if threads > 0:
             import torch
 
@@ -136,7 +143,8 @@ class LearnerNode(Node):
             inference=dataclasses.replace(inf0, particles=particles, state_iterations=state_iterations,
                                           action_iterations=action_iterations, seed=seed),
             finetune=FinetuneConfig(epochs=epochs, lr=lr, min_failure_accuracy=min_failure_accuracy, seed=seed,
-                                    freeze_encoder=freeze_encoder),
+                                    freeze_encoder=freeze_encoder, schedule=schedule,
+                                    replay_per_epoch=replay_per_epoch),
             work_dir=work_dir, heldout=heldout or None, replay=replay or None, anchors=anchors)
         self.lock = threading.Lock()
         self.run: Run | None = None

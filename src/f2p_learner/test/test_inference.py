@@ -145,8 +145,10 @@ def test_finetune_learns_the_failure_and_publishes_a_child_version(event, model,
     actions = ft.params + 0.01 * torch.randn(6, 4, generator=g) * torch.tensor([1.0, 1.0, 0.0, 0.0])
     generate_dplus(event, states.numpy(), actions.numpy(), tmp_path / "dplus", n_points=16)
     generate_dplus(event, states.numpy()[:3], actions.numpy()[:3], tmp_path / "heldout", n_points=16, seed=5)
-    # a random parent: no F1 bar; the early stop (off by default) on, so that it is tested too
-    config = FinetuneConfig(epochs=200, lr=3e-3, batch_size=8, max_regression=1.0, stop_when_learned=True)
+    # a random parent: no F1 bar; the early stop (off by default) on, so that it is tested too, at a
+    # constant rate (the default cosine one has decayed by the epochs this random model needs)
+    config = FinetuneConfig(epochs=200, lr=3e-3, batch_size=8, max_regression=1.0, stop_when_learned=True,
+                            schedule="constant")
     result = finetune_validate_publish(store, parent, [tmp_path / "dplus"], event, config,
                                        heldout=tmp_path / "heldout", work_dir=tmp_path / "ft")
     meta = store.read_meta(result.version)

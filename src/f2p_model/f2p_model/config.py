@@ -301,6 +301,10 @@ class LossConfig(ConfigBase):
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
+#: Learning-rate schedules of `TrainConfig.schedule` (and of fine-tuning, FinetuneConfig.schedule).
+SCHEDULES = ("cosine", "constant")
+
+
 @dataclass
 class TrainConfig(ConfigBase):
     """Optimiser and schedule (A.11 "Training Details")."""
@@ -319,8 +323,8 @@ class TrainConfig(ConfigBase):
     def __post_init__(self) -> None:
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.schedule not in ("cosine", "constant"):
-            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if not 0.0 <= self.lr_final_ratio <= 1.0:
             raise ValueError(f"lr_final_ratio must be in [0, 1], got {self.lr_final_ratio}")
         for name in ("batch_size", "epochs", "finetune_epochs"):
