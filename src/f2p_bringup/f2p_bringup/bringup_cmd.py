@@ -62,11 +62,16 @@ def new_run_dir(root: Path) -> Path:
 
 @contextlib.contextmanager
 def stop_signals_raise_interrupt():
-    """SIGTERM and SIGHUP (docker stop, a closed terminal) stop the graph like Ctrl-C does."""
+    """SIGTERM and SIGHUP (docker stop, a closed terminal) stop the graph like Ctrl-C does, and
+    SIGINT stops it even where it was started with SIGINT ignored: a shell without job control
+    (`nohup f2p bringup sim &`, a script, CI) starts background commands so, and Python then
+    installs no Ctrl-C handler. A signal handled here is reset to its default in the nodes the
+    supervisor executes, so they stop on SIGINT too."""
     def handler(signum, _frame):
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:

@@ -126,17 +126,22 @@ def find_executable(package: str, executable: str, prefixes: Sequence[Path]) -> 
 
 
 def _die_with_parent() -> Callable[[], None] | None:
-    """A preexec_fn that asks Linux to SIGTERM the child when its parent dies, or None elsewhere."""
+    """A preexec_fn that asks Linux to SIGTERM the child when its parent dies and gives the child
+    SIGINT's default action (a supervisor started with SIGINT ignored, as a shell without job control
+    starts background commands, would pass the ignore on through exec, and the node would not stop
+    on the SIGINT of the shutdown sequence), or None elsewhere."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl, set_handler = libc.prctl, libc.signal
     except (OSError, AttributeError):
         return None
-    pr_set_pdeathsig = 1
+    pr_set_pdeathsig, sig_dfl = 1, 0
 
-    def preexec() -> None:  # runs in the child between fork and exec: keep it to one syscall
+    def preexec() -> None:  # runs in the child between fork and exec: keep it to two syscalls
         prctl(pr_set_pdeathsig, signal.SIGTERM)
+        set_handler(signal.SIGINT, sig_dfl)
 
     return preexec
 
@@ -241,7 +246,7 @@ class Supervisor:
             node.proc = subprocess.Popen(
                 node.command, stdin=subprocess.DEVNULL, stdout=node.log, stderr=subprocess.STDOUT,
                 env=node.env, cwd=self.cwd, start_new_session=True,
-                preexec_fn=_die_with_parent())  # noqa: PLW1509 - one prctl syscall, see _die_with_parent
+                preexec_fn=_die_with_parent())  # noqa: PLW1509 - two syscalls, see _die_with_parent
         except OSError as exc:
             raise BringupError(f"node '{node.spec.name}': cannot run {node.command[0]}: {exc}") from exc
         node.started_at = time.monotonic()
