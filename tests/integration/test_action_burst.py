@@ -12,6 +12,7 @@ import math
 from action_msgs.msg import GoalStatus
 from graph_nodes import tiny_store
 from rclpy.action import ActionClient
+from std_msgs.msg import String
 from test_planner_node import plan_goal, task_scene
 
 from f2p_msgs.action import ExecuteSkill, PlanTask
@@ -20,7 +21,6 @@ from f2p_ros import names
 from f2p_ros.convert import model_version_to_msg, task_from_msg
 from f2p_ros.qos import action_client_qos, topic_qos
 from f2p_sim.skills import PARAM_NAMES, SkillType
-from std_msgs.msg import String
 
 
 def burst(ros, procs, client: ActionClient, goals: list, timeout_s: float, during=None) -> list:
@@ -30,14 +30,14 @@ def burst(ros, procs, client: ActionClient, goals: list, timeout_s: float, durin
     ros.spin(1.0)  # discovery both ways (graph_nodes.RosClient.send)
     sent = [client.send_goal_async(g) for g in goals]
     handles = ros.wait(lambda: all(f.done() for f in sent) and [f.result() for f in sent], timeout_s,
-                       f"goal responses to all {len(goals)} goals (got {sum(f.done() for f in sent)})", procs)
+                       f"goal responses to all {len(goals)} goals", procs)
     if during:
         during()
     results = [h.get_result_async() if h.accepted else None for h in handles]
     pending = [r for r in results if r is not None]
     ros.wait(lambda: all(r.done() for r in pending), timeout_s,
-             f"results of all {len(pending)} accepted goals (got {sum(r.done() for r in pending)})", procs)
-    return [(h.accepted, r.result() if r else None) for h, r in zip(handles, results)]
+             f"results of all {len(pending)} accepted goals", procs)
+    return [(h.accepted, r.result() if r else None) for h, r in zip(handles, results, strict=True)]
 
 
 def test_fifty_plan_goals_at_once_are_all_answered_and_a_swap_splits_them_cleanly(procs, ros, tmp_path):
