@@ -106,7 +106,9 @@ class RosClient:
         raise AssertionError(f"no {what} within {timeout_s} s")
 
     def action(self, action_type, name: str) -> ActionClient:
-        return ActionClient(self.node, action_type, name)
+        from f2p_ros.qos import action_client_qos
+
+        return ActionClient(self.node, action_type, name, **action_client_qos())
 
     def send(self, client: ActionClient, goal, timeout_s: float = 30.0, feedback=None, procs=None):
         """The goal handle (accepted or not)."""

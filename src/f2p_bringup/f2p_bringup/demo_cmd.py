@@ -167,7 +167,7 @@ class GraphClient:
         from f2p_msgs.action import ExecuteTask
         from f2p_msgs.msg import FailureEvent, ModelVersion
         from f2p_ros import names
-        from f2p_ros.qos import topic_qos
+        from f2p_ros.qos import action_client_qos, topic_qos
 
         self.context = rclpy.Context()
         rclpy.init(args=[], context=self.context, signal_handler_options=SignalHandlerOptions.NO)
@@ -185,7 +185,7 @@ class GraphClient:
             self.node.create_subscription(msg_type, topic, sink, topic_qos(topic))
         from rclpy.action import ActionClient
 
-        self.action = ActionClient(self.node, ExecuteTask, names.EXECUTE_TASK_ACTION)
+        self.action = ActionClient(self.node, ExecuteTask, names.EXECUTE_TASK_ACTION, **action_client_qos())
         self.handle = None  # the ExecuteTask goal while it runs
 
     def spin(self, seconds: float = 0.05) -> None:

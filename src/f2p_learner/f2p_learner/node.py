@@ -66,7 +66,7 @@ from f2p_msgs.action import LearnFromFailure
 from f2p_msgs.msg import ModelVersion
 from f2p_ros import names
 from f2p_ros.convert import failure_from_msg, metrics_to_msg, model_version_to_msg
-from f2p_ros.qos import topic_qos
+from f2p_ros.qos import action_server_qos, topic_qos
 from f2p_ros.spin import run_node
 
 RESULT_TIMEOUT_S = 600  # keep finished goals' results this long (Humble and Jazzy defaults differ)
@@ -153,7 +153,8 @@ class LearnerNode(Node):
         self.action = ActionServer(self, LearnFromFailure, names.LEARN_FROM_FAILURE_ACTION,
                                    execute_callback=self.on_execute, goal_callback=self.on_goal,
                                    cancel_callback=lambda _goal: CancelResponse.ACCEPT,
-                                   callback_group=ReentrantCallbackGroup(), result_timeout=RESULT_TIMEOUT_S)
+                                   callback_group=ReentrantCallbackGroup(), result_timeout=RESULT_TIMEOUT_S,
+                                   **action_server_qos())
         latest = self.announce_latest()
         self.get_logger().info(f"learner: store {self.store.root} (serving {latest or 'nothing yet'}), method "
                                f"{self.method}, M={particles}, {epochs} fine-tuning epochs, "

@@ -78,7 +78,7 @@ from f2p_ros.convert import (
     step_to_msg,
 )
 from f2p_ros.markers import box_markers, relation_markers
-from f2p_ros.qos import topic_qos
+from f2p_ros.qos import action_client_qos, action_server_qos, topic_qos
 from f2p_ros.spin import run_node
 from f2p_sim.skills import SkillCall, SkillStatus
 
@@ -147,7 +147,7 @@ class ActionCaller:
     """Send one goal and wait for its result from the executive's thread, honouring our cancel."""
 
     def __init__(self, node: Node, action_type, name: str, owner: str, guard: Callable[[], None], group) -> None:
-        self.client = ActionClient(node, action_type, name, callback_group=group)
+        self.client = ActionClient(node, action_type, name, callback_group=group, **action_client_qos())
         self.name, self.owner, self.guard = name, owner, guard
 
     def wait_future(self, future, timeout_s: float, what: str):
@@ -398,7 +398,7 @@ class MonitorNode(Node):
                                          self.guard, group)
         self.action = ActionServer(self, ExecuteTask, names.EXECUTE_TASK_ACTION, execute_callback=self.on_execute,
                                    goal_callback=self.on_goal, cancel_callback=lambda _g: CancelResponse.ACCEPT,
-                                   callback_group=group, result_timeout=RESULT_TIMEOUT_S)
+                                   callback_group=group, result_timeout=RESULT_TIMEOUT_S, **action_server_qos())
         self.get_logger().info(f"monitor: failures in {self.store.root}, relations {relations}, observed "
                                f"{self.observed_mode}, learning {'on' if self.learn else 'off'}, "
                                f"max {self.max_replans} replans")

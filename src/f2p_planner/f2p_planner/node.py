@@ -43,7 +43,7 @@ from f2p_planner.planner import PlanMethod, PlannerConfig, make_planner
 from f2p_planner.skeleton import Skeleton, SkeletonError
 from f2p_ros import names
 from f2p_ros.convert import plan_to_msg, scene_from_msg, step_from_msg
-from f2p_ros.qos import topic_qos
+from f2p_ros.qos import action_server_qos, topic_qos
 from f2p_ros.spin import run_node
 
 RESULT_TIMEOUT_S = 60  # keep finished goals' results this long (Humble and Jazzy defaults differ)
@@ -95,7 +95,7 @@ class PlannerNode(Node):
         self.action = ActionServer(self, PlanTask, names.PLAN_TASK_ACTION, execute_callback=self.on_plan,
                                    goal_callback=lambda _goal: GoalResponse.ACCEPT,
                                    cancel_callback=lambda _goal: CancelResponse.ACCEPT, callback_group=group,
-                                   result_timeout=RESULT_TIMEOUT_S)
+                                   result_timeout=RESULT_TIMEOUT_S, **action_server_qos())
         self.get_logger().info(f"planner: model {meta.version} from {self.store.root}, {method}, K={num_samples}")
 
     # --- models --------------------------------------------------------------------------------

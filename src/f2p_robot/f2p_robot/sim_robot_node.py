@@ -46,7 +46,7 @@ from f2p_ros.convert import (
     task_to_msg,
 )
 from f2p_ros.markers import box_markers
-from f2p_ros.qos import topic_qos
+from f2p_ros.qos import action_server_qos, topic_qos
 from f2p_ros.spin import run_node
 from f2p_sim import tasks
 from f2p_sim.observe import RayCastCamera, observe
@@ -107,7 +107,7 @@ class SimRobotNode(Node):
         self.action = ActionServer(self, ExecuteSkill, names.EXECUTE_SKILL_ACTION, execute_callback=self.on_execute,
                                    goal_callback=lambda _goal: GoalResponse.ACCEPT,
                                    cancel_callback=self.on_cancel, callback_group=group,
-                                   result_timeout=RESULT_TIMEOUT_S)
+                                   result_timeout=RESULT_TIMEOUT_S, **action_server_qos())
         self.task_pub.publish(task_to_msg(self.sample))
         n = self.capture()
         self.get_logger().info(f"sim_robot: {task} with {n_objects} objects (seed {seed}, real={real}), "

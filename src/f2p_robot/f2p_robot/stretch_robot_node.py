@@ -29,7 +29,7 @@ from f2p_robot.stretch_backends import BackendError, make_backend
 from f2p_robot.stretch_kinematics import ObjectBox, StretchState, UnreachableError, plan_skill
 from f2p_ros import names
 from f2p_ros.convert import aborted_result, invalid_result, scene_from_msg, skill_from_msg
-from f2p_ros.qos import topic_qos
+from f2p_ros.qos import action_server_qos, topic_qos
 from f2p_ros.spin import run_node
 
 RESULT_TIMEOUT_S = 60
@@ -51,7 +51,7 @@ class StretchRobotNode(Node):
         self.action = ActionServer(self, ExecuteSkill, names.EXECUTE_SKILL_ACTION, execute_callback=self.on_execute,
                                    goal_callback=lambda _goal: GoalResponse.ACCEPT,
                                    cancel_callback=lambda _handle: CancelResponse.ACCEPT, callback_group=group,
-                                   result_timeout=RESULT_TIMEOUT_S)
+                                   result_timeout=RESULT_TIMEOUT_S, **action_server_qos())
         self.get_logger().info(f"stretch_robot: backend {self.backend.name}, base at "
                                f"({self.state.base_x}, {self.state.base_y}, {self.state.base_theta})")
 

@@ -9,6 +9,13 @@ restarts, must still get the current scene without waiting for the next skill. O
 
 A transient-local subscriber does not match a volatile publisher (the subscription silently
 receives nothing), so publishers and subscribers of one topic must both take `topic_qos(name)`.
+
+Actions: rclpy's action servers and clients default their goal, result and cancel services to a
+history of 10 (`qos_profile_services_default`), so requests or responses beyond ten that arrive
+together are dropped: twelve PlanTask goals sent at once were all accepted and only ten results
+ever came back. Every action server and client of the graph takes `action_server_qos()` /
+`action_client_qos()` (keyword arguments of `ActionServer` / `ActionClient`), whose services hold
+`ACTION_SERVICE_DEPTH` requests; a client of another program should do the same.
 """
 
 from __future__ import annotations
@@ -36,3 +43,24 @@ def topic_qos(name: str) -> QoSProfile:
     if e.kind != "topic":
         raise ValueError(f"'{name}' is not a topic (kind: {e.kind})")
     return latched_qos() if e.latched else events_qos()
+
+
+#: Requests (and responses) an action's goal, result and cancel services hold before dropping one.
+ACTION_SERVICE_DEPTH = 100
+
+
+def action_service_qos() -> QoSProfile:
+    """Reliable, volatile, keep last `ACTION_SERVICE_DEPTH`: a burst of goals waits, none is dropped."""
+    return events_qos(ACTION_SERVICE_DEPTH)
+
+
+def action_server_qos() -> dict[str, QoSProfile]:
+    """Keyword arguments of `rclpy.action.ActionServer` (module docstring: why)."""
+    return {"goal_service_qos_profile": action_service_qos(), "result_service_qos_profile": action_service_qos(),
+            "cancel_service_qos_profile": action_service_qos(), "feedback_pub_qos_profile": action_service_qos()}
+
+
+def action_client_qos() -> dict[str, QoSProfile]:
+    """Keyword arguments of `rclpy.action.ActionClient` (module docstring: why)."""
+    return {"goal_service_qos_profile": action_service_qos(), "result_service_qos_profile": action_service_qos(),
+            "cancel_service_qos_profile": action_service_qos(), "feedback_sub_qos_profile": action_service_qos()}
