@@ -19,7 +19,7 @@ from f2p_msgs.action import ExecuteSkill, PlanTask
 from f2p_msgs.msg import ModelVersion, Skill
 from f2p_ros import names
 from f2p_ros.convert import model_version_to_msg, task_from_msg
-from f2p_ros.qos import action_client_qos, topic_qos
+from f2p_ros.qos import topic_qos
 from f2p_sim.skills import PARAM_NAMES, SkillType
 
 
@@ -47,7 +47,7 @@ def test_fifty_plan_goals_at_once_are_all_answered_and_a_swap_splits_them_cleanl
     store = ModelStore(tmp_path / "models")
     store.set_validated(v2, False)
     procs.start("f2p_planner", "planner", model_store=tmp_path / "models", num_samples=8, threads=1)
-    client = ActionClient(ros.node, PlanTask, names.PLAN_TASK_ACTION, **action_client_qos())
+    client = ros.action(PlanTask, names.PLAN_TASK_ACTION)  # with the graph's action QoS
     sample, scene = task_scene()
     goal = plan_goal(sample, scene)
     goal.num_samples = 8
@@ -82,7 +82,7 @@ def test_twenty_skill_goals_at_once_are_all_answered(procs, ros):
     invalid = Skill(type=kind.value, object_ids=list(step.object_ids),
                     parameters=[math.nan] + [0.0] * (len(PARAM_NAMES[kind]) - 1),
                     parameter_names=list(PARAM_NAMES[kind]))
-    client = ActionClient(ros.node, ExecuteSkill, names.EXECUTE_SKILL_ACTION, **action_client_qos())
+    client = ros.action(ExecuteSkill, names.EXECUTE_SKILL_ACTION)
     answers = burst(ros, procs, client, [ExecuteSkill.Goal(skill=s) for s in [valid, invalid] * 10], 240)
     assert all(accepted and r is not None for accepted, r in answers)
     statuses = [r.result.status for _, r in answers]

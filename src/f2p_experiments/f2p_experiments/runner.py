@@ -65,8 +65,8 @@ FINETUNE_DATA_FACTOR = {"large": 2104 / 124}
 #: 480, 2 cores): 600 epochs took 479-495 s (transport dev-e600-cos-pool96, 2026-12-03).
 SECONDS_PER_EPOCH = 0.8
 #: the learner's data, made when a config names it and it is missing: (n, seed), as `f2p demo` makes
-#: it (the replay's n is `LearningSettings.replay_n`)
-LEARNER_DATA = {"heldout": (300, 99), "replay": (480, 7)}
+#: it (a config's `learner.replay_n` sets the replay's n)
+LEARNER_DATA = {"heldout": (300, 99), "replay": (LearningSettings.replay_n, 7)}
 
 
 @dataclass(frozen=True)

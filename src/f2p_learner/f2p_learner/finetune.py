@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from f2p_learner.inference import effect_relations, failure_relation_probs, failure_tensors
-from f2p_model.config import LossConfig, TrainConfig
+from f2p_model.config import SCHEDULES, LossConfig, TrainConfig
 from f2p_model.data import TransitionDataset, data_manifest_hash, iter_batches
 from f2p_model.metrics import model_relation_f1
 from f2p_model.model import SkillEffectModel
@@ -110,6 +110,13 @@ class FinetuneConfig:
     # child that learned the effect had moved Σ (θ − θ_parent)² = 533 (Dyn 464, decoders 71) and lost
     # 0.06 of held-out prediction F1. Measured in experiments/RESULTS.md.
     l2_to_parent: float = 0.0
+
+    def __post_init__(self) -> None:  # checked where the config is made (a node's start), not at a failure
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.replay_per_epoch < 0 or self.l2_to_parent < 0:
+            raise ValueError(f"replay_per_epoch (0: all of the replay) and l2_to_parent (0: off) must be >= 0, "
+                             f"got {self.replay_per_epoch} and {self.l2_to_parent}")
 
 
 @dataclass

@@ -58,7 +58,6 @@ from f2p_learner.inference import InferenceConfig
 from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig, LearningCancelled
 from f2p_learner.methods import Method
 from f2p_learner.svgd import preload_optimizer
-from f2p_model.config import SCHEDULES
 from f2p_model.runtime import retain_freed_memory
 from f2p_model.store import ModelStore, ModelStoreError
 from f2p_monitor.failure_store import FailureStore, FailureStoreError
@@ -130,9 +129,6 @@ class LearnerNode(Node):
                                  f"or set {what}:='' to go without)")
         if particles < 1 or epochs < 1 or state_iterations < 0 or action_iterations < 0 or anchors < 0 or lr < 0:
             raise ValueError("particles and epochs must be >= 1, iterations, anchors and lr >= 0")
-        if schedule not in SCHEDULES or replay_per_epoch < 0:
-            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)} and replay_per_epoch >= 0 "
-                             f"(0: all of the replay), got {schedule!r} and {replay_per_epoch}")
         if threads > 0:
             import torch
 

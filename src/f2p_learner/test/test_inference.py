@@ -284,3 +284,11 @@ def test_bench_times_every_stage_and_reports_the_median_of_repeats(event, model,
     assert "Fail2Progress is" in bench.summary(r)
     with pytest.raises(ValueError, match="repeats"):
         bench.run(store, "latest", event, bench.LearnerBenchConfig(repeats=0))
+
+
+@pytest.mark.parametrize("bad", [{"schedule": "linear"}, {"replay_per_epoch": -1}, {"l2_to_parent": -0.1}])
+def test_finetune_config_refuses_bad_settings_where_it_is_made(bad):
+    from f2p_learner.finetune import FinetuneConfig
+
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        FinetuneConfig(**bad)
