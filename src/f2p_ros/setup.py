@@ -17,5 +17,5 @@ setup(
     description="The ROS 2 adapter layer of f2p: the graph contract (topic, service and action names, QoS) and conversions between the ROS-free libraries' types and f2p_msgs, sensor_msgs and visualization_msgs.",
     license="Apache-2.0",
     extras_require={"test": ["pytest"]},
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": ["recorder = f2p_ros.recorder:main"]},
 )

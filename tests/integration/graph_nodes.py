@@ -67,6 +67,15 @@ class NodeProcs:
             time.sleep(0.1)
         raise AssertionError(f"'{text}' not in the {name} log after {timeout_s} s:\n{self.log(name)[-3000:]}")
 
+    def stop_node(self, name: str, timeout_s: float = 10.0) -> int:
+        """SIGINT to one node (as the supervisor stops it); its exit code."""
+        proc, log = self.procs[name]
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=timeout_s)
+        log.flush()
+        return code
+
     def stop(self) -> None:
         for proc, _ in self.procs.values():
             if proc.poll() is None:

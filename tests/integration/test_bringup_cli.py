@@ -27,11 +27,14 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _bringup(tmp_path, prefix, config_text: str, *extra: str, sigint_ignored: bool = False) -> subprocess.Popen:
-    """`f2p bringup`; `sigint_ignored`: started as a shell without job control starts `cmd &`."""
+def _bringup(tmp_path, prefix, config_text: str, *extra: str, sigint_ignored: bool = False,
+             installed: bool = False) -> subprocess.Popen:
+    """`f2p bringup`; `sigint_ignored`: started as a shell without job control starts `cmd &`;
+    `installed`: the workspace's packages (the recorder) are found too, after the fake ones."""
     cfg = tmp_path / "graph.yaml"
     cfg.write_text(config_text)
-    env = {**os.environ, "AMENT_PREFIX_PATH": str(prefix)}
+    path = str(prefix) + (os.pathsep + os.environ["AMENT_PREFIX_PATH"] if installed else "")
+    env = {**os.environ, "AMENT_PREFIX_PATH": path}
     return subprocess.Popen(
         [sys.executable, "-m", "f2p_bringup.cli", "bringup", "test", "--config", str(cfg),
          "--log-dir", str(tmp_path / "logs"), "--stop-timeout", "3", "--ready-timeout", "20", *extra],
@@ -144,6 +147,55 @@ def test_ros_nodes_join_the_graph_and_stop_on_ctrl_c(tmp_path, prefix):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_record_writes_a_closed_bag_of_what_was_published(tmp_path, prefix, ros):
+    """`--record DIR`: the recorder starts with the graph, records what is published on the graph's
+    topics (a latched one before it subscribed, events after), and Ctrl-C closes the bag."""
+    from std_msgs.msg import String
+
+    from f2p_msgs.msg import FailureEvent
+    from f2p_ros import names
+    from f2p_ros.qos import topic_qos
+
+    task = ros.node.create_publisher(String, names.SIM_TASK_TOPIC, topic_qos(names.SIM_TASK_TOPIC))
+    task.publish(String(data='{"distribution": "transport"}'))  # latched: recorded though sent first
+    bag = tmp_path / "bag"
+    proc = _bringup(tmp_path, prefix, graph_yaml({"idle_one": "idle"}), "--record", str(bag), installed=True)
+    try:
+        lines = _read_until(proc, "Ctrl-C stops them all", 28)
+        assert any("up: recorder" in s for s in lines), lines
+        failures = ros.node.create_publisher(FailureEvent, names.FAILURES_TOPIC, topic_qos(names.FAILURES_TOPIC))
+        ros.wait(lambda: failures.get_subscription_count() >= 1, 10, "the recorder subscribed to /f2p/failures")
+        for i in range(3):
+            failures.publish(FailureEvent(event_id=f"e{i}"))
+        ros.spin(1.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0, err
+        assert "recorder (exited with code 0)" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (bag / "metadata.yaml").is_file()
+    info = subprocess.run([sys.executable, "-m", "f2p_bringup.cli", "bag", "info", str(bag)], capture_output=True,
+                          text=True, timeout=30, check=False)
+    assert info.returncode == 0, info.stderr
+    rows = [line.split() for line in info.stdout.splitlines()]
+    counts = {r[0]: int(r[1]) for r in rows if r and r[0].startswith("/")}
+    assert counts[names.SIM_TASK_TOPIC] == 1 and counts[names.FAILURES_TOPIC] == 3
+    assert sum(counts.values()) == 4 and "Closed:" not in info.stdout
+
+
+def test_record_refuses_a_directory_that_holds_files(tmp_path, prefix):
+    (tmp_path / "bag").mkdir()
+    (tmp_path / "bag" / "old.mcap").write_text("")
+    proc = _bringup(tmp_path, prefix, graph_yaml({"idle_one": "idle"}), "--record", str(tmp_path / "bag"),
+                    installed=True)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and "not an empty directory" in err and "Traceback" not in err
+    assert "started" not in out
 
 
 def test_parameters_reach_a_real_node_with_their_yaml_types(tmp_path):

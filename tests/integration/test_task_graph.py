@@ -1,12 +1,15 @@
 """The whole simulation graph as installed (sim_robot, perception, planner, monitor, learner) with a
 tiny model: an ExecuteTask for the robot's task detects a failure, stores the event on disk before
 learning starts, publishes it, has the learner learn from it, the new version reaches the planner,
-and the task ends with a result; a malformed task is aborted with a message and every node stays up.
+and the task ends with a result, while the recorder (`f2p bringup --record`) writes every topic to
+an MCAP bag whose messages all decode with the bag's own definitions and whose counts are those
+this test received; a malformed task is aborted with a message and every node stays up.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 from action_msgs.msg import GoalStatus
 from graph_nodes import SMALL_LEARNER, tiny_store
@@ -16,8 +19,10 @@ from visualization_msgs.msg import MarkerArray
 from f2p_msgs.action import ExecuteTask
 from f2p_msgs.msg import FailureEvent, ModelVersion
 from f2p_ros import names
+from f2p_ros.bag import bag_info, read_bag
 from f2p_ros.convert import step_to_msg, task_from_msg
 from f2p_ros.qos import topic_qos
+from f2p_ros.recorder import message_class, recording_qos
 
 
 def start_graph(procs, tmp_path, learn: bool = True) -> None:
@@ -32,9 +37,22 @@ def start_graph(procs, tmp_path, learn: bool = True) -> None:
                     min_failure_accuracy=0.0, **SMALL_LEARNER)
 
 
-def test_a_task_fails_learns_and_ends_with_a_result(procs, ros, tmp_path):
+def count_every_topic(ros) -> Counter:
+    """Messages this test receives on each topic of the graph, subscribed as the recorder is."""
+    counts: Counter = Counter()
+    for e in names.GRAPH:
+        if e.kind == "topic":
+            ros.node.create_subscription(message_class(e.type), e.name, lambda _m, t=e.name: counts.update([t]),
+                                         recording_qos(e.name), raw=True)
+    return counts
+
+
+def test_a_task_fails_learns_and_ends_with_a_result_and_the_bag_holds_it_all(procs, ros, tmp_path):
     t0 = time.monotonic()
     (v1,) = tiny_store(tmp_path / "models")
+    procs.start("f2p_ros", "recorder", output=tmp_path / "bag")
+    procs.wait_log("recorder", "recording", 30)
+    received = count_every_topic(ros)
     start_graph(procs, tmp_path)
     seen: dict = {"task": None, "failures": [], "versions": [], "markers": []}
     ros.node.create_subscription(String, names.SIM_TASK_TOPIC, lambda m: seen.__setitem__("task", m),
@@ -89,7 +107,21 @@ def test_a_task_fails_learns_and_ends_with_a_result(procs, ros, tmp_path):
     # some array shows all three layers (the last one may be a replan's, drawn before it is observed)
     assert any({m.ns for m in arr.markers} >= {"objects", "predicted", "observed"} for arr in seen["markers"])
     procs.check_alive()
-    assert time.monotonic() - t0 < 90
+
+    # the bag: closed on SIGINT, every message decodes from the bag alone, the counts are ours
+    end = time.monotonic() + 2.0
+    while time.monotonic() < end:  # the last messages reach this test as they reached the recorder
+        ros.spin(0.1)
+    assert procs.stop_node("recorder") == 0
+    bag = list(read_bag(tmp_path / "bag"))
+    assert Counter(m.topic for m in bag) == received
+    assert [m.message.event_id for m in bag if m.topic == names.FAILURES_TOPIC] == list(result.failure_event_ids)
+    assert [m.message.version for m in bag if m.topic == names.MODEL_VERSION_TOPIC] == [
+        v.version for v in seen["versions"]]
+    clouds = [m.message for m in bag if m.topic == names.CAMERA_POINTS_TOPIC]
+    assert clouds and all(c.width * c.point_step == len(c.data) for c in clouds)
+    info = bag_info(tmp_path / "bag")
+    assert info.complete and info.message_count == len(bag) and info.topics[names.SCENE_TOPIC].count >= 1
 
 
 def test_malformed_tasks_are_aborted_with_a_message_and_nodes_stay_up(procs, ros, tmp_path):

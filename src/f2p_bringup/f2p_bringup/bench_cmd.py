@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from f2p_bringup import argtypes
 from f2p_bringup.progress import write_results
@@ -128,6 +129,32 @@ def bench_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def bench_graph(args: argparse.Namespace) -> int:
+    from f2p_bringup.bringup_cmd import new_run_dir, stop_signals_raise_interrupt
+    from f2p_bringup.graph_bench import GraphBenchConfig
+    from f2p_bringup.graph_bench import bench_graph as run
+    from f2p_model.store import ModelStore
+
+    version = ModelStore(args.store).latest()  # none: ModelStoreError, one line (cli.USER_ERRORS)
+    print(f"[bench graph] the planner serves {args.store} {version}", flush=True)
+    config = GraphBenchConfig(store=args.store, clients=tuple(args.clients), goals_per_level=args.goals,
+                              captures=args.captures, planner_samples=args.samples, record=not args.no_record,
+                              repeats=args.repeats)
+    logs = new_run_dir(Path("runs") / "bench_graph")
+    print(f"[bench graph] node logs in {logs}", flush=True)
+    with stop_signals_raise_interrupt():
+        result = run(config, logs, progress=lambda m: print(m, flush=True))
+    command = (f"f2p bench graph --store {args.store} --clients {' '.join(map(str, args.clients))} "
+               f"--goals {args.goals} --captures {args.captures} --samples {args.samples} --repeats {args.repeats}"
+               + (" --no-record" if args.no_record else ""))
+    if "recording_overhead" in result:
+        print("recording overhead (relative change of the median with the recorder): "
+              + ", ".join(f"{k} {v:+.1%}" for k, v in result["recording_overhead"].items()))
+    out = write_results(args.out, command, result)
+    print(f"results written to {out}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks (print figures, write results files)")
     bsub = p.add_subparsers(dest="bench_command", metavar="BENCH", required=True)
@@ -184,3 +211,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="kg of the acted object in Sim2Real trials")
     c.add_argument("--out", default="experiments/results/bench_classify.json")
     c.set_defaults(func=bench_classify)
+    g = bsub.add_parser("graph", help="the running sim graph: plans/s and p50/p99 latency for 1/10/50 concurrent "
+                                      "clients, capture-to-scene latency, and what recording costs")
+    g.add_argument("--store", default="models", help="model store (its newest validated version is served)")
+    g.add_argument("--clients", type=argtypes.positive_int, nargs="+", default=[1, 10, 50],
+                   help="PlanTask goals kept in flight at once, one level each")
+    g.add_argument("--goals", type=argtypes.positive_int, default=60, help="PlanTask goals per level")
+    g.add_argument("--captures", type=argtypes.positive_int, default=20, help="capture -> scene round trips")
+    g.add_argument("--samples", type=argtypes.positive_int, default=1000, help="planner samples K per plan")
+    g.add_argument("--repeats", type=argtypes.positive_int, default=1,
+                   help="alternations of the conditions without and with the recorder")
+    g.add_argument("--no-record", action="store_true", help="measure without the recorder only")
+    g.add_argument("--out", default="experiments/results/bench_graph.json")
+    g.set_defaults(func=bench_graph)

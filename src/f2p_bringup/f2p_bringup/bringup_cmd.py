@@ -27,6 +27,7 @@ from f2p_bringup.graph_config import (
     params_file_dict,
     ros_args,
     to_dict,
+    with_recorder,
 )
 from f2p_bringup.supervisor import (
     BringupError,
@@ -77,6 +78,17 @@ def stop_signals_raise_interrupt():
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+
+
+class BagDirError(ValueError):
+    """`--record DIR` names a directory that cannot take a new bag."""
+
+
+def check_bag_dir(path: Path) -> Path:
+    """`--record DIR`: refused before anything starts if DIR holds files (a bag is never appended to)."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise BagDirError(f"--record {path}: exists and is not an empty directory (a bag goes to a new one)")
+    return path
 
 
 def print_plan(graph: GraphConfig) -> int:
@@ -155,7 +167,9 @@ def bringup(args: argparse.Namespace) -> int:
     try:
         path = Path(args.config) if args.config else find_config(args.graph)
         graph, notes = apply_overrides(load_graph(path), args.set or [])
-    except GraphConfigError as exc:
+        if args.record:
+            graph = with_recorder(graph, check_bag_dir(Path(args.record)))
+    except (GraphConfigError, BagDirError) as exc:
         print(f"f2p bringup: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     for note in notes:
@@ -163,6 +177,8 @@ def bringup(args: argparse.Namespace) -> int:
     if args.dry_run:
         return print_plan(graph)
     log_dir = Path(args.log_dir) if args.log_dir else new_run_dir(Path("runs") / "bringup")
+    if args.record:
+        say(f"recording every topic of the graph to {args.record} (then: f2p bag info {args.record})")
     record_run(graph, log_dir)
     say(f"f2p bringup {args.graph}: {_nodes(len(graph.nodes))} from {path}; logs in {log_dir}")
     timeouts = StopTimeouts(sigint=args.stop_timeout, sigterm=args.stop_timeout / 2, sigkill=5.0)
@@ -186,5 +202,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="seconds after SIGINT before SIGTERM")
     p.add_argument("--no-graph-check", action="store_true",
                    help="count a node as up when its process runs, without looking for it in the ROS graph")
+    p.add_argument("--record", default=None, metavar="DIR",
+                   help="record every topic of the graph to an MCAP bag in DIR (rosbag2 layout: ros2 bag info/play, "
+                        "Foxglove; f2p bag info DIR)")
     p.add_argument("--dry-run", action="store_true", help="print each node's command line and exit")
     p.set_defaults(func=bringup)

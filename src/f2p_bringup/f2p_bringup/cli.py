@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from f2p_bringup import (
+    bag_cmd,
     bench_cmd,
     bringup_cmd,
     data_cmd,
@@ -29,7 +30,7 @@ from f2p_model.runtime import retain_freed_memory
 #: Modules providing subcommands, in the order ``f2p --help`` lists them.
 SUBCOMMANDS: Sequence[Callable[[argparse._SubParsersAction], None]] = (
     doctor.register, demo_cmd.register, data_cmd.register, model_cmd.register, learn_cmd.register,
-    eval_cmd.register, experiment_cmd.register, bench_cmd.register, bringup_cmd.register)
+    eval_cmd.register, experiment_cmd.register, bench_cmd.register, bringup_cmd.register, bag_cmd.register)
 
 
 #: Errors that mean "this input cannot be used" (a bad name, a missing or corrupt file or store):

@@ -324,8 +324,14 @@ def write_report(run_dir: Path, report: dict, timeline: Timeline, markers: list)
 
 
 def demo(args: argparse.Namespace) -> int:
-    from f2p_bringup.bringup_cmd import new_run_dir, record_run, stop_signals_raise_interrupt
-    from f2p_bringup.graph_config import GraphConfigError
+    from f2p_bringup.bringup_cmd import (
+        BagDirError,
+        check_bag_dir,
+        new_run_dir,
+        record_run,
+        stop_signals_raise_interrupt,
+    )
+    from f2p_bringup.graph_config import GraphConfigError, with_recorder
     from f2p_bringup.ros_graph import RosGraphProbe
     from f2p_bringup.supervisor import BringupError, ExecutableNotFound, NodeDied, StopTimeouts, Supervisor
 
@@ -335,9 +341,12 @@ def demo(args: argparse.Namespace) -> int:
     version = ensure_model(args.store, args.pretrain_n, args.pretrain_epochs, Path(args.out) / "pretrain")
     if version is None:
         return EXIT_CONFIG
+    bag = None if args.record is None else Path(args.record) if args.record else run_dir / "bag"
     try:
         graph, notes = demo_graph(args, run_dir)
-    except GraphConfigError as exc:
+        if bag is not None:
+            graph = with_recorder(graph, check_bag_dir(bag))
+    except (GraphConfigError, BagDirError) as exc:
         print(f"f2p demo: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     for note in notes:
@@ -346,7 +355,8 @@ def demo(args: argparse.Namespace) -> int:
     timeline = Timeline()
     report: dict = {"id": run_dir.name, "command": " ".join(sys.argv), "options": {k: v for k, v in vars(args).items()
                                                                                   if k != "func"},
-                    "model_versions": {"start": version, "published": [], "end": None}, "failure_event_ids": []}
+                    "model_versions": {"start": version, "published": [], "end": None}, "failure_event_ids": [],
+                    "bag": str(bag) if bag is not None else None}
     code = EXIT_GRAPH
     client = None
     sup = Supervisor(graph, run_dir / "logs", timeouts=StopTimeouts(sigint=10.0, sigterm=5.0, sigkill=5.0),
@@ -388,6 +398,8 @@ def demo(args: argparse.Namespace) -> int:
                 client.close()
             path = write_report(run_dir, report, timeline, markers)
     say(f"report: {path} ({len(report.get('images', []))} step images); node logs: {run_dir / 'logs'}")
+    if bag is not None:
+        say(f"bag: {bag} (f2p bag info {bag}; ros2 bag play {bag} on a distro)")
     return code
 
 
@@ -419,6 +431,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", metavar="NODE.PARAM=VALUE",
                    help="override a node parameter (repeatable), e.g. --set learner.epochs=50")
     p.add_argument("--max-replans", type=argtypes.nonnegative_int, default=3, help="replans of the task")
+    p.add_argument("--record", nargs="?", const="", default=None, metavar="DIR",
+                   help="record every topic of the graph to an MCAP bag (default DIR: the episode's bag/)")
     p.add_argument("--ready-timeout", type=argtypes.positive_float, default=120.0,
                    help="seconds for every node to come up")
     p.add_argument("--pretrain-n", type=argtypes.positive_int, default=2000,

@@ -312,6 +312,20 @@ def apply_overrides(graph: GraphConfig, overrides: Iterable[str]) -> tuple[Graph
     return dataclasses.replace(graph, nodes=nodes), notes
 
 
+#: the node ``--record`` adds (``f2p_ros.recorder``: every topic of the graph into an MCAP bag)
+RECORDER = NodeSpec(name="recorder", package="f2p_ros", executable="recorder")
+
+
+def with_recorder(graph: GraphConfig, bag_dir: str | os.PathLike) -> GraphConfig:
+    """The graph with the recorder started first, writing the bag directory `bag_dir` (new or
+    empty). First, so it is subscribed before the others publish; latched topics would reach it
+    anyway, events (failures, markers) only once it is there."""
+    if RECORDER.name in graph.nodes:
+        raise GraphConfigError(f"{graph.source}: already has a node named '{RECORDER.name}'")
+    rec = dataclasses.replace(RECORDER, parameters={"output": str(bag_dir)})
+    return dataclasses.replace(graph, nodes={RECORDER.name: rec, **graph.nodes})
+
+
 def split_overrides(text: str) -> list[str]:
     """``'a.b=1 c.d=x'`` -> ``['a.b=1', 'c.d=x']`` (launch arguments are one string)."""
     return [t for t in re.split(r"[\s,;]+", text.strip()) if t]
