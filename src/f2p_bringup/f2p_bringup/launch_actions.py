@@ -16,13 +16,23 @@ name=, parameters=, remappings=, **ExecuteProcess kwargs)`` with ``additional_en
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-from f2p_bringup.graph_config import GraphConfig, NodeSpec, apply_overrides, load_graph, split_overrides
+from f2p_bringup.graph_config import (
+    GraphConfig,
+    NodeSpec,
+    apply_overrides,
+    load_graph,
+    split_overrides,
+    with_recorder,
+)
 
 #: Launch arguments both launch files declare: (name, description). The config default is set per file.
 ARGUMENTS = (
     ("config", "graph config YAML (schema: f2p_bringup.graph_config)"),
     ("set", "parameter overrides 'node.param=value ...' (space separated), as f2p bringup --set"),
+    ("record", "record every topic of the graph to an MCAP bag in this new directory, as f2p bringup --record "
+               "(empty: no recording)"),
 )
 
 
@@ -60,9 +70,14 @@ def node_action_kwargs(graph: GraphConfig, node: NodeSpec) -> dict:
     return kwargs
 
 
-def graph_node_kwargs(config_path: str | os.PathLike, overrides: str = "") -> list[dict]:
-    """Read the config, apply ``set:=`` overrides and return ``Node`` kwargs for every node, in order."""
+def graph_node_kwargs(config_path: str | os.PathLike, overrides: str = "", record: str = "") -> list[dict]:
+    """Read the config, apply ``set:=`` overrides, add the recorder if ``record:=DIR`` names a bag
+    directory, and return ``Node`` kwargs for every node, in order."""
     graph, _notes = apply_overrides(load_graph(config_path), split_overrides(overrides))
+    if record:
+        from f2p_bringup.bringup_cmd import check_bag_dir
+
+        graph = with_recorder(graph, check_bag_dir(Path(record)))
     return [node_action_kwargs(graph, node) for node in graph.nodes.values()]
 
 
@@ -100,13 +115,14 @@ def graph_launch_description(graph: str, launch_file: str):
     def nodes(context, *args, **kwargs):
         path = LaunchConfiguration("config").perform(context)
         overrides = LaunchConfiguration("set").perform(context)
+        record = LaunchConfiguration("record").perform(context)
         actions = []
-        for kw in graph_node_kwargs(path, overrides):
+        for kw in graph_node_kwargs(path, overrides, record):
             kw["parameters"] = _typed_parameters(kw["parameters"])
             actions.append(Node(**kw))
         return actions
 
-    defaults = {"config": default_config(launch_file, graph), "set": ""}
+    defaults = {"config": default_config(launch_file, graph), "set": "", "record": ""}
     return LaunchDescription([
         *(DeclareLaunchArgument(name, default_value=defaults[name], description=text) for name, text in ARGUMENTS),
         OpaqueFunction(function=nodes),

@@ -100,7 +100,7 @@ def test_launch_file_builds_one_node_action_per_config_node(graph, monkeypatch):
     description = module["generate_launch_description"]()
     *arguments, opaque = description.entities
     defaults = {a.name: a.default_value for a in arguments}
-    assert set(defaults) == {"config", "set"}
+    assert set(defaults) == {"config", "set", "record"} and defaults["record"] == ""
     assert Path(defaults["config"]).resolve() == (LAUNCH / ".." / "config" / f"{graph}.yaml").resolve()
     assert Path(defaults["config"]).is_file()
 
@@ -133,6 +133,19 @@ def test_node_kwargs_carry_respawn_only_when_asked(tmp_path):
     assert b["respawn"] is True and b["respawn_delay"] == 3.0
     graph = load_graph(cfg)
     assert node_action_kwargs(graph, graph.nodes["a"])["name"] == "a"
+
+
+def test_record_adds_the_recorder_first_and_refuses_a_used_directory(tmp_path):
+    cfg = tmp_path / "g.yaml"
+    cfg.write_text("schema: 1\nnodes:\n  a: {package: p, executable: x}\n")
+    rec, a = graph_node_kwargs(cfg, "", str(tmp_path / "bag"))
+    assert (rec["package"], rec["executable"], rec["name"]) == ("f2p_ros", "recorder", "recorder")
+    assert rec["parameters"] == [{"output": str(tmp_path / "bag")}] and a["name"] == "a"
+    assert [k["name"] for k in graph_node_kwargs(cfg)] == ["a"]
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "x_0.mcap").write_text("")
+    with pytest.raises(ValueError, match="not an empty directory"):
+        graph_node_kwargs(cfg, "", str(tmp_path / "used"))
 
 
 def test_default_config_sits_beside_the_installed_launch_folder():
