@@ -4,8 +4,10 @@ At start it samples a task scene (f2p_sim.tasks), builds the MuJoCo world, publi
 (latched /f2p/sim/task) and a first capture. A capture is the camera cloud (RayCastCamera, as
 f2p_perception.sim_gt observes) with, when `ground_truth_labels` is on, a per-point object label,
 the label map and the simulator's ground-truth relations (A.9) under the same stamp, plus object
-box markers for rviz. ExecuteSkill runs f2p_sim.skills.execute (which never raises), then
-captures again; /f2p/camera/capture captures on demand.
+box markers for rviz and, with `publish_image`, the camera's colour image and (ground truth) the
+object label of each of its pixels, under the same stamp (for people: rviz, the demo report).
+ExecuteSkill runs f2p_sim.skills.execute (which never raises), then captures again;
+/f2p/camera/capture captures on demand.
 
 Goal states: succeeded when the skill's status is OK, aborted otherwise (the result's `status`
 says why), canceled when a cancel arrived before the skill started. A running MuJoCo skill takes
@@ -15,7 +17,8 @@ Parameters: task (a distribution of f2p_sim.tasks, "transport"), n_objects (3), 
 real (true: the richer "real" world), camera ("default", "view1", "view2"), n_points (128,
 points per segment of the robot-side observation; the published cloud carries every ray hit and
 perception re-samples its own), noise_sigma (0.0 m, Gaussian noise on the cloud),
-ground_truth_labels (true).
+ground_truth_labels (true), publish_image (true; needs OpenGL: MUJOCO_GL=egl or osmesa, else the
+node warns once and publishes no images).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
-from sensor_msgs.msg import PointCloud2
+from sensor_msgs.msg import Image, PointCloud2
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
@@ -38,7 +41,9 @@ from f2p_ros import names
 from f2p_ros.convert import (
     aborted_result,
     cloud_to_msg,
+    image_to_msg,
     invalid_result,
+    label_image_to_msg,
     label_map_to_msg,
     relations_to_msg,
     skill_from_msg,
@@ -49,7 +54,7 @@ from f2p_ros.markers import box_markers
 from f2p_ros.qos import action_server_qos, topic_qos
 from f2p_ros.spin import run_node
 from f2p_sim import tasks
-from f2p_sim.observe import RayCastCamera, observe
+from f2p_sim.observe import ImageCamera, RayCastCamera, observe
 from f2p_sim.scene import camera_spec
 from f2p_sim.skills import SkillStatus, execute
 from f2p_sim.transitions import MAX_FPS_CANDIDATES, model_objects, world_relations
@@ -70,6 +75,7 @@ class SimRobotNode(Node):
         self.n_points = int(p("n_points", 128).value)
         self.noise_sigma = float(p("noise_sigma", 0.0).value)
         self.ground_truth = bool(p("ground_truth_labels", True).value)
+        publish_image = bool(p("publish_image", True).value)
         if task not in tasks.DISTRIBUTIONS:
             raise ValueError(f"unknown task '{task}'; choose from {sorted(tasks.DISTRIBUTIONS)}")
         camera_spec(camera)  # a ValueError naming the accepted cameras
@@ -82,6 +88,7 @@ class SimRobotNode(Node):
         self.world = World(self.sample.scene)
         spec = self.sample.scene.cameras[0]
         self.camera = RayCastCamera(self.world.model, camera, spec.width, spec.height)
+        self.image_camera = self._image_camera(camera, spec.width, spec.height) if publish_image else None
         w = self.world
         self.keep = model_objects(w.scene)  # every object but the ground
         self.ids = [w.object_names[k] for k in self.keep]
@@ -102,6 +109,8 @@ class SimRobotNode(Node):
         self.label_map_pub = pub(LabelMap, names.CAMERA_LABEL_MAP_TOPIC)
         self.relations_pub = pub(SymbolicState, names.OBSERVED_RELATIONS_TOPIC)
         self.poses_pub = pub(MarkerArray, names.OBJECT_POSES_TOPIC)
+        self.image_pub = pub(Image, names.CAMERA_IMAGE_TOPIC)
+        self.label_image_pub = pub(Image, names.CAMERA_LABEL_IMAGE_TOPIC)
         group = ReentrantCallbackGroup()
         self.create_service(Trigger, names.CAMERA_CAPTURE_SERVICE, self.on_capture, callback_group=group)
         self.action = ActionServer(self, ExecuteSkill, names.EXECUTE_SKILL_ACTION, execute_callback=self.on_execute,
@@ -114,6 +123,21 @@ class SimRobotNode(Node):
                                f"camera {camera}: first cloud of {n} points; goal: {self.sample.goal_text}")
 
     # --- observation -------------------------------------------------------------------------
+    def _image_camera(self, camera: str, width: int, height: int) -> ImageCamera | None:
+        try:
+            return ImageCamera(self.world.model, camera, width, height)
+        except Exception as exc:  # no OpenGL here: the clouds do not need it
+            self.get_logger().warning(f"publish_image: cannot render images ({exc!r}); set MUJOCO_GL=egl or "
+                                      "osmesa, or publish_image:=false; going on without images")
+            return None
+
+    def _publish_images(self, frame: str, stamp) -> None:
+        rgb, geom = self.image_camera.render_image(self.world.data)
+        self.image_pub.publish(image_to_msg(rgb, frame, stamp))
+        if self.ground_truth:
+            obj = np.where(geom >= 0, self.geom_object[np.maximum(geom, 0)], -1)
+            self.label_image_pub.publish(label_image_to_msg(self.label_of[obj], frame, stamp))
+
     def capture(self) -> int:
         """Publish one capture (module docstring); returns the number of cloud points."""
         w = self.world
@@ -123,8 +147,10 @@ class SimRobotNode(Node):
                           max_candidates=MAX_FPS_CANDIDATES)
             relations = world_relations(w) if self.ground_truth else None
             lo, hi = w.object_boxes()
-        stamp = self.get_clock().now().to_msg()
-        frame = names.WORLD_FRAME
+            stamp = self.get_clock().now().to_msg()
+            frame = names.WORLD_FRAME
+            if self.image_camera is not None:  # before the cloud: whoever gets a cloud can find its image
+                self._publish_images(frame, stamp)
         if self.ground_truth:
             self.label_map_pub.publish(label_map_to_msg(self.ids, self.classes, frame_id=frame, stamp=stamp))
             self.cloud_pub.publish(cloud_to_msg(obs.points, self.label_of[obs.labels], frame, stamp))

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from sensor_msgs.msg import PointCloud2, PointField
+from sensor_msgs.msg import Image, PointCloud2, PointField
 from std_msgs.msg import Header, String
 
 from f2p_msgs.action import ExecuteSkill
@@ -240,6 +240,50 @@ def cloud_to_msg(points: np.ndarray, labels: np.ndarray | None = None, frame_id:
     step = rec.dtype.itemsize
     return PointCloud2(header=make_header(frame_id, stamp), height=1, width=n, fields=fields, is_bigendian=False,
                        point_step=step, row_step=step * n, data=rec.tobytes(), is_dense=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Camera images: colour (rgb8) and per-pixel labels (32SC1, the cloud's label values)
+
+RGB8, LABELS32 = "rgb8", "32SC1"
+
+
+def image_to_msg(rgb: np.ndarray, frame_id: str = "", stamp: Time | None = None) -> Image:
+    """An (H, W, 3) uint8 image as `rgb8`, rows top to bottom."""
+    img = np.ascontiguousarray(rgb)
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+        raise ValueError(f"a colour image must be (H, W, 3) uint8, got {img.shape} {img.dtype}")
+    h, w = img.shape[:2]
+    return Image(header=make_header(frame_id, stamp), height=h, width=w, encoding=RGB8, is_bigendian=0,
+                 step=3 * w, data=img.tobytes())
+
+
+def label_image_to_msg(labels: np.ndarray, frame_id: str = "", stamp: Time | None = None) -> Image:
+    """An (H, W) image of label values (those of the cloud's `label` field; NO_LABEL where no object
+    is seen) as `32SC1`: a label value v < 2**31 is the pixel v, NO_LABEL is -1."""
+    lab = np.asarray(labels)
+    if lab.ndim != 2 or lab.dtype.kind not in "iu":
+        raise ValueError(f"a label image must be (H, W) integers, got {lab.shape} {lab.dtype}")
+    pixels = np.ascontiguousarray(lab.astype(np.uint32).view(np.int32)).astype("<i4")
+    h, w = pixels.shape
+    return Image(header=make_header(frame_id, stamp), height=h, width=w, encoding=LABELS32, is_bigendian=0,
+                 step=4 * w, data=pixels.tobytes())
+
+
+def image_from_msg(msg: Image) -> np.ndarray:
+    """`rgb8` -> (H, W, 3) uint8; `32SC1` (label image) -> (H, W) uint32 label values (NO_LABEL: none)."""
+    if msg.encoding == RGB8:
+        channels, dtype = 3, np.uint8
+    elif msg.encoding == LABELS32:
+        channels, dtype = 1, np.dtype("<i4")
+    else:
+        raise ValueError(f"image encoding must be {RGB8} or {LABELS32}, got {msg.encoding!r}")
+    row = channels * np.dtype(dtype).itemsize * msg.width
+    if msg.step != row or len(msg.data) != row * msg.height:
+        raise ValueError(f"image of {msg.width}x{msg.height} {msg.encoding}: expected step {row} and "
+                         f"{row * msg.height} bytes, got step {msg.step} and {len(msg.data)} bytes")
+    arr = np.frombuffer(bytes(msg.data), dtype=dtype).reshape(msg.height, msg.width, *([3] if channels == 3 else []))
+    return arr.copy() if channels == 3 else arr.view(np.uint32).copy()
 
 
 def cloud_from_msg(msg: PointCloud2, require_labels: bool = False,

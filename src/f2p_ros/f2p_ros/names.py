@@ -16,6 +16,8 @@ from dataclasses import dataclass
 EXECUTE_SKILL_ACTION = "/f2p/execute_skill"
 CAMERA_POINTS_TOPIC = "/f2p/camera/points"
 CAMERA_LABEL_MAP_TOPIC = "/f2p/camera/label_map"
+CAMERA_IMAGE_TOPIC = "/f2p/camera/image"
+CAMERA_LABEL_IMAGE_TOPIC = "/f2p/camera/label_image"
 CAMERA_CAPTURE_SERVICE = "/f2p/camera/capture"
 OBSERVED_RELATIONS_TOPIC = "/f2p/observed_relations"
 OBJECT_POSES_TOPIC = "/f2p/object_poses"
@@ -66,6 +68,12 @@ GRAPH: tuple[Endpoint, ...] = (
                  "ground-truth segmentation is on; published at start, after every skill and on capture"),
     Endpoint(CAMERA_LABEL_MAP_TOPIC, "topic", "f2p_msgs/msg/LabelMap", "sim_robot", latched=True,
              doc="label value -> object id and class; same stamp as its cloud (ground truth only)"),
+    Endpoint(CAMERA_IMAGE_TOPIC, "topic", "sensor_msgs/msg/Image", "sim_robot", latched=True,
+             doc="the camera's colour image (rgb8) of the capture, same stamp as its cloud (for people: "
+                 "rviz, the demo report; `publish_image`)"),
+    Endpoint(CAMERA_LABEL_IMAGE_TOPIC, "topic", "sensor_msgs/msg/Image", "sim_robot", latched=True,
+             doc="the object label of each pixel of that image (32SC1: the cloud's label values, -1 for "
+                 "none), same stamp (ground truth only)"),
     Endpoint(CAMERA_CAPTURE_SERVICE, "service", "std_srvs/srv/Trigger", "sim_robot",
              doc="publish a fresh cloud (with label map, relations and poses) now"),
     Endpoint(OBSERVED_RELATIONS_TOPIC, "topic", "f2p_msgs/msg/SymbolicState", "sim_robot", latched=True,

@@ -429,3 +429,29 @@ def test_stamps():
     assert convert.stamp_key(convert.to_stamp(5.5)) == (5, 500_000_000)
     with pytest.raises(ValueError, match="finite"):
         convert.to_stamp(math.nan)
+
+
+def test_images_round_trip_exactly_through_cdr():
+    rgb = np.random.default_rng(0).integers(0, 256, size=(6, 8, 3), dtype=np.uint8)
+    labels = np.full((6, 8), NO_LABEL, dtype=np.uint32)
+    labels[1:3, 2:5] = 0
+    labels[4, :] = 7
+    for image, msg_of in ((rgb, convert.image_to_msg), (labels, convert.label_image_to_msg)):
+        msg = deserialize_message(serialize_message(msg_of(image, "world")), type(msg_of(image)))
+        back = convert.image_from_msg(msg)
+        assert back.dtype == image.dtype and np.array_equal(back, image)
+    assert convert.label_image_to_msg(labels).encoding == "32SC1"
+
+
+def test_malformed_images_are_refused():
+    with pytest.raises(ValueError, match="uint8"):
+        convert.image_to_msg(np.zeros((4, 4, 3), np.float32))
+    with pytest.raises(ValueError, match="integers"):
+        convert.label_image_to_msg(np.zeros((4, 4), np.float32))
+    msg = convert.image_to_msg(np.zeros((4, 4, 3), np.uint8))
+    msg.data = bytes(msg.data)[:-1]
+    with pytest.raises(ValueError, match="bytes"):
+        convert.image_from_msg(msg)
+    msg.encoding = "bgr8"
+    with pytest.raises(ValueError, match="encoding"):
+        convert.image_from_msg(msg)

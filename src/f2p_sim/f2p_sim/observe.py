@@ -175,6 +175,54 @@ class RayCastCamera(DepthCamera):
         pass
 
 
+class _GLImageCamera(DepthCamera):
+    def render_image(self, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray]:
+        if self._renderer is None:
+            raise RuntimeError("ImageCamera.render_image called after close()")
+        r = self._renderer
+        r.update_scene(data, camera=self.cam_id)
+        rgb = r.render().copy()
+        r.enable_segmentation_rendering()
+        seg = r.render()
+        r.disable_segmentation_rendering()
+        geom = np.where(seg[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM), seg[..., 0], -1).astype(np.int32)
+        return rgb, geom
+
+
+class ImageCamera:
+    """The same camera's colour image and its per-pixel geom ids (OpenGL), for people to look at:
+    the `sim_robot` node publishes it beside the cloud (``/f2p/camera/image``) and the `f2p demo`
+    report draws each segment's outline on it. The cloud itself still comes from the depth
+    cameras above; this one only shows what they measured.
+
+    A GL context is current in the thread that made it so, and EGL refuses to make it current in
+    another (``EGL_BAD_ACCESS``, seen when a node's executor threads rendered): the renderer is
+    made, used and freed in one private thread, whichever thread calls."""
+
+    def __init__(self, model: mujoco.MjModel, camera: str | int, width: int = 320, height: int = 240) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="f2p-gl")
+        try:
+            self._camera = self._thread.submit(_GLImageCamera, model, camera, width, height).result()
+        except BaseException:
+            self._thread.shutdown()
+            raise
+        self.width, self.height = width, height
+
+    def render_image(self, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray]:
+        """RGB (H, W, 3) uint8 and geom id per pixel (H, W) int32 (-1: no geom), rows top to bottom.
+        ``data`` must be forwarded and not change while this runs (hold the world's lock)."""
+        return self._thread.submit(self._camera.render_image, data).result()
+
+    def close(self) -> None:
+        """Free the renderer and its thread (idempotent)."""
+        if self._camera is not None:
+            self._thread.submit(self._camera.close).result()
+            self._thread.shutdown()
+            self._camera = None
+
+
 def object_index_of_geoms(model: mujoco.MjModel, object_names: Sequence[str]) -> np.ndarray:
     """(ngeom,) int array: geom id -> index of its object in ``object_names``, or -1.
 

@@ -11,6 +11,7 @@ import pytest
 
 from f2p_sim.observe import (
     DepthCamera,
+    ImageCamera,
     Observation,
     add_noise,
     object_index_of_geoms,
@@ -235,3 +236,27 @@ def test_camera_errors(world):
     cam.close()
     with pytest.raises(RuntimeError):
         cam.render(d)
+
+
+def test_image_camera_shows_what_the_depth_camera_sees_from_any_thread(world):
+    """The colour image's per-pixel geoms are the depth camera's; rendering works from threads other
+    than the one that made the camera (a node renders from its executor threads)."""
+    import threading
+
+    m, d, cam = world
+    _, depth_geoms = cam.render(d)
+    images = ImageCamera(m, "front", 320, 240)
+    try:
+        rgb, geom = images.render_image(d)
+        assert rgb.shape == (240, 320, 3) and rgb.dtype == np.uint8 and rgb.std() > 1
+        assert set(np.unique(geom[geom >= 0])) == set(np.unique(depth_geoms))
+        out = []
+        threads = [threading.Thread(target=lambda: out.append(images.render_image(d)[1])) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(out) == 2 and all(np.array_equal(g, geom) for g in out)
+    finally:
+        images.close()
+        images.close()  # idempotent
