@@ -20,7 +20,7 @@ from f2p_msgs.action import ExecuteTask
 from f2p_msgs.msg import FailureEvent, ModelVersion
 from f2p_ros import names
 from f2p_ros.bag import bag_info, read_bag
-from f2p_ros.convert import step_to_msg, task_from_msg
+from f2p_ros.convert import stamp_key, step_to_msg, task_from_msg
 from f2p_ros.qos import topic_qos
 from f2p_ros.recorder import message_class, recording_qos
 
@@ -120,6 +120,17 @@ def test_a_task_fails_learns_and_ends_with_a_result_and_the_bag_holds_it_all(pro
         v.version for v in seen["versions"]]
     clouds = [m.message for m in bag if m.topic == names.CAMERA_POINTS_TOPIC]
     assert clouds and all(c.width * c.point_step == len(c.data) for c in clouds)
+    # every executed skill on /f2p/steps: its observation's image is in the bag under the same stamp,
+    # and a failed step's mismatches are the failure event's
+    steps = [m.message for m in bag if m.topic == names.STEPS_TOPIC]
+    image_stamps = {stamp_key(m.message.header.stamp) for m in bag if m.topic == names.CAMERA_IMAGE_TOPIC}
+    assert steps and all(stamp_key(s.header.stamp) in image_stamps for s in steps)
+    assert all(s.task_id == "graph-test" and s.model_version and s.predicted.relations for s in steps)
+    for f in (m.message for m in bag if m.topic == names.FAILURES_TOPIC):
+        failed = [s for s in steps if s.step_index == f.step_index and s.mismatched]
+        assert failed, f"no step {f.step_index} with mismatches for {f.event_id}"
+        assert {(r.name, r.subject, r.object) for r in failed[0].mismatched} == {
+            (r.name, r.subject, r.object) for r in f.mismatched}
     info = bag_info(tmp_path / "bag")
     assert info.complete and info.message_count == len(bag) and info.topics[names.SCENE_TOPIC].count >= 1
 

@@ -20,7 +20,9 @@ process) with its interfaces implemented as ROS clients:
 Each failure event is stored (`failures_dir`), classified, and only then published on
 /f2p/failures, before it is sent to the learner. Markers on /f2p/markers: the objects, the
 relations predicted and observed after the latest step and the mismatches, one namespace per layer
-(`f2p_monitor.markers_layout`).
+(`f2p_monitor.markers_layout`). Every executed skill on /f2p/steps (StepOutcome): its parameters
+and status, every relation predicted after it with its probability, those observed, the mismatches,
+under the stamp of the observation after it.
 
 Goal: `learn_from_failures` learns only if the `learn_from_failures` parameter allows it too;
 `max_replans` 0 means the parameter's value. One task at a time (the robot has one world): a
@@ -58,7 +60,7 @@ from f2p_monitor.failure_store import FailureStore
 from f2p_monitor.markers_layout import OBJECTS, relation_lines
 from f2p_msgs.action import ExecuteSkill, ExecuteTask, LearnFromFailure, PlanTask
 from f2p_msgs.msg import FailureEvent as FailureEventMsg
-from f2p_msgs.msg import SegmentedScene, SymbolicState
+from f2p_msgs.msg import SegmentedScene, StepOutcome, SymbolicState
 from f2p_perception.scene import PerceivedScene
 from f2p_planner.goal import Goal
 from f2p_planner.skeleton import Skeleton
@@ -75,6 +77,7 @@ from f2p_ros.convert import (
     stamp_key,
     status_from_code,
     step_from_msg,
+    step_outcome_to_msg,
     step_to_msg,
 )
 from f2p_ros.markers import box_markers, relation_markers
@@ -322,9 +325,12 @@ class RosLearner:
 class NodeObserver(Observer):
     """Feedback step index, markers and /f2p/failures as the executive goes."""
 
-    def __init__(self, node: MonitorNode, relations: tuple[str, ...], threshold: float):
+    def __init__(self, node: MonitorNode, relations: tuple[str, ...], threshold: float, task_id: str = "",
+                 perception: RosPerception | None = None):
         self.node, self.relations, self.threshold = node, relations, threshold
+        self.task_id, self.perception = task_id, perception
         self.step = 0
+        self.model_version = ""  # of the plan being executed
 
     def markers(self, scene: PerceivedScene, predicted=None, observed=None, mismatches=()) -> None:
         stamp = self.node.get_clock().now().to_msg()
@@ -337,6 +343,7 @@ class NodeObserver(Observer):
         self.node.markers_pub.publish(array)
 
     def planned(self, plan, scene: PerceivedScene, first_step: int) -> None:
+        self.model_version = plan.model_version
         n = len(scene.names)
         self.markers(scene, (plan.predicted_unary[1][:n], plan.predicted_binary[1][:n, :n]))
 
@@ -346,6 +353,10 @@ class NodeObserver(Observer):
     def observed(self, step: int, call: SkillCall, status: SkillStatus, before: PerceivedScene,
                  after: PerceivedScene, predicted, observed, mismatches: list[Mismatch]) -> None:
         self.markers(after, predicted, observed, mismatches)
+        current = self.perception.current_msg if self.perception is not None else None
+        self.node.steps_pub.publish(step_outcome_to_msg(
+            self.task_id, step, call, status, before.names, predicted, observed, mismatches, self.model_version,
+            after.frame_id, current.header.stamp if current is not None else None))
 
     def failure(self, event: FailureEvent) -> None:
         self.node.failures_pub.publish(failure_to_msg(event))
@@ -391,6 +402,7 @@ class MonitorNode(Node):
         self.failures_pub = self.create_publisher(FailureEventMsg, names.FAILURES_TOPIC,
                                                   topic_qos(names.FAILURES_TOPIC))
         self.markers_pub = self.create_publisher(MarkerArray, names.MARKERS_TOPIC, topic_qos(names.MARKERS_TOPIC))
+        self.steps_pub = self.create_publisher(StepOutcome, names.STEPS_TOPIC, topic_qos(names.STEPS_TOPIC))
         self.capture = self.create_client(Trigger, names.CAMERA_CAPTURE_SERVICE, callback_group=group)
         self.robot_caller = ActionCaller(self, ExecuteSkill, names.EXECUTE_SKILL_ACTION, "robot", self.guard, group)
         self.plan_caller = ActionCaller(self, PlanTask, names.PLAN_TASK_ACTION, "planner", self.guard, group)
@@ -452,8 +464,9 @@ class MonitorNode(Node):
             log.error(f"task '{task_id}' is malformed: {exc}")
             goal_handle.abort()
             return ExecuteTask.Result(success=False, error=f"bad goal: {exc}")
+        perception = RosPerception(self, self.observations, self.observed_mode, self.n_points)
         observer = NodeObserver(self, self.detection.names({a.relation for a in goal.atoms}),
-                                self.detection.threshold)
+                                self.detection.threshold, task_id, perception)
 
         done = [0.0]  # the task's progress; learning feedback (fraction -1) keeps it
 
@@ -466,7 +479,6 @@ class MonitorNode(Node):
             if stage != "learning":
                 log.info(f"[{task_id}] {stage}: {message}")
 
-        perception = RosPerception(self, self.observations, self.observed_mode, self.n_points)
         learn = self.learn and req.learn_from_failures
         max_replans = int(req.max_replans) if req.max_replans > 0 else self.max_replans
         config = ExecutiveConfig(detection=self.detection, max_replans=max_replans, classify_failures=self.classify)

@@ -57,6 +57,7 @@ from f2p_msgs.msg import (
     Relation,
     SegmentedScene,
     Skill,
+    StepOutcome,
     SymbolicState,
 )
 from f2p_sim.observe import sample_fixed
@@ -575,9 +576,31 @@ def failure_to_msg(event: FailureEvent, predicted_threshold: float = 0.5) -> Fai
                                         np.asarray(event.binary_after, bool), stamp),
         predicted_after=relations_to_msg(names, np.asarray(event.predicted_unary, np.float64),
                                          np.asarray(event.predicted_binary, np.float64), stamp, predicted_threshold),
-        mismatched=[Relation(name=m.relation, subject=m.subject, object=m.object, probability=float(m.predicted))
-                    for m in event.mismatched],
-        model_version=event.model_version, classification=_CLASSIFICATION[event.classification])
+        mismatched=mismatches_to_msg(event.mismatched), model_version=event.model_version,
+        classification=_CLASSIFICATION[event.classification])
+
+
+def mismatches_to_msg(mismatches: Sequence) -> list[Relation]:
+    """`f2p_monitor.failure.Mismatch`es as Relations carrying the predicted probability."""
+    return [Relation(name=m.relation, subject=m.subject, object=m.object, probability=float(m.predicted))
+            for m in mismatches]
+
+
+def step_outcome_to_msg(task_id: str, step: int, call: SkillCall, status: SkillStatus, names: Sequence[str],
+                        predicted: tuple[np.ndarray, np.ndarray], observed: tuple[np.ndarray, np.ndarray],
+                        mismatches: Sequence, model_version: str, frame_id: str = "",
+                        stamp: Time | None = None) -> StepOutcome:
+    """f2p_msgs/StepOutcome of one executed skill (the executive's `Observer.observed` arguments):
+    every predicted relation with its probability, the observed ones, the mismatches."""
+    n = len(names)
+    pu, pb = (np.asarray(a, np.float64) for a in predicted)
+    ou, ob = (np.asarray(a, bool) for a in observed)
+    return StepOutcome(header=make_header(frame_id, stamp), task_id=task_id, step_index=int(step),
+                       skill=skill_to_msg(call), status=status_to_code(status), model_version=model_version,
+                       object_ids=list(names),
+                       predicted=relations_to_msg(names, pu[:n], pb[:n, :n], stamp, threshold=0.0),
+                       observed=relations_to_msg(names, ou[:n], ob[:n, :n], stamp),
+                       mismatched=mismatches_to_msg(mismatches))
 
 
 def failure_from_msg(msg: FailureEventMsg, n_points: int = 128,

@@ -28,6 +28,7 @@ SCENE_TOPIC = "/f2p/scene"
 PLAN_TASK_ACTION = "/f2p/plan_task"
 EXECUTE_TASK_ACTION = "/f2p/execute_task"
 FAILURES_TOPIC = "/f2p/failures"
+STEPS_TOPIC = "/f2p/steps"
 MARKERS_TOPIC = "/f2p/markers"
 LEARN_FROM_FAILURE_ACTION = "/f2p/learn_from_failure"
 MODEL_VERSION_TOPIC = "/f2p/model_version"
@@ -89,6 +90,9 @@ GRAPH: tuple[Endpoint, ...] = (
     Endpoint(EXECUTE_TASK_ACTION, "action", "f2p_msgs/action/ExecuteTask", "monitor"),
     Endpoint(FAILURES_TOPIC, "topic", "f2p_msgs/msg/FailureEvent", "monitor",
              doc="every failure event, after it was stored"),
+    Endpoint(STEPS_TOPIC, "topic", "f2p_msgs/msg/StepOutcome", "monitor",
+             doc="every executed skill: its parameters, status, the relations predicted and observed after "
+                 "it, the mismatches; stamp of the observation (the capture's image has it too)"),
     Endpoint(MARKERS_TOPIC, "topic", "visualization_msgs/msg/MarkerArray", "monitor",
              doc="plan, predicted and observed relations for rviz"),
     Endpoint(LEARN_FROM_FAILURE_ACTION, "action", "f2p_msgs/action/LearnFromFailure", "learner"),

@@ -455,3 +455,22 @@ def test_malformed_images_are_refused():
     msg.encoding = "bgr8"
     with pytest.raises(ValueError, match="encoding"):
         convert.image_from_msg(msg)
+
+
+def test_a_step_outcome_carries_every_prediction_the_observation_and_the_mismatches():
+    names = ["cup_1", "box_1", "table_B"]
+    n = len(names)
+    pu, pb = np.full((n + 1, len(UNARY)), 0.25), np.full((n + 1, n + 1, len(BINARY)), 0.125)  # padded rows
+    ou, ob = np.zeros((n, len(UNARY)), bool), np.zeros((n, n, len(BINARY)), bool)
+    ob[0, 2, BINARY.index("on")] = True
+    call = SkillCall(SkillType.PICK_PLACE, ("cup_1", "table_B"), np.array([0.1, 0.0, 0.0, 0.0]))
+    msg = convert.step_outcome_to_msg("t1", 2, call, SkillStatus.OK, names, (pu, pb), (ou, ob),
+                                      [Mismatch("on", "cup_1", "table_B", 0.125, True)], "v0003", "world",
+                                      convert.to_stamp(5.0))
+    msg = deserialize_message(serialize_message(msg), type(msg))
+    assert (msg.task_id, msg.step_index, msg.model_version, list(msg.object_ids)) == ("t1", 2, "v0003", names)
+    assert msg.skill.object_ids == ["cup_1", "table_B"] and msg.status == ExecuteSkill.Result.STATUS_OK
+    assert len(msg.predicted.relations) == n * len(UNARY) + n * (n - 1) * len(BINARY)  # every one, with p
+    assert [(r.name, r.subject, r.object) for r in msg.observed.relations] == [("on", "cup_1", "table_B")]
+    assert [(r.name, r.probability) for r in msg.mismatched] == [("on", 0.125)]
+    assert convert.from_stamp(msg.header.stamp) == 5.0 and msg.header.frame_id == "world"
