@@ -37,12 +37,18 @@ def events_qos(depth: int = 10) -> QoSProfile:
                       durability=DurabilityPolicy.VOLATILE)
 
 
-def topic_qos(name: str) -> QoSProfile:
-    """The profile of topic `name` of the graph contract, for publishers and subscribers alike."""
+def topic_qos(name: str, depth: int | None = None) -> QoSProfile:
+    """The profile of topic `name` of the graph contract, for publishers and subscribers alike;
+    `depth` deepens a subscriber's history (the recorder, a report: every message, none dropped
+    while busy). Depth does not affect matching; a transient-local subscriber still gets the
+    publisher's last message only."""
     e = endpoint(name)
     if e.kind != "topic":
         raise ValueError(f"'{name}' is not a topic (kind: {e.kind})")
-    return latched_qos() if e.latched else events_qos()
+    q = latched_qos() if e.latched else events_qos()
+    if depth is not None:
+        q.depth = depth
+    return q
 
 
 #: Requests (and responses) an action's goal, result and cancel services hold before dropping one.

@@ -19,7 +19,7 @@ import sys
 from functools import partial
 
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from f2p_ros.bag import BagWriter, qos_yaml
 from f2p_ros.names import GRAPH
@@ -38,11 +38,8 @@ def message_class(type_name: str) -> type:
 
 
 def recording_qos(topic: str) -> QoSProfile:
-    """The graph's profile of `topic` with a deeper history (a subscriber's depth does not affect
-    matching; a transient-local one still gets the publisher's last message)."""
-    q = topic_qos(topic)
-    return QoSProfile(depth=DEPTH, history=HistoryPolicy.KEEP_LAST, reliability=q.reliability,
-                      durability=q.durability)
+    """The graph's profile of `topic` with a history of `DEPTH`."""
+    return topic_qos(topic, DEPTH)
 
 
 class RecorderNode(Node):
