@@ -9,8 +9,9 @@ set -Eeuo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV="$ROOT/.venv"
 STEP="start"
+# chromium-headless-shell: the tests open the demo's report.html in a real headless browser
 APT_PACKAGES=(cmake g++ make libusb-1.0-0 libosmesa6 libegl1 libegl-mesa0 libgl1-mesa-dri
-              libopengl0 libgbm1)
+              libopengl0 libgbm1 chromium-headless-shell)
 
 step() { STEP="$1"; printf '\n==> [setup] %s\n' "$STEP"; }
 die() { printf '\nsetup FAILED at step "%s": %s\n' "$STEP" "$1" >&2; exit 1; }

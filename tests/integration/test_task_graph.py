@@ -37,14 +37,28 @@ def start_graph(procs, tmp_path, learn: bool = True) -> None:
                     min_failure_accuracy=0.0, **SMALL_LEARNER)
 
 
-def count_every_topic(ros) -> Counter:
-    """Messages this test receives on each topic of the graph, subscribed as the recorder is."""
-    counts: Counter = Counter()
+def receive_every_topic(ros) -> list[tuple[str, int]]:
+    """(topic, wall-clock ns) of every message this test receives on the graph's topics, subscribed
+    as the recorder is (the recorder stamps its log time with the same clock)."""
+    received: list[tuple[str, int]] = []
     for e in names.GRAPH:
         if e.kind == "topic":
-            ros.node.create_subscription(message_class(e.type), e.name, lambda _m, t=e.name: counts.update([t]),
+            ros.node.create_subscription(message_class(e.type), e.name,
+                                         lambda _m, t=e.name: received.append((t, time.time_ns())),
                                          recording_qos(e.name), raw=True)
-    return counts
+    return received
+
+
+def quiet_since(ros, received: list, quiet_s: float = 1.0, timeout_s: float = 30.0) -> int:
+    """Spin until no message has arrived for `quiet_s`; the wall-clock ns then. Every message before
+    it reached this test (and the recorder, as fast) well before it, every later one is published
+    after it: a cut both count alike."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        ros.spin(0.1)
+        if not received or time.time_ns() - received[-1][1] > quiet_s * 1e9:
+            return time.time_ns()
+    raise AssertionError(f"the graph never went quiet for {quiet_s} s in {timeout_s} s")
 
 
 def test_a_task_fails_learns_and_ends_with_a_result_and_the_bag_holds_it_all(procs, ros, tmp_path):
@@ -52,7 +66,7 @@ def test_a_task_fails_learns_and_ends_with_a_result_and_the_bag_holds_it_all(pro
     (v1,) = tiny_store(tmp_path / "models")
     procs.start("f2p_ros", "recorder", output=tmp_path / "bag")
     procs.wait_log("recorder", "recording", 30)
-    received = count_every_topic(ros)
+    received = receive_every_topic(ros)
     start_graph(procs, tmp_path)
     seen: dict = {"task": None, "failures": [], "versions": [], "markers": []}
     ros.node.create_subscription(String, names.SIM_TASK_TOPIC, lambda m: seen.__setitem__("task", m),
@@ -79,6 +93,7 @@ def test_a_task_fails_learns_and_ends_with_a_result_and_the_bag_holds_it_all(pro
     client = ros.action(ExecuteTask, names.EXECUTE_TASK_ACTION)
     goal = ExecuteTask.Goal(task_id="graph-test", goal=task.goal, skeleton=[step_to_msg(s) for s in task.skeleton],
                             learn_from_failures=True, max_replans=2)
+    sent_ns = quiet_since(ros, received)
     handle = ros.send(client, goal, timeout_s=60, feedback=on_feedback, procs=procs)
     assert handle.accepted
     response = ros.result(handle, 80 - (time.monotonic() - t0), procs)
@@ -114,7 +129,12 @@ def test_a_task_fails_learns_and_ends_with_a_result_and_the_bag_holds_it_all(pro
         ros.spin(0.1)
     assert procs.stop_node("recorder") == 0
     bag = list(read_bag(tmp_path / "bag"))
-    assert Counter(m.topic for m in bag) == received
+    # Counted from the goal on: a volatile message published before the recorder's subscription and
+    # this test's were both matched (sim_robot's first capture, right after it creates its
+    # publishers) reaches one of them or both, by the luck of DDS discovery.
+    assert Counter(m.topic for m in bag if m.log_time_ns >= sent_ns) == Counter(
+        t for t, at in received if at >= sent_ns)
+    assert {m.topic for m in bag} == {t for t, _ in received}
     assert [m.message.event_id for m in bag if m.topic == names.FAILURES_TOPIC] == list(result.failure_event_ids)
     assert [m.message.version for m in bag if m.topic == names.MODEL_VERSION_TOPIC] == [
         v.version for v in seen["versions"]]
@@ -133,6 +153,43 @@ def test_a_task_fails_learns_and_ends_with_a_result_and_the_bag_holds_it_all(pro
             (r.name, r.subject, r.object) for r in f.mismatched}
     info = bag_info(tmp_path / "bag")
     assert info.complete and info.message_count == len(bag) and info.topics[names.SCENE_TOPIC].count >= 1
+    check_report(bag, task, result, tmp_path / "episode")
+
+
+def check_report(bag, task, result, run_dir) -> None:
+    """The demo's episode pages made from the recorded steps and images: one figure per step, and
+    report.html opens in a real headless browser with every image loaded and every link there."""
+    import re
+
+    from browser import images_loaded, screenshot
+
+    from f2p_bringup.demo_cmd import step_page
+    from f2p_bringup.episode_report import render_step_page, write_html
+
+    kinds = {names.CAMERA_IMAGE_TOPIC: "image", names.CAMERA_LABEL_IMAGE_TOPIC: "labels",
+             names.CAMERA_LABEL_MAP_TOPIC: "label_map"}
+    captures: dict = {k: {} for k in kinds.values()}
+    for m in bag:
+        if m.topic in kinds:
+            captures[kinds[m.topic]][stamp_key(m.message.header.stamp)] = m.message
+    run_dir.mkdir()
+    pages = []
+    for k, msg in enumerate(m.message for m in bag if m.topic == names.STEPS_TOPIC):
+        page = step_page(msg, captures, task.goal)
+        assert page.rgb is not None and page.labels is not None and page.goal  # the capture of its stamp
+        assert {r.atom for r in page.goal} == {a.strip() for a in task.goal.split("&")}
+        assert len(page.mismatches) == len(msg.mismatched)
+        pages.append({"index": page.index, "title": page.title, "image": render_step_page(page, run_dir /
+                                                                                          f"step_{k}.png").name})
+    report = {"id": "graph-test", "task": {"distribution": task.distribution, "goal": task.goal, "skeleton": []},
+              "result": {"success": result.success, "error": result.error, "num_failures": result.num_failures},
+              "timeline": [{"t_s": 0.0, "stage": "failure", "step": 0, "message": "a failure"}]}
+    (run_dir / "report.json").write_text("{}")
+    page = write_html(run_dir, report, pages)
+    text = page.read_text()
+    assert all((run_dir / ref).is_file() for ref in re.findall(r"(?:src|href)='([^']+)'", text))
+    assert images_loaded(page) == (len(pages), len(pages))
+    assert screenshot(page, run_dir / "screenshot.png").stat().st_size > 10_000
 
 
 def test_malformed_tasks_are_aborted_with_a_message_and_nodes_stay_up(procs, ros, tmp_path):

@@ -161,11 +161,12 @@ class GraphClient:
     def __init__(self) -> None:
         import rclpy
         from rclpy.signals import SignalHandlerOptions
+        from sensor_msgs.msg import Image
         from std_msgs.msg import String
         from visualization_msgs.msg import MarkerArray
 
         from f2p_msgs.action import ExecuteTask
-        from f2p_msgs.msg import FailureEvent, ModelVersion
+        from f2p_msgs.msg import FailureEvent, LabelMap, ModelVersion, StepOutcome
         from f2p_ros import names
         from f2p_ros.qos import action_client_qos, topic_qos
 
@@ -178,15 +179,26 @@ class GraphClient:
         self.failures: list = []
         self.versions: list = []
         self.markers: list = []
+        self.steps: list = []  # f2p_msgs/StepOutcome, one per executed skill
+        self.captures: dict[str, dict] = {"image": {}, "labels": {}, "label_map": {}}  # by stamp_key
         for msg_type, topic, sink in ((String, names.SIM_TASK_TOPIC, lambda m: setattr(self, "task", m)),
                                       (FailureEvent, names.FAILURES_TOPIC, self.failures.append),
                                       (ModelVersion, names.MODEL_VERSION_TOPIC, self.versions.append),
-                                      (MarkerArray, names.MARKERS_TOPIC, self.markers.append)):
-            self.node.create_subscription(msg_type, topic, sink, topic_qos(topic))
+                                      (MarkerArray, names.MARKERS_TOPIC, self.markers.append),
+                                      (StepOutcome, names.STEPS_TOPIC, self.steps.append),
+                                      (Image, names.CAMERA_IMAGE_TOPIC, self._keep("image")),
+                                      (Image, names.CAMERA_LABEL_IMAGE_TOPIC, self._keep("labels")),
+                                      (LabelMap, names.CAMERA_LABEL_MAP_TOPIC, self._keep("label_map"))):
+            self.node.create_subscription(msg_type, topic, sink, topic_qos(topic, 100))
         from rclpy.action import ActionClient
 
         self.action = ActionClient(self.node, ExecuteTask, names.EXECUTE_TASK_ACTION, **action_client_qos())
         self.handle = None  # the ExecuteTask goal while it runs
+
+    def _keep(self, kind: str):
+        from f2p_ros.convert import stamp_key
+
+        return lambda msg: self.captures[kind].__setitem__(stamp_key(msg.header.stamp), msg)
 
     def spin(self, seconds: float = 0.05) -> None:
         self.executor.spin_once(timeout_sec=seconds)
@@ -304,23 +316,65 @@ def _relation_text(relations) -> str:
                      for r in relations) or "-"
 
 
-def write_report(run_dir: Path, report: dict, timeline: Timeline, markers: list) -> Path:
-    """report.json and the step images; returns the report's path."""
+def write_report(run_dir: Path, report: dict, timeline: Timeline, client: GraphClient | None) -> Path:
+    """report.json, report.html and the step figures (step_<k>.png: image and goal table;
+    relations_<k>.png: every relation); returns report.json's path."""
     from f2p_bringup.demo_report import render_step, step_view
+    from f2p_bringup.episode_report import render_step_page, write_html
 
-    images = []
-    steps = [m for m in markers if any(mk.ns == "observed" for mk in m.markers)]
-    for k, array in enumerate(steps):
+    markers = client.markers if client is not None else []
+    relation_images: dict[int, str] = {}
+    arrays = [m for m in markers if any(mk.ns == "observed" for mk in m.markers)]
+    for k, array in enumerate(arrays):  # the monitor draws one observed array per executed step
         try:
-            images.append(str(render_step(step_view(array), run_dir / f"step_{k}.png",
-                                          f"after step {k}: predicted (left) vs observed (right) relations").name))
+            relation_images[k] = render_step(step_view(array), run_dir / f"relations_{k}.png",
+                                             f"after step {k}: predicted (left) vs observed (right) relations").name
         except Exception as exc:  # an image must never cost the report
+            say(f"could not draw the relations of step {k}: {exc!r}")
+    pages = []
+    for k, msg in enumerate(client.steps if client is not None else []):
+        try:
+            page = step_page(msg, client.captures, report.get("task", {}).get("goal", ""))
+            image = render_step_page(page, run_dir / f"step_{k}.png").name
+            pages.append({"index": page.index, "title": page.title, "image": image,
+                          "relations": relation_images.get(k)})
+        except Exception as exc:
             say(f"could not draw step {k}: {exc!r}")
-    report["images"] = images
+    report["images"] = [p["image"] for p in pages]
+    report["relation_images"] = list(relation_images.values())
     report["timeline"] = timeline.entries
     path = run_dir / "report.json"
     path.write_text(json.dumps(report, indent=1, default=str) + "\n")
+    write_html(run_dir, report, pages)
     return path
+
+
+def step_page(msg, captures: dict[str, dict], goal_text: str):
+    """An `episode_report.StepPage` of a StepOutcome and the capture of the same stamp (`captures`:
+    "image", "labels", "label_map" messages by `stamp_key`; messages of rclpy or read from a bag)."""
+    from f2p_bringup.episode_report import StepPage, goal_rows
+    from f2p_planner.goal import Goal
+    from f2p_ros.convert import image_from_msg, label_map_from_msg, stamp_key, status_from_code
+
+    key = stamp_key(msg.header.stamp)
+    predicted = {(r.name, r.subject, r.object): float(r.probability) for r in msg.predicted.relations}
+    observed = {(r.name, r.subject, r.object) for r in msg.observed.relations}
+    atoms = Goal.parse(goal_text).atoms if goal_text else ()
+    image, labels, label_map = (captures.get(k, {}).get(key) for k in ("image", "labels", "label_map"))
+    names_of = {}
+    if label_map is not None:
+        values, ids, _ = label_map_from_msg(label_map)
+        names_of = {int(v): i for v, i in zip(values, ids, strict=True)}
+    status = status_from_code(msg.status)
+    mismatches = [f"{r.name}({r.subject}{', ' + r.object if r.object else ''}): predicted {r.probability:.2f}"
+                  for r in msg.mismatched]
+    return StepPage(index=int(msg.step_index),
+                    skill=f"{msg.skill.type}({', '.join(msg.skill.object_ids)})",
+                    parameters=list(zip(msg.skill.parameter_names, msg.skill.parameters, strict=False)),
+                    status=status.value if status is not None else "aborted", model_version=msg.model_version,
+                    goal=goal_rows(atoms, predicted, observed, set(msg.object_ids)), mismatches=mismatches,
+                    rgb=image_from_msg(image) if image is not None else None,
+                    labels=image_from_msg(labels) if labels is not None else None, label_names=names_of)
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -393,11 +447,12 @@ def demo(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             code = EXIT_INTERRUPTED
         finally:
-            markers = client.markers if client is not None else []
             if client is not None:
+                client.spin(0.5)  # the last step's messages
                 client.close()
-            path = write_report(run_dir, report, timeline, markers)
-    say(f"report: {path} ({len(report.get('images', []))} step images); node logs: {run_dir / 'logs'}")
+            path = write_report(run_dir, report, timeline, client)
+    say(f"report: {path.with_suffix('.html')} ({len(report.get('images', []))} steps; report.json beside it); "
+        f"node logs: {run_dir / 'logs'}")
     if bag is not None:
         say(f"bag: {bag} (f2p bag info {bag}; ros2 bag play {bag} on a distro)")
     return code

@@ -71,3 +71,26 @@ def test_the_timeline_says_whether_a_failure_is_learned_from():
     assert "monitor.learn_from_failures is false" in demo_cmd.learning_note(off)
     graph.nodes.pop("learner")
     assert "no learner node" in demo_cmd.learning_note(graph)
+
+
+def test_a_step_page_shows_the_goal_table_and_the_outlined_objects(tmp_path):
+    from f2p_bringup.episode_report import StepPage, goal_rows, outlines, render_step_page, write_html
+    from f2p_planner.goal import Goal
+
+    goal = Goal.parse("on(cup_1, table_B) & not inside(cup_1, box_1) & on(ghost_1, table_B)")
+    rows = goal_rows(goal.atoms, {("on", "cup_1", "table_B"): 0.8, ("inside", "cup_1", "box_1"): 0.3},
+                     {("inside", "cup_1", "box_1")}, {"cup_1", "box_1", "table_B"})
+    assert [(r.predicted, r.observed, r.mismatch, r.satisfied) for r in rows] == [
+        (0.8, False, True, False), (0.3, True, True, False), (None, None, False, None)]
+    labels = np.full((40, 60), 0xFFFFFFFF, np.uint32)
+    labels[10:20, 5:15], labels[25:35, 30:50] = 0, 1
+    assert set(outlines(labels, {0: "cup_1", 1: "box_1", 2: "unseen_1"})) == {"cup_1", "box_1"}
+    page = StepPage(0, "pick_place(cup_1, table_B)", [("dx", 0.1), ("dy", -0.2)], "ok", "v0002", rows,
+                    ["on(cup_1, table_B): predicted 0.80"], np.full((40, 60, 3), 128, np.uint8), labels,
+                    {0: "cup_1", 1: "box_1"})
+    assert page.title.startswith("step 0: pick_place(cup_1, table_B) [dx +0.100, dy -0.200] → ok")
+    image = render_step_page(page, tmp_path / "step_0.png")
+    html = write_html(tmp_path, {"id": "x", "task": {"goal": goal.text}, "result": {"success": False},
+                                 "timeline": [{"t_s": 1.0, "stage": "failure", "step": 0, "message": "<b>"}]},
+                      [{"index": 0, "title": page.title, "image": image.name, "relations": None}]).read_text()
+    assert "src='step_0.png'" in html and "&lt;b&gt;" in html and "dataset.loaded" in html
