@@ -266,13 +266,15 @@ def _mcap_file(path: Path) -> Path:
 
 @dataclass(frozen=True)
 class BagMessage:
-    """One recorded message: topic, type, receive time (ns) and the decoded ROS message (an
-    object with the message's fields as attributes, from the bag's own definitions)."""
+    """One recorded message: topic, type, receive time (ns), the decoded ROS message (an object
+    with the message's fields as attributes, from the bag's own definitions) and its CDR bytes as
+    received (what a raw subscriber got: compare or republish them without decoding)."""
 
     topic: str
     type: str
     log_time_ns: int
     message: Any
+    data: bytes = b""
 
 
 def read_bag(path: str | os.PathLike, topics: Iterable[str] | None = None) -> Iterator[BagMessage]:
@@ -288,7 +290,8 @@ def read_bag(path: str | os.PathLike, topics: Iterable[str] | None = None) -> It
         try:
             for schema, channel, message, decoded in reader.iter_decoded_messages(
                     topics=sorted(wanted) if wanted is not None else None, log_time_order=False):
-                yield BagMessage(channel.topic, schema.name if schema else "", message.log_time, decoded)
+                yield BagMessage(channel.topic, schema.name if schema else "", message.log_time, decoded,
+                                 bytes(message.data))
         except EndOfFile:  # the end of a file whose writer died: what came before stands
             return
 

@@ -66,6 +66,8 @@ def test_a_bag_reads_back_decoded_with_its_own_definitions(tmp_path):
     assert pts[2].width == 20 and np.frombuffer(bytes(pts[2].data), np.float32).reshape(20, -1)[:, :3].tolist() \
         == clouds[2].tolist()
     assert next(m for m in msgs if m.topic == "/f2p/task").message.data == '{"goal": []}'
+    task = next(m for m in msgs if m.topic == "/f2p/task")
+    assert task.data == serialize_message(String(data='{"goal": []}'))  # the bytes as written, undecoded
 
 
 def test_metadata_and_summary_agree_with_what_was_written(tmp_path):
