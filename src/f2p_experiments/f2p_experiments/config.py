@@ -25,6 +25,7 @@ import yaml
 from f2p_experiments.learning import FAILURE_SEED_STRIDE, LearningSettings, SearchSettings
 from f2p_experiments.records import LearningSpec, TrialSpec
 from f2p_experiments.trial import TrialSettings
+from f2p_learner.inference import ActionRelations
 from f2p_learner.methods import Method
 from f2p_model.config import ARCHITECTURES, SCHEDULES
 from f2p_sim.scene import camera_spec
@@ -119,6 +120,10 @@ class ExperimentConfig:
         if self.learner.action_objective not in ("joint", "per_relation"):
             raise ConfigError(f"learner.action_objective must be 'joint' or 'per_relation', got "
                               f"{self.learner.action_objective!r}")
+        try:
+            ActionRelations.parse(self.learner.action_relations)
+        except ValueError as e:
+            raise ConfigError(f"learner.action_relations: {e}") from None
         if self.learner.replay_n < 1:
             raise ConfigError(f"learner.replay_n must be >= 1, got {self.learner.replay_n}")
         if self.learner.replay_per_epoch < 0:

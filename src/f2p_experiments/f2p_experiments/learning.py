@@ -66,6 +66,7 @@ class LearningSettings:
     anchors: int = 8  # LearnerConfig.anchors: re-simulations of the failure itself in D+
     object_slots: int = 0  # FinetuneConfig.object_slots: objects in random rows while fine-tuning (0: off)
     action_objective: str = "joint"  # InferenceConfig.action_objective: Eq. 7's ln H, "joint" or "per_relation"
+    action_relations: str = "failure"  # InferenceConfig.action_relations: "failure" or "moved" (ActionRelations)
 
 
 def failure_seeds(learning_seed: int, max_scenes: int, seed_base: int = FAILURE_SEED_BASE) -> range:
@@ -123,7 +124,8 @@ def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureSto
                               schedule=settings.schedule, l2_to_parent=settings.l2_to_parent)
     config = LearnerConfig(method=method.value,
                            inference=InferenceConfig(particles=settings.particles, seed=spec.learning_seed,
-                                                     action_objective=settings.action_objective),
+                                                     action_objective=settings.action_objective,
+                                                     action_relations=settings.action_relations),
                            finetune=finetune, work_dir=str(work / "learn" / name), heldout=settings.heldout,
                            replay=settings.replay, anchors=settings.anchors)
     learner = Fail2ProgressLearner(store, search.parent_version, config)

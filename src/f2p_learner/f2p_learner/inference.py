@@ -25,14 +25,20 @@ of 37 mismatches were such errors (e.g. front/behind between a table and a marke
 moved); the better the detector, the fewer there are.
 
 Actions (Eq. 6/7). With the states fixed, an action particle a is the failed skill's parameter
-vector; the log target is Σ_{r ∈ R^F} ln H(Γ(r | ξ(s)O^F, φ^F, a)) — the entropy of the model's
-prediction of each *failure relation* (the relations whose prediction was wrong) — over a uniform
-prior on the skill's parameter bounds (projection), β = 1.
+vector; the log target is ln H(Γ(R | ξ(s)O^F, φ^F, a)), the entropy of the model's prediction of a
+set R of relations after the skill, over a uniform prior on the skill's parameter bounds
+(projection), β = 1. Which relations R holds is `InferenceConfig.action_relations`
+(`ActionRelations`): the *failure relations* (those whose prediction was wrong), or every relation
+the skill can change, those of the moved objects (the acted one and its contents) with every other
+object. The paper's Eq. 6 takes R^F, which §5 defines as the relations of the whole failure
+scene; its unchanged pairs (static furniture among itself) have an entropy no action moves, so the
+moved objects' relations are that set less its constant terms.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 import torch
@@ -47,6 +53,29 @@ from f2p_sim.tasks import SPAWN_MARGIN, SPAWN_X, TABLE_CENTERS, TABLE_SIZE
 from f2p_sim.transitions import MAX_PARAMS, SKILL_NAMES
 
 STATIC = {ObjectClass.TABLE.value, ObjectClass.SHELF.value, ObjectClass.CABINET.value, ObjectClass.GROUND.value}
+
+
+class ActionRelations(str, Enum):
+    """The relations whose predicted entropy the action particles raise (Eq. 6/7, module docstring).
+
+    FAILURE: the failure relations only (the mismatches less detection errors). On the transport
+    failures of the full-scale model they are front/behind among the carried items and the bag,
+    above(item, table) and inside: none relates an item to the markers the goal names, so the
+    entropy peaks between the tables or at dx ±0.15–0.2 m and D+ rarely shows items between the
+    markers (experiments/RESULTS.md, "Why D+ misses the band").
+    MOVED: every relation (unary and both directions of each binary) of the objects the skill moves
+    (the acted object and, transitively, what is inside it in R^F) with every other visible object."""
+
+    FAILURE = "failure"
+    MOVED = "moved"
+
+    @classmethod
+    def parse(cls, name: str | ActionRelations) -> ActionRelations:
+        try:
+            return cls(name)
+        except ValueError:
+            raise ValueError(f"unknown action relations {name!r}; known: "
+                             f"{', '.join(m.value for m in cls)}") from None
 
 
 @dataclass
@@ -90,6 +119,7 @@ class InferenceConfig:
     # outweighs a likelihood divided by ~700 values); sum -> 0.978, 100 %, 0.10 m. The barrier is
     # scaled alike.
     likelihood: str = "sum"
+    action_relations: str = ActionRelations.FAILURE.value  # the relations of Eq. 7's entropy (`ActionRelations`)
     seed: int = 0
 
 
@@ -138,6 +168,36 @@ def _container_of(ft: FailureTensors, movable: Tensor) -> Tensor:
     inside = inside & ~torch.eye(inside.shape[0], dtype=torch.bool)
     first = inside.float().argmax(dim=1)
     return torch.where(inside.any(dim=1), first, torch.full_like(first, -1))
+
+
+def moved_objects(ft: FailureTensors) -> Tensor:
+    """(N,) bool: the objects the failed skill moves, by R^F: the acted object and, transitively,
+    the movable objects inside it (a bag's items travel with it)."""
+    container = _container_of(ft, ft.movable & ft.mask)
+    moved = torch.zeros_like(ft.mask)
+    moved[ft.acted] = True
+    for _ in range(len(moved)):  # contents of contents: at most N rounds
+        grown = moved | ((container >= 0) & moved[container.clamp_min(0)])
+        if bool((grown == moved).all()):
+            break
+        moved = grown
+    return moved & ft.mask
+
+
+def action_relations(ft: FailureTensors, which: str | ActionRelations) -> list[tuple[int, int, int]]:
+    """The relations (r, i, j or -1) of Eq. 7's entropy for `which` (`ActionRelations`)."""
+    which = ActionRelations.parse(which)
+    if which is ActionRelations.FAILURE:
+        return list(ft.failure_relations)
+    moved = moved_objects(ft).tolist()
+    visible = ft.mask.tolist()
+    n_u = len(UNARY)
+    rels = [(r, i, -1) for i in range(len(moved)) if moved[i] for r in range(n_u)]
+    for i in range(len(moved)):
+        for j in range(len(moved)):
+            if i != j and visible[i] and visible[j] and (moved[i] or moved[j]):
+                rels.extend((n_u + k, i, j) for k in range(len(BINARY)))
+    return rels
 
 
 def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: InferenceConfig):
@@ -252,16 +312,18 @@ def state_satisfaction(model: SkillEffectModel, ft: FailureTensors, states: Tens
     return (ok_u.sum((1, 2)) + ok_b.sum((1, 2, 3))).float() / total
 
 
-def failure_entropy(model: SkillEffectModel, ft: FailureTensors, latent: Tensor, actions: Tensor) -> Tensor:
-    """Binary entropy (nats) of the model's prediction of each failure relation after φ^F(a), for
-    action particles (M, A) on state latents (M, N, D) -> (M, F)."""
+def failure_entropy(model: SkillEffectModel, ft: FailureTensors, latent: Tensor, actions: Tensor,
+                    relations: list[tuple[int, int, int]] | None = None) -> Tensor:
+    """Binary entropy (nats) of the model's prediction of each of `relations` (default: the failure
+    relations) after φ^F(a), for action particles (M, A) on state latents (M, N, D) -> (M, F)."""
     m = actions.shape[0]
     skill = torch.full((m,), ft.skill, dtype=torch.long)
     acted = torch.full((m,), ft.acted, dtype=torch.long)
     msk = ft.mask.expand(m, -1)
     x_next, _ = model.dynamics(latent, msk, skill, acted, actions)
     eps = 1e-6
-    p = failure_relation_probs(*model.relation_probs(x_next, msk), ft.failure_relations).clamp(eps, 1 - eps)
+    rels = ft.failure_relations if relations is None else relations
+    p = failure_relation_probs(*model.relation_probs(x_next, msk), rels).clamp(eps, 1 - eps)
     return -(p * p.log() + (1 - p) * (1 - p).log())
 
 
@@ -277,10 +339,11 @@ def failure_relation_probs(unary: Tensor, binary: Tensor, failure_relations: lis
 
 
 @torch.no_grad()
-def action_objective(model: SkillEffectModel, ft: FailureTensors, states: Tensor, actions: Tensor) -> Tensor:
-    """Mean entropy (nats, at most ln 2) of the failure relations' predictions -> (M,): what the
-    action particles raise (Eq. 6), on one scale for every method."""
-    return failure_entropy(model, ft, encode_particles(model, ft, states), actions).mean(1)
+def action_objective(model: SkillEffectModel, ft: FailureTensors, states: Tensor, actions: Tensor,
+                     relations: list[tuple[int, int, int]] | None = None) -> Tensor:
+    """Mean entropy (nats, at most ln 2) of the predictions of `relations` (default: the failure
+    relations) -> (M,): what the action particles raise (Eq. 6), on one scale for every method."""
+    return failure_entropy(model, ft, encode_particles(model, ft, states), actions, relations).mean(1)
 
 
 def _overlap(c: Tensor, half: Tensor) -> Tensor:
@@ -314,8 +377,10 @@ def infer_states(model: SkillEffectModel, ft: FailureTensors, config: InferenceC
             p.requires_grad_(True)
 
 
-def action_log_prob(model: SkillEffectModel, ft: FailureTensors, states: Tensor, objective: str = "joint"):
-    """The log target of the action particles (M, A) paired with fixed states (M, N, 3), Eq. 7:
+def action_log_prob(model: SkillEffectModel, ft: FailureTensors, states: Tensor, objective: str = "joint",
+                    relations: list[tuple[int, int, int]] | None = None):
+    """The log target of the action particles (M, A) paired with fixed states (M, N, 3), Eq. 7, over
+    `relations` (default: the failure relations; `action_relations`):
 
     * "joint": ln H(Γ(R^F | ξ(s)O^F, φ^F, a)), the entropy of the prediction of the failure relations
       together; relations are independent binary outputs, so H(R^F) = Σ_r H(r) and the target is
@@ -333,7 +398,7 @@ def action_log_prob(model: SkillEffectModel, ft: FailureTensors, states: Tensor,
         latent = encode_particles(model, ft, states)  # (M, N, D): states fixed, encode once
 
     def log_prob(a: Tensor) -> Tensor:
-        h = failure_entropy(model, ft, latent, a)  # (M, F)
+        h = failure_entropy(model, ft, latent, a, relations)  # (M, F)
         if objective == "joint":
             return h.sum(1).clamp_min(1e-9).log()
         return h.clamp_min(1e-9).log().sum(1)
@@ -353,15 +418,17 @@ def initial_actions(ft: FailureTensors, m: int, config: InferenceConfig) -> Tens
 
 def infer_actions(model: SkillEffectModel, ft: FailureTensors, states: Tensor, config: InferenceConfig,
                   callback=None) -> SVGDResult:
-    """SVGD over the failed skill's parameters with the states fixed, Eq. 6/7."""
+    """SVGD over the failed skill's parameters with the states fixed, Eq. 6/7, raising the entropy of
+    `config.action_relations`."""
     if not ft.failure_relations:
         raise ValueError("the failure has no failure relations to maximise the entropy of")
+    relations = action_relations(ft, config.action_relations)
     a = initial_actions(ft, states.shape[0], config)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     try:
-        algo = _algorithm(action_log_prob(model, ft, states, config.action_objective), config,
+        algo = _algorithm(action_log_prob(model, ft, states, config.action_objective, relations), config,
                           (ft.param_low, ft.param_high))
         return algo.run(a, config.action_iterations, callback=callback)
     finally:
@@ -380,11 +447,13 @@ def _algorithm(log_prob, config: InferenceConfig, bounds) -> SVGD:
 __all__ = [
     "MAX_PARAMS",
     "SKILL_NAMES",
+    "ActionRelations",
     "FailureTensors",
     "InferenceConfig",
     "ParticleEncoder",
     "action_log_prob",
     "action_objective",
+    "action_relations",
     "effect_relations",
     "encode_particles",
     "failure_entropy",
@@ -392,6 +461,7 @@ __all__ = [
     "infer_actions",
     "infer_states",
     "initial_actions",
+    "moved_objects",
     "state_log_prob",
     "state_satisfaction",
     "uniform_actions",

@@ -34,6 +34,7 @@ from f2p_learner.inference import (
     FailureTensors,
     InferenceConfig,
     action_objective,
+    action_relations,
     infer_actions,
     infer_states,
     state_satisfaction,
@@ -115,7 +116,7 @@ class Proposal:
     times_s: dict[str, float] = field(default_factory=dict)  # "state_inference", "action_inference"
     draws: dict[str, int] = field(default_factory=dict)  # sampling: draws per stage
     satisfaction: float = float("nan")  # mean share of R^F kept under the model (states)
-    entropy: float = float("nan")  # mean entropy objective of the actions (nats)
+    entropy: float = float("nan")  # mean entropy objective of the actions (nats, over config.action_relations)
 
 
 def executive_settings(method: str | Method) -> dict[str, object]:
@@ -148,7 +149,7 @@ def _reject(draw: Callable[[int], Tensor], score: Callable[[Tensor], Tensor], ta
 
 
 def _reject_actions(model: SkillEffectModel, ft: FailureTensors, states: Tensor, g: torch.Generator,
-                    cfg: MethodConfig) -> tuple[Tensor, int]:
+                    cfg: MethodConfig, relations: list[tuple[int, int, int]]) -> tuple[Tensor, int]:
     """One action per state particle, each drawn until its entropy objective on *that* state reaches
     the target (so the kept pairs are scored as they are used); past max_draws the best draw of
     each open slot is kept."""
@@ -161,7 +162,7 @@ def _reject_actions(model: SkillEffectModel, ft: FailureTensors, states: Tensor,
         slots = (~done).nonzero(as_tuple=True)[0]
         slots = slots.repeat(max(1, cfg.batch // len(slots)))
         cand = uniform_actions(ft, len(slots), g)
-        score = action_objective(model, ft, states[slots], cand)
+        score = action_objective(model, ft, states[slots], cand, relations)
         draws += len(slots)
         for i, slot in enumerate(slots.tolist()):
             if not done[slot] and score[i] > best[slot]:
@@ -191,7 +192,8 @@ def propose(method: str, model: SkillEffectModel, ft: FailureTensors, config: In
             mc.target_satisfaction, m, mc)
         out.times_s["state_inference"] = time.perf_counter() - t
         t = time.perf_counter()
-        out.actions, out.draws["actions"] = _reject_actions(model, ft, out.states, g, mc)
+        out.actions, out.draws["actions"] = _reject_actions(model, ft, out.states, g, mc,
+                                                            action_relations(ft, config.action_relations))
     elif method in RANDOM_SAMPLES:
         out.states = _prior_states(ft, m, config, g)
         out.times_s["state_inference"] = time.perf_counter() - t
@@ -208,7 +210,8 @@ def propose(method: str, model: SkillEffectModel, ft: FailureTensors, config: In
     out.times_s["action_inference"] = time.perf_counter() - t
     if ft.failure_relations:
         out.satisfaction = float(state_satisfaction(model, ft, out.states).mean())
-        out.entropy = float(action_objective(model, ft, out.states, out.actions).mean())
+        out.entropy = float(action_objective(model, ft, out.states, out.actions,
+                                             action_relations(ft, config.action_relations)).mean())
     return out
 
 

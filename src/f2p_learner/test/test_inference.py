@@ -9,12 +9,15 @@ import pytest
 import torch
 
 from f2p_learner.inference import (
+    ActionRelations,
     InferenceConfig,
+    action_relations,
     encode_particles,
     failure_tensors,
     infer_actions,
     infer_states,
     initial_actions,
+    moved_objects,
 )
 from f2p_model.config import tiny_model_config
 from f2p_model.model import SkillEffectModel
@@ -101,6 +104,29 @@ def test_the_joint_action_objective_is_the_log_of_the_summed_entropies(event, mo
     assert torch.all(result.particles >= ft.param_low - 1e-6) and torch.all(result.particles <= ft.param_high + 1e-6)
     with pytest.raises(ValueError, match="action objective"):
         action_log_prob(model, ft, states, "mean")
+
+
+def test_moved_relations_are_those_of_the_acted_object_and_its_contents_with_every_other_object(event, model):
+    ft = failure_tensors(event, model)
+    names = event.scene_before.names
+    inside = BINARY.index("inside")
+    contents = [i for i in range(len(names)) if event.binary_before[i, ft.acted, inside]]
+    assert contents  # the transport box holds the items
+    assert set(moved_objects(ft).nonzero().flatten().tolist()) == {ft.acted, *contents}
+    rels = action_relations(ft, ActionRelations.MOVED)
+    markers = [i for i, n in enumerate(names) if n.startswith("marker")]
+    assert markers and all((3 + k, i, mk) in rels and (3 + k, mk, i) in rels
+                           for i in contents for mk in markers for k in range(len(BINARY)))
+    moved = {ft.acted, *contents}
+    assert all(i in moved or j in moved for _, i, j in rels) and len(set(rels)) == len(rels)
+    assert set(ft.failure_relations) <= set(rels)  # here every failure relation is an item's
+    assert action_relations(ft, "failure") == ft.failure_relations
+    cfg = InferenceConfig(particles=4, state_iterations=1, action_iterations=2, action_relations="moved")
+    states = infer_states(model, ft, cfg).particles
+    a = infer_actions(model, ft, states, cfg).particles
+    assert torch.all(a >= ft.param_low - 1e-6) and torch.all(a <= ft.param_high + 1e-6)
+    with pytest.raises(ValueError, match="action relations"):
+        action_relations(ft, "all")
 
 
 def test_bad_events_are_refused(event, model):
