@@ -17,7 +17,8 @@ parent weights; for a learning method's trial, the same weights its learning run
 learning run whose store is gone (another machine, a cleaned `runs/`) is done again; if its new
 weights differ, the trials of the old ones are done again too.
 
-Executors: `pool` (default; `workers` processes, spawned, each with `threads` torch threads) or
+Executors: `pool` (default; `workers` processes, spawned, each with `threads` torch threads; a
+learning phase of fewer jobs than workers gives its jobs the idle workers' threads) or
 `ray` (`address` of a cluster, or a local Ray). The same jobs with the same seeds give the same
 records with either (tested); only the seconds differ.
 """
@@ -451,8 +452,10 @@ class Runner:
         if c.learning_methods and not found:
             print(f"learning seed {seed}: no incorrect-prediction failure in {c.search.max_scenes} scenes; its "
                   "learning methods' trials are not run")
+        specs = [s for s in st.learning_left if s.learning_seed == seed and found]
+        threads = self.phase_threads(len(specs))
         jobs = [LearningJob(s, st.searches[seed], parent, str(self.paths.failures), str(self.paths.work), c.learner,
-                            self.threads) for s in st.learning_left if s.learning_seed == seed and found]
+                            threads) for s in specs]
         counts["learning"] = self._phase(f"{tag} learning", do_learning, jobs, self.learning)
 
         st = self.state(parent)
@@ -470,6 +473,15 @@ class Runner:
                 jobs.append(TrialJob(spec, parent.store, parent.version, parent.sha256, c.trial, self.threads))
         counts["trial"] = self._phase(f"{tag} trials", do_trial, jobs, self.trials)
         return counts
+
+    def phase_threads(self, n_jobs: int) -> int:
+        """Torch threads per job of a phase of `n_jobs`: a phase with fewer jobs than workers (one
+        learning method, as in the development scales) shares the idle workers' cores out to its
+        jobs, so a lone learning run fine-tunes on every core instead of one."""
+        workers = getattr(self.executor, "workers", 1)
+        if n_jobs < 1 or n_jobs >= workers:
+            return self.threads
+        return self.threads * workers // n_jobs
 
     def _phase(self, what: str, fn: Callable, jobs: list, out: ResultLog) -> int:
         if not jobs:

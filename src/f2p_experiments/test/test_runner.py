@@ -180,3 +180,13 @@ def test_every_committed_config_runs_its_smoke_scale(path, tmp_path):
     for row in built.rows:
         seeds = found if Method(row.method).learns else range(config.learning_seeds)
         assert row.first.trials == len(seeds) * config.trials_per_seed
+
+
+def test_a_phase_of_fewer_jobs_than_workers_shares_their_cores(tmp_path):
+    class Pool(Executor):
+        workers = 4
+
+    c = from_dict(TOY)
+    runner = Runner(c, Paths.for_config(c, tmp_path / "results", tmp_path / "work"), Pool(), threads=2,
+                    progress=False)
+    assert [runner.phase_threads(n) for n in (0, 1, 2, 3, 4, 9)] == [2, 8, 4, 2, 2, 2]
