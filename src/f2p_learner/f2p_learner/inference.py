@@ -64,10 +64,14 @@ class ActionRelations(str, Enum):
     entropy peaks between the tables or at dx ±0.15–0.2 m and D+ rarely shows items between the
     markers (experiments/RESULTS.md, "Why D+ misses the band").
     MOVED: every relation (unary and both directions of each binary) of the objects the skill moves
-    (the acted object and, transitively, what is inside it in R^F) with every other visible object."""
+    (the acted object and, transitively, what is inside it in R^F) with every other visible object.
+    ALL: every relation of every visible object, Eq. 6 as written (R^F = R̂_{k-1}, Sec. 4): MOVED
+    plus the pairs no skill parameter changes (furniture among itself), near-constant terms that
+    only dilute ln Σ_r H_r."""
 
     FAILURE = "failure"
     MOVED = "moved"
+    ALL = "all"
 
     @classmethod
     def parse(cls, name: str | ActionRelations) -> ActionRelations:
@@ -189,8 +193,8 @@ def action_relations(ft: FailureTensors, which: str | ActionRelations) -> list[t
     which = ActionRelations.parse(which)
     if which is ActionRelations.FAILURE:
         return list(ft.failure_relations)
-    moved = moved_objects(ft).tolist()
     visible = ft.mask.tolist()
+    moved = visible if which is ActionRelations.ALL else moved_objects(ft).tolist()
     n_u = len(UNARY)
     rels = [(r, i, -1) for i in range(len(moved)) if moved[i] for r in range(n_u)]
     for i in range(len(moved)):

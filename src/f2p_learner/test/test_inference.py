@@ -125,8 +125,11 @@ def test_moved_relations_are_those_of_the_acted_object_and_its_contents_with_eve
     states = infer_states(model, ft, cfg).particles
     a = infer_actions(model, ft, states, cfg).particles
     assert torch.all(a >= ft.param_low - 1e-6) and torch.all(a <= ft.param_high + 1e-6)
+    every = action_relations(ft, ActionRelations.ALL)
+    n = int(ft.mask.sum())
+    assert set(rels) < set(every) and len(every) == n * 3 + n * (n - 1) * len(BINARY)
     with pytest.raises(ValueError, match="action relations"):
-        action_relations(ft, "all")
+        action_relations(ft, "every")
 
 
 def test_bad_events_are_refused(event, model):
