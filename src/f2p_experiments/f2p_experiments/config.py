@@ -28,6 +28,7 @@ from f2p_experiments.trial import TrialSettings
 from f2p_learner.inference import ActionRelations
 from f2p_learner.methods import Method
 from f2p_model.config import ARCHITECTURES, SCHEDULES
+from f2p_planner.planner import PlanMethod
 from f2p_sim.scene import camera_spec
 from f2p_sim.tasks import DISTRIBUTIONS
 
@@ -111,6 +112,9 @@ class ExperimentConfig:
             raise ConfigError(f"trials_per_seed must be >= 1, got {self.trials_per_seed}")
         if self.trial.replan_budget < 0 or self.trial.planner_samples < 1:
             raise ConfigError("trial.replan_budget must be >= 0 and trial.planner_samples >= 1")
+        if self.trial.planner not in {m.value for m in PlanMethod}:
+            raise ConfigError(f"trial.planner: unknown {self.trial.planner!r}; known: "
+                              f"{', '.join(m.value for m in PlanMethod)}")
         if self.search.task not in TASKS or self.search.n_objects < 1 or self.search.max_scenes < 1:
             raise ConfigError(f"search: task must be one of {', '.join(TASKS)}, n_objects and max_scenes >= 1")
         if self.search.noise < 0:

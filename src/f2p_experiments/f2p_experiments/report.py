@@ -136,6 +136,7 @@ def markdown(report: Report, command: str) -> str:
     lines = [f"### {c.name}: {c.description}", "",
              f"`{command}` · records: `experiments/results/{c.name}/*.jsonl` · parent weights "
              f"`{report.parent_sha256}` · replanning budget {c.trial.replan_budget} · K = {c.trial.planner_samples} "
+             f"({c.trial.planner}) "
              f"· L = {c.learning_seeds} learning seeds × N = {c.trials_per_seed} fresh scenes per cell", ""]
     lines += ["First attempt (the plan as made, executed open loop) and within the budget; 95 % Wilson "
               "intervals over every trial of the cell; spread: lowest–highest first-attempt rate over "

@@ -36,7 +36,7 @@ from f2p_monitor.executive import ExecutiveConfig, InProcessPlanner, Observer, T
 from f2p_monitor.failure_store import FailureStore
 from f2p_monitor.sim_harness import SimPerception, SimRobot
 from f2p_planner.goal import Goal
-from f2p_planner.planner import PlannerConfig
+from f2p_planner.planner import PlanMethod, PlannerConfig
 from f2p_planner.skeleton import Skeleton
 from f2p_sim import tasks
 from f2p_sim.scene import camera_spec
@@ -85,6 +85,12 @@ class TrialSettings:
 
     replan_budget: int = 1  # replans allowed in the budgeted run (the monitor's max_replans)
     planner_samples: int = 1000  # shooting samples K (A.11)
+    # PlanMethod: "shooting" (A.11: the best of K sampled sequences) or "cem" (that round refitted
+    # `PlannerConfig.cem_iterations` times to its elite: 4x the rollouts, finer in narrow goal regions)
+    planner: str = PlanMethod.SHOOTING.value
+
+    def planner_config(self) -> PlannerConfig:
+        return PlannerConfig(num_samples=self.planner_samples, method=PlanMethod(self.planner))
 
 
 class TimedPlanner(InProcessPlanner):
@@ -156,13 +162,13 @@ def run_episode(spec: TrialSpec, model, version: str, config: ExecutiveConfig, *
 
 
 def open_loop_config(settings: TrialSettings) -> ExecutiveConfig:
-    return ExecutiveConfig(planner=PlannerConfig(num_samples=settings.planner_samples), monitor=False, max_replans=0,
+    return ExecutiveConfig(planner=settings.planner_config(), monitor=False, max_replans=0,
                            classify_failures=False)
 
 
 def budget_config(settings: TrialSettings) -> ExecutiveConfig:
     """Monitor on, `replan_budget` replans, no classification (nothing learns during a trial)."""
-    return ExecutiveConfig(planner=PlannerConfig(num_samples=settings.planner_samples), monitor=True,
+    return ExecutiveConfig(planner=settings.planner_config(), monitor=True,
                            max_replans=settings.replan_budget, classify_failures=False)
 
 

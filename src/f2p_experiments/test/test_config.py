@@ -43,6 +43,7 @@ def test_committed_configs_load_in_every_scale():
     ({"learner": {"schedule": "step"}}, "learner.schedule must be one of cosine, constant"),
     ({"learner": {"l2_to_parent": -1}}, "learner.l2_to_parent must be >= 0"),
     ({"learner": {"learning_rate": 1}}, "learner: unknown keys ['learning_rate']"),
+    ({"trial": {"planner": "mppi"}}, "trial.planner: unknown 'mppi'"),
     ({"learner": {"action_relations": "every"}}, "learner.action_relations: unknown action relations 'every'"),
     ({"trial_seed_base": FAILURE_SEED_BASE - 2}, "must stay clear of the failure seeds"),
     ({"search": {"seed_base": 1000}}, "must stay clear of the failure seeds"),
