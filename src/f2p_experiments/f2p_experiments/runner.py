@@ -14,8 +14,9 @@ method), so a run stopped half way has every method's numbers. Only this process
 a job's record is appended (flushed, fsynced) the moment it comes back, so a kill loses at most
 the jobs in flight, and a rerun skips every job whose record is there and still valid (same
 parent weights; for a learning method's trial, the same weights its learning run serves). A
-learning run whose store is gone (another machine, a cleaned `runs/`) is done again; if its new
-weights differ, the trials of the old ones are done again too.
+learning seed whose records are all there is complete and stands as recorded; in an incomplete
+one, a learning run whose store is gone (another machine, a cleaned `runs/`) is done again, and if
+its new weights differ, the trials of the old ones are done again too.
 
 Executors: `pool` (default; `workers` processes, spawned, each with `threads` torch threads; a
 learning phase of fewer jobs than workers gives its jobs the idle workers' threads) or
@@ -376,13 +377,16 @@ class Runner:
     def state(self, parent: Parent) -> State:
         """The valid records and the jobs left (module docstring: what makes a record valid)."""
         c = self.config
-        searches = {r.learning_seed: r for r in self.searches.load().values()
-                    if r.parent_sha256 == parent.sha256 and self._event_kept(r)}
-        events = {seed: r.event_id for seed, r in searches.items()}
-        runs = {k: r for k, r in self.learning.load().items()
-                if r.parent_sha256 == parent.sha256 and r.event_id and events.get(r.spec.learning_seed) == r.event_id
-                and _store_serves(r)}
         trials = self.trials.load()
+        recorded = {r.learning_seed: r for r in self.searches.load().values() if r.parent_sha256 == parent.sha256}
+        events = {seed: r.event_id for seed, r in recorded.items()}
+        recorded_runs = {k: r for k, r in self.learning.load().items()
+                         if r.parent_sha256 == parent.sha256 and r.event_id
+                         and events.get(r.spec.learning_seed) == r.event_id}
+        complete = self._complete_seeds(recorded, recorded_runs, trials, parent)
+        searches = {seed: r for seed, r in recorded.items() if seed in complete or self._event_kept(r)}
+        runs = {k: r for k, r in recorded_runs.items()
+                if r.spec.learning_seed in complete or (r.spec.learning_seed in searches and _store_serves(r))}
         left = []
         for spec in c.trial_specs():
             done = trials.get(spec.key)
@@ -394,6 +398,34 @@ class Runner:
                     left.append(spec)
         return State(searches, runs, [s for s in range(c.learning_seeds) if s not in searches],
                      [s for s in c.learning_specs() if s.key not in runs], left)
+
+    def _complete_seeds(self, searches: dict, runs: dict, trials: dict, parent: Parent) -> set[int]:
+        """The learning seeds whose every record is there and consistent: the search, each learning
+        method's run of its event, and every trial of its scenes (a learning method's with the
+        weights its run served). Such a seed needs nothing more, so it stands without the failure
+        store and the model stores it was made with (`runs/` is not committed: a checkout on another
+        machine resumes at the first incomplete seed instead of learning every seed again)."""
+        c = self.config
+        done = set()
+        for seed in range(c.learning_seeds):
+            search = searches.get(seed)
+            if c.learning_methods and search is None:
+                continue
+            learned = bool(search and search.event_id)
+            scenes = set(c.trial_seeds(seed))
+            ok = True
+            for spec in c.trial_specs():
+                if spec.seed not in scenes or (spec.method.learns and not learned):
+                    continue
+                t = trials.get(spec.key)
+                if t is None or t.parent_sha256 != parent.sha256:
+                    ok = False
+                elif spec.method.learns:
+                    run = runs.get(LearningSpec(c.experiment, c.architecture, spec.method, seed).key)
+                    ok = ok and run is not None and run.served_sha256 == t.model_sha256
+            if ok:
+                done.add(seed)
+        return done
 
     def _event_kept(self, search: FailureSearch) -> bool:
         """A search without an event, or one whose event is still in the failure store."""

@@ -190,3 +190,24 @@ def test_a_phase_of_fewer_jobs_than_workers_shares_their_cores(tmp_path):
     runner = Runner(c, Paths.for_config(c, tmp_path / "results", tmp_path / "work"), Pool(), threads=2,
                     progress=False)
     assert [runner.phase_threads(n) for n in (0, 1, 2, 3, 4, 9)] == [2, 8, 4, 2, 2, 2]
+
+
+def test_a_complete_seed_stands_without_the_stores_it_was_made_with(tmp_path, reference):
+    """A checkout on another machine has the committed records and none of `runs/`: its complete
+    seeds are not learned again; a seed with a trial missing is (its store is gone)."""
+    import shutil
+
+    shutil.copytree(reference.paths.results, tmp_path / "results" / reference.config.name)
+    log = tmp_path / "results" / "toy" / "trials.jsonl"
+    before = {p.name: p.read_text() for p in log.parent.glob("*.jsonl")}
+    again = _run(tmp_path, make_executor("pool", 1, 1))  # work/ is empty: no failure store, no model stores
+    assert {p.name: p.read_text() for p in log.parent.glob("*.jsonl")} == before
+    assert not (again.paths.work / "stores").exists() and not again.state(again.parent()).trials_left
+
+    lines = _lines(log)
+    learned = [line for line in lines if from_json(line).spec.method.learns]
+    log.write_text("\n".join(line for line in lines if line != learned[0]) + "\n")
+    st = again.state(again.parent())
+    # the seed is open again: its search, runs and learning trials are redone, the baselines' stand
+    assert st.searches_left == [0] and len(st.learning_left) == 2
+    assert sorted(t.method.value for t in st.trials_left) == ["fail2progress"] * 2 + ["gradient"] * 2
