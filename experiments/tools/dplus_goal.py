@@ -15,8 +15,6 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
 from f2p_sim import dataset
 from f2p_sim.relations import BINARY
 
