@@ -40,6 +40,7 @@ class GraphBenchConfig:
     planner_samples: int = 1000        # K of every plan (config/sim.yaml's default)
     record: bool = True                # measure without and with the recorder
     repeats: int = 1                   # alternations of the two conditions
+    compression: str = "zstd"          # the recorder's chunk compression (f2p_ros.bag.COMPRESSIONS)
     task: str = "transport"
     objects: int = 3
     seed: int = 0
@@ -133,7 +134,7 @@ def run_condition(graph: GraphConfig, config: GraphBenchConfig, recording: bool,
 
     with tempfile.TemporaryDirectory(prefix="f2p-bench-bag-") as tmp:
         bag = Path(tmp) / "bag"
-        g = with_recorder(graph, bag) if recording else graph
+        g = with_recorder(graph, bag, config.compression) if recording else graph
         with Supervisor(g, log_dir, timeouts=StopTimeouts(sigint=10.0, sigterm=5.0, sigkill=5.0), log=lambda m: None) \
                 as sup:
             with RosGraphProbe() as probe:

@@ -316,13 +316,14 @@ def apply_overrides(graph: GraphConfig, overrides: Iterable[str]) -> tuple[Graph
 RECORDER = NodeSpec(name="recorder", package="f2p_ros", executable="recorder")
 
 
-def with_recorder(graph: GraphConfig, bag_dir: str | os.PathLike) -> GraphConfig:
+def with_recorder(graph: GraphConfig, bag_dir: str | os.PathLike, compression: str | None = None) -> GraphConfig:
     """The graph with the recorder started first, writing the bag directory `bag_dir` (new or
     empty). First, so it is subscribed before the others publish; latched topics would reach it
     anyway, events (failures, markers) only once it is there."""
     if RECORDER.name in graph.nodes:
         raise GraphConfigError(f"{graph.source}: already has a node named '{RECORDER.name}'")
-    rec = dataclasses.replace(RECORDER, parameters={"output": str(bag_dir)})
+    params = {"output": str(bag_dir), **({"compression": compression} if compression else {})}
+    rec = dataclasses.replace(RECORDER, parameters=params)
     return dataclasses.replace(graph, nodes={RECORDER.name: rec, **graph.nodes})
 
 

@@ -36,6 +36,9 @@ METADATA_VERSION = 5
 METADATA_FILE = "metadata.yaml"
 #: bytes of messages per MCAP chunk: what a crash can lose at most (one cloud is ~5 kB here).
 CHUNK_BYTES = 256 * 1024
+#: chunk compressions a bag can be written with (every MCAP reader decodes the three)
+COMPRESSIONS = ("zstd", "lz4", "none")
+DEFAULT_COMPRESSION = "zstd"
 PRIMITIVES = frozenset({"bool", "byte", "char", "float32", "float64", "int8", "uint8", "int16", "uint16", "int32",
                         "uint32", "int64", "uint64", "string", "wstring"})
 SEPARATOR = "=" * 80
@@ -165,9 +168,12 @@ class BagWriter:
     Topics are added as they are first seen (`add_topic`); `close` writes the MCAP summary and
     ``metadata.yaml``. Use as a context manager so a failure still closes the bag."""
 
-    def __init__(self, directory: str | os.PathLike, dirs: Sequence[Path] | None = None):
+    def __init__(self, directory: str | os.PathLike, dirs: Sequence[Path] | None = None,
+                 compression: str = DEFAULT_COMPRESSION):
         from mcap.writer import CompressionType, Writer
 
+        if compression not in COMPRESSIONS:
+            raise BagError(f"unknown compression {compression!r}; known: {', '.join(COMPRESSIONS)}")
         self.path = Path(directory)
         if self.path.exists() and any(self.path.iterdir()):
             raise BagError(f"{self.path}: exists and is not empty (a bag is written to a new directory)")
@@ -175,7 +181,8 @@ class BagWriter:
         self.mcap_path = self.path / f"{self.path.name}_0.mcap"
         self._dirs = share_dirs() if dirs is None else list(dirs)
         self._file = open(self.mcap_path, "wb")
-        self._writer = Writer(self._file, chunk_size=CHUNK_BYTES, compression=CompressionType.ZSTD)
+        self._writer = Writer(self._file, chunk_size=CHUNK_BYTES, compression={
+            "zstd": CompressionType.ZSTD, "lz4": CompressionType.LZ4, "none": CompressionType.NONE}[compression])
         self._writer.start(profile="ros2", library="f2p_ros.bag")
         self._schemas: dict[str, int] = {}
         self._channels: dict[str, int] = {}

@@ -9,7 +9,7 @@ into Python message objects. The bag is flushed every second and closed when the
 (SIGINT, SIGTERM from the supervisor): then ``metadata.yaml`` is written.
 
 Parameters: ``output`` (str, required: a new or empty directory), ``topics`` (str list, default
-every topic of the graph).
+every topic of the graph), ``compression`` (the chunks': ``zstd`` (default), ``lz4`` or ``none``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from functools import partial
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
-from f2p_ros.bag import BagWriter, qos_yaml
+from f2p_ros.bag import DEFAULT_COMPRESSION, BagWriter, qos_yaml
 from f2p_ros.names import GRAPH
 from f2p_ros.qos import topic_qos
 from f2p_ros.spin import run_node
@@ -53,7 +53,7 @@ class RecorderNode(Node):
         unknown = sorted(set(wanted) - set(graph_topics))
         if unknown:
             raise ValueError(f"not topics of the graph: {', '.join(unknown)} (topics: {', '.join(graph_topics)})")
-        self.bag = BagWriter(output)
+        self.bag = BagWriter(output, compression=str(self.declare_parameter("compression", DEFAULT_COMPRESSION).value))
         for name in wanted or list(graph_topics):
             qos = recording_qos(name)
             self.bag.add_topic(name, graph_topics[name].type, qos_yaml(

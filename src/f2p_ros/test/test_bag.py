@@ -13,7 +13,16 @@ from rclpy.serialization import serialize_message
 from std_msgs.msg import String
 
 from f2p_msgs.msg import Relation, SymbolicState
-from f2p_ros.bag import BagError, BagWriter, bag_info, format_info, message_definition, qos_yaml, read_bag
+from f2p_ros.bag import (
+    COMPRESSIONS,
+    BagError,
+    BagWriter,
+    bag_info,
+    format_info,
+    message_definition,
+    qos_yaml,
+    read_bag,
+)
 from f2p_ros.convert import cloud_to_msg
 from f2p_ros.names import GRAPH
 
@@ -120,3 +129,16 @@ def test_bad_bags_are_refused_with_the_path(tmp_path):
         bag_info(tmp_path / "missing")
     with BagWriter(tmp_path / "ok") as bag, pytest.raises(BagError, match="not added"):
         bag.write("/f2p/unknown", b"", 0)
+
+
+@pytest.mark.parametrize("compression", COMPRESSIONS)
+def test_every_compression_reads_back(tmp_path, compression):
+    with BagWriter(tmp_path / "bag", compression=compression) as bag:
+        bag.add_topic("/f2p/task", "std_msgs/msg/String", qos_yaml(reliable=True, transient_local=True, depth=1))
+        bag.write("/f2p/task", serialize_message(String(data="x" * 1000)), 1_000)
+    assert [m.message.data for m in read_bag(tmp_path / "bag")] == ["x" * 1000]
+
+
+def test_an_unknown_compression_is_refused(tmp_path):
+    with pytest.raises(BagError, match="unknown compression 'gzip'; known: zstd, lz4, none"):
+        BagWriter(tmp_path / "bag", compression="gzip")
