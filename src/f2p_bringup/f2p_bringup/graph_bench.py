@@ -40,7 +40,7 @@ class GraphBenchConfig:
     planner_samples: int = 1000        # K of every plan (config/sim.yaml's default)
     record: bool = True                # measure without and with the recorder
     repeats: int = 1                   # alternations of the two conditions
-    compression: str = "zstd"          # the recorder's chunk compression (f2p_ros.bag.COMPRESSIONS)
+    compression: str = "lz4"           # the recorder's chunk compression (f2p_ros.bag.COMPRESSIONS)
     task: str = "transport"
     objects: int = 3
     seed: int = 0

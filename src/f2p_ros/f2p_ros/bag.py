@@ -38,7 +38,9 @@ METADATA_FILE = "metadata.yaml"
 CHUNK_BYTES = 256 * 1024
 #: chunk compressions a bag can be written with (every MCAP reader decodes the three)
 COMPRESSIONS = ("zstd", "lz4", "none")
-DEFAULT_COMPRESSION = "zstd"
+#: LZ4: with zstd the recorder slowed planning by up to 7 % on 2 cores, with lz4 by none beyond
+#: the noise (`f2p bench graph`, src/f2p_bringup/README.md)
+DEFAULT_COMPRESSION = "lz4"
 PRIMITIVES = frozenset({"bool", "byte", "char", "float32", "float64", "int8", "uint8", "int16", "uint16", "int32",
                         "uint32", "int64", "uint64", "string", "wstring"})
 SEPARATOR = "=" * 80

@@ -9,7 +9,7 @@ into Python message objects. The bag is flushed every second and closed when the
 (SIGINT, SIGTERM from the supervisor): then ``metadata.yaml`` is written.
 
 Parameters: ``output`` (str, required: a new or empty directory), ``topics`` (str list, default
-every topic of the graph), ``compression`` (the chunks': ``zstd`` (default), ``lz4`` or ``none``).
+every topic of the graph), ``compression`` (the chunks': ``lz4`` (default), ``zstd`` or ``none``).
 """
 
 from __future__ import annotations
