@@ -12,6 +12,7 @@ mean and std over learning seeds).
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -229,8 +230,14 @@ def plot(report: Report, out: Path) -> list[Path]:
         stds = [statistics.stdev(by_method[n]) if len(by_method[n]) > 1 else 0.0 for n in names]
         fig, ax = plt.subplots(figsize=(max(4.8, 1.3 * len(names) + 2), 3.4))
         ax.bar(names, means, yerr=stds, capsize=4, color="#4C72B0")
-        ax.set_yscale("log")
-        ax.set_ylabel("state + action inference (s, log)")
+        positive = [m for m in means if m > 0]
+        if positive and max(positive) / min(positive) >= 10:  # Fig. 6's log axis, for times decades apart
+            ax.set_yscale("log")
+            ax.set_ylim(bottom=10 ** math.floor(math.log10(min(positive) / 2)))
+            ax.set_ylabel("state + action inference (s, log)")
+        else:  # a log axis over a narrow range cuts every bar at an arbitrary floor
+            ax.set_ylim(bottom=0)
+            ax.set_ylabel("state + action inference (s)")
         ax.set_title("Fig. 6: optimisation time (mean ± std over learning seeds)", fontsize=9)
         fig.tight_layout()
         paths.append(out / "optimisation_time.png")
