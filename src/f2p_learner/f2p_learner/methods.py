@@ -178,6 +178,7 @@ def propose(method: str, model: SkillEffectModel, ft: FailureTensors, config: In
     mc = method_config or MethodConfig()
     g = torch.Generator().manual_seed(config.seed + 17)
     m = RANDOM_SAMPLES.get(method, config.particles)
+    relations = action_relations(ft, config.action_relations)  # Eq. 7's: what sampling keeps, what `entropy` scores
     out = Proposal(method, torch.empty(0), torch.empty(0))
     t = time.perf_counter()
     if method in ("fail2progress", "gradient"):
@@ -192,8 +193,7 @@ def propose(method: str, model: SkillEffectModel, ft: FailureTensors, config: In
             mc.target_satisfaction, m, mc)
         out.times_s["state_inference"] = time.perf_counter() - t
         t = time.perf_counter()
-        out.actions, out.draws["actions"] = _reject_actions(model, ft, out.states, g, mc,
-                                                            action_relations(ft, config.action_relations))
+        out.actions, out.draws["actions"] = _reject_actions(model, ft, out.states, g, mc, relations)
     elif method in RANDOM_SAMPLES:
         out.states = _prior_states(ft, m, config, g)
         out.times_s["state_inference"] = time.perf_counter() - t
@@ -210,8 +210,7 @@ def propose(method: str, model: SkillEffectModel, ft: FailureTensors, config: In
     out.times_s["action_inference"] = time.perf_counter() - t
     if ft.failure_relations:
         out.satisfaction = float(state_satisfaction(model, ft, out.states).mean())
-        out.entropy = float(action_objective(model, ft, out.states, out.actions,
-                                             action_relations(ft, config.action_relations)).mean())
+        out.entropy = float(action_objective(model, ft, out.states, out.actions, relations).mean())
     return out
 
 
