@@ -23,7 +23,7 @@ from f2p_ros import names
 from f2p_ros.bag import bag_info, read_bag
 from f2p_ros.convert import stamp_key, step_to_msg, task_from_msg
 from f2p_ros.qos import topic_qos
-from f2p_ros.recorder import message_class, recording_qos
+from f2p_ros.recorder import discovered_line, message_class, recording_qos
 
 
 def start_graph(procs, tmp_path, learn: bool = True) -> None:
@@ -99,6 +99,9 @@ def test_a_task_fails_learns_and_ends_with_a_result_and_the_bag_holds_it_all(pro
     ros.node.create_subscription(MarkerArray, names.MARKERS_TOPIC, seen["markers"].append,
                                  topic_qos(names.MARKERS_TOPIC))
     task = task_from_msg(ros.wait(lambda: seen["task"], 60, "the sampled task", procs))
+    for topic in TASK_TOPICS:  # volatile: a subscriber gets what is published after discovery matched it
+        procs.wait_log("recorder", discovered_line(topic), 30)
+        ros.wait(lambda t=topic: ros.node.count_publishers(t), 30, f"a publisher of {topic}", procs)
 
     events = tmp_path / "failures" / "events"
     stored_when_learning: dict[str, bool] = {}

@@ -233,7 +233,9 @@ def run_episode(args: argparse.Namespace, sup, client: GraphClient, timeline: Ti
 
     from f2p_msgs.action import ExecuteTask
     from f2p_msgs.msg import FailureEvent
+    from f2p_ros import names
     from f2p_ros.convert import step_to_msg, task_from_msg
+    from f2p_ros.recorder import discovered_line
 
     deadline = time.monotonic() + args.timeout
 
@@ -251,6 +253,12 @@ def run_episode(args: argparse.Namespace, sup, client: GraphClient, timeline: Ti
                       "objects": task.objects}
     timeline.add("task", f"{task.distribution}: {task.goal}")
     wait(client.action.server_is_ready, "ExecuteTask server")
+    # volatile topics reach a subscriber only once discovery matched it (f2p_ros.recorder): the
+    # report's and the bag's step outcomes and failures must not miss the task's first ones
+    for topic in (names.STEPS_TOPIC, names.FAILURES_TOPIC):
+        wait(lambda t=topic: client.node.count_publishers(t) > 0, f"publisher of {topic}")
+        if "recorder" in sup.graph.nodes:
+            wait(lambda t=topic: discovered_line(t) in sup.log_tail("recorder", 400), f"recorder's {topic}")
     seen = {"failures": 0, "versions": 0, "feedback": ()}
 
     def on_feedback(msg) -> None:

@@ -8,6 +8,13 @@ Messages are taken serialized (``raw=True``) and written as they came: no conver
 into Python message objects. The bag is flushed every second and closed when the node stops
 (SIGINT, SIGTERM from the supervisor): then ``metadata.yaml`` is written.
 
+A volatile topic's message reaches a subscriber only once DDS discovery has matched it with the
+publisher, which on a loaded machine can take seconds after both exist (measured in CI: the first
+``/f2p/failures`` event of a task started right after the graph missed the bag, while another
+subscriber had it). The recorder therefore logs each topic the moment it discovers its first
+publisher (``publisher of TOPIC discovered``): what a topic published before that line is not in
+the bag. A script that records a task waits for those lines before sending the goal.
+
 Parameters: ``output`` (str, required: a new or empty directory), ``topics`` (str list, default
 every topic of the graph), ``compression`` (the chunks': ``lz4`` (default), ``zstd`` or ``none``).
 """
@@ -29,12 +36,19 @@ from f2p_ros.spin import run_node
 #: messages a subscription holds while the recorder is busy writing
 DEPTH = 100
 FLUSH_PERIOD_S = 1.0
+#: how often the recorder looks for publishers it has not discovered yet
+DISCOVERY_PERIOD_S = 0.2
 
 
 def message_class(type_name: str) -> type:
     """The Python class of ``pkg/msg/Name`` (what ``ros2 topic echo`` resolves)."""
     pkg, kind, name = type_name.split("/")
     return getattr(importlib.import_module(f"{pkg}.{kind}"), name)
+
+
+def discovered_line(topic: str) -> str:
+    """What the recorder logs when it discovers `topic`'s first publisher (module docstring)."""
+    return f"publisher of {topic} discovered"
 
 
 def recording_qos(topic: str) -> QoSProfile:
@@ -64,11 +78,23 @@ class RecorderNode(Node):
         self._written = 0
         self._flushed = 0
         self.create_timer(FLUSH_PERIOD_S, self._flush)
+        self._undiscovered = list(self.bag.info.topics)
+        self._discovery_timer = self.create_timer(DISCOVERY_PERIOD_S, self._log_discovered)
         self.get_logger().info(f"recording {len(self.bag.info.topics)} topics to {self.bag.path}")
 
     def _on_message(self, topic: str, data: bytes) -> None:
         self.bag.write(topic, data, self.get_clock().now().nanoseconds)
         self._written += 1
+
+    def _log_discovered(self) -> None:
+        """Log each topic once its first publisher is discovered (module docstring: why)."""
+        for topic in list(self._undiscovered):
+            count = self.count_publishers(topic)
+            if count:
+                self._undiscovered.remove(topic)
+                self.get_logger().info(f"{discovered_line(topic)} ({count})")
+        if not self._undiscovered:
+            self._discovery_timer.cancel()
 
     def _flush(self) -> None:
         if self._written != self._flushed:
