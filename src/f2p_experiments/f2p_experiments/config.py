@@ -133,6 +133,8 @@ class ExperimentConfig:
         if self.learner.replay_per_epoch < 0:
             raise ConfigError(f"learner.replay_per_epoch must be >= 0 (0: all of the replay), got "
                               f"{self.learner.replay_per_epoch}")
+        if self.learner.dplus_repeats < 1:
+            raise ConfigError(f"learner.dplus_repeats must be >= 1, got {self.learner.dplus_repeats}")
         if self.learner.l2_to_parent < 0:
             raise ConfigError(f"learner.l2_to_parent must be >= 0 (0: off), got {self.learner.l2_to_parent}")
         if self.learner.schedule not in SCHEDULES:

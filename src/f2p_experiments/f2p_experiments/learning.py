@@ -55,6 +55,7 @@ class LearningSettings:
     replay: str | None = "data/replay_480"  # pre-training transitions mixed into fine-tuning
     replay_n: int = 480  # transitions the runner makes at `replay` when it is missing (seed 7, as `f2p demo`)
     replay_per_epoch: int = FinetuneConfig.replay_per_epoch  # replay drawn afresh each epoch (0: all of it)
+    dplus_repeats: int = FinetuneConfig.dplus_repeats  # times D+ appears in each fine-tuning epoch
     schedule: str = FinetuneConfig.schedule  # fine-tuning rate "constant" or "cosine"
     l2_to_parent: float = 0.0  # FinetuneConfig.l2_to_parent: L2-SP weight towards the parent (0: off)
     particles: int = 20  # M (A.5)
@@ -121,6 +122,7 @@ def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureSto
     finetune = FinetuneConfig(epochs=settings.epochs, lr=settings.lr, stop_when_learned=settings.stop_when_learned,
                               freeze_encoder=settings.freeze_encoder, freeze_decoders=settings.freeze_decoders,
                               object_slots=settings.object_slots, replay_per_epoch=settings.replay_per_epoch,
+                              dplus_repeats=settings.dplus_repeats,
                               schedule=settings.schedule, l2_to_parent=settings.l2_to_parent)
     config = LearnerConfig(method=method.value,
                            inference=InferenceConfig(particles=settings.particles, seed=spec.learning_seed,

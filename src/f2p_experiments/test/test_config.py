@@ -40,6 +40,7 @@ def test_committed_configs_load_in_every_scale():
     ({"methods": []}, "methods: at least one method"),
     ({"learner": {"particles": 0}}, "learner.particles"),
     ({"learner": {"replay_per_epoch": -1}}, "learner.replay_per_epoch must be >= 0"),
+    ({"learner": {"dplus_repeats": 0}}, "learner.dplus_repeats must be >= 1"),
     ({"learner": {"schedule": "step"}}, "learner.schedule must be one of cosine, constant"),
     ({"learner": {"l2_to_parent": -1}}, "learner.l2_to_parent must be >= 0"),
     ({"learner": {"learning_rate": 1}}, "learner: unknown keys ['learning_rate']"),

@@ -102,6 +102,12 @@ class FinetuneConfig:
     # replay: 19/30, 1 of 2), held-out prediction F1 0.930 and 0.927 (parent 0.919). experiments/RESULTS.md,
     # "Against forgetting: replay and rate".
     replay_per_epoch: int = 96
+    # Times D+ appears in each epoch (`RunOptions.epoch_repeat`; the replay once). With 96 replay
+    # transitions beside ~27 of D+ and the cosine rate, the children of the full transport run (parent
+    # 37e3be7d) did not learn the effect at all: contents' displacement slope 0.00 on held-out transport
+    # scenes (`f2p experiment probe`), front/behind after 0.63 as the parent. Measured in
+    # experiments/RESULTS.md, "D+ against the replay".
+    dplus_repeats: int = 1
     # "constant" at `lr`, or "cosine" from `lr` down to 5 % of it over the epochs (as pre-training,
     # TrainConfig.schedule): the late epochs then refine what D+ taught instead of drifting at the
     # peak rate, the forgetting the no-regression check refuses. Measured in experiments/RESULTS.md.
@@ -114,6 +120,8 @@ class FinetuneConfig:
     def __post_init__(self) -> None:  # checked where the config is made (a node's start), not at a failure
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.dplus_repeats < 1:
+            raise ValueError(f"dplus_repeats must be >= 1, got {self.dplus_repeats}")
         if self.replay_per_epoch < 0 or self.l2_to_parent < 0:
             raise ValueError(f"replay_per_epoch (0: all of the replay) and l2_to_parent (0: off) must be >= 0, "
                              f"got {self.replay_per_epoch} and {self.l2_to_parent}")
@@ -189,7 +197,9 @@ def finetune_validate_publish(store: ModelStore, parent: str, dplus: list[str | 
                          freeze_encoder=config.freeze_encoder, freeze_decoders=config.freeze_decoders,
                          object_slots=config.object_slots, l2_to_init=config.l2_to_parent,
                          epoch_draw=((0,) * len(dplus) + (config.replay_per_epoch,)
-                                     if replay and config.replay_per_epoch else ()))
+                                     if replay and config.replay_per_epoch else ()),
+                         epoch_repeat=((config.dplus_repeats,) * len(dplus) + ((1,) if replay else ())
+                                       if config.dplus_repeats > 1 else ()))
     streak = [0]
     failure_relations = effect_relations(event, parent_model)  # the parent's, for every score
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -221,6 +222,11 @@ def test_finetune_draws_its_replay_afresh_each_epoch_on_its_schedule(event, mode
     assert lr[0] <= 1e-3 and lr[1] < lr[0]  # the cosine schedule reached the optimiser
     n_dplus, n_replay = (len(TransitionDataset([tmp_path / d], tiny_model_config())) for d in ("dplus", "replay"))
     assert n_replay > 2 and n_train == [n_dplus + 2] * 2  # all of D+ and 2 of the replay, each epoch
+    config = dataclasses.replace(config, dplus_repeats=3)
+    finetune_validate_publish(store, parent, [tmp_path / "dplus"], event, config, replay=tmp_path / "replay",
+                              work_dir=tmp_path / "ft3")
+    with open(tmp_path / "ft3" / "metrics.csv") as f:
+        assert [int(r["n_train"]) for r in csv.DictReader(f)] == [3 * n_dplus + 2] * 2  # D+ three times
 
 
 def test_learner_runs_every_stage_and_reports(event, model, tmp_path):
@@ -315,7 +321,8 @@ def test_bench_times_every_stage_and_reports_the_median_of_repeats(event, model,
         bench.run(store, "latest", event, bench.LearnerBenchConfig(repeats=0))
 
 
-@pytest.mark.parametrize("bad", [{"schedule": "linear"}, {"replay_per_epoch": -1}, {"l2_to_parent": -0.1}])
+@pytest.mark.parametrize("bad", [{"schedule": "linear"}, {"replay_per_epoch": -1}, {"l2_to_parent": -0.1},
+                                 {"dplus_repeats": 0}])
 def test_finetune_config_refuses_bad_settings_where_it_is_made(bad):
     from f2p_learner.finetune import FinetuneConfig
 

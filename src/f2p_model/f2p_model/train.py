@@ -102,6 +102,10 @@ class RunOptions(ConfigBase):
     # share (`f2p_learner.finetune.FinetuneConfig.replay_per_epoch`): D+ keeps its weight in every
     # epoch while, over the epochs, the model is reminded of many more pre-training scenes.
     epoch_draw: tuple[int, ...] = ()
+    # Times each data path's records of an epoch (after `epoch_draw`) appear in it, in `train`'s order;
+    # () = once each. Fine-tuning repeats D+ (`f2p_learner.finetune.FinetuneConfig.dplus_repeats`), so
+    # one failure's ~27 transitions are not outweighed by the replay drawn beside them.
+    epoch_repeat: tuple[int, ...] = ()
     # L2-SP (Li et al., ICML 2018): `weight` × Σ (θ − θ0)² over the trained parameters added to every
     # step's loss, θ0 the weights the run started from (`init_state`); 0 = off. Fine-tuning uses it
     # against forgetting (`f2p_learner.finetune.FinetuneConfig.l2_to_parent`): it pulls back every
@@ -127,21 +131,30 @@ class RunOptions(ConfigBase):
             raise ValueError(f"l2_to_init must be >= 0 (0 = off), got {self.l2_to_init}")
         if any(k < 0 for k in self.epoch_draw):
             raise ValueError(f"epoch_draw must be >= 0 per data path (0 = all), got {self.epoch_draw}")
+        if any(k < 1 for k in self.epoch_repeat):
+            raise ValueError(f"epoch_repeat must be >= 1 per data path, got {self.epoch_repeat}")
 
 
 def epoch_rows(dataset: TransitionDataset, rows: np.ndarray, draw: Sequence[int], seed: int,
-               epoch: int) -> np.ndarray:
+               epoch: int, repeat: Sequence[int] = ()) -> np.ndarray:
     """The training rows of one epoch: of each source `i` of `dataset`, all its `rows`, or `draw[i]`
     of them drawn without replacement by a generator seeded with (seed, epoch) alone (a resumed run
-    draws the same). `draw` empty: `rows` as given."""
-    if not draw:
+    draws the same), each `repeat[i]` times (`RunOptions.epoch_repeat`). `draw` and `repeat` empty:
+    `rows` as given."""
+    if not draw and not repeat:
         return rows
+    n = len(dataset.sources)
+    draw, repeat = tuple(draw) or (0,) * n, tuple(repeat) or (1,) * n
+    if len(draw) != len(repeat):
+        raise ValueError(f"epoch_draw ({len(draw)}) and epoch_repeat ({len(repeat)}) name different numbers "
+                         f"of data paths")
     rng = np.random.default_rng(np.random.SeedSequence([seed, epoch, 1]))
     source = dataset.source_of(rows)
     parts = []
-    for i, k in enumerate(draw):
+    for i, (k, r) in enumerate(zip(draw, repeat, strict=True)):
         own = rows[source == i]
-        parts.append(own if k == 0 or k >= len(own) else np.sort(rng.choice(own, size=k, replace=False)))
+        own = own if k == 0 or k >= len(own) else np.sort(rng.choice(own, size=k, replace=False))
+        parts.append(np.tile(own, r))
     return np.concatenate(parts)
 
 
@@ -357,7 +370,9 @@ def train(
         raise TrainError("the training split is empty")
     if options.epoch_draw and len(options.epoch_draw) != len(data_paths):
         raise TrainError(f"epoch_draw names {len(options.epoch_draw)} data paths, the run has {len(data_paths)}")
-    per_epoch = len(epoch_rows(dataset, train_rows, options.epoch_draw, train_cfg.seed, 0))
+    if options.epoch_repeat and len(options.epoch_repeat) != len(data_paths):
+        raise TrainError(f"epoch_repeat names {len(options.epoch_repeat)} data paths, the run has {len(data_paths)}")
+    per_epoch = len(epoch_rows(dataset, train_rows, options.epoch_draw, train_cfg.seed, 0, options.epoch_repeat))
     loss_cfg = _balanced(loss_cfg, dataset, train_rows)
     configs = {"model": model_cfg.to_dict(), "train": train_cfg.to_dict(), "loss": loss_cfg.to_dict(),
                "options": options.to_dict()}
@@ -415,7 +430,7 @@ def train(
         model.train()
         torch.manual_seed(_epoch_seed(train_cfg.seed, epoch))
         sums = dict.fromkeys(LOSS_PARTS, 0.0)
-        rows = epoch_rows(dataset, train_rows, options.epoch_draw, train_cfg.seed, epoch)
+        rows = epoch_rows(dataset, train_rows, options.epoch_draw, train_cfg.seed, epoch, options.epoch_repeat)
         batches = iter_batches(dataset, rows, train_cfg.batch_size, shuffle=True, seed=train_cfg.seed, epoch=epoch)
         slots_rng = torch.Generator().manual_seed(_epoch_seed(train_cfg.seed, epoch))
         for step, plain in enumerate(batches):

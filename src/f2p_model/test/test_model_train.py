@@ -213,6 +213,27 @@ def test_epoch_draw_takes_a_fresh_share_of_one_source_each_epoch(data, six, tmp_
     with pytest.raises(TrainError, match="epoch_draw names 1 data paths"):
         train(cfg, TrainConfig(epochs=1, batch_size=4), LossConfig(), [six, data], tmp_path / "b",
               options=RunOptions(val_fraction=0.0, threads=2, min_val_f1=0.0, epoch_draw=(4,)))
+
+
+def test_epoch_repeat_puts_a_source_several_times_in_every_epoch(data, six, tmp_path):
+    cfg = tiny_config(max_objects=14)
+    ds = TransitionDataset([six, data], cfg)
+    rows = np.arange(len(ds))
+    first, pool = ds.rows_of(0), ds.rows_of(1)
+    drawn = epoch_rows(ds, rows, (0, 4), seed=3, epoch=1, repeat=(3, 1))
+    counts = np.bincount(drawn, minlength=len(ds))
+    assert (counts[first] == 3).all() and counts[pool].sum() == 4 and counts[pool].max() == 1
+    assert np.array_equal(np.unique(drawn), np.unique(epoch_rows(ds, rows, (0, 4), seed=3, epoch=1)))  # same draw
+    assert len(epoch_rows(ds, rows, (), seed=3, epoch=0, repeat=(2, 1))) == 2 * len(first) + len(pool)
+    opts = RunOptions(val_fraction=0.0, threads=2, min_val_f1=0.0, freeze_encoder=True, epoch_repeat=(2, 1))
+    res = train(cfg, TrainConfig(lr=1e-2, batch_size=4, epochs=2, seed=1), LossConfig(), [six, data],
+                tmp_path / "a", options=opts)
+    assert [h["n_train"] for h in res.history] == [2 * len(first) + len(pool)] * 2
+    with pytest.raises(TrainError, match="epoch_repeat names 1 data paths"):
+        train(cfg, TrainConfig(epochs=1, batch_size=4), LossConfig(), [six, data], tmp_path / "b",
+              options=RunOptions(val_fraction=0.0, threads=2, min_val_f1=0.0, epoch_repeat=(2,)))
+    with pytest.raises(ValueError, match="epoch_repeat must be >= 1"):
+        RunOptions(epoch_repeat=(0, 1))
     with pytest.raises(ValueError, match="epoch_draw"):
         RunOptions(epoch_draw=(0, -1))
 
