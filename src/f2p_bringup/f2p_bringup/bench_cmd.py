@@ -193,7 +193,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="InferenceConfig.state_iterations")
     lr.add_argument("--action-iterations", type=argtypes.positive_int, default=10,
                     help="InferenceConfig.action_iterations")
-    lr.add_argument("--epochs", type=argtypes.positive_int, default=600,
+    lr.add_argument("--epochs", type=argtypes.positive_int, default=300,
                     help="fine-tuning epochs (finetune.FinetuneConfig's default; A.11: 200)")
     lr.add_argument("--train-encoder", action="store_true",
                     help="fine-tune the whole model, encoder included (A.11); default: Dyn and decoders only")

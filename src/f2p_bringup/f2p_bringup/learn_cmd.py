@@ -27,6 +27,7 @@ def learn(args: argparse.Namespace) -> int:
     config = LearnerConfig(method=args.method, inference=InferenceConfig(particles=args.particles),
                            finetune=FinetuneConfig(epochs=args.epochs, lr=args.lr, schedule=args.schedule,
                                                    replay_per_epoch=args.replay_per_epoch,
+                                                   dplus_repeats=args.dplus_repeats,
                                                    freeze_encoder=not args.train_encoder), work_dir=args.work_dir,
                            heldout=args.heldout, replay=args.replay, anchors=args.anchors)
     learner = Fail2ProgressLearner(ModelStore(args.store), args.version, config,
@@ -53,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", default="fail2progress", choices=LEARNING_METHODS,
                    help="Fail2Progress or a learning baseline of A.16 (f2p_learner.methods)")
     p.add_argument("--particles", type=argtypes.positive_int, default=20, help="M (A.5)")
-    p.add_argument("--epochs", type=argtypes.positive_int, default=600,
+    p.add_argument("--epochs", type=argtypes.positive_int, default=300,
                    help="fine-tuning epochs (finetune.FinetuneConfig's default; A.11: 200)")
     p.add_argument("--lr", type=argtypes.nonnegative_float, default=0.0,
                    help="fine-tuning Adam rate; 0: the rate the parent was trained with")
@@ -61,6 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="fine-tuning rate: cosine (down to 5 %% over the epochs) or constant")
     p.add_argument("--replay-per-epoch", type=argtypes.nonnegative_int, default=96,
                    help="replay transitions drawn afresh each epoch from --replay (0: all of them)")
+    p.add_argument("--dplus-repeats", type=argtypes.positive_int, default=4,
+                   help="times D+ appears in each fine-tuning epoch (the replay once)")
     p.add_argument("--anchors", type=argtypes.nonnegative_int, default=8,
                    help="re-simulations of the failure itself added to D+ (LearnerConfig.anchors)")
     p.add_argument("--train-encoder", action="store_true",

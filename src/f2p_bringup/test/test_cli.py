@@ -54,7 +54,8 @@ def test_learner_flags_default_to_the_library_defaults():
     inf, ft = InferenceConfig(), FinetuneConfig()
     assert (learn.particles, learn.epochs, learn.lr, learn.anchors) == (inf.particles, ft.epochs, ft.lr,
                                                                        LearnerConfig().anchors)
-    assert (learn.schedule, learn.replay_per_epoch) == (ft.schedule, ft.replay_per_epoch)
+    assert (learn.schedule, learn.replay_per_epoch, learn.dplus_repeats) == (ft.schedule, ft.replay_per_epoch,
+                                                                             ft.dplus_repeats)
     assert not learn.train_encoder and not bench.train_encoder and ft.freeze_encoder
     assert (bench.particles, bench.state_iterations, bench.action_iterations, bench.epochs) == (
         inf.particles, inf.state_iterations, inf.action_iterations, ft.epochs)

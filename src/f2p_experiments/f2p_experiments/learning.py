@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from f2p_experiments.records import FailureSearch, LearningRun, LearningSpec, TrialSpec, short_sha
@@ -59,7 +59,7 @@ class LearningSettings:
     schedule: str = FinetuneConfig.schedule  # fine-tuning rate "constant" or "cosine"
     l2_to_parent: float = 0.0  # FinetuneConfig.l2_to_parent: L2-SP weight towards the parent (0: off)
     particles: int = 20  # M (A.5)
-    epochs: int = 600  # fine-tuning epochs (FinetuneConfig.epochs; A.11: 200)
+    epochs: int = FinetuneConfig.epochs  # fine-tuning epochs (A.11: 200)
     lr: float = 0.0  # FinetuneConfig.lr: fine-tuning Adam rate, 0 = the parent's pre-training rate
     stop_when_learned: bool = False  # FinetuneConfig.stop_when_learned: stop once the failure is learned
     freeze_encoder: bool = True  # FinetuneConfig.freeze_encoder: Dyn and decoders only
@@ -145,4 +145,4 @@ def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureSto
         failure_satisfaction=float(dplus["failure_relation_satisfaction"]), action_std_m=float(dplus["action_std_m"]),
         model_satisfaction=float(report["proposal"]["model_satisfaction"]),
         failure_accuracy=float(metrics.get("failure_accuracy", float("nan"))),
-        times_s={k: float(v) for k, v in report["times_s"].items()})
+        times_s={k: float(v) for k, v in report["times_s"].items()}, learner=asdict(settings))

@@ -149,11 +149,21 @@ class LearningRun:
     model_satisfaction: float  # share of R^F the model keeps under the state particles
     failure_accuracy: float  # share of the failure relations the child predicts right
     times_s: dict[str, float] = field(default_factory=dict)
+    # the experiment's `LearningSettings` the run was made with (asdict); {} in records made before
+    # 2026-12-04, which are taken as made with their config's settings (`learned_with`)
+    learner: dict[str, Any] = field(default_factory=dict)
     kind: str = "learning"
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "spec": self.spec.to_dict()}
+
+    def learned_with(self, settings: dict[str, Any]) -> bool:
+        """Whether this run was made with the learner `settings` (an asdict of `LearningSettings`): a
+        run of other settings (a changed default, an edited config) is not a record of this
+        experiment any more and is made again. A record without settings (made before they were
+        recorded) counts as made with its config's."""
+        return not self.learner or self.learner == settings
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LearningRun:

@@ -15,7 +15,7 @@ import json
 import math
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from f2p_experiments.config import ExperimentConfig
@@ -91,7 +91,8 @@ def build(config: ExperimentConfig, paths: Paths) -> Report:
     parent = _parent(searches, trials)
     searches = [s for s in searches if s.parent_sha256 == parent]
     events = {s.learning_seed: s.event_id for s in searches}
-    runs = [r for r in runs if r.parent_sha256 == parent and events.get(r.spec.learning_seed) == r.event_id]
+    runs = [r for r in runs if r.parent_sha256 == parent and events.get(r.spec.learning_seed) == r.event_id
+            and r.learned_with(asdict(config.learner))]
     served = {(r.spec.method.value, r.spec.learning_seed): r.served_sha256 for r in runs}
     wanted = {s.key for s in config.trial_specs()}
     keep = []

@@ -32,7 +32,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -382,7 +382,7 @@ class Runner:
         events = {seed: r.event_id for seed, r in recorded.items()}
         recorded_runs = {k: r for k, r in self.learning.load().items()
                          if r.parent_sha256 == parent.sha256 and r.event_id
-                         and events.get(r.spec.learning_seed) == r.event_id}
+                         and events.get(r.spec.learning_seed) == r.event_id and r.learned_with(asdict(c.learner))}
         complete = self._complete_seeds(recorded, recorded_runs, trials, parent)
         searches = {seed: r for seed, r in recorded.items() if seed in complete or self._event_kept(r)}
         runs = {k: r for k, r in recorded_runs.items()

@@ -211,3 +211,23 @@ def test_a_complete_seed_stands_without_the_stores_it_was_made_with(tmp_path, re
     # the seed is open again: its search, runs and learning trials are redone, the baselines' stand
     assert st.searches_left == [0] and len(st.learning_left) == 2
     assert sorted(t.method.value for t in st.trials_left) == ["fail2progress"] * 2 + ["gradient"] * 2
+
+
+def test_learning_runs_of_other_learner_settings_are_made_again(tmp_path, reference):
+    """A changed default or an edited config: the runs made with the old learner settings (and the
+    trials their children planned) are not this experiment's records any more; the baselines stand."""
+    import shutil
+
+    runs = list(reference.learning.load().values())
+    assert all(r.learner == asdict(reference.config.learner) for r in runs)  # each run says how it was made
+    shutil.copytree(reference.paths.results, tmp_path / "results" / reference.config.name)
+    shutil.copytree(reference.paths.work, tmp_path / "work" / reference.config.name)
+    c = from_dict({**TOY, "learner": {**TOY["learner"], "dplus_repeats": 2}})
+    runner = Runner(c, Paths.for_config(c, tmp_path / "results", tmp_path / "work"), make_executor("pool", 1, 1),
+                    threads=1, progress=False)
+    st = runner.state(runner.parent())
+    assert not st.runs and len(st.learning_left) == 2
+    assert sorted(t.method.value for t in st.trials_left) == ["fail2progress"] * 2 + ["gradient"] * 2
+    assert not report.build(c, runner.paths).learning  # nor does the report count them
+    legacy = {**runs[0].to_dict(), "learner": {}}  # a record made before runs carried their settings
+    assert type(runs[0]).from_dict(legacy).learned_with(asdict(c.learner))

@@ -32,7 +32,8 @@ Parameters: model_store ("models"), failures_dir ("failures"), heldout ("": no h
 replay ("": D+ only), particles (20, M of A.5; a goal's num_particles > 0 overrides), method
 ("fail2progress" or a baseline of `f2p_learner.methods`; a goal's non-empty method overrides),
 work_dir ("runs/learn"), epochs and lr (fine-tuning; lr 0: the parent's rate), schedule ("cosine" or
-"constant") and replay_per_epoch (96: replay drawn afresh each epoch; 0: all of it), freeze_encoder (true:
+"constant"), replay_per_epoch (96: replay drawn afresh each epoch; 0: all of it) and dplus_repeats (4: D+
+four times in each epoch), freeze_encoder (true:
 fine-tune Dyn and the decoders only), anchors, state_iterations / action_iterations (defaults:
 InferenceConfig / FinetuneConfig / LearnerConfig),
 min_failure_accuracy (0.75), seed (0), threads (0: torch's default).
@@ -117,6 +118,7 @@ class LearnerNode(Node):
         freeze_encoder = bool(p("freeze_encoder", ft0.freeze_encoder).value)
         schedule = str(p("schedule", ft0.schedule).value)
         replay_per_epoch = int(p("replay_per_epoch", ft0.replay_per_epoch).value)
+        dplus_repeats = int(p("dplus_repeats", ft0.dplus_repeats).value)
         state_iterations = int(p("state_iterations", inf0.state_iterations).value)
         action_iterations = int(p("action_iterations", inf0.action_iterations).value)
         min_failure_accuracy = float(p("min_failure_accuracy", ft0.min_failure_accuracy).value)
@@ -140,7 +142,7 @@ class LearnerNode(Node):
                                           action_iterations=action_iterations, seed=seed),
             finetune=FinetuneConfig(epochs=epochs, lr=lr, min_failure_accuracy=min_failure_accuracy, seed=seed,
                                     freeze_encoder=freeze_encoder, schedule=schedule,
-                                    replay_per_epoch=replay_per_epoch),
+                                    replay_per_epoch=replay_per_epoch, dplus_repeats=dplus_repeats),
             work_dir=work_dir, heldout=heldout or None, replay=replay or None, anchors=anchors)
         self.lock = threading.Lock()
         self.run: Run | None = None

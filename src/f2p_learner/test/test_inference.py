@@ -213,7 +213,7 @@ def test_finetune_draws_its_replay_afresh_each_epoch_on_its_schedule(event, mode
     generate_dplus(event, states.numpy()[:2], actions.numpy()[:2], tmp_path / "dplus", n_points=16)
     generate_dplus(event, states.numpy(), actions.numpy(), tmp_path / "replay", n_points=16, seed=5)
     config = FinetuneConfig(epochs=2, lr=1e-3, batch_size=4, max_regression=1.0, replay_per_epoch=2,
-                            schedule="cosine")
+                            schedule="cosine", dplus_repeats=1)
     finetune_validate_publish(store, parent, [tmp_path / "dplus"], event, config, replay=tmp_path / "replay",
                               work_dir=tmp_path / "ft")
     with open(tmp_path / "ft" / "metrics.csv") as f:
