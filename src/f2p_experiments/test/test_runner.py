@@ -231,3 +231,25 @@ def test_learning_runs_of_other_learner_settings_are_made_again(tmp_path, refere
     assert not report.build(c, runner.paths).learning  # nor does the report count them
     legacy = {**runs[0].to_dict(), "learner": {}}  # a record made before runs carried their settings
     assert type(runs[0]).from_dict(legacy).learned_with(asdict(c.learner))
+
+
+def test_the_estimate_divides_trials_not_learning_by_the_workers(tmp_path, reference):
+    """Learning runs go one at a time on every core: more workers shorten only the searches and trials."""
+    import shutil
+
+    shutil.copytree(reference.paths.results, tmp_path / "results" / reference.config.name)
+    c = from_dict({**TOY, "learner": {**TOY["learner"], "dplus_repeats": 2}})  # learning (and its trials) left
+    paths = Paths.for_config(c, tmp_path / "results", tmp_path / "work")
+
+    def runner(n: int) -> Runner:
+        class Pool(Executor):
+            workers = n
+
+        return Runner(c, paths, Pool(), threads=1, progress=False)
+
+    one, four = runner(1), runner(4)
+    st = one.state(one.parent())
+    learn = sum(one._learning_seconds(s.method.value) for s in st.learning_left)
+    t1, t4 = one.estimate(one.parent())[0], four.estimate(four.parent())[0]
+    assert st.learning_left and learn > 0 and t4 > learn
+    assert t1 - learn == pytest.approx(4 * (t4 - learn))
