@@ -2,7 +2,8 @@
 split by the learner settings of the run whose child planned them (`LearningRun.learner`; a
 record made before runs carried their settings shows as "unrecorded"). `f2p experiment report`
 counts only the runs of the config's current settings; this shows the others too, e.g. the
-transport run's seeds learned with the defaults of before 2026-12-04 evening.
+transport run's seeds learned with the defaults of before 2026-12-04 evening. It reads every line
+of the logs, not `ResultLog.load()`, which keeps the latest record of each trial only.
 
     python experiments/tools/by_learner.py experiments/results/transport --parent 37e3be7d
 """

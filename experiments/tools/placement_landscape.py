@@ -22,6 +22,7 @@ import torch
 from f2p_experiments.records import TrialSpec
 from f2p_experiments.trial import TRIAL_STREAM, draw_scene
 
+from f2p_bringup.model_cmd import parse_model_ref
 from f2p_learner.methods import Method
 from f2p_model.store import ModelStore
 from f2p_monitor.executive import InProcessPlanner
@@ -36,12 +37,11 @@ from f2p_sim.world import World
 OFFSETS = np.round(np.arange(-0.15, 0.151, 0.02), 3)
 
 
-def load(spec: str):
-    store, _, version = spec.partition(":")
-    s = ModelStore(store)
-    version = version or s.latest()
-    model, _ = s.load(version)
-    return model, version
+def load(ref: str):
+    """The model of ``STORE[:VERSION]`` (the CLI's `parse_model_ref`; default the latest validated)."""
+    store, version = parse_model_ref(ref)
+    model, _ = ModelStore(store).load(version)
+    return model
 
 
 def landscape(model, spec: TrialSpec, samples: int) -> list[dict]:
@@ -92,7 +92,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(1)
     for m in args.model:
-        model, _ = load(m)
+        model = load(m)
         model.eval()
         for seed in args.seeds:
             spec = TrialSpec(experiment="landscape", architecture="points2plans", method=Method.ORIGINAL,

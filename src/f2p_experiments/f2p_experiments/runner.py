@@ -69,11 +69,19 @@ FINETUNE_DATA_FACTOR = {"large": 2104 / 124}
 SECONDS_PER_EPOCH = 0.8
 
 
-def epoch_rows_factor(learner) -> float:
-    """An epoch's rows relative to D+ (28) once beside 96 replay: `learner` a LearningSettings or its
-    asdict (a record's)."""
-    get = learner.get if isinstance(learner, dict) else lambda k, d=None: getattr(learner, k, d)
-    return (28 * int(get("dplus_repeats", 1)) + 96) / 124
+def seconds_per_epoch(runs: list[LearningRun]) -> float:
+    """Fine-tuning seconds of an epoch of D+ once beside 96 replay on this machine: the median over
+    Fail2Progress `runs` that recorded their settings, else SECONDS_PER_EPOCH."""
+    rates = [r.times_s["finetune_validate_publish"] / (r.learner["epochs"] * epoch_rows_factor(r.learner))
+             for r in runs if r.learner and "finetune_validate_publish" in r.times_s
+             and r.spec.method.value == "fail2progress"]
+    return statistics.median(rates) if rates else SECONDS_PER_EPOCH
+
+
+def epoch_rows_factor(learner: dict) -> float:
+    """An epoch's rows relative to D+ (28) once beside 96 replay; `learner` an asdict of
+    `LearningSettings` (a record's `LearningRun.learner`)."""
+    return (28 * int(learner.get("dplus_repeats", 1)) + 96) / 124
 #: the learner's data, made when a config names it and it is missing: (n, seed), as `f2p demo` makes
 #: it (a config's `learner.replay_n` sets the replay's n)
 LEARNER_DATA = {"heldout": (300, 99), "replay": (LearningSettings.replay_n, 7)}
@@ -450,31 +458,24 @@ class Runner:
             per["trial"] = statistics.median(t.plan_s + t.execute_s for t in done_trials)
         workers = max(1, getattr(self.executor, "workers", 1))
         # learning runs go one at a time on every core (`phase_threads`): their time is not divided
-        learn_s = sum(self._learning_seconds(s.method.value) for s in learn)
+        runs = list(self.learning.load().values())
+        learn_s = sum(self._learning_seconds(s.method.value, runs) for s in learn)
         total = (len(seeds) * per["failure_search"] + len(trials) * per["trial"]) / workers + learn_s
         line = (f"{len(seeds)} failure searches, {len(learn)} learning runs, {len(trials)} trials left: "
                 f"about {_hms(total)} with {workers} worker(s)")
         return total, line
 
-    def _learning_seconds(self, method: str) -> float:
-        """A learning run's expected seconds: the mean of this experiment's runs of `method` with the
-        config's learner settings, else an a-priori figure (SECONDS_PER_JOB and the tables beside it)."""
+    def _learning_seconds(self, method: str, runs: list[LearningRun]) -> float:
+        """A learning run's expected seconds: the mean of this experiment's `runs` of `method` with the
+        config's learner settings, else an a-priori figure (SECONDS_PER_JOB and the tables beside it)
+        with an epoch's cost measured on `runs` of other settings (`seconds_per_epoch`)."""
         settings = asdict(self.config.learner)
-        done = [sum(r.times_s.values()) for r in self.learning.load().values()
-                if r.spec.method.value == method and r.learner == settings]
+        done = [sum(r.times_s.values()) for r in runs if r.spec.method.value == method and r.learned_with(settings)]
         if done:
             return sum(done) / len(done)
-        return ((SECONDS_PER_JOB["learning"] + self._seconds_per_epoch() * epoch_rows_factor(self.config.learner)
-                 * self.config.learner.epochs) * FINETUNE_DATA_FACTOR.get(method, 1.0)
+        epochs = self.config.learner.epochs * epoch_rows_factor(settings)
+        return ((SECONDS_PER_JOB["learning"] + seconds_per_epoch(runs) * epochs) * FINETUNE_DATA_FACTOR.get(method, 1.0)
                 + SECONDS_PER_LEARNING.get(method, 0.0))
-
-    def _seconds_per_epoch(self) -> float:
-        """Fine-tuning seconds of an epoch of D+ once and 96 replay on this machine: the median over
-        this experiment's runs that recorded their settings, else SECONDS_PER_EPOCH."""
-        rates = [r.times_s["finetune_validate_publish"] / (r.learner["epochs"] * epoch_rows_factor(r.learner))
-                 for r in self.learning.load().values()
-                 if r.learner and "finetune_validate_publish" in r.times_s and r.spec.method.value == "fail2progress"]
-        return statistics.median(rates) if rates else SECONDS_PER_EPOCH
 
     def run(self) -> dict[str, int]:
         c = self.config

@@ -249,7 +249,8 @@ def test_the_estimate_divides_trials_not_learning_by_the_workers(tmp_path, refer
 
     one, four = runner(1), runner(4)
     st = one.state(one.parent())
-    learn = sum(one._learning_seconds(s.method.value) for s in st.learning_left)
+    runs = list(one.learning.load().values())
+    learn = sum(one._learning_seconds(s.method.value, runs) for s in st.learning_left)
     t1, t4 = one.estimate(one.parent())[0], four.estimate(four.parent())[0]
     assert st.learning_left and learn > 0 and t4 > learn
     assert t1 - learn == pytest.approx(4 * (t4 - learn))
