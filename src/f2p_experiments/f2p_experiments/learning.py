@@ -59,6 +59,8 @@ class LearningSettings:
     schedule: str = FinetuneConfig.schedule  # fine-tuning rate "constant" or "cosine"
     l2_to_parent: float = 0.0  # FinetuneConfig.l2_to_parent: L2-SP weight towards the parent (0: off)
     particles: int = 20  # M (A.5)
+    init_spread: float = InferenceConfig.init_spread  # state particles start within this of O^F (m)
+    action_starts: int = InferenceConfig.action_starts  # each action particle starts at the best of this many draws
     epochs: int = FinetuneConfig.epochs  # fine-tuning epochs (A.11: 200)
     lr: float = 0.0  # FinetuneConfig.lr: fine-tuning Adam rate, 0 = the parent's pre-training rate
     stop_when_learned: bool = False  # FinetuneConfig.stop_when_learned: stop once the failure is learned
@@ -126,6 +128,8 @@ def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureSto
                               schedule=settings.schedule, l2_to_parent=settings.l2_to_parent)
     config = LearnerConfig(method=method.value,
                            inference=InferenceConfig(particles=settings.particles, seed=spec.learning_seed,
+                                                     init_spread=settings.init_spread,
+                                                     action_starts=settings.action_starts,
                                                      action_objective=settings.action_objective,
                                                      action_relations=settings.action_relations),
                            finetune=finetune, work_dir=str(work / "learn" / name), heldout=settings.heldout,

@@ -162,14 +162,26 @@ class LearningRun:
         """Whether this run was made with the learner `settings` (an asdict of `LearningSettings`): a
         run of other settings (a changed default, an edited config) is not a record of this
         experiment any more and is made again. A record without settings (made before they were
-        recorded) counts as made with its config's."""
-        return not self.learner or self.learner == settings
+        recorded) counts as made with its config's; a setting added to `LearningSettings` after the
+        record was made counts as what the learner did before it existed (`LEARNER_SETTINGS_ADDED`)."""
+        if not self.learner:
+            return True
+        missing = {k: v for k, v in LEARNER_SETTINGS_ADDED.items() if k not in self.learner}
+        return {**missing, **self.learner} == settings
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LearningRun:
         d = _strict_kwargs(cls, data)
         d["spec"] = LearningSpec.from_dict(d["spec"])
         return cls(**d)
+
+
+# A `LearningSettings` field added after learning records carried their settings -> the value every
+# run made before it had (the learner's behaviour then), so adding a setting does not void them.
+LEARNER_SETTINGS_ADDED: dict[str, Any] = {
+    "init_spread": 0.03,  # 2026-12-05: InferenceConfig.init_spread, recorded from then on
+    "action_starts": 1,  # 2026-12-05: InferenceConfig.action_starts (one uniform draw per particle before)
+}
 
 
 @dataclass

@@ -231,6 +231,14 @@ def test_learning_runs_of_other_learner_settings_are_made_again(tmp_path, refere
     assert not report.build(c, runner.paths).learning  # nor does the report count them
     legacy = {**runs[0].to_dict(), "learner": {}}  # a record made before runs carried their settings
     assert type(runs[0]).from_dict(legacy).learned_with(asdict(c.learner))
+    # a record made before a setting existed counts as made with what the learner did then
+    from f2p_experiments.records import LEARNER_SETTINGS_ADDED
+
+    now = asdict(reference.config.learner)
+    older = type(runs[0]).from_dict({**runs[0].to_dict(),
+                                     "learner": {k: v for k, v in now.items() if k not in LEARNER_SETTINGS_ADDED}})
+    assert older.learned_with({**now, **LEARNER_SETTINGS_ADDED})
+    assert not older.learned_with({**now, **{k: v * 2 for k, v in LEARNER_SETTINGS_ADDED.items()}})
 
 
 def test_the_estimate_divides_trials_not_learning_by_the_workers(tmp_path, reference):

@@ -107,6 +107,23 @@ def test_the_joint_action_objective_is_the_log_of_the_summed_entropies(event, mo
         action_log_prob(model, ft, states, "mean")
 
 
+def test_action_particles_start_at_the_best_of_their_draws(event, model):
+    """action_starts K: each particle starts at the draw of K with the highest entropy on its own
+    state; the first of its K draws is where K = 1 starts it, so no particle starts worse."""
+    from f2p_learner.inference import action_objective
+
+    ft = failure_tensors(event, model)
+    states = infer_states(model, ft, InferenceConfig(particles=4, state_iterations=1)).particles
+    one = initial_actions(ft, 4, InferenceConfig(particles=4))
+    best = initial_actions(ft, 4, InferenceConfig(particles=4, action_starts=8), model, states)
+    assert torch.all(best >= ft.param_low - 1e-6) and torch.all(best <= ft.param_high + 1e-6)
+    assert torch.all(action_objective(model, ft, states, best) >= action_objective(model, ft, states, one) - 1e-6)
+    with pytest.raises(ValueError, match="action_starts must be"):
+        initial_actions(ft, 4, InferenceConfig(action_starts=0))
+    with pytest.raises(ValueError, match="give the model"):
+        initial_actions(ft, 4, InferenceConfig(action_starts=8))
+
+
 def test_moved_relations_are_those_of_the_acted_object_and_its_contents_with_every_other_object(event, model):
     ft = failure_tensors(event, model)
     names = event.scene_before.names
