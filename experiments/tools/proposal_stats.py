@@ -57,9 +57,9 @@ def main() -> None:
     model, _ = ModelStore(store).load(version)
     for ref in args.event:
         root, _, event_id = ref.rpartition(":")
-        ft = failure_tensors(FailureStore(root).load(event_id), model)
-        names = [n for n, m in zip(FailureStore(root).load(event_id).scene_before.names,
-                                   (ft.movable & ft.mask).tolist()) if m]
+        event = FailureStore(root).load(event_id)
+        ft = failure_tensors(event, model)
+        names = [n for n, m in zip(event.scene_before.names, (ft.movable & ft.mask).tolist(), strict=True) if m]
         print(f"\n{event_id}: {len(ft.failure_relations)} failure relations, "
               f"{len(action_relations(ft, InferenceConfig().action_relations))} in Eq. 7's entropy")
         print(f"method | variant | R^F kept | planar spread (m) of {', '.join(names)} | entropy (nats) | s")

@@ -25,7 +25,7 @@ import yaml
 from f2p_experiments.learning import FAILURE_SEED_STRIDE, LearningSettings, SearchSettings
 from f2p_experiments.records import LearningSpec, TrialSpec
 from f2p_experiments.trial import TrialSettings
-from f2p_learner.inference import ActionRelations
+from f2p_learner.inference import ActionRelations, StateInit
 from f2p_learner.methods import Method
 from f2p_model.config import ARCHITECTURES, SCHEDULES
 from f2p_planner.planner import PlanMethod
@@ -128,6 +128,13 @@ class ExperimentConfig:
             ActionRelations.parse(self.learner.action_relations)
         except ValueError as e:
             raise ConfigError(f"learner.action_relations: {e}") from None
+        try:
+            StateInit.parse(self.learner.state_init)
+        except ValueError as e:
+            raise ConfigError(f"learner.state_init: {e}") from None
+        if self.learner.state_starts < 1 or self.learner.action_starts < 1:
+            raise ConfigError(f"learner.state_starts and learner.action_starts must be >= 1, got "
+                              f"{self.learner.state_starts}, {self.learner.action_starts}")
         if self.learner.replay_n < 1:
             raise ConfigError(f"learner.replay_n must be >= 1, got {self.learner.replay_n}")
         if self.learner.replay_per_epoch < 0:

@@ -61,6 +61,8 @@ class LearningSettings:
     particles: int = 20  # M (A.5)
     init_spread: float = InferenceConfig.init_spread  # state particles start within this of O^F (m)
     action_starts: int = InferenceConfig.action_starts  # each action particle starts at the best of this many draws
+    state_init: str = InferenceConfig.state_init  # StateInit: where state particles start, what the prior draws
+    state_starts: int = InferenceConfig.state_starts  # StateInit.PRIOR: each particle starts at the best of this many
     epochs: int = FinetuneConfig.epochs  # fine-tuning epochs (A.11: 200)
     lr: float = 0.0  # FinetuneConfig.lr: fine-tuning Adam rate, 0 = the parent's pre-training rate
     stop_when_learned: bool = False  # FinetuneConfig.stop_when_learned: stop once the failure is learned
@@ -130,6 +132,8 @@ def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureSto
                            inference=InferenceConfig(particles=settings.particles, seed=spec.learning_seed,
                                                      init_spread=settings.init_spread,
                                                      action_starts=settings.action_starts,
+                                                     state_init=settings.state_init,
+                                                     state_starts=settings.state_starts,
                                                      action_objective=settings.action_objective,
                                                      action_relations=settings.action_relations),
                            finetune=finetune, work_dir=str(work / "learn" / name), heldout=settings.heldout,

@@ -181,6 +181,8 @@ class LearningRun:
 LEARNER_SETTINGS_ADDED: dict[str, Any] = {
     "init_spread": 0.03,  # 2026-12-05: InferenceConfig.init_spread, recorded from then on
     "action_starts": 1,  # 2026-12-05: InferenceConfig.action_starts (one uniform draw per particle before)
+    "state_init": "local",  # 2026-12-06: InferenceConfig.state_init (StateInit.LOCAL before)
+    "state_starts": 1,  # 2026-12-06: InferenceConfig.state_starts
 }
 
 

@@ -45,7 +45,7 @@ import torch
 from torch import Tensor
 
 from f2p_learner.svgd import SVGD, RBFKernel, SVGDResult, gradient_ascent
-from f2p_model.model import SkillEffectModel, transform_segments
+from f2p_model.model import SkillEffectModel, transform_segments, yaw_rotation
 from f2p_model.pointconv import tile_groupings
 from f2p_sim.relations import BINARY, UNARY
 from f2p_sim.scene import ObjectClass
@@ -80,6 +80,32 @@ class ActionRelations(str, Enum):
         except ValueError:
             raise ValueError(f"unknown action relations {name!r}; known: "
                              f"{', '.join(m.value for m in cls)}") from None
+
+
+class StateInit(str, Enum):
+    """Where the state particles start, and what the prior-drawing baselines draw (`prior_states`).
+
+    LOCAL: SVGD and Gradient start as Gaussian offsets of `init_spread` around O^F; Sampling, Small
+    and Large draw every movable object's offset independently and uniformly in the prior's box (the
+    behaviour until 2026-12-06).
+    PRIOR: every method draws from the uniform prior over *feasible* states of A.13.1 (P(S)):
+    each free movable object anywhere its centre stays over its support within ±`max_offset`, and
+    contents moved rigidly with their container (a state with an item out of its box is not the
+    failure's situation; `_container_of`); SVGD and Gradient start each particle at the best of
+    `state_starts` such draws by the state posterior (Eq. 4's likelihood and the barrier). Why: on
+    the full transport run the children of SVGD's particles (starting within 3 cm of O^F) learned
+    their own failure scene only, while Sampling, whose states were uniform draws, was the best
+    learner (experiments/RESULTS.md, "Where the state particles start")."""
+
+    LOCAL = "local"
+    PRIOR = "prior"
+
+    @classmethod
+    def parse(cls, name: str | StateInit) -> StateInit:
+        try:
+            return cls(name)
+        except ValueError:
+            raise ValueError(f"unknown state init {name!r}; known: {', '.join(m.value for m in cls)}") from None
 
 
 @dataclass
@@ -121,7 +147,9 @@ class InferenceConfig:
     action_starts: int = 1
     lr: float = 0.04  # Adam step size (A.13.3)
     max_offset: float = 0.15  # |dx|, |dy| of a state particle (m); |dyaw| ≤ π/4
-    init_spread: float = 0.03  # particles start as small random offsets around O^F (m)
+    init_spread: float = 0.03  # particles start as small random offsets around O^F (m), StateInit.LOCAL
+    state_init: str = StateInit.LOCAL.value  # where the state particles start (`StateInit`)
+    state_starts: int = 1  # StateInit.PRIOR: each state particle starts at the best of this many prior draws
     barrier_weight: float = 200.0  # soft feasibility barrier (1/m²)
     kernel: str = "rbf"  # "rbf" (Fail2Progress) or "none" (the Gradient baseline)
     action_objective: str = "joint"  # Eq. 7's ln H: "joint" or "per_relation" (`action_log_prob`)
@@ -367,20 +395,87 @@ def _overlap(c: Tensor, half: Tensor) -> Tensor:
     return area * (1 - torch.eye(c.shape[1], dtype=area.dtype))
 
 
+def prior_limits(config: InferenceConfig) -> Tensor:
+    """(3,) the box of the uniform prior over a movable object's (dx, dy, dyaw): ±max_offset, ±π/4."""
+    return torch.tensor([config.max_offset, config.max_offset, np.pi / 4])
+
+
+def prior_states(ft: FailureTensors, m: int, config: InferenceConfig, generator: torch.Generator) -> Tensor:
+    """m draws (m, N, 3) from the uniform prior P(S) of `config.state_init` (`StateInit`).
+
+    PRIOR: a free movable object (inside no other) draws its planar offset uniformly where its
+    footprint centre stays over its support (the barrier's rule) and within ±max_offset, its yaw in
+    ±π/4; what is inside it in R^F turns and moves with it rigidly (about the container's centre:
+    each segment turns about its own centroid, so its offset takes the container's turn of the
+    centroid's lever arm), transitively. LOCAL: every movable object independently uniform in the box."""
+    n = ft.points.shape[0]
+    lim = prior_limits(config)
+    u = torch.rand(m, n, 3, generator=generator)
+    if StateInit.parse(config.state_init) is StateInit.LOCAL:
+        return (u * 2 - 1) * lim * ft.movable[None, :, None]
+    movable = ft.movable & ft.mask
+    container = _container_of(ft, movable)
+    support = _support_of(ft.box_lo, ft.box_hi, ~ft.movable & ft.mask)
+    centre = (ft.box_lo + ft.box_hi)[:, :2] / 2  # (N, 2)
+    sup = support.clamp_min(0)
+    on = (support >= 0)[:, None]
+    lo = torch.where(on, torch.maximum(ft.box_lo[sup, :2] - centre, -lim[:2]), -lim[:2])  # (N, 2)
+    hi = torch.where(on, torch.minimum(ft.box_hi[sup, :2] - centre, lim[:2]), lim[:2])
+    # a container keeps what it carries inside ±max_offset too: its range shrinks by the farthest its
+    # turn can swing a content's centre (|arm| · 2 sin(π/8) at ±π/4)
+    swing = torch.zeros(n)
+    for i in (container >= 0).nonzero(as_tuple=True)[0].tolist():
+        c = int(container[i])
+        swing[c] = torch.maximum(swing[c], (centre[i] - centre[c]).norm() * 2 * np.sin(float(lim[2]) / 2))
+    lo, hi = torch.maximum(lo, -lim[:2] + swing[:, None]), torch.minimum(hi, lim[:2] - swing[:, None])
+    hi = torch.maximum(hi, lo)  # an object already off its support's footprint: stays where it is
+    s = torch.cat([lo + (hi - lo) * u[..., :2], (u[..., 2:] * 2 - 1) * lim[2]], dim=-1)  # (m, N, 3)
+    placed = movable & (container < 0)
+    for _ in range(n):  # contents of contents: at most N rounds
+        todo = movable & ~placed & (container >= 0) & placed[container.clamp_min(0)]
+        if not bool(todo.any()):
+            break
+        for i in todo.nonzero(as_tuple=True)[0].tolist():
+            c = int(container[i])
+            arm = centre[i] - centre[c]  # (2,)
+            rot = yaw_rotation(s[:, c, 2])[:, :2, :2]  # (m, 2, 2)
+            s[:, i, :2] = s[:, c, :2] + (rot @ arm) - arm
+            s[:, i, 2] = s[:, c, 2]
+        placed = placed | todo
+    return s * movable[None, :, None]
+
+
+def initial_states(model: SkillEffectModel, ft: FailureTensors, config: InferenceConfig) -> Tensor:
+    """Where `infer_states` starts its particles (M, N, 3), seeded by config.seed (`StateInit`)."""
+    g = torch.Generator().manual_seed(config.seed)
+    m, n = config.particles, ft.points.shape[0]
+    if StateInit.parse(config.state_init) is StateInit.LOCAL:
+        init = torch.randn(m, n, 3, generator=g) * config.init_spread
+        init[..., 2] = init[..., 2] * 2.0  # yaw spread in rad, about ±0.06
+        return init * ft.movable[None, :, None]
+    k = config.state_starts
+    if k < 1:
+        raise ValueError(f"state_starts must be >= 1, got {k}")
+    draws = prior_states(ft, m * k, config, g)
+    if k == 1:
+        return draws
+    with torch.no_grad():
+        score = state_log_prob(model, ft, config)(draws).reshape(k, m)
+    best = score.argmax(0)  # (m,)
+    return draws.reshape(k, m, n, 3)[best, torch.arange(m)]
+
+
 def infer_states(model: SkillEffectModel, ft: FailureTensors, config: InferenceConfig,
                  callback=None) -> SVGDResult:
-    """SVGD (or the Gradient baseline) over state particles (M, N, 3), Eq. 4/5."""
-    g = torch.Generator().manual_seed(config.seed)
+    """SVGD (or the Gradient baseline) over state particles (M, N, 3), Eq. 4/5, from `initial_states`."""
     n = ft.points.shape[0]
-    init = torch.randn(config.particles, n, 3, generator=g) * config.init_spread
-    init[..., 2] = init[..., 2] * 2.0  # yaw spread in rad, about ±0.06
-    init = init * ft.movable[None, :, None]
-    lim = torch.tensor([config.max_offset, config.max_offset, np.pi / 4])
+    lim = prior_limits(config)
     bounds = (-lim.expand(n, 3), lim.expand(n, 3))
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     try:
+        init = initial_states(model, ft, config)
         log_prob = state_log_prob(model, ft, config)
         algo = _algorithm(log_prob, config, bounds)
         return algo.run(init, config.state_iterations, callback=callback)
@@ -481,6 +576,7 @@ __all__ = [
     "FailureTensors",
     "InferenceConfig",
     "ParticleEncoder",
+    "StateInit",
     "action_log_prob",
     "action_objective",
     "action_relations",
@@ -491,7 +587,10 @@ __all__ = [
     "infer_actions",
     "infer_states",
     "initial_actions",
+    "initial_states",
     "moved_objects",
+    "prior_limits",
+    "prior_states",
     "state_log_prob",
     "state_satisfaction",
     "uniform_actions",

@@ -37,6 +37,8 @@ from f2p_learner.inference import (
     action_relations,
     infer_actions,
     infer_states,
+    prior_limits,
+    prior_states,
     state_satisfaction,
     uniform_actions,
 )
@@ -124,12 +126,6 @@ def executive_settings(method: str | Method) -> dict[str, object]:
     return Method.parse(method).executive_settings()
 
 
-def _prior_states(ft: FailureTensors, m: int, config: InferenceConfig, g: torch.Generator) -> Tensor:
-    lim = torch.tensor([config.max_offset, config.max_offset, math.pi / 4])
-    s = (torch.rand(m, ft.points.shape[0], 3, generator=g) * 2 - 1) * lim
-    return s * ft.movable[None, :, None]
-
-
 def _reject(draw: Callable[[int], Tensor], score: Callable[[Tensor], Tensor], target: float, m: int,
             cfg: MethodConfig) -> tuple[Tensor, int]:
     """Draw in batches until m draws score >= target; past max_draws keep the m best seen."""
@@ -189,19 +185,19 @@ def propose(method: str, model: SkillEffectModel, ft: FailureTensors, config: In
         out.actions = infer_actions(model, ft, out.states, cfg, callback).particles
     elif method == "sampling":
         out.states, out.draws["states"] = _reject(
-            lambda k: _prior_states(ft, k, config, g), lambda s: state_satisfaction(model, ft, s),
+            lambda k: prior_states(ft, k, config, g), lambda s: state_satisfaction(model, ft, s),
             mc.target_satisfaction, m, mc)
         out.times_s["state_inference"] = time.perf_counter() - t
         t = time.perf_counter()
         out.actions, out.draws["actions"] = _reject_actions(model, ft, out.states, g, mc, relations)
     elif method in RANDOM_SAMPLES:
-        out.states = _prior_states(ft, m, config, g)
+        out.states = prior_states(ft, m, config, g)
         out.times_s["state_inference"] = time.perf_counter() - t
         t = time.perf_counter()
         out.actions = uniform_actions(ft, m, g)
     else:  # domain_randomization
         sigma = torch.tensor([mc.dr_sigma_xy, mc.dr_sigma_xy, mc.dr_sigma_yaw])
-        lim = torch.tensor([config.max_offset, config.max_offset, math.pi / 4])
+        lim = prior_limits(config)
         s = torch.randn(m, ft.points.shape[0], 3, generator=g) * sigma
         out.states = torch.maximum(torch.minimum(s, lim), -lim) * ft.movable[None, :, None]
         out.times_s["state_inference"] = time.perf_counter() - t

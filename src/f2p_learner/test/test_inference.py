@@ -18,7 +18,10 @@ from f2p_learner.inference import (
     infer_actions,
     infer_states,
     initial_actions,
+    initial_states,
     moved_objects,
+    prior_states,
+    state_log_prob,
 )
 from f2p_model.config import tiny_model_config
 from f2p_model.model import SkillEffectModel
@@ -122,6 +125,48 @@ def test_action_particles_start_at_the_best_of_their_draws(event, model):
         initial_actions(ft, 4, InferenceConfig(action_starts=0))
     with pytest.raises(ValueError, match="give the model"):
         initial_actions(ft, 4, InferenceConfig(action_starts=8))
+
+
+def test_the_feasible_prior_moves_contents_with_their_container_and_keeps_objects_on_their_support(event, model):
+    """StateInit.PRIOR: every draw keeps each item where it sits in its box (the box's rigid motion
+    applied to the item's centre), free objects' centres over their support, within the box of the
+    prior, static objects still; the LOCAL prior draws objects independently (items leave their box)."""
+    ft = failure_tensors(event, model)
+    names = event.scene_before.names
+    box = names.index(event.skill.object_ids[0])
+    items = [names.index(n) for n in names if n.startswith("item_")]
+    cfg = InferenceConfig(state_init="prior")
+    s = prior_states(ft, 64, cfg, torch.Generator().manual_seed(0))
+    centre = ((ft.box_lo + ft.box_hi) / 2)[:, :2]
+    assert torch.all(s[:, ~ft.movable] == 0)
+    assert torch.all(s[..., :2].abs() <= cfg.max_offset + 1e-6) and torch.all(s[..., 2].abs() <= np.pi / 4 + 1e-6)
+    c, sn = np.cos(s[:, box, 2]), np.sin(s[:, box, 2])
+    for i in items:
+        arm = centre[i] - centre[box]
+        moved = centre[box] + s[:, box, :2] + torch.stack([c * arm[0] - sn * arm[1], sn * arm[0] + c * arm[1]], -1)
+        assert torch.allclose(centre[i] + s[:, i, :2], moved, atol=1e-5)
+        assert torch.allclose(s[:, i, 2], s[:, box, 2])
+    table = names.index("table_A")
+    assert torch.all(centre[box] + s[:, box, :2] >= ft.box_lo[table, :2] - 1e-6)
+    assert torch.all(centre[box] + s[:, box, :2] <= ft.box_hi[table, :2] + 1e-6)
+    assert s[:, box, :2].std(0).min() > 0.04  # spread over the box of the prior, not around O^F
+    local = prior_states(ft, 64, InferenceConfig(), torch.Generator().manual_seed(0))
+    assert not torch.allclose(local[:, items[0], :2], local[:, box, :2])
+
+
+def test_state_particles_start_at_the_best_of_their_prior_draws(event, model):
+    ft = failure_tensors(event, model)
+    cfg = InferenceConfig(particles=4, state_init="prior", state_starts=8)
+    best = initial_states(model, ft, cfg)
+    one = initial_states(model, ft, dataclasses.replace(cfg, state_starts=1))
+    log_prob = state_log_prob(model, ft, cfg)
+    with torch.no_grad():
+        assert torch.all(log_prob(best) >= log_prob(one) - 1e-4)  # the first of the 8 draws is the one draw
+    assert torch.equal(initial_states(model, ft, cfg), best)  # seeded
+    with pytest.raises(ValueError, match="state_starts must be"):
+        initial_states(model, ft, dataclasses.replace(cfg, state_starts=0))
+    with pytest.raises(ValueError, match="unknown state init"):
+        initial_states(model, ft, dataclasses.replace(cfg, state_init="wide"))
 
 
 def test_moved_relations_are_those_of_the_acted_object_and_its_contents_with_every_other_object(event, model):
