@@ -114,6 +114,25 @@ def child_store(parent_root: Path, version: str, dest: Path) -> ModelStore:
     return ModelStore(dest)
 
 
+def learner_config(settings: LearningSettings, method: Method, learning_seed: int, work_dir: Path,
+                   finetune_seed: int = 0) -> LearnerConfig:
+    """The learner of an experiment's `settings`: the particles seeded by the learning seed, fine-tuning
+    by `finetune_seed` (`FinetuneConfig.seed`: the replay drawn each epoch and the batch order; 0 in
+    every experiment, other values measure how much of a learning run is chance:
+    experiments/tools/finetune_seeds.py)."""
+    finetune = FinetuneConfig(epochs=settings.epochs, lr=settings.lr, stop_when_learned=settings.stop_when_learned,
+                              freeze_encoder=settings.freeze_encoder, freeze_decoders=settings.freeze_decoders,
+                              object_slots=settings.object_slots, replay_per_epoch=settings.replay_per_epoch,
+                              dplus_repeats=settings.dplus_repeats,
+                              schedule=settings.schedule, l2_to_parent=settings.l2_to_parent, seed=finetune_seed)
+    inference = InferenceConfig(particles=settings.particles, seed=learning_seed, init_spread=settings.init_spread,
+                                action_starts=settings.action_starts, state_init=settings.state_init,
+                                state_starts=settings.state_starts, action_objective=settings.action_objective,
+                                action_relations=settings.action_relations)
+    return LearnerConfig(method=method.value, inference=inference, finetune=finetune, work_dir=str(work_dir),
+                         heldout=settings.heldout, replay=settings.replay, anchors=settings.anchors)
+
+
 def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureStore, parent_root: Path,
                  work: Path, settings: LearningSettings) -> LearningRun:
     """`spec.method` learns from `search`'s event into its own store under `work` (module docstring)."""
@@ -123,21 +142,7 @@ def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureSto
     event = failures.load(search.event_id)
     name = f"{spec.architecture}-{method.value}-s{spec.learning_seed}"
     store = child_store(parent_root, search.parent_version, work / "stores" / name)
-    finetune = FinetuneConfig(epochs=settings.epochs, lr=settings.lr, stop_when_learned=settings.stop_when_learned,
-                              freeze_encoder=settings.freeze_encoder, freeze_decoders=settings.freeze_decoders,
-                              object_slots=settings.object_slots, replay_per_epoch=settings.replay_per_epoch,
-                              dplus_repeats=settings.dplus_repeats,
-                              schedule=settings.schedule, l2_to_parent=settings.l2_to_parent)
-    config = LearnerConfig(method=method.value,
-                           inference=InferenceConfig(particles=settings.particles, seed=spec.learning_seed,
-                                                     init_spread=settings.init_spread,
-                                                     action_starts=settings.action_starts,
-                                                     state_init=settings.state_init,
-                                                     state_starts=settings.state_starts,
-                                                     action_objective=settings.action_objective,
-                                                     action_relations=settings.action_relations),
-                           finetune=finetune, work_dir=str(work / "learn" / name), heldout=settings.heldout,
-                           replay=settings.replay, anchors=settings.anchors)
+    config = learner_config(settings, method, spec.learning_seed, work / "learn" / name)
     learner = Fail2ProgressLearner(store, search.parent_version, config)
     learned = learner.learn(event)
     report = json.loads((Path(config.work_dir) / event.event_id / "report.json").read_text())

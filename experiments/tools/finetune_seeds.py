@@ -1,0 +1,100 @@
+"""How much of one learning run is chance: the same failure event, the same D+ (the particles are
+seeded by the learning seed), fine-tuned with K different fine-tuning seeds (`FinetuneConfig.seed`:
+which 96 replay transitions each epoch draws and the batch order), and each child run open loop on
+the same fresh scenes (first attempt, `f2p_experiments.trial.run_trial` as `f2p eval original`).
+
+The failure is found the way the experiment runner finds it (`find_failure` with the config's
+search settings and the learning seed), so `--config transport.yaml --learning-seed 0` relearns
+the full run's seed-0 failure; the learner settings are the config's. One JSON line per child
+(appended to --out; a rerun skips the seeds already there):
+
+    python experiments/tools/finetune_seeds.py --config experiments/configs/transport.yaml \\
+        --learning-seed 0 --finetune-seeds 0 1 2 3 --scenes 1000 100 \\
+        --out experiments/results/transport-diagnostics/finetune_seeds.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import time
+from pathlib import Path
+
+from f2p_experiments.config import load
+from f2p_experiments.learning import find_failure, learner_config
+from f2p_experiments.records import TrialSpec
+from f2p_experiments.trial import TrialSettings, run_trial
+
+from f2p_learner.learner import Fail2ProgressLearner
+from f2p_learner.methods import Method
+from f2p_model.store import ModelStore
+from f2p_monitor.failure_store import FailureStore
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--scale", default=None)
+    ap.add_argument("--learning-seed", type=int, required=True)
+    ap.add_argument("--finetune-seeds", type=int, nargs="+", required=True)
+    ap.add_argument("--scenes", type=int, nargs=2, metavar=("FIRST_SEED", "N"), required=True)
+    ap.add_argument("--objects", type=int, default=3)
+    ap.add_argument("--work", default="runs/finetune_seeds")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    cfg = load(args.config, args.scale or "full")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = {(r["learning_seed"], r["finetune_seed"], r["scenes"][0], r["scenes"][1])
+            for r in map(json.loads, out.read_text().splitlines() if out.exists() else [])}
+    parent_root = Path(cfg.model.store)
+    parent_model, meta = ModelStore(parent_root).load(cfg.model.version)
+    work = Path(args.work) / f"{cfg.experiment}-l{args.learning_seed}"
+    failures = FailureStore(work / "failures")
+    search = find_failure(cfg.experiment, cfg.architecture, args.learning_seed, parent_model.eval(),
+                          cfg.model.version, meta.weights_sha256, failures, cfg.search)
+    if not search.event_id:
+        raise SystemExit(f"learning seed {args.learning_seed}: no incorrect-prediction failure found")
+    event = failures.load(search.event_id)
+    first, n = args.scenes
+    for k in args.finetune_seeds:
+        if (args.learning_seed, k, first, n) in done:
+            print(f"fine-tuning seed {k}: already in {out}")
+            continue
+        store_dir = work / f"store-k{k}"
+        if store_dir.exists():
+            shutil.rmtree(store_dir)
+        (store_dir / "versions").mkdir(parents=True)
+        shutil.copytree(parent_root / "versions" / cfg.model.version, store_dir / "versions" / cfg.model.version)
+        store = ModelStore(store_dir)
+        t0 = time.perf_counter()
+        learned = Fail2ProgressLearner(store, cfg.model.version,
+                                       learner_config(cfg.learner, Method.FAIL2PROGRESS, args.learning_seed,
+                                                      work / f"k{k}", finetune_seed=k)).learn(event)
+        learn_s = time.perf_counter() - t0
+        validated = learned is not None  # an unvalidated child is published but not served
+        child_version = [m.version for m in store.list() if m.version != cfg.model.version][-1]
+        child, child_meta = store.load(child_version)
+        served = child_version if validated else cfg.model.version
+        model = child if validated else parent_model
+        settings = TrialSettings(replan_budget=cfg.trial.replan_budget, planner_samples=cfg.trial.planner_samples,
+                                 planner=cfg.trial.planner)
+        wins = 0
+        for seed in range(first, first + n):
+            spec = TrialSpec("finetune_seeds", cfg.architecture, Method.ORIGINAL, cfg.search.task, args.objects,
+                             "default", 0.0, seed)
+            wins += run_trial(spec, model.eval(), served, settings).first_attempt_success
+        row = {"learning_seed": args.learning_seed, "scene_seed": search.scene_seed, "event_id": search.event_id,
+               "finetune_seed": k, "child_sha256": child_meta.weights_sha256[:16], "validated": validated,
+               "scenes": [first, n], "objects": args.objects, "first_attempt_successes": wins,
+               "learn_s": round(learn_s, 1), "learner": dataclasses.asdict(cfg.learner)}
+        with out.open("a") as f:
+            f.write(json.dumps(row, sort_keys=True) + "\n")
+        print(f"fine-tuning seed {k}: child {row['child_sha256']} validated {validated}: "
+              f"{wins}/{n} fresh scenes first attempt ({learn_s:.0f} s learning)")
+
+
+if __name__ == "__main__":
+    main()
