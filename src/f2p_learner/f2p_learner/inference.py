@@ -44,6 +44,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from f2p_learner.names import parse_name
 from f2p_learner.svgd import SVGD, RBFKernel, SVGDResult, gradient_ascent
 from f2p_model.model import SkillEffectModel, transform_segments, yaw_rotation
 from f2p_model.pointconv import tile_groupings
@@ -75,11 +76,7 @@ class ActionRelations(str, Enum):
 
     @classmethod
     def parse(cls, name: str | ActionRelations) -> ActionRelations:
-        try:
-            return cls(name)
-        except ValueError:
-            raise ValueError(f"unknown action relations {name!r}; known: "
-                             f"{', '.join(m.value for m in cls)}") from None
+        return parse_name(cls, name, "action relations")
 
 
 class StateInit(str, Enum):
@@ -102,10 +99,7 @@ class StateInit(str, Enum):
 
     @classmethod
     def parse(cls, name: str | StateInit) -> StateInit:
-        try:
-            return cls(name)
-        except ValueError:
-            raise ValueError(f"unknown state init {name!r}; known: {', '.join(m.value for m in cls)}") from None
+        return parse_name(cls, name, "state init")
 
 
 @dataclass

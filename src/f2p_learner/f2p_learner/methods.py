@@ -42,6 +42,7 @@ from f2p_learner.inference import (
     state_satisfaction,
     uniform_actions,
 )
+from f2p_learner.names import parse_name
 from f2p_model.model import SkillEffectModel
 
 
@@ -67,10 +68,7 @@ class Method(str, Enum):
     @classmethod
     def parse(cls, name: str | Method) -> Method:
         """The method called `name`; ValueError listing the known names otherwise."""
-        try:
-            return cls(name)
-        except ValueError:
-            raise ValueError(f"unknown method {name!r}; known: {', '.join(m.value for m in cls)}") from None
+        return parse_name(cls, name, "method")
 
     @classmethod
     def parse_learning(cls, name: str | Method) -> Method:
