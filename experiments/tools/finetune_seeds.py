@@ -31,6 +31,33 @@ from f2p_learner.learner import Fail2ProgressLearner
 from f2p_learner.methods import Method
 from f2p_model.store import ModelStore
 from f2p_monitor.failure_store import FailureStore
+from f2p_monitor.stats import wilson_interval
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """First-attempt success of each child (95 % Wilson interval), one panel per failure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    seeds = sorted({r["learning_seed"] for r in rows})
+    fig, axes = plt.subplots(1, len(seeds), figsize=(4 + 1.2 * len(rows), 3.6), squeeze=False)
+    for ax, seed in zip(axes[0], seeds, strict=True):
+        mine = sorted((r for r in rows if r["learning_seed"] == seed), key=lambda r: r["finetune_seed"])
+        rates = [r["first_attempt_successes"] / r["scenes"][1] for r in mine]
+        lo_hi = [wilson_interval(r["first_attempt_successes"], r["scenes"][1]) for r in mine]
+        err = [[p - lo for p, (lo, _) in zip(rates, lo_hi, strict=True)],
+               [hi - p for p, (_, hi) in zip(rates, lo_hi, strict=True)]]
+        ax.bar([str(r["finetune_seed"]) for r in mine], rates, yerr=err, capsize=3, color="tab:orange")
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("fine-tuning seed")
+        ax.set_title(f"learning seed {seed}: failure scene {mine[0]['scene_seed']}", fontsize=9)
+    axes[0][0].set_ylabel("first-attempt success (95 % Wilson)")
+    fig.suptitle("one failure, one D+, several fine-tuning seeds: fresh scenes solved by each child", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def main() -> None:
@@ -94,6 +121,8 @@ def main() -> None:
             f.write(json.dumps(row, sort_keys=True) + "\n")
         print(f"fine-tuning seed {k}: child {row['child_sha256']} validated {validated}: "
               f"{wins}/{n} fresh scenes first attempt ({learn_s:.0f} s learning)")
+    plot([json.loads(line) for line in out.read_text().splitlines()], out.with_suffix(".png"))
+    print(f"plot: {out.with_suffix('.png')}")
 
 
 if __name__ == "__main__":
