@@ -41,10 +41,11 @@ def plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    seeds = sorted({r["learning_seed"] for r in rows})
+    seeds = sorted({(r.get("scale", "full"), r["learning_seed"]) for r in rows})
     fig, axes = plt.subplots(1, len(seeds), figsize=(4 + 1.2 * len(rows), 3.6), squeeze=False)
     for ax, seed in zip(axes[0], seeds, strict=True):
-        mine = sorted((r for r in rows if r["learning_seed"] == seed), key=lambda r: r["finetune_seed"])
+        mine = sorted((r for r in rows if (r.get("scale", "full"), r["learning_seed"]) == seed),
+                      key=lambda r: r["finetune_seed"])
         rates = [r["first_attempt_successes"] / r["scenes"][1] for r in mine]
         lo_hi = [wilson_interval(r["first_attempt_successes"], r["scenes"][1]) for r in mine]
         err = [[p - lo for p, (lo, _) in zip(rates, lo_hi, strict=True)],
@@ -52,7 +53,7 @@ def plot(rows: list[dict], path: Path) -> None:
         ax.bar([str(r["finetune_seed"]) for r in mine], rates, yerr=err, capsize=3, color="tab:orange")
         ax.set_ylim(0, 1)
         ax.set_xlabel("fine-tuning seed")
-        ax.set_title(f"learning seed {seed}: failure scene {mine[0]['scene_seed']}", fontsize=9)
+        ax.set_title(f"{seed[0]} scale, learning seed {seed[1]}: failure scene {mine[0]['scene_seed']}", fontsize=9)
     axes[0][0].set_ylabel("first-attempt success (95 % Wilson)")
     fig.suptitle("one failure, one D+, several fine-tuning seeds: fresh scenes solved by each child", fontsize=10)
     fig.tight_layout()
@@ -74,7 +75,7 @@ def main() -> None:
     cfg = load(args.config, args.scale or "full")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = {(r["learning_seed"], r["finetune_seed"], r["scenes"][0], r["scenes"][1])
+    done = {(r["scene_seed"], r["finetune_seed"], r["scenes"][0], r["scenes"][1])  # a failure is its scene
             for r in map(json.loads, out.read_text().splitlines() if out.exists() else [])}
     parent_root = Path(cfg.model.store)
     parent_model, meta = ModelStore(parent_root).load(cfg.model.version)
@@ -87,7 +88,7 @@ def main() -> None:
     event = failures.load(search.event_id)
     first, n = args.scenes
     for k in args.finetune_seeds:
-        if (args.learning_seed, k, first, n) in done:
+        if (search.scene_seed, k, first, n) in done:
             print(f"fine-tuning seed {k}: already in {out}")
             continue
         store_dir = work / f"store-k{k}"
@@ -113,7 +114,8 @@ def main() -> None:
             spec = TrialSpec("finetune_seeds", cfg.architecture, Method.ORIGINAL, cfg.search.task, args.objects,
                              "default", 0.0, seed)
             wins += run_trial(spec, model.eval(), served, settings).first_attempt_success
-        row = {"learning_seed": args.learning_seed, "scene_seed": search.scene_seed, "event_id": search.event_id,
+        row = {"experiment": cfg.experiment, "scale": args.scale or "full", "learning_seed": args.learning_seed,
+               "scene_seed": search.scene_seed, "event_id": search.event_id,
                "finetune_seed": k, "child_sha256": child_meta.weights_sha256[:16], "validated": validated,
                "scenes": [first, n], "objects": args.objects, "first_attempt_successes": wins,
                "learn_s": round(learn_s, 1), "learner": dataclasses.asdict(cfg.learner)}
