@@ -25,7 +25,7 @@ from pathlib import Path
 from f2p_experiments.config import load
 from f2p_experiments.learning import find_failure, learner_config
 from f2p_experiments.records import TrialSpec
-from f2p_experiments.trial import TrialSettings, run_trial
+from f2p_experiments.trial import run_trial
 
 from f2p_learner.learner import Fail2ProgressLearner
 from f2p_learner.methods import Method
@@ -107,13 +107,11 @@ def main() -> None:
         child, child_meta = store.load(child_version)
         served = child_version if validated else cfg.model.version
         model = child if validated else parent_model
-        settings = TrialSettings(replan_budget=cfg.trial.replan_budget, planner_samples=cfg.trial.planner_samples,
-                                 planner=cfg.trial.planner)
         wins = 0
         for seed in range(first, first + n):
             spec = TrialSpec("finetune_seeds", cfg.architecture, Method.ORIGINAL, cfg.search.task, args.objects,
                              "default", 0.0, seed)
-            wins += run_trial(spec, model.eval(), served, settings).first_attempt_success
+            wins += run_trial(spec, model.eval(), served, cfg.trial).first_attempt_success
         row = {"experiment": cfg.experiment, "scale": args.scale or "full", "learning_seed": args.learning_seed,
                "scene_seed": search.scene_seed, "event_id": search.event_id,
                "finetune_seed": k, "child_sha256": child_meta.weights_sha256[:16], "validated": validated,
