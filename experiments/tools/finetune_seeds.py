@@ -75,7 +75,8 @@ def main() -> None:
     cfg = load(args.config, args.scale or "full")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = {(r["scene_seed"], r["finetune_seed"], r["scenes"][0], r["scenes"][1])  # a failure is its scene
+    scale = args.scale or "full"  # a failure is its scene; a scale is its learner settings
+    done = {(r.get("scale", "full"), r["scene_seed"], r["finetune_seed"], r["scenes"][0], r["scenes"][1])
             for r in map(json.loads, out.read_text().splitlines() if out.exists() else [])}
     parent_root = Path(cfg.model.store)
     parent_model, meta = ModelStore(parent_root).load(cfg.model.version)
@@ -88,7 +89,7 @@ def main() -> None:
     event = failures.load(search.event_id)
     first, n = args.scenes
     for k in args.finetune_seeds:
-        if (search.scene_seed, k, first, n) in done:
+        if (scale, search.scene_seed, k, first, n) in done:
             print(f"fine-tuning seed {k}: already in {out}")
             continue
         store_dir = work / f"store-k{k}"

@@ -25,7 +25,7 @@ import yaml
 from f2p_experiments.learning import FAILURE_SEED_STRIDE, LearningSettings, SearchSettings
 from f2p_experiments.records import LearningSpec, TrialSpec
 from f2p_experiments.trial import TrialSettings
-from f2p_learner.inference import ActionRelations, StateInit
+from f2p_learner.inference import ActionRelations, StateInit, StateRelations
 from f2p_learner.methods import Method
 from f2p_model.config import ARCHITECTURES, SCHEDULES
 from f2p_planner.planner import PlanMethod
@@ -132,6 +132,12 @@ class ExperimentConfig:
             StateInit.parse(self.learner.state_init)
         except ValueError as e:
             raise ConfigError(f"learner.state_init: {e}") from None
+        try:
+            StateRelations.parse(self.learner.state_relations)
+        except ValueError as e:
+            raise ConfigError(f"learner.state_relations: {e}") from None
+        if not self.learner.max_offset > 0:
+            raise ConfigError(f"learner.max_offset must be > 0, got {self.learner.max_offset}")
         if self.learner.state_starts < 1 or self.learner.action_starts < 1:
             raise ConfigError(f"learner.state_starts and learner.action_starts must be >= 1, got "
                               f"{self.learner.state_starts}, {self.learner.action_starts}")

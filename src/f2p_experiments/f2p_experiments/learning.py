@@ -63,6 +63,8 @@ class LearningSettings:
     action_starts: int = InferenceConfig.action_starts  # each action particle starts at the best of this many draws
     state_init: str = InferenceConfig.state_init  # StateInit: where state particles start, what the prior draws
     state_starts: int = InferenceConfig.state_starts  # StateInit.PRIOR: each particle starts at the best of this many
+    state_relations: str = InferenceConfig.state_relations  # StateRelations: the relations of R^F the states keep
+    max_offset: float = InferenceConfig.max_offset  # the state prior's box: |dx|, |dy| of a particle (m)
     epochs: int = FinetuneConfig.epochs  # fine-tuning epochs (A.11: 200)
     lr: float = 0.0  # FinetuneConfig.lr: fine-tuning Adam rate, 0 = the parent's pre-training rate
     stop_when_learned: bool = False  # FinetuneConfig.stop_when_learned: stop once the failure is learned
@@ -127,7 +129,8 @@ def learner_config(settings: LearningSettings, method: Method, learning_seed: in
                               schedule=settings.schedule, l2_to_parent=settings.l2_to_parent, seed=finetune_seed)
     inference = InferenceConfig(particles=settings.particles, seed=learning_seed, init_spread=settings.init_spread,
                                 action_starts=settings.action_starts, state_init=settings.state_init,
-                                state_starts=settings.state_starts, action_objective=settings.action_objective,
+                                state_starts=settings.state_starts, state_relations=settings.state_relations,
+                                max_offset=settings.max_offset, action_objective=settings.action_objective,
                                 action_relations=settings.action_relations)
     return LearnerConfig(method=method.value, inference=inference, finetune=finetune, work_dir=str(work_dir),
                          heldout=settings.heldout, replay=settings.replay, anchors=settings.anchors)

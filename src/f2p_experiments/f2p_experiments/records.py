@@ -183,6 +183,8 @@ LEARNER_SETTINGS_ADDED: dict[str, Any] = {
     "action_starts": 1,  # 2026-12-05: InferenceConfig.action_starts (one uniform draw per particle before)
     "state_init": "local",  # 2026-12-06: InferenceConfig.state_init (StateInit.LOCAL before)
     "state_starts": 1,  # 2026-12-06: InferenceConfig.state_starts
+    "state_relations": "all",  # 2026-12-06: InferenceConfig.state_relations (Eq. 4 over every relation before)
+    "max_offset": 0.15,  # 2026-12-06: InferenceConfig.max_offset, recorded from then on
 }
 
 

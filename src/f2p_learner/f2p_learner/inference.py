@@ -103,6 +103,30 @@ class StateInit(str, Enum):
         return parse_name(cls, name, "state init")
 
 
+class StateRelations(str, Enum):
+    """The relations of R^F the state particles must keep (Eq. 4's likelihood).
+
+    ALL: every relation of the failure scene before the skill, Eq. 4 as written (R^F = R̂_{k-1}).
+    MOVED: the relations among the objects the failed skill moves (the acted object and its contents,
+    `moved_objects`), their unary ones included: the failure's own situation (Fig. 2: "the state
+    posterior distribution captures failure relations (e.g., objects inside the box)"), while where
+    that group stands relative to everything else is left to the prior P(S).
+
+    Why MOVED: under ALL the front/behind relations (A.9: centres compared along x) between a
+    transport failure's box or items and the markers and tables pin the box's start x to within a
+    few cm of O^F, so every D+ row starts the box where the failure did, and the children predicted
+    the contents to travel only for boxes starting near there: on the full run's test scenes every
+    child believed its plan (p(goal) > 1e-5) for boxes starting at x < 0.40 and for none starting
+    beyond (experiments/RESULTS.md, "D+ starts every box where the failure did")."""
+
+    ALL = "all"
+    MOVED = "moved"
+
+    @classmethod
+    def parse(cls, name: str | StateRelations) -> StateRelations:
+        return parse_name(cls, name, "state relations")
+
+
 @dataclass
 class InferenceConfig:
     particles: int = 20  # M (A.5)
@@ -145,6 +169,7 @@ class InferenceConfig:
     init_spread: float = 0.03  # particles start as small random offsets around O^F (m), StateInit.LOCAL
     state_init: str = StateInit.LOCAL.value  # where the state particles start (`StateInit`)
     state_starts: int = 1  # StateInit.PRIOR: each state particle starts at the best of this many prior draws
+    state_relations: str = StateRelations.ALL.value  # the relations of R^F Eq. 4 keeps (`StateRelations`)
     barrier_weight: float = 200.0  # soft feasibility barrier (1/m²)
     kernel: str = "rbf"  # "rbf" (Fail2Progress) or "none" (the Gradient baseline)
     action_objective: str = "joint"  # Eq. 7's ln H: "joint" or "per_relation" (`action_log_prob`)
@@ -243,6 +268,10 @@ def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: Inferenc
     mask = ft.mask
     n = mask.shape[0]
     pair = mask[:, None] & mask[None, :] & ~torch.eye(n, dtype=torch.bool)
+    kept = mask  # (N,) objects whose relations Eq. 4 keeps (`StateRelations`)
+    if StateRelations.parse(config.state_relations) is StateRelations.MOVED:
+        kept = moved_objects(ft)
+        pair = pair & kept[:, None] & kept[None, :]
     movable = ft.movable & mask
     support = _support_of(ft.box_lo, ft.box_hi, ~ft.movable & mask)
     container = _container_of(ft, movable)  # (N,) the movable object each one sits inside in O^F, -1 if none
@@ -269,12 +298,12 @@ def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: Inferenc
             p = pu[..., u_idx].clamp(eps, 1 - eps)
             t = ft.unary_before[:, u_idx].to(p.dtype)
             ll = t * p.log() + (1 - t) * (1 - p).log()
-            terms.append((ll * mask[None, :, None]).sum((1, 2)) / (mask.sum() * len(u_idx)))
+            terms.append((ll * kept[None, :, None]).sum((1, 2)) / (kept.sum().clamp_min(1) * len(u_idx)))
         if b_idx:
             p = pb[..., b_idx].clamp(eps, 1 - eps)
             t = ft.binary_before[..., b_idx].to(p.dtype)
             ll = t * p.log() + (1 - t) * (1 - p).log()
-            terms.append((ll * pair[None, ..., None]).sum((1, 2, 3)) / (pair.sum() * len(b_idx)))
+            terms.append((ll * pair[None, ..., None]).sum((1, 2, 3)) / (pair.sum().clamp_min(1) * len(b_idx)))
         log_lik = sum(terms) if terms else torch.zeros(m)
         # soft feasibility barrier (the uniform prior over feasible states)
         c = centre[None] + off[..., :2]  # (M, N, 2)
@@ -290,7 +319,7 @@ def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: Inferenc
         off_support = off_support * (movable & (support >= 0))[None]
         barrier = ov.pow(2).sum((1, 2)) / 2 + off_support.sum(1)
         if config.likelihood == "sum":  # Eq. 4 as written: every relation value one term
-            scale = float(mask.sum() * len(u_idx) + pair.sum() * len(b_idx))
+            scale = float(kept.sum() * len(u_idx) + pair.sum() * len(b_idx))
             return scale * (log_lik - config.barrier_weight * barrier)
         return log_lik - config.barrier_weight * barrier
 

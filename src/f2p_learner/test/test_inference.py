@@ -169,6 +169,32 @@ def test_state_particles_start_at_the_best_of_their_prior_draws(event, model):
         initial_states(model, ft, dataclasses.replace(cfg, state_init="wide"))
 
 
+def test_moved_state_relations_keep_the_moved_group_and_nothing_else(event, model):
+    """StateRelations.MOVED: Eq. 4 scores only the relations among the acted object and its contents,
+    so relations with an object outside that group (here: all of them but `inside`, flipped) change the
+    ALL likelihood and not the MOVED one, while relations within the group change both."""
+    ft = failure_tensors(event, model)
+    moved = moved_objects(ft)
+    assert int(moved.sum()) >= 2  # the bag and its items
+    states = initial_states(model, ft, InferenceConfig(particles=3))
+    not_inside = torch.arange(len(BINARY)) != BINARY.index("inside")  # `inside` also says what the prior moves together
+    outside = ~(moved[:, None] & moved[None, :])[..., None] & not_inside
+    flipped_out = dataclasses.replace(ft, binary_before=torch.where(outside, ~ft.binary_before,
+                                                                    ft.binary_before))
+    flipped_in = dataclasses.replace(ft, binary_before=torch.where(outside | ~not_inside, ft.binary_before,
+                                                                   ~ft.binary_before))
+
+    def score(f, which):
+        with torch.no_grad():
+            return state_log_prob(model, f, InferenceConfig(state_relations=which))(states)
+
+    assert torch.allclose(score(flipped_out, "moved"), score(ft, "moved"))
+    assert not torch.allclose(score(flipped_out, "all"), score(ft, "all"))
+    assert not torch.allclose(score(flipped_in, "moved"), score(ft, "moved"))
+    with pytest.raises(ValueError, match="unknown state relations"):
+        score(ft, "every")
+
+
 def test_moved_relations_are_those_of_the_acted_object_and_its_contents_with_every_other_object(event, model):
     ft = failure_tensors(event, model)
     names = event.scene_before.names

@@ -1,0 +1,94 @@
+"""Which fresh scenes each model solves: one JSON line per (model, scene) with the first-attempt
+outcome, the model's belief in its plan, the unmet goal atoms and what the scene is (the class of the
+transported box, the object count), so children can be compared scene by scene rather than by
+their totals (RESULTS.md, "how much of a learning run is chance").
+
+    python experiments/tools/per_scene.py --model experiments/parent:v0001 \\
+        runs/finetune_seeds/transport-l0/store-k0:v0002 --scenes 1000 100 \\
+        --out runs/per_scene.jsonl
+
+A rerun skips the (model, scene) pairs already in --out. Prints, per model, success by box class
+and by where the box starts, and how many first plans the model believed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from f2p_experiments.records import TrialSpec
+from f2p_experiments.trial import TrialSettings, draw_scene, run_trial
+from tqdm import tqdm
+
+from f2p_learner.methods import Method
+from f2p_model.store import ModelStore
+from f2p_sim.relations import OPEN_BOX_CLASSES
+
+BELIEVED = 1e-5  # a first plan the model believes: p(goal) above this (the parent's are 1e-20 and below)
+
+
+def scene_facts(spec: TrialSpec, n_points: int) -> dict:
+    """What the scene is: the class of its open box (transport: bag or container, '' when none), where
+    the box starts (x, y) and the markers' x (transport), as `draw_scene` draws it."""
+    objects = {o.name: o for o in draw_scene(spec, n_points).sample.scene.objects}
+    box = next((o for o in objects.values() if o.cls.value in OPEN_BOX_CLASSES), None)
+    return {"box": box.cls.value if box else "",
+            "box_xy": [round(float(v), 4) for v in box.pos[:2]] if box else None,
+            "markers_x": [round(float(o.pos[0]), 4) for n, o in sorted(objects.items()) if n.startswith("marker_")]}
+
+
+def summarise(rows: list[dict], far_x: float = 0.40) -> None:
+    """Per model: scenes solved, by box class and by where the box starts (x below / from `far_x`),
+    and how many first plans the model believed (p(goal) > BELIEVED)."""
+    by = defaultdict(list)
+    for r in rows:
+        by[r["model"]].append(r)
+    for model, mine in by.items():
+        parts = []
+        for name, sel in [*((c, [r for r in mine if r["box"] == c]) for c in sorted({r["box"] for r in mine})),
+                          (f"box x<{far_x}", [r for r in mine if r["box_xy"] and r["box_xy"][0] < far_x]),
+                          (f"box x>={far_x}", [r for r in mine if r["box_xy"] and r["box_xy"][0] >= far_x])]:
+            believed = sum(r["goal_probability"] > BELIEVED for r in sel)
+            parts.append(f"{name} {sum(r['first_attempt_success'] for r in sel)}/{len(sel)} (believed {believed})")
+        print(f"{model}: {sum(r['first_attempt_success'] for r in mine)}/{len(mine)}; " + ", ".join(parts))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", nargs="+", required=True, help="STORE:VERSION, one or more")
+    ap.add_argument("--scenes", type=int, nargs=2, metavar=("FIRST_SEED", "N"), required=True)
+    ap.add_argument("--task", default="transport")
+    ap.add_argument("--objects", type=int, default=3)
+    ap.add_argument("--camera", default="default")
+    ap.add_argument("--planner-samples", type=int, default=1000)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+    done = {(r["model"], r["task"], r["objects"], r["camera"], r["seed"]) for r in rows}
+    settings = TrialSettings(planner_samples=args.planner_samples)
+    first, n = args.scenes
+    for ref in args.model:
+        store, _, version = ref.rpartition(":")
+        model, meta = ModelStore(Path(store)).load(version)
+        model.eval()
+        todo = [s for s in range(first, first + n) if (ref, args.task, args.objects, args.camera, s) not in done]
+        for seed in tqdm(todo, desc=ref, unit="scene"):
+            spec = TrialSpec("per_scene", "points2plans", Method.ORIGINAL, args.task, args.objects,
+                             args.camera, 0.0, seed)
+            result = run_trial(spec, model, version, settings)
+            row = {"model": ref, "sha256": meta.weights_sha256[:16], "task": args.task, "objects": args.objects,
+                   "camera": args.camera, "seed": seed, **scene_facts(spec, model.config.n_points),
+                   "first_attempt_success": result.first_attempt_success,
+                   "goal_probability": result.goal_probability, "unmet_first": result.unmet_first}
+            rows.append(row)
+            with out.open("a") as f:
+                f.write(json.dumps(row, sort_keys=True) + "\n")
+    summarise([r for r in rows if r["model"] in args.model])
+
+
+if __name__ == "__main__":
+    main()
