@@ -7,6 +7,7 @@ their totals (RESULTS.md, "how much of a learning run is chance").
         runs/finetune_seeds/transport-l0/store-k0:v0002 --scenes 1000 100 \\
         --out runs/per_scene.jsonl
 
+With --ensemble the models are planned with as one (the mean of their predictions: `Ensemble`).
 A rerun skips the (model, scene) pairs already in --out. Prints, per model, success by box class
 and by where the box starts, and how many first plans the model believed.
 """
@@ -18,11 +19,13 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+import torch
 from f2p_experiments.records import TrialSpec
 from f2p_experiments.trial import TrialSettings, draw_scene, run_trial
 from tqdm import tqdm
 
 from f2p_learner.methods import Method
+from f2p_model.model import RolloutOutput
 from f2p_model.store import ModelStore
 from f2p_sim.relations import OPEN_BOX_CLASSES
 
@@ -55,6 +58,39 @@ def summarise(rows: list[dict], far_x: float = 0.40) -> None:
         print(f"{model}: {sum(r['first_attempt_success'] for r in mine)}/{len(mine)}; " + ", ".join(parts))
 
 
+class Ensemble(torch.nn.Module):
+    """Several models planned with as one: the mean of their predicted relation probabilities and
+    positions (`rollout_many`, all the planner calls). A diagnostic of whether children that miss the
+    goal band on opposite sides cancel out; it is not a learner (experiments/RESULTS.md)."""
+
+    def __init__(self, members: list) -> None:
+        super().__init__()
+        self.members = torch.nn.ModuleList(members)
+        self.config = members[0].config
+
+    def rollout_many(self, *args) -> RolloutOutput:
+        outs = [m.rollout_many(*args) for m in self.members]
+
+        def mean(field: str) -> torch.Tensor:
+            return torch.stack([getattr(o, field) for o in outs]).mean(0)
+
+        return RolloutOutput(unary=mean("unary"), binary=mean("binary"), pos=mean("pos"), latent=outs[0].latent,
+                             mask=outs[0].mask)
+
+
+def load_models(refs: list[str], ensemble: bool) -> list[tuple[str, object, str, str]]:
+    """(name, model in eval mode, version, sha256) per STORE:VERSION ref, or one for their ensemble."""
+    loaded = []
+    for ref in refs:
+        store, _, version = ref.rpartition(":")
+        model, meta = ModelStore(Path(store)).load(version)
+        loaded.append((ref, model.eval(), version, meta.weights_sha256[:16]))
+    if not ensemble:
+        return loaded
+    return [("ensemble(" + " ".join(refs) + ")", Ensemble([m for _, m, _, _ in loaded]).eval(), "ensemble",
+             "+".join(sha for _, _, _, sha in loaded))]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", nargs="+", required=True, help="STORE:VERSION, one or more")
@@ -63,6 +99,7 @@ def main() -> None:
     ap.add_argument("--objects", type=int, default=3)
     ap.add_argument("--camera", default="default")
     ap.add_argument("--planner-samples", type=int, default=1000)
+    ap.add_argument("--ensemble", action="store_true", help="plan with the mean prediction of all --model")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     out = Path(args.out)
@@ -71,23 +108,22 @@ def main() -> None:
     done = {(r["model"], r["task"], r["objects"], r["camera"], r["seed"]) for r in rows}
     settings = TrialSettings(planner_samples=args.planner_samples)
     first, n = args.scenes
-    for ref in args.model:
-        store, _, version = ref.rpartition(":")
-        model, meta = ModelStore(Path(store)).load(version)
-        model.eval()
+    names = []
+    for ref, model, version, sha in load_models(args.model, args.ensemble):
+        names.append(ref)
         todo = [s for s in range(first, first + n) if (ref, args.task, args.objects, args.camera, s) not in done]
         for seed in tqdm(todo, desc=ref, unit="scene"):
             spec = TrialSpec("per_scene", "points2plans", Method.ORIGINAL, args.task, args.objects,
                              args.camera, 0.0, seed)
             result = run_trial(spec, model, version, settings)
-            row = {"model": ref, "sha256": meta.weights_sha256[:16], "task": args.task, "objects": args.objects,
+            row = {"model": ref, "sha256": sha, "task": args.task, "objects": args.objects,
                    "camera": args.camera, "seed": seed, **scene_facts(spec, model.config.n_points),
                    "first_attempt_success": result.first_attempt_success,
                    "goal_probability": result.goal_probability, "unmet_first": result.unmet_first}
             rows.append(row)
             with out.open("a") as f:
                 f.write(json.dumps(row, sort_keys=True) + "\n")
-    summarise([r for r in rows if r["model"] in args.model])
+    summarise([r for r in rows if r["model"] in names])
 
 
 if __name__ == "__main__":
