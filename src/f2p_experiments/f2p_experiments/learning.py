@@ -65,6 +65,7 @@ class LearningSettings:
     state_starts: int = InferenceConfig.state_starts  # StateInit.PRIOR: each particle starts at the best of this many
     state_relations: str = InferenceConfig.state_relations  # StateRelations: the relations of R^F the states keep
     max_offset: float = InferenceConfig.max_offset  # the state prior's box: |dx|, |dy| of a particle (m)
+    reachable: bool = InferenceConfig.reachable  # particles kept in the robot's workspace (InferenceConfig.reachable)
     epochs: int = FinetuneConfig.epochs  # fine-tuning epochs (A.11: 200)
     lr: float = 0.0  # FinetuneConfig.lr: fine-tuning Adam rate, 0 = the parent's pre-training rate
     stop_when_learned: bool = False  # FinetuneConfig.stop_when_learned: stop once the failure is learned
@@ -130,7 +131,8 @@ def learner_config(settings: LearningSettings, method: Method, learning_seed: in
     inference = InferenceConfig(particles=settings.particles, seed=learning_seed, init_spread=settings.init_spread,
                                 action_starts=settings.action_starts, state_init=settings.state_init,
                                 state_starts=settings.state_starts, state_relations=settings.state_relations,
-                                max_offset=settings.max_offset, action_objective=settings.action_objective,
+                                max_offset=settings.max_offset, reachable=settings.reachable,
+                                action_objective=settings.action_objective,
                                 action_relations=settings.action_relations)
     return LearnerConfig(method=method.value, inference=inference, finetune=finetune, work_dir=str(work_dir),
                          heldout=settings.heldout, replay=settings.replay, anchors=settings.anchors)

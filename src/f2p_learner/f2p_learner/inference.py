@@ -170,6 +170,13 @@ class InferenceConfig:
     state_init: str = StateInit.LOCAL.value  # where the state particles start (`StateInit`)
     state_starts: int = 1  # StateInit.PRIOR: each state particle starts at the best of this many prior draws
     state_relations: str = StateRelations.ALL.value  # the relations of R^F Eq. 4 keeps (`StateRelations`)
+    # Particles kept in the robot's workspace (`action_bounds`, `prior_states`): a prior draw starts a free
+    # object on a table within tasks.SPAWN_X (where the arm reaches it), and a pick-place particle's
+    # placement bounds follow its own state's acted object, so the placement stays over the tables
+    # (the bounds of `_placement_bounds` are displacements from the object's place in O^F). Off, a state
+    # that moved the box by 0.25 m moved its placement box with it: on dev failure 1 (box at x 0.42) 10 of
+    # 18 D+ states started the box beyond reach and 1 of 18 placed it on table B (experiments/RESULTS.md).
+    reachable: bool = False
     barrier_weight: float = 200.0  # soft feasibility barrier (1/m²)
     kernel: str = "rbf"  # "rbf" (Fail2Progress) or "none" (the Gradient baseline)
     action_objective: str = "joint"  # Eq. 7's ln H: "joint" or "per_relation" (`action_log_prob`)
@@ -201,6 +208,7 @@ class FailureTensors:
     param_low: Tensor  # (A,) uniform prior box of the skill's parameters (padded dims 0)
     param_high: Tensor
     params: Tensor  # (A,) the failed parameters
+    relative_xy: bool = False  # params[:2] displace the acted object from its place in O^F (pick_place)
 
 
 def _support_of(lo: Tensor, hi: Tensor, static: Tensor) -> Tensor:
@@ -445,6 +453,9 @@ def prior_states(ft: FailureTensors, m: int, config: InferenceConfig, generator:
     on = (support >= 0)[:, None]
     lo = torch.where(on, torch.maximum(ft.box_lo[sup, :2] - centre, -lim[:2]), -lim[:2])  # (N, 2)
     hi = torch.where(on, torch.minimum(ft.box_hi[sup, :2] - centre, lim[:2]), lim[:2])
+    if config.reachable:  # a free object on a table starts where the arm reaches it (tasks.SPAWN_X)
+        lo[:, 0] = torch.where(on[:, 0], torch.maximum(lo[:, 0], SPAWN_X[0] - centre[:, 0]), lo[:, 0])
+        hi[:, 0] = torch.where(on[:, 0], torch.minimum(hi[:, 0], SPAWN_X[1] - centre[:, 0]), hi[:, 0])
     # a container keeps what it carries inside ±max_offset too: its range shrinks by the farthest its
     # turn can swing a content's centre (|arm| · 2 sin(π/8) at ±π/4)
     swing = torch.zeros(n)
@@ -537,9 +548,25 @@ def action_log_prob(model: SkillEffectModel, ft: FailureTensors, states: Tensor,
     return log_prob
 
 
-def uniform_actions(ft: FailureTensors, m: int, generator: torch.Generator) -> Tensor:
-    """m draws (m, A) from the uniform prior over the failed skill's parameter bounds."""
-    return ft.param_low + (ft.param_high - ft.param_low) * torch.rand(m, ft.params.shape[0], generator=generator)
+def action_bounds(ft: FailureTensors, states: Tensor, config: InferenceConfig) -> tuple[Tensor, Tensor]:
+    """The uniform action prior's box for each state particle (M, N, 3) -> low, high (M, A): the failed
+    skill's parameter bounds, with `config.reachable` a pick-place's (dx, dy) shifted back by the
+    particle's own offset of the acted object, so the placement's target stays where it was allowed."""
+    m = states.shape[0]
+    low, high = ft.param_low.expand(m, -1).clone(), ft.param_high.expand(m, -1).clone()
+    if config.reachable and ft.relative_xy:
+        shift = states[:, ft.acted, :2].detach()
+        low[:, :2] -= shift
+        high[:, :2] -= shift
+    return low, high
+
+
+def uniform_actions(ft: FailureTensors, m: int, generator: torch.Generator,
+                    bounds: tuple[Tensor, Tensor] | None = None) -> Tensor:
+    """m draws (m, A) from the uniform prior over the failed skill's parameter bounds (or per-draw
+    `bounds` (m, A), `action_bounds`)."""
+    low, high = bounds if bounds is not None else (ft.param_low, ft.param_high)
+    return low + (high - low) * torch.rand(m, ft.params.shape[0], generator=generator)
 
 
 def initial_actions(ft: FailureTensors, m: int, config: InferenceConfig, model: SkillEffectModel | None = None,
@@ -551,11 +578,14 @@ def initial_actions(ft: FailureTensors, m: int, config: InferenceConfig, model: 
     k = config.action_starts
     if k < 1:
         raise ValueError(f"action_starts must be >= 1, got {k}")
+    bounds = action_bounds(ft, states, config) if states is not None and states.shape[0] == m else None
+    if config.reachable and bounds is None:
+        raise ValueError(f"reachable action bounds follow each state: give the m = {m} state particles")
     if k == 1:
-        return uniform_actions(ft, m, g)
+        return uniform_actions(ft, m, g, bounds)
     if model is None or states is None or states.shape[0] != m:
         raise ValueError(f"action_starts {k} > 1 scores the draws: give the model and the m = {m} state particles")
-    draws = uniform_actions(ft, m * k, g).reshape(k, m, -1)
+    draws = uniform_actions(ft, m * k, g, tuple(b.repeat(k, 1) for b in bounds)).reshape(k, m, -1)
     with torch.no_grad():
         latent = encode_particles(model, ft, states)  # (m, N, D) once, shared by the K draws of a particle
         tiled = latent[None].expand(k, *latent.shape).reshape(k * m, *latent.shape[1:])
@@ -578,7 +608,7 @@ def infer_actions(model: SkillEffectModel, ft: FailureTensors, states: Tensor, c
         p.requires_grad_(False)
     try:
         algo = _algorithm(action_log_prob(model, ft, states, config.action_objective, relations), config,
-                          (ft.param_low, ft.param_high))
+                          action_bounds(ft, states, config))
         return algo.run(a, config.action_iterations, callback=callback)
     finally:
         for p in model.parameters():
@@ -705,4 +735,4 @@ def failure_tensors(event, model: SkillEffectModel,
         skill=model.config.skill_types.index(skill_name), acted=names.index(event.skill.object_ids[0]),
         param_low=torch.tensor([*low, *([0.0] * pad)], dtype=torch.float32),
         param_high=torch.tensor([*high, *([0.0] * pad)], dtype=torch.float32),
-        params=torch.as_tensor(params, dtype=torch.float32))
+        params=torch.as_tensor(params, dtype=torch.float32), relative_xy=skill_name == "pick_place")

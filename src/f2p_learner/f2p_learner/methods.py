@@ -33,6 +33,7 @@ from torch import Tensor
 from f2p_learner.inference import (
     FailureTensors,
     InferenceConfig,
+    action_bounds,
     action_objective,
     action_relations,
     infer_actions,
@@ -143,19 +144,20 @@ def _reject(draw: Callable[[int], Tensor], score: Callable[[Tensor], Tensor], ta
 
 
 def _reject_actions(model: SkillEffectModel, ft: FailureTensors, states: Tensor, g: torch.Generator,
-                    cfg: MethodConfig, relations: list[tuple[int, int, int]]) -> tuple[Tensor, int]:
+                    cfg: MethodConfig, relations: list[tuple[int, int, int]],
+                    bounds: tuple[Tensor, Tensor]) -> tuple[Tensor, int]:
     """One action per state particle, each drawn until its entropy objective on *that* state reaches
     the target (so the kept pairs are scored as they are used); past max_draws the best draw of
     each open slot is kept."""
     m = states.shape[0]
-    actions = uniform_actions(ft, m, g)
+    actions = uniform_actions(ft, m, g, bounds)
     best = torch.full((m,), -math.inf)
     done = torch.zeros(m, dtype=torch.bool)
     draws = 0
     while draws < cfg.max_draws and not bool(done.all()):
         slots = (~done).nonzero(as_tuple=True)[0]
         slots = slots.repeat(max(1, cfg.batch // len(slots)))
-        cand = uniform_actions(ft, len(slots), g)
+        cand = uniform_actions(ft, len(slots), g, (bounds[0][slots], bounds[1][slots]))
         score = action_objective(model, ft, states[slots], cand, relations)
         draws += len(slots)
         for i, slot in enumerate(slots.tolist()):
@@ -187,12 +189,13 @@ def propose(method: str, model: SkillEffectModel, ft: FailureTensors, config: In
             mc.target_satisfaction, m, mc)
         out.times_s["state_inference"] = time.perf_counter() - t
         t = time.perf_counter()
-        out.actions, out.draws["actions"] = _reject_actions(model, ft, out.states, g, mc, relations)
+        out.actions, out.draws["actions"] = _reject_actions(model, ft, out.states, g, mc, relations,
+                                                            action_bounds(ft, out.states, config))
     elif method in RANDOM_SAMPLES:
         out.states = prior_states(ft, m, config, g)
         out.times_s["state_inference"] = time.perf_counter() - t
         t = time.perf_counter()
-        out.actions = uniform_actions(ft, m, g)
+        out.actions = uniform_actions(ft, m, g, action_bounds(ft, out.states, config))
     else:  # domain_randomization
         sigma = torch.tensor([mc.dr_sigma_xy, mc.dr_sigma_xy, mc.dr_sigma_yaw])
         lim = prior_limits(config)

@@ -12,6 +12,7 @@ import torch
 from f2p_learner.inference import (
     ActionRelations,
     InferenceConfig,
+    action_bounds,
     action_relations,
     encode_particles,
     failure_tensors,
@@ -22,6 +23,7 @@ from f2p_learner.inference import (
     moved_objects,
     prior_states,
     state_log_prob,
+    uniform_actions,
 )
 from f2p_model.config import tiny_model_config
 from f2p_model.model import SkillEffectModel
@@ -30,6 +32,7 @@ from f2p_perception.sim_gt import SimGroundTruthPerception
 from f2p_sim import tasks
 from f2p_sim.relations import BINARY
 from f2p_sim.skills import SkillCall, SkillType, execute
+from f2p_sim.tasks import SPAWN_MARGIN, SPAWN_X, TABLE_CENTERS, TABLE_SIZE
 from f2p_sim.transitions import world_relations
 from f2p_sim.world import World
 
@@ -167,6 +170,35 @@ def test_state_particles_start_at_the_best_of_their_prior_draws(event, model):
         initial_states(model, ft, dataclasses.replace(cfg, state_starts=0))
     with pytest.raises(ValueError, match="unknown state init"):
         initial_states(model, ft, dataclasses.replace(cfg, state_init="wide"))
+
+
+def test_reachable_particles_start_within_reach_and_place_over_the_tables(event, model):
+    """InferenceConfig.reachable: a prior draw starts the acted box where the arm reaches it
+    (tasks.SPAWN_X), and every action particle, drawn or moved by SVGD, places the box's centre over
+    the tables' reachable region measured from where *its own state* put the box."""
+    ft = failure_tensors(event, model)
+    cfg = InferenceConfig(particles=6, state_init="prior", max_offset=0.25, reachable=True, action_iterations=3)
+    states = prior_states(ft, 64, cfg, torch.Generator().manual_seed(0))
+    centre = ((ft.box_lo + ft.box_hi) / 2)[:, :2]
+    start = centre[ft.acted] + states[:, ft.acted, :2]  # (64, 2)
+    assert torch.all(start[:, 0] >= SPAWN_X[0] - 1e-5) and torch.all(start[:, 0] <= SPAWN_X[1] + 1e-5)
+    y_lo = min(c[1] for c in TABLE_CENTERS.values()) - TABLE_SIZE[1] / 2 + SPAWN_MARGIN
+    y_hi = max(c[1] for c in TABLE_CENTERS.values()) + TABLE_SIZE[1] / 2 - SPAWN_MARGIN
+
+    def placed_in_workspace(st, actions):
+        target = centre[ft.acted] + st[:, ft.acted, :2] + actions[:, :2]
+        return bool(torch.all((target[:, 0] >= SPAWN_X[0] - 1e-5) & (target[:, 0] <= SPAWN_X[1] + 1e-5)
+                              & (target[:, 1] >= y_lo - 1e-5) & (target[:, 1] <= y_hi + 1e-5)))
+
+    assert placed_in_workspace(states, uniform_actions(ft, 64, torch.Generator().manual_seed(1),
+                                                       action_bounds(ft, states, cfg)))
+    few = states[:6]
+    assert placed_in_workspace(few, infer_actions(model, ft, few, cfg).particles)
+    with pytest.raises(ValueError, match="give the m = 6 state particles"):
+        initial_actions(ft, 6, cfg)
+    # off, the bounds are the failure's whatever the state (the behaviour before the option)
+    low, high = action_bounds(ft, states, dataclasses.replace(cfg, reachable=False))
+    assert torch.equal(low, ft.param_low.expand(64, -1)) and torch.equal(high, ft.param_high.expand(64, -1))
 
 
 def test_moved_state_relations_keep_the_moved_group_and_nothing_else(event, model):
