@@ -41,9 +41,13 @@ def plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    seeds = sorted({(r.get("scale", "full"), r["learning_seed"]) for r in rows})
-    fig, axes = plt.subplots(1, len(seeds), figsize=(4 + 1.2 * len(rows), 3.6), squeeze=False)
-    for ax, seed in zip(axes[0], seeds, strict=True):
+    seeds = sorted({(r.get("scale", "full"), r["learning_seed"]) for r in rows}, key=lambda k: (k[1], k[0]))
+    cols = min(4, len(seeds))
+    nrows = -(-len(seeds) // cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.4 * nrows), squeeze=False)
+    for ax in axes.flat[len(seeds):]:
+        ax.axis("off")
+    for ax, seed in zip(axes.flat[:len(seeds)], seeds, strict=True):
         mine = sorted((r for r in rows if (r.get("scale", "full"), r["learning_seed"]) == seed),
                       key=lambda r: r["finetune_seed"])
         rates = [r["first_attempt_successes"] / r["scenes"][1] for r in mine]
@@ -53,8 +57,8 @@ def plot(rows: list[dict], path: Path) -> None:
         ax.bar([str(r["finetune_seed"]) for r in mine], rates, yerr=err, capsize=3, color="tab:orange")
         ax.set_ylim(0, 1)
         ax.set_xlabel("fine-tuning seed")
-        ax.set_title(f"{seed[0]} scale, learning seed {seed[1]}: failure scene {mine[0]['scene_seed']}", fontsize=9)
-    axes[0][0].set_ylabel("first-attempt success (95 % Wilson)")
+        ax.set_title(f"{seed[0]}\nfailure scene {mine[0]['scene_seed']} (learning seed {seed[1]})", fontsize=9)
+        ax.set_ylabel("first-attempt success (95 % Wilson)", fontsize=8)
     fig.suptitle("one failure, one D+, several fine-tuning seeds: fresh scenes solved by each child", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
