@@ -18,12 +18,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import shutil
 import time
 from pathlib import Path
 
 from f2p_experiments.config import load
-from f2p_experiments.learning import find_failure, learner_config
+from f2p_experiments.learning import child_store, find_failure, learner_config
 from f2p_experiments.records import TrialSpec
 from f2p_experiments.trial import run_trial
 
@@ -96,12 +95,7 @@ def main() -> None:
         if (scale, search.scene_seed, k, first, n) in done:
             print(f"fine-tuning seed {k}: already in {out}")
             continue
-        store_dir = work / f"store-k{k}"
-        if store_dir.exists():
-            shutil.rmtree(store_dir)
-        (store_dir / "versions").mkdir(parents=True)
-        shutil.copytree(parent_root / "versions" / cfg.model.version, store_dir / "versions" / cfg.model.version)
-        store = ModelStore(store_dir)
+        store = child_store(parent_root, cfg.model.version, work / f"store-k{k}")
         t0 = time.perf_counter()
         learned = Fail2ProgressLearner(store, cfg.model.version,
                                        learner_config(cfg.learner, Method.FAIL2PROGRESS, args.learning_seed,
