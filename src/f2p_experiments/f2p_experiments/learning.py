@@ -74,7 +74,7 @@ class LearningSettings:
     anchors: int = 8  # LearnerConfig.anchors: re-simulations of the failure itself in D+
     object_slots: int = 0  # FinetuneConfig.object_slots: objects in random rows while fine-tuning (0: off)
     action_objective: str = "joint"  # InferenceConfig.action_objective: Eq. 7's ln H, "joint" or "per_relation"
-    action_relations: str = "failure"  # InferenceConfig.action_relations: "failure", "moved" or "all" (ActionRelations)
+    action_relations: str = InferenceConfig.action_relations  # ActionRelations: "failure", "moved" or "all"
 
 
 def failure_seeds(learning_seed: int, max_scenes: int, seed_base: int = FAILURE_SEED_BASE) -> range:

@@ -88,7 +88,8 @@ def test_action_particles_target_the_failure_relations(event, model):
     result = infer_actions(model, ft, states, cfg)
     a = result.particles
     assert a.shape == (6, 4)
-    assert torch.all(a >= ft.param_low - 1e-6) and torch.all(a <= ft.param_high + 1e-6)
+    low, high = action_bounds(ft, states, cfg)  # reachable: each particle's bounds follow its own state
+    assert torch.all(a >= low - 1e-6) and torch.all(a <= high + 1e-6)
     assert a.std(0).sum() > 0  # diverse, not collapsed
     assert all(np.isfinite(h.mean_log_prob) for h in result.history)
 
@@ -99,7 +100,7 @@ def test_the_joint_action_objective_is_the_log_of_the_summed_entropies(event, mo
     ft = failure_tensors(event, model)
     cfg = InferenceConfig(particles=4, state_iterations=1)
     states = infer_states(model, ft, cfg).particles
-    actions = initial_actions(ft, 4, cfg)
+    actions = initial_actions(ft, 4, cfg, states=states)
     with torch.no_grad():
         h = failure_entropy(model, ft, encode_particles(model, ft, states), actions)  # (M, F)
         joint = action_log_prob(model, ft, states, "joint")(actions)
@@ -108,7 +109,8 @@ def test_the_joint_action_objective_is_the_log_of_the_summed_entropies(event, mo
     torch.testing.assert_close(per, h.log().sum(1))
     result = infer_actions(model, ft, states, InferenceConfig(particles=4, action_iterations=2,
                                                               action_objective="joint"))
-    assert torch.all(result.particles >= ft.param_low - 1e-6) and torch.all(result.particles <= ft.param_high + 1e-6)
+    low, high = action_bounds(ft, states, cfg)
+    assert torch.all(result.particles >= low - 1e-6) and torch.all(result.particles <= high + 1e-6)
     with pytest.raises(ValueError, match="action objective"):
         action_log_prob(model, ft, states, "mean")
 
@@ -120,14 +122,17 @@ def test_action_particles_start_at_the_best_of_their_draws(event, model):
 
     ft = failure_tensors(event, model)
     states = infer_states(model, ft, InferenceConfig(particles=4, state_iterations=1)).particles
-    one = initial_actions(ft, 4, InferenceConfig(particles=4))
+    one = initial_actions(ft, 4, InferenceConfig(particles=4), states=states)
     best = initial_actions(ft, 4, InferenceConfig(particles=4, action_starts=8), model, states)
-    assert torch.all(best >= ft.param_low - 1e-6) and torch.all(best <= ft.param_high + 1e-6)
+    low, high = action_bounds(ft, states, InferenceConfig())
+    assert torch.all(best >= low - 1e-6) and torch.all(best <= high + 1e-6)
     assert torch.all(action_objective(model, ft, states, best) >= action_objective(model, ft, states, one) - 1e-6)
     with pytest.raises(ValueError, match="action_starts must be"):
         initial_actions(ft, 4, InferenceConfig(action_starts=0))
     with pytest.raises(ValueError, match="give the model"):
-        initial_actions(ft, 4, InferenceConfig(action_starts=8))
+        initial_actions(ft, 4, InferenceConfig(action_starts=8), states=states)
+    with pytest.raises(ValueError, match="give the m = 4 state particles"):  # reachable bounds follow each state
+        initial_actions(ft, 4, InferenceConfig(particles=4))
 
 
 def test_the_feasible_prior_moves_contents_with_their_container_and_keeps_objects_on_their_support(event, model):
@@ -153,7 +158,7 @@ def test_the_feasible_prior_moves_contents_with_their_container_and_keeps_object
     assert torch.all(centre[box] + s[:, box, :2] >= ft.box_lo[table, :2] - 1e-6)
     assert torch.all(centre[box] + s[:, box, :2] <= ft.box_hi[table, :2] + 1e-6)
     assert s[:, box, :2].std(0).min() > 0.04  # spread over the box of the prior, not around O^F
-    local = prior_states(ft, 64, InferenceConfig(), torch.Generator().manual_seed(0))
+    local = prior_states(ft, 64, InferenceConfig(state_init="local"), torch.Generator().manual_seed(0))
     assert not torch.allclose(local[:, items[0], :2], local[:, box, :2])
 
 
@@ -245,7 +250,8 @@ def test_moved_relations_are_those_of_the_acted_object_and_its_contents_with_eve
     cfg = InferenceConfig(particles=4, state_iterations=1, action_iterations=2, action_relations="moved")
     states = infer_states(model, ft, cfg).particles
     a = infer_actions(model, ft, states, cfg).particles
-    assert torch.all(a >= ft.param_low - 1e-6) and torch.all(a <= ft.param_high + 1e-6)
+    low, high = action_bounds(ft, states, cfg)
+    assert torch.all(a >= low - 1e-6) and torch.all(a <= high + 1e-6)
     every = action_relations(ft, ActionRelations.ALL)
     n = int(ft.mask.sum())
     assert set(rels) < set(every) and len(every) == n * 3 + n * (n - 1) * len(BINARY)

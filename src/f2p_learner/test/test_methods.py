@@ -8,7 +8,7 @@ import pytest
 import torch
 from test_inference import event, model  # noqa: F401  (module-scoped fixtures: a real transport failure)
 
-from f2p_learner.inference import InferenceConfig, failure_tensors
+from f2p_learner.inference import InferenceConfig, action_bounds, failure_tensors
 from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig
 from f2p_learner.methods import (
     LEARNING_METHODS,
@@ -33,7 +33,8 @@ def test_every_method_proposes_bounded_particles(method, event, model):  # noqa:
     assert torch.all(p.states[:, ~ft.movable] == 0), "static objects never move"
     assert torch.all(p.states[..., :2].abs() <= CFG.max_offset + 1e-6)
     assert torch.all(p.states[..., 2].abs() <= math.pi / 4 + 1e-6)
-    assert torch.all(p.actions >= ft.param_low - 1e-6) and torch.all(p.actions <= ft.param_high + 1e-6)
+    low, high = action_bounds(ft, p.states, CFG)  # each particle's placement follows its own state
+    assert torch.all(p.actions >= low - 1e-6) and torch.all(p.actions <= high + 1e-6)
     assert 0.0 <= p.satisfaction <= 1.0 and 0.0 <= p.entropy <= math.log(2) + 1e-6
     assert set(p.times_s) == {"state_inference", "action_inference"}
 
