@@ -274,18 +274,26 @@ def action_relations(ft: FailureTensors, which: str | ActionRelations) -> list[t
     return rels
 
 
+def kept_relations(ft: FailureTensors, which: str | StateRelations) -> tuple[Tensor, Tensor]:
+    """The relations of R^F a state particle is meant to keep (`StateRelations`): (N,) the objects whose
+    unary relations count, (N, N) the ordered pairs whose binary relations count. ALL: every visible
+    object and pair; MOVED: the moved group (`moved_objects`) and the pairs inside it."""
+    mask = ft.mask
+    n = mask.shape[0]
+    pair = mask[:, None] & mask[None, :] & ~torch.eye(n, dtype=torch.bool)
+    if StateRelations.parse(which) is StateRelations.MOVED:
+        kept = moved_objects(ft)
+        return kept, pair & kept[:, None] & kept[None, :]
+    return mask, pair
+
+
 def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: InferenceConfig):
     """log Γ(R^F | ξ(s)O^F) + log P(s) for state particles s (M, N, 3) = (dx, dy, dyaw)."""
     types = [t for t in ft.relation_types]
     u_idx = [UNARY.index(t) for t in types if t in UNARY]
     b_idx = [BINARY.index(t) for t in types if t in BINARY]
     mask = ft.mask
-    n = mask.shape[0]
-    pair = mask[:, None] & mask[None, :] & ~torch.eye(n, dtype=torch.bool)
-    kept = mask  # (N,) objects whose relations Eq. 4 keeps (`StateRelations`)
-    if StateRelations.parse(config.state_relations) is StateRelations.MOVED:
-        kept = moved_objects(ft)
-        pair = pair & kept[:, None] & kept[None, :]
+    kept, pair = kept_relations(ft, config.state_relations)
     movable = ft.movable & mask
     support = _support_of(ft.box_lo, ft.box_hi, ~ft.movable & mask)
     container = _container_of(ft, movable)  # (N,) the movable object each one sits inside in O^F, -1 if none
@@ -377,16 +385,16 @@ def encode_particles(model: SkillEffectModel, ft: FailureTensors, states: Tensor
 
 
 @torch.no_grad()
-def state_satisfaction(model: SkillEffectModel, ft: FailureTensors, states: Tensor) -> Tensor:
-    """Per state particle (M, N, 3): the share of R^F (every relation before the failed skill, over
-    the visible objects) that the model detects correctly in ξ(s)O^F -> (M,) in [0, 1]."""
-    mask = ft.mask
-    n = mask.shape[0]
-    pair = mask[:, None] & mask[None, :] & ~torch.eye(n, dtype=torch.bool)
-    pu, pb = model.relation_probs(encode_particles(model, ft, states), mask.expand(states.shape[0], -1))
-    ok_u = ((pu >= 0.5) == ft.unary_before[None]) & mask[None, :, None]
+def state_satisfaction(model: SkillEffectModel, ft: FailureTensors, states: Tensor,
+                       which: str | StateRelations = StateRelations.ALL) -> Tensor:
+    """Per state particle (M, N, 3): the share of R^F that the model detects correctly in ξ(s)O^F ->
+    (M,) in [0, 1], over the relations `which` keeps (`kept_relations`; ALL: every relation before
+    the failed skill over the visible objects), the ones Eq. 4 asks the particle to keep."""
+    kept, pair = kept_relations(ft, which)
+    pu, pb = model.relation_probs(encode_particles(model, ft, states), ft.mask.expand(states.shape[0], -1))
+    ok_u = ((pu >= 0.5) == ft.unary_before[None]) & kept[None, :, None]
     ok_b = ((pb >= 0.5) == ft.binary_before[None]) & pair[None, ..., None]
-    total = mask.sum() * pu.shape[-1] + pair.sum() * pb.shape[-1]
+    total = kept.sum() * pu.shape[-1] + pair.sum() * pb.shape[-1]
     return (ok_u.sum((1, 2)) + ok_b.sum((1, 2, 3))).float() / total
 
 
@@ -648,6 +656,7 @@ __all__ = [
     "infer_states",
     "initial_actions",
     "initial_states",
+    "kept_relations",
     "moved_objects",
     "prior_limits",
     "prior_states",

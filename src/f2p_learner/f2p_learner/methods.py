@@ -15,8 +15,8 @@ experiments swap methods by name and nothing else changes:
 
 `original` (no monitoring, no learning) and `replanning` (monitor and replan from the current
 scene, no learning) do not learn: they are settings of the executive (`executive_settings`).
-Sampling keeps a state draw when the model detects at least `target_satisfaction` of R^F in it and
-an action draw when the mean entropy of the failure relations reaches `target_entropy`.
+Sampling keeps a state draw when the model detects at least `target_satisfaction` of R^F in it (of
+the relations Eq. 4 keeps, `InferenceConfig.state_relations`) and an action draw when the mean entropy of the failure relations reaches `target_entropy`.
 """
 
 from __future__ import annotations
@@ -185,8 +185,8 @@ def propose(method: str, model: SkillEffectModel, ft: FailureTensors, config: In
         out.actions = infer_actions(model, ft, out.states, cfg, callback).particles
     elif method == "sampling":
         out.states, out.draws["states"] = _reject(
-            lambda k: prior_states(ft, k, config, g), lambda s: state_satisfaction(model, ft, s),
-            mc.target_satisfaction, m, mc)
+            lambda k: prior_states(ft, k, config, g),
+            lambda s: state_satisfaction(model, ft, s, config.state_relations), mc.target_satisfaction, m, mc)
         out.times_s["state_inference"] = time.perf_counter() - t
         t = time.perf_counter()
         out.actions, out.draws["actions"] = _reject_actions(model, ft, out.states, g, mc, relations,
@@ -206,7 +206,7 @@ def propose(method: str, model: SkillEffectModel, ft: FailureTensors, config: In
         out.actions = ft.params.expand(m, -1).clone()
     out.times_s["action_inference"] = time.perf_counter() - t
     if ft.failure_relations:
-        out.satisfaction = float(state_satisfaction(model, ft, out.states).mean())
+        out.satisfaction = float(state_satisfaction(model, ft, out.states, config.state_relations).mean())
         out.entropy = float(action_objective(model, ft, out.states, out.actions, relations).mean())
     return out
 

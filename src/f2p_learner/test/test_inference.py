@@ -23,6 +23,7 @@ from f2p_learner.inference import (
     moved_objects,
     prior_states,
     state_log_prob,
+    state_satisfaction,
     uniform_actions,
 )
 from f2p_model.config import tiny_model_config
@@ -230,6 +231,13 @@ def test_moved_state_relations_keep_the_moved_group_and_nothing_else(event, mode
     assert not torch.allclose(score(flipped_in, "moved"), score(ft, "moved"))
     with pytest.raises(ValueError, match="unknown state relations"):
         score(ft, "every")
+    # the share a particle keeps (Sampling's acceptance, the reported satisfaction) counts the same relations
+    def kept(f, which):
+        return state_satisfaction(model, f, states, which)
+
+    assert torch.allclose(kept(flipped_out, "moved"), kept(ft, "moved"))
+    assert not torch.allclose(kept(flipped_out, "all"), kept(ft, "all"))
+    assert not torch.allclose(kept(flipped_in, "moved"), kept(ft, "moved"))
 
 
 def test_moved_relations_are_those_of_the_acted_object_and_its_contents_with_every_other_object(event, model):
