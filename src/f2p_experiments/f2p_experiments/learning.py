@@ -163,4 +163,5 @@ def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureSto
         failure_satisfaction=float(dplus["failure_relation_satisfaction"]), action_std_m=float(dplus["action_std_m"]),
         model_satisfaction=float(report["proposal"]["model_satisfaction"]),
         failure_accuracy=float(metrics.get("failure_accuracy", float("nan"))),
-        times_s={k: float(v) for k, v in report["times_s"].items()}, learner=asdict(settings))
+        times_s={k: float(v) for k, v in report["times_s"].items()}, learner=asdict(settings),
+        kept_satisfaction=dplus.get("kept_relation_satisfaction"))

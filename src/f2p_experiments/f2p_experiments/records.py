@@ -152,6 +152,9 @@ class LearningRun:
     # the experiment's `LearningSettings` the run was made with (asdict); {} in records made before
     # 2026-12-04, which are taken as made with their config's settings (`learned_with`)
     learner: dict[str, Any] = field(default_factory=dict)
+    # A.15 satisfaction over the relations the state particles were asked to keep (`StateRelations`;
+    # dplus.DPlusStats.kept_relation_satisfaction); None in records made before 2026-12-06
+    kept_satisfaction: float | None = None
     kind: str = "learning"
     schema_version: int = SCHEMA_VERSION
 

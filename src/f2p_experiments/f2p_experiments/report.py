@@ -154,16 +154,17 @@ def markdown(report: Report, command: str) -> str:
     if report.learning:
         lines += ["", "Learning runs (one per method and learning seed, all from the same event per seed; A.15 "
                   "statistics of D+; Fig. 6 optimisation time = state + action inference):", "",
-                  "| method | runs | validated | A.15 satisfaction % | action std (m) | failure relations right "
-                  "| optimisation s | failure → published s |", "|---|---|---|---|---|---|---|---|"]
+                  "| method | runs | validated | A.15 satisfaction % | of the kept relations % | action std (m) "
+                  "| failure relations right | optimisation s | failure → published s |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         by_method: dict[str, list[LearningRun]] = defaultdict(list)
         for run in report.learning:
             by_method[run.spec.method.value].append(run)
         for m, rs in by_method.items():
             opt = [r.times_s.get("state_inference", 0) + r.times_s.get("action_inference", 0) for r in rs]
             total = [sum(r.times_s.values()) for r in rs]
-            stats = [_mean_std([getattr(r, k) for r in rs])
-                     for k in ("failure_satisfaction", "action_std_m", "failure_accuracy")]
+            stats = [_mean_std([getattr(r, k) for r in rs if getattr(r, k) is not None])
+                     for k in ("failure_satisfaction", "kept_satisfaction", "action_std_m", "failure_accuracy")]
             lines.append(f"| {m} | {len(rs)} | {sum(r.validated for r in rs)} | {' | '.join(stats)} | "
                          f"{_mean_std(opt)} | {_mean_std(total)} |")
     if report.searches:

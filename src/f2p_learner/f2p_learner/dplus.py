@@ -8,7 +8,11 @@ make valid are counted and skipped, never silently.
 
 A.15 statistics of every D+: the failure-relation satisfaction (the percentage of the failure's
 relations R^F that the simulated scenes before the skill satisfy) and the standard deviation of
-the actions (metres over the translational parameters).
+the actions (metres over the translational parameters). The satisfaction is given over every
+relation of R^F, as A.15 does, and over the relations the state particles were asked to keep
+(`inference.kept_relations`): with `StateRelations.MOVED` where the moved group stands relative to
+the rest is the prior's to choose, so the first share falls by design and the second is the one
+that says whether D+ kept what it should.
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ class DPlusStats:
     recorded: int
     rebuild_failures: int
     statuses: dict[str, int]
-    failure_relation_satisfaction: float  # %, A.15
+    failure_relation_satisfaction: float  # %, A.15, over every relation of R^F
     action_std_m: float  # A.15: std of the translational action parameters (m)
+    kept_relation_satisfaction: float | None = None  # %, over the relations the states keep (None: not given)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,16 +66,18 @@ def particle_scene(event, state: np.ndarray) -> Scene:
 
 
 def generate_dplus(event, states: np.ndarray, actions: np.ndarray, out: str | Path, *, n_points: int,
-                   seed: int = 0, method: str = "fail2progress", anchors: int = 0) -> DPlusStats:
+                   seed: int = 0, method: str = "fail2progress", anchors: int = 0,
+                   kept: np.ndarray | None = None) -> DPlusStats:
     """Simulate every particle and write D+ to `out` (a dataset directory). The first `anchors` rows
     are re-simulations of the failure itself (`learner.with_anchors`): recorded, but left out of the
-    A.15 statistics, which describe the method's particles."""
+    A.15 statistics, which describe the method's particles. `kept`: the (N,) objects of the event whose
+    relations (unary, and binary among them) the states were asked to keep (`inference.kept_relations`)."""
     states, actions = np.asarray(states, float), np.asarray(actions, float)
     if states.shape[0] != actions.shape[0]:
         raise ValueError(f"{states.shape[0]} state particles but {actions.shape[0]} action particles")
     n_params = len(PARAM_NAMES[event.skill.type])
     gen = GenerationConfig(distribution="pretrain", n_points=n_points, seed=seed)
-    records, failures, satisfied, checked = [], 0, 0, 0
+    records, failures, satisfied, checked, kept_ok, kept_n = [], 0, 0, 0, 0, 0
     names = event.scene_before.names
     for i, (s, a) in enumerate(zip(states, actions, strict=True)):
         try:
@@ -91,6 +98,11 @@ def generate_dplus(event, states: np.ndarray, actions: np.ndarray, out: str | Pa
         if i >= anchors:
             satisfied += int((got_u == want_u).sum() + (got_b == want_b)[off].sum())
             checked += int(want_u.size + want_b[off].size)
+            if kept is not None:
+                k = np.asarray(kept, bool)[ev]
+                pair = off & k[:, None] & k[None, :]
+                kept_ok += int((got_u == want_u)[k].sum() + (got_b == want_b)[pair].sum())
+                kept_n += int(want_u[k].size + want_b[pair].size)
         records.append(rec)
     if not records:
         raise SceneError(f"none of the {len(states)} particles could be rebuilt in simulation")
@@ -105,4 +117,6 @@ def generate_dplus(event, states: np.ndarray, actions: np.ndarray, out: str | Pa
                                                                                            "distance")]
     own = actions[anchors:]
     std = float(np.sqrt(own[:, translational].var(axis=0).sum())) if translational and len(own) else 0.0
-    return DPlusStats(len(states), len(records), failures, statuses, 100.0 * satisfied / max(checked, 1), std)
+    kept_share = 100.0 * kept_ok / kept_n if kept is not None and kept_n else None
+    return DPlusStats(len(states), len(records), failures, statuses, 100.0 * satisfied / max(checked, 1), std,
+                      kept_share)

@@ -27,7 +27,7 @@ import torch
 
 from f2p_learner.dplus import generate_dplus
 from f2p_learner.finetune import FinetuneConfig, finetune_validate_publish
-from f2p_learner.inference import InferenceConfig, failure_tensors
+from f2p_learner.inference import InferenceConfig, failure_tensors, kept_relations
 from f2p_learner.methods import Method, MethodConfig, propose
 from f2p_model.store import ModelStore
 
@@ -125,7 +125,8 @@ class Fail2ProgressLearner:
         states, actions = with_anchors(proposal.states, proposal.actions, ft.params, cfg.anchors)
         stats = generate_dplus(event, states.numpy(), actions.numpy(), work / "dplus",
                                n_points=model.config.n_points, seed=cfg.inference.seed, method=cfg.method,
-                               anchors=cfg.anchors)
+                               anchors=cfg.anchors,
+                               kept=kept_relations(ft, cfg.inference.state_relations)[0].numpy())
         times["simulate"] = time.perf_counter() - t
         report["dplus"] = stats.to_dict()
         t = stage(3, f"{cfg.finetune.epochs} epochs")

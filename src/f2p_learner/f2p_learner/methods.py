@@ -16,7 +16,8 @@ experiments swap methods by name and nothing else changes:
 `original` (no monitoring, no learning) and `replanning` (monitor and replan from the current
 scene, no learning) do not learn: they are settings of the executive (`executive_settings`).
 Sampling keeps a state draw when the model detects at least `target_satisfaction` of R^F in it (of
-the relations Eq. 4 keeps, `InferenceConfig.state_relations`) and an action draw when the mean entropy of the failure relations reaches `target_entropy`.
+the relations Eq. 4 keeps, `InferenceConfig.state_relations`) and an action draw when the mean
+entropy of the failure relations reaches `target_entropy`.
 """
 
 from __future__ import annotations

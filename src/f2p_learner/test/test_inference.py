@@ -20,6 +20,7 @@ from f2p_learner.inference import (
     infer_states,
     initial_actions,
     initial_states,
+    kept_relations,
     moved_objects,
     prior_states,
     state_log_prob,
@@ -288,8 +289,16 @@ def test_dplus_is_simulated_recorded_and_loadable(event, model, tmp_path):
     stats = generate_dplus(event, states.numpy(), actions.numpy(), tmp_path / "dplus", n_points=16)
     assert stats.recorded + stats.rebuild_failures == 4 and stats.recorded >= 3
     assert 50.0 < stats.failure_relation_satisfaction <= 100.0 and stats.action_std_m > 0
+    assert stats.kept_relation_satisfaction is None  # not asked
     data = TransitionDataset([tmp_path / "dplus"], tiny_model_config())
     assert len(data) == stats.recorded
+    # over the relations the states keep: every relation (ALL) gives A.15's share, the moved group its own
+    every = generate_dplus(event, states.numpy(), actions.numpy(), tmp_path / "every", n_points=16,
+                           kept=kept_relations(ft, "all")[0].numpy())
+    assert every.kept_relation_satisfaction == pytest.approx(every.failure_relation_satisfaction)
+    moved = generate_dplus(event, states.numpy(), actions.numpy(), tmp_path / "moved", n_points=16,
+                           kept=kept_relations(ft, "moved")[0].numpy())
+    assert 0.0 <= moved.kept_relation_satisfaction <= 100.0
 
 
 def test_finetune_learns_the_failure_and_publishes_a_child_version(event, model, tmp_path):
