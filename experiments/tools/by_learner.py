@@ -15,11 +15,18 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-KEYS = ("epochs", "dplus_repeats", "particles")
+from f2p_experiments.records import LEARNER_SETTINGS_ADDED
+
+KEYS = ("epochs", "dplus_repeats", "particles", "state_relations", "reachable")
 
 
 def settings_label(learner: dict) -> str:
-    return ", ".join(f"{k} {learner[k]}" for k in KEYS if k in learner) if learner else "unrecorded"
+    """The settings that told the runs apart so far; a setting a record predates is what the learner
+    did before it existed (`LEARNER_SETTINGS_ADDED`)."""
+    if not learner:
+        return "unrecorded"
+    learner = {**LEARNER_SETTINGS_ADDED, **learner}
+    return ", ".join(f"{k} {learner[k]}" for k in KEYS if k in learner)
 
 
 def main() -> None:
