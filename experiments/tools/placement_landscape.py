@@ -1,7 +1,8 @@
 """What a model believes against what happens, along the one parameter a transport trial turns on:
 for a trial's scene (the experiment's own `draw_scene`), the model's best plan, then the placement
 shifted along x by -0.15..0.15 m (dy, dz, yaw kept): the model's p(goal) and its predicted mean x
-of the carried items, beside the simulator's outcome of that very placement (goal met, mean item x).
+(and span, first to last) of the carried items, beside the simulator's outcome of that very
+placement (goal met, mean item x and span).
 
 Why: a failed F2P trial whose best plan has p(goal) ≈ 0 can be a model that does not move the
 items far enough (predicted item x lags the container's), one that moves them but decodes
@@ -65,7 +66,8 @@ def landscape(model, spec: TrialSpec, samples: int) -> list[dict]:
             out = model.rollout_many(torch.as_tensor(scene.points), torch.as_tensor(scene.visible), skills, acted,
                                      torch.as_tensor(params[None], dtype=torch.float32))
         p_goal = float(torch.exp(goal_log_probability(out.unary[:, -1], out.binary[:, -1], index))[0])
-        pred_x = float(out.pos[0, -1, items, 0].mean())
+        pred_items = out.pos[0, -1, items, 0].numpy()
+        pred_x = float(pred_items.mean())
         box = int(acted[0])
         pred_box_x = float(out.pos[0, -1, box, 0])
         call = plan.skill_calls[0]
@@ -75,10 +77,13 @@ def landscape(model, spec: TrialSpec, samples: int) -> list[dict]:
         status = execute(w, call).status
         rel = world_relations(w)
         met = all(rel.holds(r, s, o) for r, s, o in sample.goal)
-        true_x = float(np.mean([w.body_pose(names[i])[0][0] for i in items]))
+        true_items = np.array([w.body_pose(names[i])[0][0] for i in items])
+        true_x = float(true_items.mean())
         true_box_x = float(w.body_pose(names[box])[0][0])
         rows.append({"dx": float(dx), "p_goal": p_goal, "pred_item_x": pred_x, "true_item_x": true_x,
                      "pred_box_x": pred_box_x, "true_box_x": true_box_x,
+                     "pred_item_span": [float(pred_items.min()), float(pred_items.max())],
+                     "true_item_span": [float(true_items.min()), float(true_items.max())],
                      "met": met, "status": status.value, "markers_x": markers, "best": dx == 0.0})
     return rows
 
@@ -103,6 +108,8 @@ def main() -> None:
             for r in rows:
                 print(f"  dx {r['dx']:+.2f}  p(goal) {r['p_goal']:.1e}  items x pred {r['pred_item_x']:.3f} "
                       f"true {r['true_item_x']:.3f}  box x pred {r['pred_box_x']:.3f} true {r['true_box_x']:.3f}  "
+                      f"items span pred {r['pred_item_span'][0]:.3f}..{r['pred_item_span'][1]:.3f} "
+                      f"true {r['true_item_span'][0]:.3f}..{r['true_item_span'][1]:.3f}  "
                       f"{'MET' if r['met'] else '-  '} {r['status']}"
                       f"{'  <- best plan' if r['best'] else ''}")
 
