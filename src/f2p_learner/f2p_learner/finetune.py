@@ -95,6 +95,11 @@ class FinetuneConfig:
     # rows, and without it the child learns the effect for those rows (held-out transport scenes with
     # 5 or 7 items: the contents do not move). 0 = off. Measured in experiments/RESULTS.md.
     object_slots: int = 0
+    # With `object_slots`, scatter the replay's transitions too (True), or D+'s alone (False): the parent
+    # learned the replay's scenes with their objects in the rows the task samplers give them, and
+    # scattering those too cost held-out prediction F1 (transport seed-0 failure, random rows of 12:
+    # 0.920 -> 0.858, not validated; experiments/RESULTS.md).
+    scatter_replay: bool = True
     # Replay transitions drawn afresh every epoch from the replay dataset (`RunOptions.epoch_draw`);
     # 0 = all of them in every epoch (a pool smaller than the draw is used whole). With a pool larger
     # than the draw (the experiments' and the demo's: 480), D+ keeps its weight in an epoch (what 4x
@@ -199,6 +204,7 @@ def finetune_validate_publish(store: ModelStore, parent: str, dplus: list[str | 
     options = RunOptions(val_fraction=0.0, min_val_f1=0.0, checkpoint_every=max(1, config.epochs // 4),
                          freeze_encoder=config.freeze_encoder, freeze_decoders=config.freeze_decoders,
                          object_slots=config.object_slots, l2_to_init=config.l2_to_parent,
+                         object_slots_paths=(() if config.scatter_replay or not replay else tuple(range(len(dplus)))),
                          epoch_draw=((0,) * len(dplus) + (config.replay_per_epoch,)
                                      if replay and config.replay_per_epoch else ()),
                          epoch_repeat=((config.dplus_repeats,) * len(dplus) + ((1,) if replay else ())

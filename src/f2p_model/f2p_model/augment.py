@@ -34,11 +34,17 @@ OBJECT_KEYS: dict[str, int] = {
 }
 
 
-def random_slots(batch_size: int, n: int, slots: int, generator: torch.Generator) -> Tensor:
-    """(B, n) long: for each transition, n distinct rows out of `slots`, uniformly at random."""
+def random_slots(batch_size: int, n: int, slots: int, generator: torch.Generator,
+                 keep: Tensor | None = None) -> Tensor:
+    """(B, n) long: for each transition, n distinct rows out of `slots`, uniformly at random; the
+    transitions `keep` (B,) marks stay in their own rows 0..n-1 (their draws are made all the same,
+    so which transitions are kept does not change the others' rows)."""
     if slots < n:
         raise ValueError(f"{slots} slots cannot hold a batch of {n} objects")
-    return torch.stack([torch.randperm(slots, generator=generator)[:n] for _ in range(batch_size)])
+    slot = torch.stack([torch.randperm(slots, generator=generator)[:n] for _ in range(batch_size)])
+    if keep is not None:
+        slot[keep] = torch.arange(n)
+    return slot
 
 
 def scatter_objects(batch: Mapping[str, Tensor], slot: Tensor, slots: int, identity: Tensor | None = None,

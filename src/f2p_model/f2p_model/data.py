@@ -280,13 +280,16 @@ def iter_batches(
     shuffle: bool = False,
     seed: int = 0,
     epoch: int = 0,
-) -> Iterator[dict[str, Tensor]]:
-    """Batches over ``rows`` (the last one may be smaller), shuffled per (seed, epoch) if asked."""
+    with_rows: bool = False,
+) -> Iterator[dict[str, Tensor]] | Iterator[tuple[np.ndarray, dict[str, Tensor]]]:
+    """Batches over ``rows`` (the last one may be smaller), shuffled per (seed, epoch) if asked;
+    ``with_rows``: (the batch's rows, the batch)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     order = epoch_order(np.asarray(rows), seed, epoch) if shuffle else np.asarray(rows)
     for s in range(0, len(order), batch_size):
-        yield dataset.batch(order[s : s + batch_size])
+        idx = order[s : s + batch_size]
+        yield (idx, dataset.batch(idx)) if with_rows else dataset.batch(idx)
 
 
 def n_batches(n_rows: int, batch_size: int) -> int:

@@ -97,6 +97,10 @@ class RunOptions(ConfigBase):
     # step (`f2p_model.augment`: an effect learned for the objects, not for their rows); 0 = off. At
     # least the batch's own width is used.
     object_slots: int = 0
+    # The data paths (indices in `train`'s order) whose transitions `object_slots` scatters; () = all.
+    # Fine-tuning scatters D+ alone (`f2p_learner.finetune.FinetuneConfig.scatter_replay`): the replay
+    # stays in the rows the parent learned it in.
+    object_slots_paths: tuple[int, ...] = ()
     # Records of each data path (in `train`'s order) drawn afresh every epoch; 0 = all of them, () =
     # all of every path. Fine-tuning draws its replay this way from a pool larger than an epoch's
     # share (`f2p_learner.finetune.FinetuneConfig.replay_per_epoch`): D+ keeps its weight in every
@@ -158,11 +162,14 @@ def epoch_rows(dataset: TransitionDataset, rows: np.ndarray, draw: Sequence[int]
     return np.concatenate(parts)
 
 
-def _scattered(model: SkillEffectModel, batch: dict, object_slots: int, generator: torch.Generator) -> dict:
-    """`batch` with its objects in random rows of max(object_slots, its width) (`RunOptions.object_slots`)."""
+def _scattered(model: SkillEffectModel, batch: dict, object_slots: int, generator: torch.Generator,
+               keep: torch.Tensor | None = None) -> dict:
+    """`batch` with its objects in random rows of max(object_slots, its width) (`RunOptions.object_slots`),
+    but for the transitions `keep` (B,) marks, which stay in their rows."""
     b, n = batch["mask"].shape
     slots = max(object_slots, n)
-    return scatter_objects(batch, random_slots(b, n, slots, generator), slots, model.identity, model.config.feat_dim)
+    return scatter_objects(batch, random_slots(b, n, slots, generator, keep), slots, model.identity,
+                           model.config.feat_dim)
 
 
 @dataclass
@@ -431,10 +438,15 @@ def train(
         torch.manual_seed(_epoch_seed(train_cfg.seed, epoch))
         sums = dict.fromkeys(LOSS_PARTS, 0.0)
         rows = epoch_rows(dataset, train_rows, options.epoch_draw, train_cfg.seed, epoch, options.epoch_repeat)
-        batches = iter_batches(dataset, rows, train_cfg.batch_size, shuffle=True, seed=train_cfg.seed, epoch=epoch)
+        batches = iter_batches(dataset, rows, train_cfg.batch_size, shuffle=True, seed=train_cfg.seed, epoch=epoch,
+                               with_rows=True)
         slots_rng = torch.Generator().manual_seed(_epoch_seed(train_cfg.seed, epoch))
-        for step, plain in enumerate(batches):
-            batch = _scattered(model, plain, options.object_slots, slots_rng) if options.object_slots else plain
+        for step, (batch_rows, plain) in enumerate(batches):
+            batch = plain
+            if options.object_slots:
+                keep = (torch.as_tensor(~np.isin(dataset.source_of(batch_rows), options.object_slots_paths))
+                        if options.object_slots_paths else None)
+                batch = _scattered(model, plain, options.object_slots, slots_rng, keep)
             loss, parts = transition_loss(model, batch, loss_cfg)
             if start_weights:
                 loss = loss + options.l2_to_init * sum((p - p0).pow(2).sum() for p, p0 in start_weights)

@@ -51,3 +51,11 @@ def test_scattered_latents_are_the_encoding_of_the_scattered_clouds_and_the_loss
         scatter_objects(batch, slot, 6)
     with pytest.raises(ValueError, match="cannot hold"):
         random_slots(2, 5, 4, torch.Generator())
+
+
+def test_kept_transitions_stay_in_their_rows_and_the_others_are_drawn_as_without_keep():
+    keep = torch.tensor([True, False, True, False, False])
+    slot = random_slots(5, 4, 7, torch.Generator().manual_seed(0), keep)
+    free = random_slots(5, 4, 7, torch.Generator().manual_seed(0))
+    assert torch.equal(slot[keep], torch.arange(4).expand(2, 4))
+    assert torch.equal(slot[~keep], free[~keep])
