@@ -100,6 +100,9 @@ class FinetuneConfig:
     # scattering those too cost held-out prediction F1 (transport seed-0 failure, random rows of 12:
     # 0.920 -> 0.858, not validated; experiments/RESULTS.md).
     scatter_replay: bool = True
+    # With `object_slots`, scatter the acted object too (True), or keep it in its row and scatter the
+    # others (False; `RunOptions.object_slots_acted`).
+    scatter_acted: bool = True
     # Replay transitions drawn afresh every epoch from the replay dataset (`RunOptions.epoch_draw`);
     # 0 = all of them in every epoch (a pool smaller than the draw is used whole). With a pool larger
     # than the draw (the experiments' and the demo's: 480), D+ keeps its weight in an epoch (what 4x
@@ -205,6 +208,7 @@ def finetune_validate_publish(store: ModelStore, parent: str, dplus: list[str | 
                          freeze_encoder=config.freeze_encoder, freeze_decoders=config.freeze_decoders,
                          object_slots=config.object_slots, l2_to_init=config.l2_to_parent,
                          object_slots_paths=(() if config.scatter_replay or not replay else tuple(range(len(dplus)))),
+                         object_slots_acted=config.scatter_acted,
                          epoch_draw=((0,) * len(dplus) + (config.replay_per_epoch,)
                                      if replay and config.replay_per_epoch else ()),
                          epoch_repeat=((config.dplus_repeats,) * len(dplus) + ((1,) if replay else ())

@@ -101,6 +101,10 @@ class RunOptions(ConfigBase):
     # Fine-tuning scatters D+ alone (`f2p_learner.finetune.FinetuneConfig.scatter_replay`): the replay
     # stays in the rows the parent learned it in.
     object_slots_paths: tuple[int, ...] = ()
+    # With `object_slots`, the acted object keeps its row and only the others are scattered (False): the
+    # skill token finds the acted object by its row's identity (ID_acted), which the parent learned for
+    # the rows its tasks act on.
+    object_slots_acted: bool = True
     # Records of each data path (in `train`'s order) drawn afresh every epoch; 0 = all of them, () =
     # all of every path. Fine-tuning draws its replay this way from a pool larger than an epoch's
     # share (`f2p_learner.finetune.FinetuneConfig.replay_per_epoch`): D+ keeps its weight in every
@@ -163,13 +167,14 @@ def epoch_rows(dataset: TransitionDataset, rows: np.ndarray, draw: Sequence[int]
 
 
 def _scattered(model: SkillEffectModel, batch: dict, object_slots: int, generator: torch.Generator,
-               keep: torch.Tensor | None = None) -> dict:
+               keep: torch.Tensor | None = None, acted: bool = True) -> dict:
     """`batch` with its objects in random rows of max(object_slots, its width) (`RunOptions.object_slots`),
-    but for the transitions `keep` (B,) marks, which stay in their rows."""
+    but for the transitions `keep` (B,) marks, which stay in their rows, and, with `acted` False, the
+    acted object of each transition, which keeps its row (`RunOptions.object_slots_acted`)."""
     b, n = batch["mask"].shape
     slots = max(object_slots, n)
-    return scatter_objects(batch, random_slots(b, n, slots, generator, keep), slots, model.identity,
-                           model.config.feat_dim)
+    slot = random_slots(b, n, slots, generator, keep, None if acted else batch["acted"])
+    return scatter_objects(batch, slot, slots, model.identity, model.config.feat_dim)
 
 
 @dataclass
@@ -446,7 +451,7 @@ def train(
             if options.object_slots:
                 keep = (torch.as_tensor(~np.isin(dataset.source_of(batch_rows), options.object_slots_paths))
                         if options.object_slots_paths else None)
-                batch = _scattered(model, plain, options.object_slots, slots_rng, keep)
+                batch = _scattered(model, plain, options.object_slots, slots_rng, keep, options.object_slots_acted)
             loss, parts = transition_loss(model, batch, loss_cfg)
             if start_weights:
                 loss = loss + options.l2_to_init * sum((p - p0).pow(2).sum() for p, p0 in start_weights)

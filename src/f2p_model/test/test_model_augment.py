@@ -59,3 +59,12 @@ def test_kept_transitions_stay_in_their_rows_and_the_others_are_drawn_as_without
     free = random_slots(5, 4, 7, torch.Generator().manual_seed(0))
     assert torch.equal(slot[keep], torch.arange(4).expand(2, 4))
     assert torch.equal(slot[~keep], free[~keep])
+
+
+def test_a_fixed_object_keeps_its_row_and_the_others_take_distinct_other_rows():
+    fixed = torch.tensor([0, 2, 3, 1, 2, 0])
+    slot = random_slots(6, 4, 9, torch.Generator().manual_seed(1), fixed=fixed)
+    for b in range(6):
+        k = int(fixed[b])
+        assert int(slot[b, k]) == k and len(set(slot[b].tolist())) == 4
+    assert (slot[torch.arange(6)[:, None], torch.arange(4)] >= 4).any()  # the others do leave rows 0..3
