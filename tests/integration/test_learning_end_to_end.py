@@ -21,6 +21,7 @@ time (1,500 transitions, 40 epochs)."""
 from __future__ import annotations
 
 import pytest
+import torch
 from f2p_experiments.learning import SearchSettings, find_failure
 from f2p_experiments.records import TrialSpec
 from f2p_experiments.trial import run_episode
@@ -156,8 +157,11 @@ def test_particles_keep_the_failure_relations_are_diverse_and_raise_entropy(pret
     # test's failure 0.916, on the transport dev failure 0.969 -> 0.937 (O^F 0.973). An open cost of
     # that prior (experiments/RESULTS.md), not a target: the bar here is what must not get worse.
     # Since 2026-12-06 the states keep the moved group's relations (StateRelations.MOVED): the share is
-    # over those, the ones Eq. 4 asks them to keep.
-    assert float(state_satisfaction(model, ft, f2p.states, config.state_relations).mean()) >= 0.90
+    # over those, the ones Eq. 4 asks them to keep, against what the model detects of them in O^F itself.
+    kept = float(state_satisfaction(model, ft, f2p.states, config.state_relations).mean())
+    own = float(state_satisfaction(model, ft, torch.zeros_like(f2p.states[:1]), config.state_relations))
+    print(f"state particles keep {kept:.3f} of the moved group's relations (O^F: {own:.3f})")
+    assert kept >= 0.90
     moving = ft.movable & ft.mask
     diversity = mean_pairwise_distance(f2p.states, moving)
     assert diversity > 0.05 and diversity > mean_pairwise_distance(grad.states, moving)

@@ -189,6 +189,7 @@ LEARNER_SETTINGS_ADDED: dict[str, Any] = {
     "state_relations": "all",  # 2026-12-06: InferenceConfig.state_relations (Eq. 4 over every relation before)
     "max_offset": 0.15,  # 2026-12-06: InferenceConfig.max_offset, recorded from then on
     "reachable": False,  # 2026-12-06: InferenceConfig.reachable
+    "rigid_contents": False,  # 2026-12-06: InferenceConfig.rigid_contents (contents stepped on their own)
     "scatter_acted": True,  # 2026-12-06: FinetuneConfig.scatter_acted
     "scatter_replay": True,  # 2026-12-06: FinetuneConfig.scatter_replay (object_slots scattered every path)
 }

@@ -183,6 +183,11 @@ class InferenceConfig:
     # that moved the box by 0.25 m moved its placement box with it: on dev failure 1 (box at x 0.42) 10 of
     # 18 D+ states started the box beyond reach and 1 of 18 placed it on table B (experiments/RESULTS.md).
     reachable: bool = True
+    # Contents move rigidly with their container in the posterior as in the prior (`attach_contents`):
+    # SVGD's Adam steps move every coordinate about lr whatever its gradient, so contents stepped on
+    # their own drifted within their box and the moved group's relations were lost (the end-to-end
+    # test's failure: kept 0.795 of them, O^F 0.970).
+    rigid_contents: bool = True
     barrier_weight: float = 200.0  # soft feasibility barrier (1/m²)
     kernel: str = "rbf"  # "rbf" (Fail2Progress) or "none" (the Gradient baseline)
     action_objective: str = "joint"  # Eq. 7's ln H: "joint" or "per_relation" (`action_log_prob`)
@@ -459,8 +464,6 @@ def prior_states(ft: FailureTensors, m: int, config: InferenceConfig, generator:
     u = torch.rand(m, n, 3, generator=generator)
     if StateInit.parse(config.state_init) is StateInit.LOCAL:
         return (u * 2 - 1) * lim * ft.movable[None, :, None]
-    movable = ft.movable & ft.mask
-    container = _container_of(ft, movable)
     support = _support_of(ft.box_lo, ft.box_hi, ~ft.movable & ft.mask)
     centre = (ft.box_lo + ft.box_hi)[:, :2] / 2  # (N, 2)
     sup = support.clamp_min(0)
@@ -470,16 +473,41 @@ def prior_states(ft: FailureTensors, m: int, config: InferenceConfig, generator:
     if config.reachable:  # a free object on a table starts where the arm reaches it (tasks.SPAWN_X)
         lo[:, 0] = torch.where(on[:, 0], torch.maximum(lo[:, 0], SPAWN_X[0] - centre[:, 0]), lo[:, 0])
         hi[:, 0] = torch.where(on[:, 0], torch.minimum(hi[:, 0], SPAWN_X[1] - centre[:, 0]), hi[:, 0])
-    # a container keeps what it carries inside ±max_offset too: its range shrinks by the farthest its
-    # turn can swing a content's centre (|arm| · 2 sin(π/8) at ±π/4)
-    swing = torch.zeros(n)
-    for i in (container >= 0).nonzero(as_tuple=True)[0].tolist():
-        c = int(container[i])
-        swing[c] = torch.maximum(swing[c], (centre[i] - centre[c]).norm() * 2 * np.sin(float(lim[2]) / 2))
+    # a container keeps what it carries inside ±max_offset too (`content_swing`)
+    swing = content_swing(ft, config)
     lo, hi = torch.maximum(lo, -lim[:2] + swing[:, None]), torch.minimum(hi, lim[:2] - swing[:, None])
     hi = torch.maximum(hi, lo)  # an object already off its support's footprint: stays where it is
     s = torch.cat([lo + (hi - lo) * u[..., :2], (u[..., 2:] * 2 - 1) * lim[2]], dim=-1)  # (m, N, 3)
+    return attach_contents(ft, s)
+
+
+def content_swing(ft: FailureTensors, config: InferenceConfig) -> Tensor:
+    """(N,) for each container, the farthest its turn within ±π/4 can swing a content's centre
+    (|arm| · 2 sin(π/8)): its planar range shrinks by this much so that what it carries stays inside
+    ±max_offset too; 0 for every other object."""
+    movable = ft.movable & ft.mask
+    container = _container_of(ft, movable)
+    centre = (ft.box_lo + ft.box_hi)[:, :2] / 2
+    swing = torch.zeros(ft.points.shape[0])
+    reach = 2 * np.sin(float(prior_limits(config)[2]) / 2)
+    for i in (container >= 0).nonzero(as_tuple=True)[0].tolist():
+        c = int(container[i])
+        swing[c] = torch.maximum(swing[c], (centre[i] - centre[c]).norm() * reach)
+    return swing
+
+
+def attach_contents(ft: FailureTensors, s: Tensor) -> Tensor:
+    """State particles (m, N, 3) with every content of a movable container (R^F's `inside`,
+    transitively) turned and moved rigidly with it, whatever the particle said for the content itself
+    (each segment turns about its own centroid, so its offset takes the container's turn of the
+    centroid's lever arm); static objects zero. The feasible prior draws this way (`prior_states`),
+    and with `InferenceConfig.rigid_contents` the posterior keeps it (`infer_states`)."""
+    n = ft.points.shape[0]
+    movable = ft.movable & ft.mask
+    container = _container_of(ft, movable)
+    centre = (ft.box_lo + ft.box_hi)[:, :2] / 2  # (N, 2)
     placed = movable & (container < 0)
+    cols = list(s.unbind(1))  # per object (m, 3): no in-place writes, so gradients flow to the containers
     for _ in range(n):  # contents of contents: at most N rounds
         todo = movable & ~placed & (container >= 0) & placed[container.clamp_min(0)]
         if not bool(todo.any()):
@@ -487,11 +515,10 @@ def prior_states(ft: FailureTensors, m: int, config: InferenceConfig, generator:
         for i in todo.nonzero(as_tuple=True)[0].tolist():
             c = int(container[i])
             arm = centre[i] - centre[c]  # (2,)
-            rot = yaw_rotation(s[:, c, 2])[:, :2, :2]  # (m, 2, 2)
-            s[:, i, :2] = s[:, c, :2] + (rot @ arm) - arm
-            s[:, i, 2] = s[:, c, 2]
+            rot = yaw_rotation(cols[c][:, 2])[:, :2, :2]  # (m, 2, 2)
+            cols[i] = torch.cat([cols[c][:, :2] + (rot @ arm) - arm, cols[c][:, 2:]], dim=-1)
         placed = placed | todo
-    return s * movable[None, :, None]
+    return torch.stack(cols, dim=1) * movable[None, :, None]
 
 
 def initial_states(model: SkillEffectModel, ft: FailureTensors, config: InferenceConfig) -> Tensor:
@@ -519,15 +546,29 @@ def infer_states(model: SkillEffectModel, ft: FailureTensors, config: InferenceC
     """SVGD (or the Gradient baseline) over state particles (M, N, 3), Eq. 4/5, from `initial_states`."""
     n = ft.points.shape[0]
     lim = prior_limits(config)
-    bounds = (-lim.expand(n, 3), lim.expand(n, 3))
+    low, high = -lim.expand(n, 3).clone(), lim.expand(n, 3).clone()
+    if config.rigid_contents:  # a container's range keeps its contents within ±max_offset (`content_swing`)
+        swing = content_swing(ft, config)
+        low[:, :2] += swing[:, None]
+        high[:, :2] -= swing[:, None]
+    bounds = (low, high)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     try:
         init = initial_states(model, ft, config)
         log_prob = state_log_prob(model, ft, config)
+        if config.rigid_contents:  # the posterior on the prior's support: contents follow their container
+            init = attach_contents(ft, init)
+            free_log_prob = log_prob
+
+            def log_prob(s: Tensor) -> Tensor:
+                return free_log_prob(attach_contents(ft, s))
         algo = _algorithm(log_prob, config, bounds)
-        return algo.run(init, config.state_iterations, callback=callback)
+        result = algo.run(init, config.state_iterations, callback=callback)
+        if config.rigid_contents:
+            result.particles = attach_contents(ft, result.particles)
+        return result
     finally:
         for p in model.parameters():
             p.requires_grad_(True)
@@ -648,6 +689,7 @@ __all__ = [
     "action_log_prob",
     "action_objective",
     "action_relations",
+    "attach_contents",
     "effect_relations",
     "encode_particles",
     "failure_entropy",

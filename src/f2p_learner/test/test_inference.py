@@ -14,6 +14,7 @@ from f2p_learner.inference import (
     InferenceConfig,
     action_bounds,
     action_relations,
+    attach_contents,
     encode_particles,
     failure_tensors,
     infer_actions,
@@ -239,6 +240,19 @@ def test_moved_state_relations_keep_the_moved_group_and_nothing_else(event, mode
     assert torch.allclose(kept(flipped_out, "moved"), kept(ft, "moved"))
     assert not torch.allclose(kept(flipped_out, "all"), kept(ft, "all"))
     assert not torch.allclose(kept(flipped_in, "moved"), kept(ft, "moved"))
+
+
+def test_rigid_contents_follow_their_container_through_the_posterior(event, model):
+    """InferenceConfig.rigid_contents: the state particles SVGD returns hold every content where its
+    container's motion takes it (`attach_contents`), within ±max_offset; without it the contents step
+    on their own."""
+    ft = failure_tensors(event, model)
+    cfg = InferenceConfig(particles=4, state_iterations=3)
+    rigid = infer_states(model, ft, cfg).particles
+    torch.testing.assert_close(rigid, attach_contents(ft, rigid))
+    assert torch.all(rigid[..., :2].abs() <= cfg.max_offset + 1e-6)
+    free = infer_states(model, ft, dataclasses.replace(cfg, rigid_contents=False)).particles
+    assert not torch.allclose(free, attach_contents(ft, free))
 
 
 def test_moved_relations_are_those_of_the_acted_object_and_its_contents_with_every_other_object(event, model):
