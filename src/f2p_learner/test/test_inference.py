@@ -248,10 +248,10 @@ def test_rigid_contents_follow_their_container_through_the_posterior(event, mode
     on their own."""
     ft = failure_tensors(event, model)
     cfg = InferenceConfig(particles=4, state_iterations=3)
-    rigid = infer_states(model, ft, cfg).particles
+    rigid = infer_states(model, ft, dataclasses.replace(cfg, rigid_contents=True)).particles
     torch.testing.assert_close(rigid, attach_contents(ft, rigid))
     assert torch.all(rigid[..., :2].abs() <= cfg.max_offset + 1e-6)
-    free = infer_states(model, ft, dataclasses.replace(cfg, rigid_contents=False)).particles
+    free = infer_states(model, ft, cfg).particles  # the default
     assert not torch.allclose(free, attach_contents(ft, free))
 
 
