@@ -76,6 +76,7 @@ class LearningSettings:
     object_slots: int = 0  # FinetuneConfig.object_slots: objects in random rows while fine-tuning (0: off)
     scatter_replay: bool = FinetuneConfig.scatter_replay  # FinetuneConfig.scatter_replay: the replay's rows too
     scatter_acted: bool = FinetuneConfig.scatter_acted  # FinetuneConfig.scatter_acted: the acted object's row too
+    scatter_static: bool = FinetuneConfig.scatter_static  # FinetuneConfig.scatter_static: the tables' rows too
     action_objective: str = "joint"  # InferenceConfig.action_objective: Eq. 7's ln H, "joint" or "per_relation"
     action_relations: str = InferenceConfig.action_relations  # ActionRelations: "failure", "moved" or "all"
 
@@ -129,7 +130,7 @@ def learner_config(settings: LearningSettings, method: Method, learning_seed: in
     finetune = FinetuneConfig(epochs=settings.epochs, lr=settings.lr, stop_when_learned=settings.stop_when_learned,
                               freeze_encoder=settings.freeze_encoder, freeze_decoders=settings.freeze_decoders,
                               object_slots=settings.object_slots, scatter_replay=settings.scatter_replay,
-                              scatter_acted=settings.scatter_acted,
+                              scatter_acted=settings.scatter_acted, scatter_static=settings.scatter_static,
                               replay_per_epoch=settings.replay_per_epoch, dplus_repeats=settings.dplus_repeats,
                               schedule=settings.schedule, l2_to_parent=settings.l2_to_parent, seed=finetune_seed)
     inference = InferenceConfig(particles=settings.particles, seed=learning_seed, init_spread=settings.init_spread,

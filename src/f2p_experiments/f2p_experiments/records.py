@@ -191,6 +191,7 @@ LEARNER_SETTINGS_ADDED: dict[str, Any] = {
     "reachable": False,  # 2026-12-06: InferenceConfig.reachable
     "rigid_contents": False,  # 2026-12-06: InferenceConfig.rigid_contents (contents stepped on their own)
     "scatter_acted": True,  # 2026-12-06: FinetuneConfig.scatter_acted
+    "scatter_static": True,  # 2026-12-06: FinetuneConfig.scatter_static (the tables scattered too)
     "scatter_replay": True,  # 2026-12-06: FinetuneConfig.scatter_replay (object_slots scattered every path)
 }
 

@@ -103,6 +103,9 @@ class FinetuneConfig:
     # With `object_slots`, scatter the acted object too (True), or keep it in its row and scatter the
     # others (False; `RunOptions.object_slots_acted`).
     scatter_acted: bool = True
+    # With `object_slots`, scatter the objects that cannot move too (True), or keep them in their rows
+    # (False; `RunOptions.object_slots_static`): every pre-training scene has the tables in rows 0-1.
+    scatter_static: bool = True
     # Replay transitions drawn afresh every epoch from the replay dataset (`RunOptions.epoch_draw`);
     # 0 = all of them in every epoch (a pool smaller than the draw is used whole). With a pool larger
     # than the draw (the experiments' and the demo's: 480), D+ keeps its weight in an epoch (what 4x
@@ -208,7 +211,7 @@ def finetune_validate_publish(store: ModelStore, parent: str, dplus: list[str | 
                          freeze_encoder=config.freeze_encoder, freeze_decoders=config.freeze_decoders,
                          object_slots=config.object_slots, l2_to_init=config.l2_to_parent,
                          object_slots_paths=(() if config.scatter_replay or not replay else tuple(range(len(dplus)))),
-                         object_slots_acted=config.scatter_acted,
+                         object_slots_acted=config.scatter_acted, object_slots_static=config.scatter_static,
                          epoch_draw=((0,) * len(dplus) + (config.replay_per_epoch,)
                                      if replay and config.replay_per_epoch else ()),
                          epoch_repeat=((config.dplus_repeats,) * len(dplus) + ((1,) if replay else ())

@@ -35,22 +35,26 @@ OBJECT_KEYS: dict[str, int] = {
 
 
 def random_slots(batch_size: int, n: int, slots: int, generator: torch.Generator,
-                 keep: Tensor | None = None, fixed: Tensor | None = None) -> Tensor:
+                 keep: Tensor | None = None, pinned: Tensor | None = None) -> Tensor:
     """(B, n) long: for each transition, n distinct rows out of `slots`, uniformly at random; the
     transitions `keep` (B,) marks stay in their own rows 0..n-1 (their draws are made all the same,
-    so which transitions are kept does not change the others' rows). `fixed` (B,) long: in each
-    transition that object keeps its own row and the others are drawn among the remaining ones."""
+    so which transitions are kept does not change the others' rows). `pinned` (B, n) bool: in each
+    transition those objects keep their own rows and the others are drawn, in order, among the
+    remaining ones (the acted object, `RunOptions.object_slots_acted`; the static objects,
+    `RunOptions.object_slots_static`)."""
     if slots < n:
         raise ValueError(f"{slots} slots cannot hold a batch of {n} objects")
     draws = [torch.randperm(slots, generator=generator) for _ in range(batch_size)]
-    if fixed is None:
+    if pinned is None:
         slot = torch.stack([d[:n] for d in draws])
     else:
         slot = torch.empty(batch_size, n, dtype=torch.long)
+        own = torch.arange(n)
         for b, d in enumerate(draws):
-            k = int(fixed[b])
-            others = d[d != k][: n - 1]
-            slot[b] = torch.cat([others[:k], torch.tensor([k]), others[k:]])
+            pin = pinned[b]
+            free = ~pin
+            slot[b, pin] = own[pin]
+            slot[b, free] = d[~torch.isin(d, own[pin])][: int(free.sum())]
     if keep is not None:
         slot[keep] = torch.arange(n)
     return slot

@@ -105,6 +105,11 @@ class RunOptions(ConfigBase):
     # skill token finds the acted object by its row's identity (ID_acted), which the parent learned for
     # the rows its tasks act on.
     object_slots_acted: bool = True
+    # With `object_slots`, the objects that cannot move (unary `movable` false: the tables) keep their rows
+    # and only the movable ones are scattered (False): every scene the parent learned has the tables in
+    # rows 0-1 (the task samplers' order), and a child trained with tables in any row lost held-out
+    # prediction F1 (experiments/RESULTS.md).
+    object_slots_static: bool = True
     # Records of each data path (in `train`'s order) drawn afresh every epoch; 0 = all of them, () =
     # all of every path. Fine-tuning draws its replay this way from a pool larger than an epoch's
     # share (`f2p_learner.finetune.FinetuneConfig.replay_per_epoch`): D+ keeps its weight in every
@@ -167,13 +172,19 @@ def epoch_rows(dataset: TransitionDataset, rows: np.ndarray, draw: Sequence[int]
 
 
 def _scattered(model: SkillEffectModel, batch: dict, object_slots: int, generator: torch.Generator,
-               keep: torch.Tensor | None = None, acted: bool = True) -> dict:
+               keep: torch.Tensor | None = None, acted: bool = True, static: bool = True) -> dict:
     """`batch` with its objects in random rows of max(object_slots, its width) (`RunOptions.object_slots`),
-    but for the transitions `keep` (B,) marks, which stay in their rows, and, with `acted` False, the
-    acted object of each transition, which keeps its row (`RunOptions.object_slots_acted`)."""
+    but for the transitions `keep` (B,) marks, which stay in their rows; with `acted` False the acted
+    object of each transition keeps its row (`RunOptions.object_slots_acted`), and with `static` False
+    so does every object that cannot move (`RunOptions.object_slots_static`)."""
     b, n = batch["mask"].shape
     slots = max(object_slots, n)
-    slot = random_slots(b, n, slots, generator, keep, None if acted else batch["acted"])
+    pinned = torch.zeros(b, n, dtype=torch.bool)
+    if not acted:
+        pinned[torch.arange(b), batch["acted"]] = True
+    if not static:
+        pinned |= batch["mask"].bool() & ~batch["unary_t"][..., model.config.unary_names.index("movable")].bool()
+    slot = random_slots(b, n, slots, generator, keep, pinned if bool(pinned.any()) else None)
     return scatter_objects(batch, slot, slots, model.identity, model.config.feat_dim)
 
 
@@ -451,7 +462,8 @@ def train(
             if options.object_slots:
                 keep = (torch.as_tensor(~np.isin(dataset.source_of(batch_rows), options.object_slots_paths))
                         if options.object_slots_paths else None)
-                batch = _scattered(model, plain, options.object_slots, slots_rng, keep, options.object_slots_acted)
+                batch = _scattered(model, plain, options.object_slots, slots_rng, keep, options.object_slots_acted,
+                                   options.object_slots_static)
             loss, parts = transition_loss(model, batch, loss_cfg)
             if start_weights:
                 loss = loss + options.l2_to_init * sum((p - p0).pow(2).sum() for p, p0 in start_weights)

@@ -63,8 +63,24 @@ def test_kept_transitions_stay_in_their_rows_and_the_others_are_drawn_as_without
 
 def test_a_fixed_object_keeps_its_row_and_the_others_take_distinct_other_rows():
     fixed = torch.tensor([0, 2, 3, 1, 2, 0])
-    slot = random_slots(6, 4, 9, torch.Generator().manual_seed(1), fixed=fixed)
+    pinned = torch.nn.functional.one_hot(fixed, 4).bool()
+    slot = random_slots(6, 4, 9, torch.Generator().manual_seed(1), pinned=pinned)
     for b in range(6):
         k = int(fixed[b])
         assert int(slot[b, k]) == k and len(set(slot[b].tolist())) == 4
     assert (slot[torch.arange(6)[:, None], torch.arange(4)] >= 4).any()  # the others do leave rows 0..3
+
+
+def test_pinned_objects_keep_their_rows_and_the_others_never_take_them():
+    """The static objects of each transition (here rows 0-1 and, in one, row 3 too) stay; the rest
+    are drawn among the other rows, all distinct, and do leave their own rows."""
+    pinned = torch.zeros(40, 5, dtype=torch.bool)
+    pinned[:, :2] = True
+    pinned[7, 3] = True
+    slot = random_slots(40, 5, 11, torch.Generator().manual_seed(2), pinned=pinned)
+    assert torch.equal(slot[:, :2], torch.arange(2).expand(40, 2))
+    assert int(slot[7, 3]) == 3
+    for b in range(40):
+        rows = slot[b].tolist()
+        assert len(set(rows)) == 5 and all(r >= 2 for r in rows[2:])
+    assert (slot[:, 2:] != torch.arange(2, 5)).any()

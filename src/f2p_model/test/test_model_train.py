@@ -19,6 +19,7 @@ from f2p_model.train import (
     CSV_COLUMNS,
     RunOptions,
     TrainError,
+    _scattered,
     encode_records,
     epoch_rows,
     load_checkpoint,
@@ -214,6 +215,36 @@ def test_object_slots_scatter_only_the_paths_named(data, tmp_path):
     # padded rows change the attention's float sums, which Adam at 1e-2 carries to ~4e-4 here; the
     # scattered run differs by ~7e-2
     assert gap(unnamed) < 5e-3 < 2e-2 < gap(named)
+
+
+def test_scattered_batches_keep_the_static_objects_and_the_acted_one_in_their_rows_when_asked(data):
+    """`RunOptions.object_slots_static` / `object_slots_acted` False: the tables (unary movable false)
+    and the acted object stay in their rows; every other object is drawn into another row."""
+    cfg = tiny_config(max_objects=14)
+    model = SkillEffectModel(cfg)
+    ds = TransitionDataset([data], cfg)
+    batch = next(iter_batches(ds, np.arange(len(ds)), 12, shuffle=False))
+    movable = batch["unary_t"][..., cfg.unary_names.index("movable")].bool()
+    static = batch["mask"].bool() & ~movable
+    assert static.any() and (batch["mask"].bool() & movable).any()
+
+    def rows_of(out):  # where each object's cloud went: (B, N) row index, -1 for padding
+        hit = (out["points_t"].unsqueeze(2) == batch["points_t"].unsqueeze(1)).flatten(3).all(-1)  # (B, S, N)
+        return torch.where(batch["mask"].bool(), hit.float().argmax(1), torch.tensor(-1))
+
+    own = torch.arange(batch["mask"].shape[1]).expand_as(batch["mask"])
+    for acted, static_free in ((True, False), (False, False), (False, True)):
+        out = _scattered(model, batch, 14, torch.Generator().manual_seed(0), acted=acted, static=static_free)
+        rows = rows_of(out)
+        pinned = torch.zeros_like(static) if static_free else static.clone()
+        if not acted:
+            pinned[torch.arange(len(rows)), batch["acted"]] = True
+            assert torch.equal(out["acted"], batch["acted"])
+        assert torch.equal(rows[pinned], own[pinned])
+        free = batch["mask"].bool() & ~pinned
+        assert (rows[free] != own[free]).any()
+    out = _scattered(model, batch, 14, torch.Generator().manual_seed(0), static=True)
+    assert (rows_of(out)[static] != own[static]).any()  # scattered by default, as before
 
 
 def test_epoch_draw_takes_a_fresh_share_of_one_source_each_epoch(data, six, tmp_path):
