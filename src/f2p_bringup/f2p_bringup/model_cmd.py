@@ -47,7 +47,7 @@ def pretrain(args: argparse.Namespace) -> int:
         train_cfg = TrainConfig(lr=args.lr, schedule=args.schedule, batch_size=args.batch_size, epochs=args.epochs,
                                 seed=args.seed)
         options = RunOptions(val_fraction=args.val_fraction, threads=args.threads, min_val_f1=args.min_val_f1,
-                             statuses=tuple(args.statuses or ()))
+                             statuses=tuple(args.statuses or ()), object_slots=args.object_slots)
     except (OSError, ValueError, TypeError) as exc:
         log.error("bad settings: %s", exc)
         return argtypes.EXIT_USAGE
@@ -176,6 +176,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--model-config", default=None, metavar="JSON", help="ModelConfig as JSON (ModelConfig.to_dict)")
     t.add_argument("--statuses", nargs="+", default=None, metavar="STATUS",
                    help="keep only records with these execution statuses (default: all)")
+    t.add_argument("--object-slots", type=argtypes.nonnegative_int, default=0, metavar="N",
+                   help="train each batch with its objects in random rows of N, a fresh draw every step "
+                        "(RunOptions.object_slots: the order of segments is an accident of perception); 0: off")
     t.add_argument("--no-resume", action="store_true", help="start over even if --out holds a checkpoint")
     t.set_defaults(func=pretrain)
 

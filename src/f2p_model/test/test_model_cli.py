@@ -61,6 +61,16 @@ def test_clear_errors(data, tmp_path, caplog):
     assert "no validated" in caplog.text
 
 
+def test_pretrain_with_object_slots(data, tmp_path, capsys, caplog):
+    ds, model_cfg = data
+    argv = ["model", "pretrain", "--data", str(ds), "--epochs", "1", "--model-config", str(model_cfg),
+            "--threads", "2", "--batch-size", "4", "--min-val-f1", "0", "--no-publish"]
+    assert cli.main([*argv, "--out", str(tmp_path / "a"), "--object-slots", "14"]) == 0
+    assert "trained 1 epochs" in capsys.readouterr().out
+    assert cli.main([*argv, "--out", str(tmp_path / "b"), "--object-slots", "15"]) == 2  # the table has 14 rows
+    assert "identity table" in caplog.text
+
+
 def test_parse_model_ref():
     assert parse_model_ref("models") == ("models", "latest")
     assert parse_model_ref("models:v0003") == ("models", "v0003")
