@@ -12,19 +12,42 @@ with a static object (a table), pairs with the acted object, and pairs with an o
 
 For each model and group: the binary relation values (pair x relation) in the group, F1 over them, and
 the share of the copied values (true after = true before) the model predicts changed (spurious change)
-and of the changed ones it predicts unchanged (missed change).
+and of the changed ones it predicts unchanged (missed change). With --rows N ...: the model's held-out
+1-step prediction macro F1 (what validation checks) with the same transitions' objects listed in other
+rows, random rows of N (`f2p_model.augment`; "tables kept": the static objects stay in rows 0-1). A model
+whose F1 falls there learned effects by row, not by object: the order of segments is an accident of
+perception.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from f2p_model.augment import random_slots, scatter_objects
 from f2p_model.data import TransitionDataset, iter_batches
-from f2p_model.metrics import THRESHOLD
+from f2p_model.metrics import THRESHOLD, RelationF1
 from f2p_model.store import LATEST, ModelStore
+
+
+def transition_kinds(data: list[str]) -> dict[tuple[str, int], str]:
+    """(dataset path, record index) -> "skill: acted kind -> target kind" (kind: an object's name up to
+    its first '_', e.g. cup, object, table), read from the shards' names."""
+    from f2p_sim.transitions import SKILL_NAMES
+
+    kinds = {}
+    for path in data:
+        for shard in sorted(Path(path).glob("shard_*.npz")):
+            with np.load(shard) as z:
+                for idx, names, skill, acted, target in zip(z["index"], z["names"], z["skill"], z["acted"],
+                                                             z["target"], strict=True):
+                    to = str(names[target]).split("_")[0] if target >= 0 else "-"
+                    what = str(names[acted]).split("_")[0]
+                    kinds[(str(Path(path)), int(idx))] = f"{SKILL_NAMES[int(skill)]}: {what} -> {to}"
+    return kinds
 
 
 def pair_groups(batch: dict, movable_index: int, high_row: int) -> dict[str, torch.Tensor]:
@@ -48,15 +71,23 @@ def breakdown(model, data: list[str], high_row: int, batch_size: int = 64) -> di
     ds = TransitionDataset(data, cfg)
     movable = cfg.unary_names.index("movable")
     sums: dict[str, np.ndarray] = {}
+    kinds = transition_kinds(data)
     model.eval()
-    for batch in iter_batches(ds, np.arange(len(ds)), batch_size):
+    for rows, batch in iter_batches(ds, np.arange(len(ds)), batch_size, with_rows=True):
         mask = batch["mask"]
         x = model.encode(batch["points_t"], mask)
         x1, _ = model.dynamics(x, mask, batch["skill"], batch["acted"], batch["params"])
         _, b1 = model.relation_probs(x1, mask)
         pred, before, after = b1 >= THRESHOLD, batch["binary_t"].bool(), batch["binary_t1"].bool()
         changed = before != after
-        for name, group in pair_groups(batch, movable, high_row).items():
+        groups = pair_groups(batch, movable, high_row)
+        sources = ds.source_of(rows)
+        kind = [kinds[(str(ds.sources[int(src)].path), int(i))] for src, i in zip(sources, ds.arrays["index"][rows],
+                                                                                strict=True)]
+        for k in sorted(set(kind)):
+            sel = torch.tensor([x == k for x in kind])
+            groups[f"skill {k}"] = groups["all"] & sel[:, None, None]
+        for name, group in groups.items():
             g = group[..., None].expand_as(after)
             counts = np.array([(g & pred & after).sum(), (g & pred & ~after).sum(), (g & ~pred & after).sum(),
                                (g & ~changed).sum(), (g & ~changed & (pred != before)).sum(),
@@ -70,11 +101,39 @@ def breakdown(model, data: list[str], high_row: int, batch_size: int = 64) -> di
     return out
 
 
+@torch.no_grad()
+def row_sensitivity(model, data: list[str], slots: int, keep_static: bool, seed: int = 0,
+                    batch_size: int = 64) -> float:
+    """Held-out 1-step prediction macro F1 with every transition's objects in random rows of `slots`
+    (0: their own rows), the static ones kept in theirs with `keep_static`."""
+    cfg = model.config
+    ds = TransitionDataset(data, cfg)
+    movable = cfg.unary_names.index("movable")
+    f1 = RelationF1(cfg.unary_names, cfg.binary_names)
+    g = torch.Generator().manual_seed(seed)
+    model.eval()
+    for plain in iter_batches(ds, np.arange(len(ds)), batch_size):
+        batch = plain
+        if slots:
+            b, n = plain["mask"].shape
+            width = max(slots, n)
+            pinned = plain["mask"].bool() & ~plain["unary_t"][..., movable].bool() if keep_static else None
+            batch = scatter_objects(plain, random_slots(b, n, width, g, pinned=pinned), width)
+        mask = batch["mask"]
+        x = model.encode(batch["points_t"], mask)
+        x1, _ = model.dynamics(x, mask, batch["skill"], batch["acted"], batch["params"])
+        u1, b1 = model.relation_probs(x1, mask)
+        f1.update(u1, b1, batch["unary_t1"], batch["binary_t1"], mask)
+    return float(f1.compute()["macro_f1"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", nargs="+", required=True, help="held-out transition datasets")
     ap.add_argument("--model", nargs="+", required=True, help="STORE:VERSION ...")
     ap.add_argument("--high-row", type=int, default=8, help="rows from here count as high")
+    ap.add_argument("--rows", type=int, nargs="*", default=[], metavar="N",
+                    help="also score prediction macro F1 with the objects in random rows of N")
     args = ap.parse_args()
     torch.set_num_threads(2)
     for ref in args.model:
@@ -84,6 +143,12 @@ def main() -> None:
         for name, r in breakdown(model, args.data, args.high_row).items():
             print(f"  {name:26s} values {r['values']:7d} (changed {r['changed']:5d})  F1 {r['f1']:.3f}  "
                   f"spurious change {r['spurious_change']:.4f}  missed change {r['missed_change']:.3f}")
+        if args.rows:
+            parts = [f"own rows {row_sensitivity(model, args.data, 0, False):.3f}"]
+            for n in args.rows:
+                parts += [f"random rows of {n}, tables kept {row_sensitivity(model, args.data, n, True):.3f}",
+                          f"random rows of {n} {row_sensitivity(model, args.data, n, False):.3f}"]
+            print("  prediction macro F1: " + ", ".join(parts))
 
 
 if __name__ == "__main__":
