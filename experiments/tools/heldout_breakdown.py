@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from f2p_model.augment import random_slots, scatter_objects
+from f2p_model.augment import random_slots, scatter_objects, static_objects
 from f2p_model.data import TransitionDataset, iter_batches
-from f2p_model.metrics import THRESHOLD, RelationF1
+from f2p_model.metrics import THRESHOLD, model_relation_f1
 from f2p_model.store import LATEST, ModelStore
 
 
@@ -50,12 +50,12 @@ def transition_kinds(data: list[str]) -> dict[tuple[str, int], str]:
     return kinds
 
 
-def pair_groups(batch: dict, movable_index: int, high_row: int) -> dict[str, torch.Tensor]:
+def pair_groups(batch: dict, unary_names: tuple[str, ...], high_row: int) -> dict[str, torch.Tensor]:
     """(B, N, N) bool masks of the valid ordered pairs (i != j, both present) in each group."""
     mask = batch["mask"].bool()
     b, n = mask.shape
     valid = mask[:, :, None] & mask[:, None, :] & ~torch.eye(n, dtype=torch.bool)
-    static = mask & ~batch["unary_t"][..., movable_index].bool()
+    static = static_objects(batch, unary_names)
     acted = torch.zeros(b, n, dtype=torch.bool)
     acted[torch.arange(b), batch["acted"]] = True
     high = mask & (torch.arange(n) >= high_row)
@@ -66,12 +66,11 @@ def pair_groups(batch: dict, movable_index: int, high_row: int) -> dict[str, tor
 
 
 @torch.no_grad()
-def breakdown(model, data: list[str], high_row: int, batch_size: int = 64) -> dict[str, dict[str, float]]:
-    cfg = model.config
-    ds = TransitionDataset(data, cfg)
-    movable = cfg.unary_names.index("movable")
+def breakdown(model, ds: TransitionDataset, kinds: dict[tuple[str, int], str], high_row: int,
+              batch_size: int = 64) -> dict[str, dict[str, float]]:
+    """Per pair group (`pair_groups`, and per transition kind of `transition_kinds`): values, F1,
+    spurious and missed change of the model's 1-step prediction."""
     sums: dict[str, np.ndarray] = {}
-    kinds = transition_kinds(data)
     model.eval()
     for rows, batch in iter_batches(ds, np.arange(len(ds)), batch_size, with_rows=True):
         mask = batch["mask"]
@@ -80,7 +79,7 @@ def breakdown(model, data: list[str], high_row: int, batch_size: int = 64) -> di
         _, b1 = model.relation_probs(x1, mask)
         pred, before, after = b1 >= THRESHOLD, batch["binary_t"].bool(), batch["binary_t1"].bool()
         changed = before != after
-        groups = pair_groups(batch, movable, high_row)
+        groups = pair_groups(batch, model.config.unary_names, high_row)
         sources = ds.source_of(rows)
         kind = [kinds[(str(ds.sources[int(src)].path), int(i))] for src, i in zip(sources, ds.arrays["index"][rows],
                                                                                 strict=True)]
@@ -101,30 +100,24 @@ def breakdown(model, data: list[str], high_row: int, batch_size: int = 64) -> di
     return out
 
 
-@torch.no_grad()
-def row_sensitivity(model, data: list[str], slots: int, keep_static: bool, seed: int = 0,
+def row_sensitivity(model, ds: TransitionDataset, slots: int, keep_static: bool, seed: int = 0,
                     batch_size: int = 64) -> float:
-    """Held-out 1-step prediction macro F1 with every transition's objects in random rows of `slots`
-    (0: their own rows), the static ones kept in theirs with `keep_static`."""
-    cfg = model.config
-    ds = TransitionDataset(data, cfg)
-    movable = cfg.unary_names.index("movable")
-    f1 = RelationF1(cfg.unary_names, cfg.binary_names)
+    """Held-out 1-step prediction macro F1 (`model_relation_f1`, what validation checks) with every
+    transition's objects in random rows of `slots` (0: their own rows), the static ones kept in theirs
+    with `keep_static`."""
     g = torch.Generator().manual_seed(seed)
-    model.eval()
-    for plain in iter_batches(ds, np.arange(len(ds)), batch_size):
-        batch = plain
-        if slots:
+
+    def batches():
+        for plain in iter_batches(ds, np.arange(len(ds)), batch_size):
+            if not slots:
+                yield plain
+                continue
             b, n = plain["mask"].shape
             width = max(slots, n)
-            pinned = plain["mask"].bool() & ~plain["unary_t"][..., movable].bool() if keep_static else None
-            batch = scatter_objects(plain, random_slots(b, n, width, g, pinned=pinned), width)
-        mask = batch["mask"]
-        x = model.encode(batch["points_t"], mask)
-        x1, _ = model.dynamics(x, mask, batch["skill"], batch["acted"], batch["params"])
-        u1, b1 = model.relation_probs(x1, mask)
-        f1.update(u1, b1, batch["unary_t1"], batch["binary_t1"], mask)
-    return float(f1.compute()["macro_f1"])
+            pinned = static_objects(plain, model.config.unary_names) if keep_static else None
+            yield scatter_objects(plain, random_slots(b, n, width, g, pinned=pinned), width)
+
+    return float(model_relation_f1(model, batches())["prediction"].compute()["macro_f1"])
 
 
 def main() -> None:
@@ -136,18 +129,20 @@ def main() -> None:
                     help="also score prediction macro F1 with the objects in random rows of N")
     args = ap.parse_args()
     torch.set_num_threads(2)
+    kinds = transition_kinds(args.data)
     for ref in args.model:
         root, _, version = ref.partition(":")
         model, meta = ModelStore(root).load(version or LATEST)
+        ds = TransitionDataset(args.data, model.config)
         print(f"{ref} ({'validated' if meta.validated else 'not validated'}):")
-        for name, r in breakdown(model, args.data, args.high_row).items():
+        for name, r in breakdown(model, ds, kinds, args.high_row).items():
             print(f"  {name:26s} values {r['values']:7d} (changed {r['changed']:5d})  F1 {r['f1']:.3f}  "
                   f"spurious change {r['spurious_change']:.4f}  missed change {r['missed_change']:.3f}")
         if args.rows:
-            parts = [f"own rows {row_sensitivity(model, args.data, 0, False):.3f}"]
+            parts = [f"own rows {row_sensitivity(model, ds, 0, False):.3f}"]
             for n in args.rows:
-                parts += [f"random rows of {n}, tables kept {row_sensitivity(model, args.data, n, True):.3f}",
-                          f"random rows of {n} {row_sensitivity(model, args.data, n, False):.3f}"]
+                parts += [f"random rows of {n}, tables kept {row_sensitivity(model, ds, n, True):.3f}",
+                          f"random rows of {n} {row_sensitivity(model, ds, n, False):.3f}"]
             print("  prediction macro F1: " + ", ".join(parts))
 
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -225,6 +226,12 @@ class FailureTensors:
     params: Tensor  # (A,) the failed parameters
     relative_xy: bool = False  # params[:2] displace the acted object from its place in O^F (pick_place)
 
+    @cached_property
+    def containers(self) -> Tensor:
+        """(N,) the movable object each visible movable object sits inside in R^F, -1 if none
+        (`_container_of`); computed once per failure, read by every prior draw and posterior step."""
+        return _container_of(self, self.movable & self.mask)
+
 
 def _support_of(lo: Tensor, hi: Tensor, static: Tensor) -> Tensor:
     """Index of the static object each object stands on (its footprint centre over it, the
@@ -256,7 +263,7 @@ def _container_of(ft: FailureTensors, movable: Tensor) -> Tensor:
 def moved_objects(ft: FailureTensors) -> Tensor:
     """(N,) bool: the objects the failed skill moves, by R^F: the acted object and, transitively,
     the movable objects inside it (a bag's items travel with it)."""
-    container = _container_of(ft, ft.movable & ft.mask)
+    container = ft.containers
     moved = torch.zeros_like(ft.mask)
     moved[ft.acted] = True
     for _ in range(len(moved)):  # contents of contents: at most N rounds
@@ -305,7 +312,7 @@ def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: Inferenc
     kept, pair = kept_relations(ft, config.state_relations)
     movable = ft.movable & mask
     support = _support_of(ft.box_lo, ft.box_hi, ~ft.movable & mask)
-    container = _container_of(ft, movable)  # (N,) the movable object each one sits inside in O^F, -1 if none
+    container = ft.containers  # (N,) the movable object each one sits inside in O^F, -1 if none
     held = container >= 0
     support = torch.where(held, container, support)
     half = (ft.box_hi - ft.box_lo)[:, :2] / 2  # (N, 2)
@@ -489,8 +496,7 @@ def content_swing(ft: FailureTensors, config: InferenceConfig) -> Tensor:
     """(N,) for each container, the farthest its turn within ±π/4 can swing a content's centre
     (|arm| · 2 sin(π/8)): its planar range shrinks by this much so that what it carries stays inside
     ±max_offset too; 0 for every other object."""
-    movable = ft.movable & ft.mask
-    container = _container_of(ft, movable)
+    container = ft.containers
     centre = (ft.box_lo + ft.box_hi)[:, :2] / 2
     swing = torch.zeros(ft.points.shape[0])
     reach = 2 * np.sin(float(prior_limits(config)[2]) / 2)
@@ -508,7 +514,7 @@ def attach_contents(ft: FailureTensors, s: Tensor) -> Tensor:
     and with `InferenceConfig.rigid_contents` the posterior keeps it (`infer_states`)."""
     n = ft.points.shape[0]
     movable = ft.movable & ft.mask
-    container = _container_of(ft, movable)
+    container = ft.containers
     centre = (ft.box_lo + ft.box_hi)[:, :2] / 2  # (N, 2)
     placed = movable & (container < 0)
     cols = list(s.unbind(1))  # per object (m, 3): no in-place writes, so gradients flow to the containers

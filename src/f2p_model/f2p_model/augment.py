@@ -34,6 +34,12 @@ OBJECT_KEYS: dict[str, int] = {
 }
 
 
+def static_objects(batch: Mapping[str, Tensor], unary_names: tuple[str, ...]) -> Tensor:
+    """(B, N) bool: the real objects of a batch that cannot move (unary `movable` false before the skill:
+    the tables), the ones `RunOptions.object_slots_static` False keeps in their rows."""
+    return batch["mask"].bool() & ~batch["unary_t"][..., unary_names.index("movable")].bool()
+
+
 def random_slots(batch_size: int, n: int, slots: int, generator: torch.Generator,
                  keep: Tensor | None = None, pinned: Tensor | None = None) -> Tensor:
     """(B, n) long: for each transition, n distinct rows out of `slots`, uniformly at random; the
@@ -95,4 +101,4 @@ def scatter_objects(batch: Mapping[str, Tensor], slot: Tensor, slots: int, ident
     return out
 
 
-__all__ = ["OBJECT_KEYS", "random_slots", "scatter_objects"]
+__all__ = ["OBJECT_KEYS", "random_slots", "scatter_objects", "static_objects"]

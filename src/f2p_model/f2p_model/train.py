@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from f2p_model.augment import random_slots, scatter_objects
+from f2p_model.augment import random_slots, scatter_objects, static_objects
 from f2p_model.config import ConfigBase, LossConfig, ModelConfig, TrainConfig
 from f2p_model.data import TransitionDataset, check_vocabulary, data_manifest_hash, iter_batches, n_batches
 from f2p_model.losses import relation_pos_weights, transition_loss
@@ -179,12 +179,12 @@ def _scattered(model: SkillEffectModel, batch: dict, object_slots: int, generato
     so does every object that cannot move (`RunOptions.object_slots_static`)."""
     b, n = batch["mask"].shape
     slots = max(object_slots, n)
-    pinned = torch.zeros(b, n, dtype=torch.bool)
-    if not acted:
-        pinned[torch.arange(b), batch["acted"]] = True
-    if not static:
-        pinned |= batch["mask"].bool() & ~batch["unary_t"][..., model.config.unary_names.index("movable")].bool()
-    slot = random_slots(b, n, slots, generator, keep, pinned if bool(pinned.any()) else None)
+    pinned = None
+    if not (acted and static):
+        pinned = torch.zeros(b, n, dtype=torch.bool) if static else static_objects(batch, model.config.unary_names)
+        if not acted:
+            pinned[torch.arange(b), batch["acted"]] = True
+    slot = random_slots(b, n, slots, generator, keep, pinned)
     return scatter_objects(batch, slot, slots, model.identity, model.config.feat_dim)
 
 
