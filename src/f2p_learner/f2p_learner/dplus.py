@@ -24,10 +24,12 @@ import numpy as np
 
 from f2p_learner.inference import STATIC
 from f2p_sim import dataset
+from f2p_sim.observe import sample_fixed
+from f2p_sim.permanence import believed, skill_motion
 from f2p_sim.real2sim import real2sim
 from f2p_sim.scene import Scene, SceneError
-from f2p_sim.skills import PARAM_NAMES, SkillCall
-from f2p_sim.transitions import STATUS_NAMES, GenerationConfig, record_transition
+from f2p_sim.skills import PARAM_NAMES, SkillCall, SkillStatus
+from f2p_sim.transitions import MAX_FPS_CANDIDATES, STATUS_NAMES, GenerationConfig, record_transition
 
 
 @dataclass
@@ -39,6 +41,7 @@ class DPlusStats:
     failure_relation_satisfaction: float  # %, A.15, over every relation of R^F
     action_std_m: float  # A.15: std of the translational action parameters (m)
     kept_relation_satisfaction: float | None = None  # %, over the relations the states keep (None: not given)
+    remembered_segments: int = 0  # segments of unseen objects filled in (`remember_occluded`)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,8 +54,8 @@ def _yaw(points: np.ndarray, yaw: float) -> np.ndarray:
     return (points - centre) @ rot.T + centre
 
 
-def particle_scene(event, state: np.ndarray) -> Scene:
-    """ξ(s)O^F as a simulation scene: state (N, 3) = (dx, dy, dyaw) per object of the event."""
+def particle_segments(event, state: np.ndarray) -> dict[str, np.ndarray]:
+    """ξ(s)O^F: the event's segments moved by state (N, 3) = (dx, dy, dyaw) per object, by name."""
     segments, classes = event.scene_before.segment_dict()
     names = event.scene_before.names
     moved = {}
@@ -62,7 +65,44 @@ def particle_scene(event, state: np.ndarray) -> Scene:
             moved[name] = pts
         else:
             moved[name] = _yaw(pts, float(dyaw)) + np.array([dx, dy, 0.0])
-    return real2sim(moved, classes)
+    return moved
+
+
+def particle_scene(event, state: np.ndarray) -> Scene:
+    """ξ(s)O^F as a simulation scene."""
+    return real2sim(particle_segments(event, state), event.scene_before.segment_dict()[1])
+
+
+def remember_occluded(rec: dict[str, np.ndarray], segments: dict[str, np.ndarray], call: SkillCall,
+                      rng: np.random.Generator) -> int:
+    """Show the model a D+ transition as the executive would see it (`f2p_sim.permanence`), in place.
+
+    The failure's scene is what the executive believed: a capsule inside a cup the camera cannot see into
+    kept its last segment (`f2p_monitor.belief`). Re-rendered for a particle, that capsule has no point,
+    and a D+ of empty segments teaches the model nothing about the scene it will plan from (an HTO failure
+    moving a cup with two hidden capsules: the child still predicted the capsules stay, on its own D+).
+    So an object unseen before the skill gets its particle-moved segment (`segments`,
+    `particle_segments`), and one unseen after it gets its segment before, moved as the rule believes.
+    Returns how many segments were filled in."""
+    n = int(rec["n_objects"])
+    names = [str(x) for x in rec["names"][:n]]
+    p = rec["points_t"].shape[1]
+    filled = 0
+    for k, name in enumerate(names):
+        if not rec["visible_t"][k] and name in segments:
+            rec["points_t"][k] = sample_fixed(segments[name], p, rng, "fps", MAX_FPS_CANDIDATES)
+            rec["visible_t"][k] = True
+            filled += 1
+    seen = rec["visible_t"][:n]
+    pts = rec["points_t"][:n]
+    motion = skill_motion(pts.min(axis=1), pts.max(axis=1), seen, int(rec["acted"]), call,
+                          SkillStatus(STATUS_NAMES[int(rec["status"])]))
+    for k in range(n):
+        if seen[k] and not rec["visible_t1"][k]:
+            rec["points_t1"][k] = believed(rec["points_t"][k], k, motion)
+            rec["visible_t1"][k] = True
+            filled += 1
+    return filled
 
 
 def generate_dplus(event, states: np.ndarray, actions: np.ndarray, out: str | Path, *, n_points: int,
@@ -77,16 +117,20 @@ def generate_dplus(event, states: np.ndarray, actions: np.ndarray, out: str | Pa
         raise ValueError(f"{states.shape[0]} state particles but {actions.shape[0]} action particles")
     n_params = len(PARAM_NAMES[event.skill.type])
     gen = GenerationConfig(distribution="pretrain", n_points=n_points, seed=seed)
-    records, failures, satisfied, checked, kept_ok, kept_n = [], 0, 0, 0, 0, 0
+    records, failures, satisfied, checked, kept_ok, kept_n, remembered = [], 0, 0, 0, 0, 0, 0
     names = event.scene_before.names
+    classes = event.scene_before.segment_dict()[1]
     for i, (s, a) in enumerate(zip(states, actions, strict=True)):
         try:
-            scene = particle_scene(event, s)
+            segments = particle_segments(event, s)
+            scene = real2sim(segments, classes)
         except SceneError:
             failures += 1
             continue
         call = SkillCall(event.skill.type, event.skill.object_ids, a[:n_params])
-        rec = record_transition(scene, call, gen, np.random.default_rng(np.random.SeedSequence([seed, i])), index=i)
+        rng = np.random.default_rng(np.random.SeedSequence([seed, i]))
+        rec = record_transition(scene, call, gen, rng, index=i)
+        remembered += remember_occluded(rec, segments, call, rng)
         rec_names = [str(n) for n in rec["names"][: int(rec["n_objects"])]]
         idx = [rec_names.index(n) for n in names if n in rec_names]
         ev = [names.index(n) for n in names if n in rec_names]
@@ -119,4 +163,4 @@ def generate_dplus(event, states: np.ndarray, actions: np.ndarray, out: str | Pa
     std = float(np.sqrt(own[:, translational].var(axis=0).sum())) if translational and len(own) else 0.0
     kept_share = 100.0 * kept_ok / kept_n if kept is not None and kept_n else None
     return DPlusStats(len(states), len(records), failures, statuses, 100.0 * satisfied / max(checked, 1), std,
-                      kept_share)
+                      kept_share, remembered)

@@ -130,12 +130,19 @@ class FinetuneConfig:
     # child that learned the effect had moved Σ (θ − θ_parent)² = 533 (Dyn 464, decoders 71) and lost
     # 0.06 of held-out prediction F1. Measured in experiments/RESULTS.md.
     l2_to_parent: float = 0.0
+    # The position loss in fine-tuning (not in the paper): its power p (`LossConfig.pos_power`; 0 = the
+    # parent's, A.11's 0.5) and a factor on the parent's weight. Measured in experiments/RESULTS.md.
+    position_power: float = 0.0
+    position_weight: float = 1.0
 
     def __post_init__(self) -> None:  # checked where the config is made (a node's start), not at a failure
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if self.dplus_repeats < 1:
             raise ValueError(f"dplus_repeats must be >= 1, got {self.dplus_repeats}")
+        if not 0 <= self.position_power <= 2 or self.position_weight < 0:
+            raise ValueError(f"position_power must be in [0, 2] (0: the parent's) and position_weight >= 0, "
+                             f"got {self.position_power} and {self.position_weight}")
         if self.replay_per_epoch < 0 or self.l2_to_parent < 0:
             raise ValueError(f"replay_per_epoch (0: all of the replay) and l2_to_parent (0: off) must be >= 0, "
                              f"got {self.replay_per_epoch} and {self.l2_to_parent}")
@@ -201,7 +208,9 @@ def finetune_validate_publish(store: ModelStore, parent: str, dplus: list[str | 
     loss_cfg = LossConfig.from_dict(meta.configs["loss"]) if "loss" in meta.configs else LossConfig()
     # Relation weights stay those of pre-training: counted on a 20-sample D+ they would push the
     # model towards whatever happens to be rare there.
-    loss_cfg = dataclasses.replace(loss_cfg, balance_relations=bool(loss_cfg.unary_pos_weight))
+    loss_cfg = dataclasses.replace(loss_cfg, balance_relations=bool(loss_cfg.unary_pos_weight),
+                                   pos_power=config.position_power or loss_cfg.pos_power,
+                                   w_position=loss_cfg.w_position * config.position_weight)
     train_cfg = TrainConfig(lr=config.lr or parent_learning_rate(meta), schedule=config.schedule,
                             batch_size=config.batch_size, epochs=config.epochs, seed=config.seed)
     data = [*dplus, *([replay] if replay else [])]

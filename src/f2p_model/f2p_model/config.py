@@ -270,6 +270,11 @@ class LossConfig(ConfigBase):
     pos_a: float = 12.0  # a in L_pos = b·sqrt(a·||δp − Δp||), A.11 (from Points2Plans)
     pos_b: float = 5.0  # b in L_pos, A.11
     pos_eps: float = 1e-12  # added under the norm's square root: finite gradient at a perfect prediction
+    # The power p of L_pos = b·(a·||δp − Δp||)^p; A.11's 0.5 is concave in the error: its gradient grows
+    # without bound as an object's error goes to 0 and shrinks on large errors, so a model that cannot yet
+    # tell which objects move is pulled hardest to predict that nothing does (fine-tuning only sets
+    # another: `f2p_learner.finetune.FinetuneConfig.position_power`).
+    pos_power: float = 0.5
     w_detection: float = 1.0  # A.11 sums the four terms unweighted
     w_regularization: float = 1.0
     w_position: float = 1.0
@@ -294,6 +299,8 @@ class LossConfig(ConfigBase):
             raise ValueError("max_pos_weight must be >= 1 and relation pos weights > 0")
         if self.pos_a <= 0 or self.pos_b <= 0:
             raise ValueError(f"pos_a and pos_b must be > 0, got {self.pos_a}, {self.pos_b}")
+        if not 0 < self.pos_power <= 2:
+            raise ValueError(f"pos_power must be in (0, 2], got {self.pos_power}")
         if self.pos_eps <= 0:
             raise ValueError(f"pos_eps must be > 0 (it keeps the sqrt differentiable), got {self.pos_eps}")
         for name in ("w_detection", "w_regularization", "w_position", "w_prediction"):

@@ -99,14 +99,16 @@ def latent_regularization(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
 
 
 def position_loss(delta_pos: Tensor, pos_t: Tensor, pos_t1: Tensor, mask: Tensor, cfg: LossConfig) -> Tensor:
-    """Mean over real objects of b·sqrt(a·||δp − (p_{t+1} − p_t)||); all (B, N, 3), mask (B, N).
+    """Mean over real objects of b·(a·||δp − (p_{t+1} − p_t)||)^p (p = `LossConfig.pos_power`, A.11: 0.5);
+    all (B, N, 3), mask (B, N).
 
     The norm is sqrt(Σe² + eps): finite gradient when the error is exactly zero.
     """
     assert delta_pos.shape == pos_t.shape == pos_t1.shape, "delta_pos, pos_t, pos_t1 must all be (B, N, 3)"
     err = delta_pos - (pos_t1 - pos_t)  # (B, N, 3)
     norm = torch.sqrt((err * err).sum(-1) + cfg.pos_eps)  # (B, N)
-    per = cfg.pos_b * torch.sqrt(cfg.pos_a * norm)  # (B, N)
+    scaled = cfg.pos_a * norm
+    per = cfg.pos_b * (torch.sqrt(scaled) if cfg.pos_power == 0.5 else scaled ** cfg.pos_power)  # (B, N)
     w = mask.to(per.dtype)
     return (per * w).sum() / w.sum().clamp_min(1.0)
 

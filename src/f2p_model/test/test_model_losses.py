@@ -78,6 +78,24 @@ def test_position_loss_matches_formula_and_has_finite_gradient_at_zero():
     assert torch.isfinite(delta.grad).all() and (delta.grad[0, 1] == 0).all()
 
 
+def test_position_loss_power_sets_how_the_loss_grows_with_the_error():
+    """p = 1 is linear in the error (b·a·||e||); p = 0.5 (A.11) pulls hardest on the smallest errors."""
+    pos_t, mask = torch.zeros(1, 2, 3), torch.tensor([[True, True]])
+    pos_t1 = torch.tensor([[[0.3, 0.4, 0.0], [0.01, 0.0, 0.0]]])  # errors 0.5 and 0.01 m at δp = 0
+    grads = {}
+    for power in (0.5, 1.0):
+        delta = torch.zeros(1, 2, 3, requires_grad=True)
+        loss = position_loss(delta, pos_t, pos_t1, mask, LossConfig(pos_power=power))
+        if power == 1.0:
+            assert loss.item() == pytest.approx(5.0 * 12.0 * (0.5 + 0.01) / 2, rel=1e-4)
+        loss.backward()
+        grads[power] = delta.grad[0].norm(dim=-1)  # per object
+    assert grads[0.5][1] > 5 * grads[0.5][0]  # concave: the small error pulls harder
+    torch.testing.assert_close(grads[1.0][0], grads[1.0][1])  # linear: every error alike
+    with pytest.raises(ValueError, match="pos_power"):
+        LossConfig(pos_power=0.0)
+
+
 def test_stop_grad_target_changes_encoder_gradient():
     torch.manual_seed(0)
     cfg = tiny_config()

@@ -5,8 +5,9 @@ after the skill that put it there. A planner reads only the segmented scene, so 
 the object vanishes: the next plan cannot even name it ("unknown object 'capsule_1'"). The paper's
 perception assumes every object stays segmented; a real camera does not.
 
-The rule, deliberately simple and documented: an object visible before the skill and invisible
-after it keeps its last segment, moved by what the skill commanded —
+The rule, deliberately simple and documented (`f2p_sim.permanence`, its one home, which D+ applies
+too): an object visible before the skill and invisible after it keeps its last segment, moved by
+what the skill commanded —
 
 * the object acted on, after a successful pick_place: translated by (dx, dy, dz) and turned by
   dyaw about its centroid (A.10: the parameters are placement minus grasp pose);
@@ -23,55 +24,36 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-import numpy as np
-
 from f2p_perception.scene import PerceivedScene
-from f2p_sim.skills import SkillCall, SkillStatus, SkillType
+from f2p_sim.permanence import believed, skill_motion
+from f2p_sim.skills import SkillCall, SkillStatus
 
 log = logging.getLogger(__name__)
-
-
-def _rigid(points: np.ndarray, shift: np.ndarray, dyaw: float, pivot: np.ndarray) -> np.ndarray:
-    c, s = np.cos(dyaw), np.sin(dyaw)
-    rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]], dtype=np.float32)
-    return ((points - pivot) @ rot.T + pivot + shift).astype(np.float32)
 
 
 def carry_occluded(before: PerceivedScene, after: PerceivedScene, call: SkillCall,
                    status: SkillStatus) -> tuple[PerceivedScene, list[str]]:
     """`after` with every object that disappeared during `call` put back from `before` (module
-    docstring); returns the scene and the names that were carried over. Objects are matched by
-    name (the identities perception keeps stable); an object unknown to `before` is left alone."""
+    docstring; the rule is `f2p_sim.permanence`); returns the scene and the names that were carried
+    over. Objects are matched by name (the identities perception keeps stable); an object unknown to
+    `before` is left alone."""
     lost = [n for i, n in enumerate(after.names)
             if not after.visible[i] and n in before.names and before.visible[before.index(n)]]
     if not lost:
         return after, []
-    shift, dyaw, moved = np.zeros(3, np.float32), 0.0, set()
     acted = call.object_ids[0] if call.object_ids else ""
-    if status is SkillStatus.OK and call.type is SkillType.PICK_PLACE and acted in before.names:
-        shift = np.asarray(call.params[:3], np.float32)
-        dyaw = float(call.params[3]) if len(call.params) > 3 else 0.0
-        k = before.index(acted)
-        lo, hi = before.box_lo[k], before.box_hi[k]
-        moved.add(acted)
-        for i, n in enumerate(before.names):
-            c = (before.box_lo[i] + before.box_hi[i]) / 2
-            if (n != acted and before.visible[i] and lo[0] <= c[0] <= hi[0] and lo[1] <= c[1] <= hi[1]
-                    and before.box_lo[i][2] >= lo[2] - 1e-3):
-                moved.add(n)
-    pivot = ((before.box_lo[before.index(acted)] + before.box_hi[before.index(acted)]) / 2 if moved
-             else np.zeros(3, np.float32))
+    motion = skill_motion(before.box_lo, before.box_hi, before.visible,
+                          before.index(acted) if acted in before.names else -1, call, status)
     points, segments = after.points.copy(), list(after.segments)
     visible, box_lo, box_hi = after.visible.copy(), after.box_lo.copy(), after.box_hi.copy()
     for n in lost:
         i, j = after.index(n), before.index(n)
-        s, y = (shift, dyaw) if n in moved else (np.zeros(3, np.float32), 0.0)
-        points[i] = _rigid(before.points[j], s, y, pivot)
-        segments[i] = _rigid(before.segments[j], s, y, pivot)
+        points[i] = believed(before.points[j], j, motion)
+        segments[i] = believed(before.segments[j], j, motion)
         box_lo[i], box_hi[i] = segments[i].min(axis=0), segments[i].max(axis=0)
         visible[i] = True
         log.info("%s is out of sight after %s: kept its last segment%s", n, call.type.value,
-                 " moved with the skill" if n in moved else "")
+                 " moved with the skill" if motion.moved[j] else "")
     return dataclasses.replace(after, points=points, segments=segments, visible=visible, box_lo=box_lo,
                                box_hi=box_hi), lost
 
