@@ -150,6 +150,9 @@ class ExperimentConfig:
             raise ConfigError(f"learner.dplus_repeats must be >= 1, got {self.learner.dplus_repeats}")
         if self.learner.l2_to_parent < 0:
             raise ConfigError(f"learner.l2_to_parent must be >= 0 (0: off), got {self.learner.l2_to_parent}")
+        if not 0 <= self.learner.position_power <= 2 or self.learner.position_weight < 0:
+            raise ConfigError(f"learner.position_power must be in [0, 2] (0: the parent's) and learner.position_weight "
+                              f">= 0, got {self.learner.position_power} and {self.learner.position_weight}")
         if self.learner.schedule not in SCHEDULES:
             raise ConfigError(f"learner.schedule must be one of {', '.join(SCHEDULES)}, got "
                               f"{self.learner.schedule!r}")

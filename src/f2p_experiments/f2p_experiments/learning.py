@@ -58,6 +58,8 @@ class LearningSettings:
     dplus_repeats: int = FinetuneConfig.dplus_repeats  # times D+ appears in each fine-tuning epoch
     schedule: str = FinetuneConfig.schedule  # fine-tuning rate "constant" or "cosine"
     l2_to_parent: float = 0.0  # FinetuneConfig.l2_to_parent: L2-SP weight towards the parent (0: off)
+    position_power: float = 0.0  # FinetuneConfig.position_power: the position loss's power (0: the parent's)
+    position_weight: float = 1.0  # FinetuneConfig.position_weight: a factor on the parent's position weight
     particles: int = 20  # M (A.5)
     init_spread: float = InferenceConfig.init_spread  # state particles start within this of O^F (m)
     action_starts: int = InferenceConfig.action_starts  # each action particle starts at the best of this many draws
@@ -73,6 +75,7 @@ class LearningSettings:
     freeze_encoder: bool = True  # FinetuneConfig.freeze_encoder: Dyn and decoders only
     freeze_decoders: bool = False  # FinetuneConfig.freeze_decoders: Dyn only
     anchors: int = 8  # LearnerConfig.anchors: re-simulations of the failure itself in D+
+    remember_occluded: bool = True  # LearnerConfig.remember_occluded: D+ shows unseen objects as believed
     object_slots: int = 0  # FinetuneConfig.object_slots: objects in random rows while fine-tuning (0: off)
     scatter_replay: bool = FinetuneConfig.scatter_replay  # FinetuneConfig.scatter_replay: the replay's rows too
     scatter_acted: bool = FinetuneConfig.scatter_acted  # FinetuneConfig.scatter_acted: the acted object's row too
@@ -132,7 +135,9 @@ def learner_config(settings: LearningSettings, method: Method, learning_seed: in
                               object_slots=settings.object_slots, scatter_replay=settings.scatter_replay,
                               scatter_acted=settings.scatter_acted, scatter_static=settings.scatter_static,
                               replay_per_epoch=settings.replay_per_epoch, dplus_repeats=settings.dplus_repeats,
-                              schedule=settings.schedule, l2_to_parent=settings.l2_to_parent, seed=finetune_seed)
+                              schedule=settings.schedule, l2_to_parent=settings.l2_to_parent,
+                              position_power=settings.position_power, position_weight=settings.position_weight,
+                              seed=finetune_seed)
     inference = InferenceConfig(particles=settings.particles, seed=learning_seed, init_spread=settings.init_spread,
                                 action_starts=settings.action_starts, state_init=settings.state_init,
                                 state_starts=settings.state_starts, state_relations=settings.state_relations,
@@ -141,7 +146,8 @@ def learner_config(settings: LearningSettings, method: Method, learning_seed: in
                                 action_objective=settings.action_objective,
                                 action_relations=settings.action_relations)
     return LearnerConfig(method=method.value, inference=inference, finetune=finetune, work_dir=str(work_dir),
-                         heldout=settings.heldout, replay=settings.replay, anchors=settings.anchors)
+                         heldout=settings.heldout, replay=settings.replay, anchors=settings.anchors,
+                         remember_occluded=settings.remember_occluded)
 
 
 def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureStore, parent_root: Path,

@@ -193,6 +193,9 @@ LEARNER_SETTINGS_ADDED: dict[str, Any] = {
     "scatter_acted": True,  # 2026-12-06: FinetuneConfig.scatter_acted
     "scatter_static": True,  # 2026-12-06: FinetuneConfig.scatter_static (the tables scattered too)
     "scatter_replay": True,  # 2026-12-06: FinetuneConfig.scatter_replay (object_slots scattered every path)
+    "position_power": 0.0,  # 2026-12-06: FinetuneConfig.position_power (the parent's, A.11's 0.5)
+    "position_weight": 1.0,  # 2026-12-06: FinetuneConfig.position_weight
+    "remember_occluded": False,  # 2026-12-06: LearnerConfig.remember_occluded (unseen objects empty in D+)
 }
 
 

@@ -41,7 +41,7 @@ class DPlusStats:
     failure_relation_satisfaction: float  # %, A.15, over every relation of R^F
     action_std_m: float  # A.15: std of the translational action parameters (m)
     kept_relation_satisfaction: float | None = None  # %, over the relations the states keep (None: not given)
-    remembered_segments: int = 0  # segments of unseen objects filled in (`remember_occluded`)
+    remembered_segments: int = 0  # segments of unseen objects filled in (`remember_unseen`)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,7 +73,7 @@ def particle_scene(event, state: np.ndarray) -> Scene:
     return real2sim(particle_segments(event, state), event.scene_before.segment_dict()[1])
 
 
-def remember_occluded(rec: dict[str, np.ndarray], segments: dict[str, np.ndarray], call: SkillCall,
+def remember_unseen(rec: dict[str, np.ndarray], segments: dict[str, np.ndarray], call: SkillCall,
                       rng: np.random.Generator) -> int:
     """Show the model a D+ transition as the executive would see it (`f2p_sim.permanence`), in place.
 
@@ -107,11 +107,12 @@ def remember_occluded(rec: dict[str, np.ndarray], segments: dict[str, np.ndarray
 
 def generate_dplus(event, states: np.ndarray, actions: np.ndarray, out: str | Path, *, n_points: int,
                    seed: int = 0, method: str = "fail2progress", anchors: int = 0,
-                   kept: np.ndarray | None = None) -> DPlusStats:
+                   kept: np.ndarray | None = None, remember_occluded: bool = True) -> DPlusStats:
     """Simulate every particle and write D+ to `out` (a dataset directory). The first `anchors` rows
     are re-simulations of the failure itself (`learner.with_anchors`): recorded, but left out of the
     A.15 statistics, which describe the method's particles. `kept`: the (N,) objects of the event whose
-    relations (unary, and binary among them) the states were asked to keep (`inference.kept_relations`)."""
+    relations (unary, and binary among them) the states were asked to keep (`inference.kept_relations`).
+    `remember_occluded`: unseen objects as the executive believes them (`remember_unseen`)."""
     states, actions = np.asarray(states, float), np.asarray(actions, float)
     if states.shape[0] != actions.shape[0]:
         raise ValueError(f"{states.shape[0]} state particles but {actions.shape[0]} action particles")
@@ -130,7 +131,8 @@ def generate_dplus(event, states: np.ndarray, actions: np.ndarray, out: str | Pa
         call = SkillCall(event.skill.type, event.skill.object_ids, a[:n_params])
         rng = np.random.default_rng(np.random.SeedSequence([seed, i]))
         rec = record_transition(scene, call, gen, rng, index=i)
-        remembered += remember_occluded(rec, segments, call, rng)
+        if remember_occluded:
+            remembered += remember_unseen(rec, segments, call, rng)
         rec_names = [str(n) for n in rec["names"][: int(rec["n_objects"])]]
         idx = [rec_names.index(n) for n in names if n in rec_names]
         ev = [names.index(n) for n in names if n in rec_names]

@@ -1,4 +1,4 @@
-"""D+ shows the model the scene as the executive believes it (`dplus.remember_occluded`): an object the
+"""D+ shows the model the scene as the executive believes it (`dplus.remember_unseen`): an object the
 re-rendered particle cannot show keeps its (particle-moved) segment, and one hidden by the skill is carried
 by the rule of `f2p_sim.permanence`, as `f2p_monitor.belief` carries it during a task."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from f2p_learner.dplus import remember_occluded
+from f2p_learner.dplus import remember_unseen
 from f2p_sim.skills import SkillCall, SkillStatus, SkillType
 from f2p_sim.transitions import STATUS_NAMES
 
@@ -38,7 +38,7 @@ def test_unseen_contents_get_their_segment_and_move_with_their_container():
     rng = np.random.default_rng(0)
     rec, segments = _record(SkillStatus.OK, rng)
     call = SkillCall(SkillType.PICK_PLACE, ("box_1", "table_B"), np.array([0.1, 0.6, 0.02, 0.0]))
-    assert remember_occluded(rec, segments, call, rng) == 3  # item before, item after, cup after
+    assert remember_unseen(rec, segments, call, rng) == 3  # item before, item after, cup after
     assert rec["visible_t"][:3].all() and rec["visible_t1"][:3].all() and not rec["visible_t"][3:].any()
     item = rec["points_t"][1]
     assert np.isin(item, segments["item_1"]).all(axis=1).all()  # sampled from its own segment
@@ -51,7 +51,7 @@ def test_a_failed_skill_moves_nothing_it_hid():
     rng = np.random.default_rng(1)
     rec, segments = _record(SkillStatus.UNREACHABLE, rng)
     call = SkillCall(SkillType.PICK_PLACE, ("box_1", "table_B"), np.array([0.1, 0.6, 0.02, 0.0]))
-    remember_occluded(rec, segments, call, rng)
+    remember_unseen(rec, segments, call, rng)
     np.testing.assert_array_equal(rec["points_t1"][1], rec["points_t"][1])
 
 
@@ -61,6 +61,6 @@ def test_a_scene_seen_whole_is_left_as_rendered():
     rec["visible_t"][1] = rec["visible_t1"][1] = rec["visible_t1"][2] = True
     before = {k: v.copy() for k, v in rec.items()}
     call = SkillCall(SkillType.PICK_PLACE, ("box_1", "table_B"), np.array([0.1, 0.6, 0.02, 0.0]))
-    assert remember_occluded(rec, segments, call, rng) == 0
+    assert remember_unseen(rec, segments, call, rng) == 0
     for k, v in before.items():
         np.testing.assert_array_equal(rec[k], v)
