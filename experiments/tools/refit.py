@@ -6,7 +6,7 @@ contents probe on held-out transport scenes (`f2p experiment probe`: the content
 object's displacement slopes). Score the children on fresh scenes with per_scene.py.
 
     python experiments/tools/refit.py --run runs/finetune_seeds_p16/transport-l0 --k 0 \\
-        --parent runs/models_slots16:v0001 --name rep384 --set object_slots=16 replay_per_epoch=384 \\
+        --parent experiments/parent_slots16:v0001 --name rep384 --set object_slots=16 replay_per_epoch=384 \\
         --out experiments/results/transport-diagnostics/refit.jsonl
 
 The child is published (validated or not) in `<run>/refit-<name>` (a child store of the parent).
