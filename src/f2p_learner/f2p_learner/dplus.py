@@ -27,7 +27,7 @@ from f2p_sim import dataset
 from f2p_sim.observe import sample_fixed
 from f2p_sim.permanence import believed, skill_motion
 from f2p_sim.real2sim import real2sim
-from f2p_sim.scene import Scene, SceneError
+from f2p_sim.scene import SceneError
 from f2p_sim.skills import PARAM_NAMES, SkillCall, SkillStatus
 from f2p_sim.transitions import MAX_FPS_CANDIDATES, STATUS_NAMES, GenerationConfig, record_transition
 
@@ -66,11 +66,6 @@ def particle_segments(event, state: np.ndarray) -> dict[str, np.ndarray]:
         else:
             moved[name] = _yaw(pts, float(dyaw)) + np.array([dx, dy, 0.0])
     return moved
-
-
-def particle_scene(event, state: np.ndarray) -> Scene:
-    """ξ(s)O^F as a simulation scene."""
-    return real2sim(particle_segments(event, state), event.scene_before.segment_dict()[1])
 
 
 def remember_unseen(rec: dict[str, np.ndarray], segments: dict[str, np.ndarray], call: SkillCall,
