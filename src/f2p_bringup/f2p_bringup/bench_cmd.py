@@ -64,7 +64,6 @@ def bench_learner(args: argparse.Namespace) -> int:
     import logging
 
     from f2p_experiments.learning import SearchSettings, find_failure
-
     from f2p_learner import bench
     from f2p_learner.finetune import FinetuneConfig
     from f2p_learner.inference import InferenceConfig

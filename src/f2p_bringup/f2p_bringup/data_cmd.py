@@ -36,8 +36,9 @@ def generate(args: argparse.Namespace) -> int:
 
 
 def info(args: argparse.Namespace) -> int:
+    from f2p_core.skills import SKILL_NAMES
     from f2p_sim import dataset
-    from f2p_sim.transitions import SKILL_NAMES, STATUS_NAMES
+    from f2p_sim.transitions import STATUS_NAMES
 
     try:
         manifest = dataset.read_manifest(args.path)

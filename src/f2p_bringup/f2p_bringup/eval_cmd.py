@@ -36,7 +36,6 @@ def original(args: argparse.Namespace) -> int:
     Method.ORIGINAL, the one trial of the experiments (experiments/README.md)."""
     from f2p_experiments.records import TrialSpec
     from f2p_experiments.trial import TrialSettings, run_trial
-
     from f2p_learner.methods import Method
     from f2p_model.store import ModelStore, ModelStoreError
     from f2p_monitor.stats import wilson_interval

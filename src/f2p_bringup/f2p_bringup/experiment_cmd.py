@@ -32,7 +32,6 @@ def _command(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from f2p_experiments.runner import Paths, Runner, make_executor
-
     from f2p_model.store import ModelStoreError
 
     config = _config(args)
@@ -69,9 +68,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
-    from f2p_experiments.runner import Paths
-
     from f2p_experiments import report as rep
+    from f2p_experiments.runner import Paths
 
     config = _config(args)
     if config is None:
@@ -87,9 +85,8 @@ def report(args: argparse.Namespace) -> int:
 
 
 def probe(args: argparse.Namespace) -> int:
-    from f2p_experiments.probe import probe_contents
-
     from f2p_bringup.model_cmd import parse_model_ref
+    from f2p_experiments.probe import probe_contents
     from f2p_model.store import ModelStore, ModelStoreError
 
     if not Path(args.data).is_dir():

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from f2p_experiments.config import ConfigError, from_dict, load
 from f2p_experiments.learning import FAILURE_SEED_BASE, failure_seeds
-
 from f2p_learner.methods import Method
 
 CONFIGS = sorted((Path(__file__).resolve().parents[3] / "experiments" / "configs").glob("*.yaml"))

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from f2p_experiments.probe import probe_contents
 
+from f2p_experiments.probe import probe_contents
 from f2p_model.config import tiny_model_config
 from f2p_model.data import TransitionDataset
 from f2p_model.model import SkillEffectModel

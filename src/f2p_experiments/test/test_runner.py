@@ -9,11 +9,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
+
+from f2p_experiments import report
 from f2p_experiments.config import from_dict
 from f2p_experiments.records import TrialResult, from_json, to_json
 from f2p_experiments.runner import Executor, Paths, ResultLog, Runner, do_trial, make_executor
-
-from f2p_experiments import report
 from f2p_learner.methods import Method
 
 TOY = {
@@ -140,7 +140,6 @@ def test_each_learning_run_writes_only_into_its_own_store(reference):
     # learning again for one method replaces only that method's store
     other = {str(s): _hashes(s) for s in stores[1:]}
     from f2p_experiments.learning import LearningSettings, run_learning
-
     from f2p_monitor.failure_store import FailureStore
 
     (search,) = reference.searches.load().values()

@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
+from f2p_core.skills import SkillStatus
 from f2p_experiments.records import TrialSpec
 from f2p_experiments.trial import TrialSettings, open_loop_config, run_episode, run_trial
-
 from f2p_learner.methods import Method
 from f2p_model.config import tiny_model_config
 from f2p_model.model import SkillEffectModel
-from f2p_sim.skills import SkillStatus
 
 SETTINGS = TrialSettings(replan_budget=1, planner_samples=16)
 TIMES = {"plan_s": 0, "execute_s": 0}
@@ -56,7 +56,6 @@ def test_a_scene_whose_task_objects_the_camera_cannot_see_is_redrawn():
     """Capsules deep in their cups can be invisible at the start; such a scene is redrawn, and the
     trial's scene shows every object its goal and skeleton name."""
     from f2p_experiments.trial import TRIAL_STREAM, draw_scene, unseen_task_objects
-
     from f2p_sim import tasks
 
     hidden, clear = None, None

@@ -22,13 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from f2p_learner.inference import STATIC
+from f2p_core.classes import can_repose
+from f2p_core.skills import PARAM_NAMES, SkillCall, SkillStatus
 from f2p_sim import dataset
 from f2p_sim.observe import sample_fixed
 from f2p_sim.permanence import believed, skill_motion
 from f2p_sim.real2sim import real2sim
 from f2p_sim.scene import SceneError
-from f2p_sim.skills import PARAM_NAMES, SkillCall, SkillStatus
 from f2p_sim.transitions import MAX_FPS_CANDIDATES, STATUS_NAMES, GenerationConfig, record_transition
 
 
@@ -61,7 +61,7 @@ def particle_segments(event, state: np.ndarray) -> dict[str, np.ndarray]:
     moved = {}
     for name, pts in segments.items():
         dx, dy, dyaw = state[names.index(name)]
-        if classes[name] in STATIC:
+        if not can_repose(classes[name]):
             moved[name] = pts
         else:
             moved[name] = _yaw(pts, float(dyaw)) + np.array([dx, dy, 0.0])

@@ -45,16 +45,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from f2p_core.classes import can_repose
+from f2p_core.skills import MAX_PARAMS, PARAM_BOUNDS, SKILL_NAMES, YAW_CHANGE_MAX
 from f2p_learner.names import parse_name
 from f2p_learner.svgd import SVGD, RBFKernel, SVGDResult, gradient_ascent
 from f2p_model.model import SkillEffectModel, transform_segments, yaw_rotation
 from f2p_model.pointconv import tile_groupings
 from f2p_sim.relations import BINARY, UNARY
-from f2p_sim.scene import ObjectClass
 from f2p_sim.tasks import SPAWN_MARGIN, SPAWN_X, TABLE_CENTERS, TABLE_SIZE
-from f2p_sim.transitions import MAX_PARAMS, SKILL_NAMES
-
-STATIC = {ObjectClass.TABLE.value, ObjectClass.SHELF.value, ObjectClass.CABINET.value, ObjectClass.GROUND.value}
 
 
 class ActionRelations(str, Enum):
@@ -458,8 +456,9 @@ def _overlap(c: Tensor, half: Tensor) -> Tensor:
 
 
 def prior_limits(config: InferenceConfig) -> Tensor:
-    """(3,) the box of the uniform prior over a movable object's (dx, dy, dyaw): ±max_offset, ±π/4."""
-    return torch.tensor([config.max_offset, config.max_offset, np.pi / 4])
+    """(3,) the box of the uniform prior over a movable object's (dx, dy, dyaw): ±max_offset, and the yaw a
+    placement may turn an object by (`f2p_core.skills.YAW_CHANGE_MAX`, ±π/4)."""
+    return torch.tensor([config.max_offset, config.max_offset, YAW_CHANGE_MAX])
 
 
 def prior_states(ft: FailureTensors, m: int, config: InferenceConfig, generator: torch.Generator) -> Tensor:
@@ -718,17 +717,6 @@ __all__ = [
 ]
 
 
-# Uniform prior box of each skill's parameters (PARAM_NAMES order). pick_place (dx, dy) is narrowed
-# per event to the reachable tables (`_placement_bounds`); dz and dyaw, push (angle, distance) and
-# drawers (distance) as the skills accept them.
-PARAM_BOUNDS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "pick_place": ((-0.5, -0.9, -0.15, -np.pi / 4), (0.5, 0.9, 0.3, np.pi / 4)),
-    "push": ((-np.pi, 0.02), (np.pi, 0.15)),
-    "open_drawer": ((0.02,), (0.25,)),
-    "close_drawer": ((0.02,), (0.25,)),
-}
-
-
 def _placement_bounds(scene, k: int, low, high):
     """pick_place (dx, dy) bounds that keep the placement in the robot's workspace: the object's
     centre may go anywhere over the tables' reachable region (tasks.SPAWN_X, the tables' y span),
@@ -785,7 +773,7 @@ def failure_tensors(event, model: SkillEffectModel,
     if skill_name not in model.config.skill_types:
         raise ValueError(f"the model has no skill '{skill_name}'")
     rels = list(failure_relations) if failure_relations is not None else effect_relations(event, model)
-    low, high = PARAM_BOUNDS[skill_name]
+    low, high = PARAM_BOUNDS[event.skill.type].low, PARAM_BOUNDS[event.skill.type].high
     if skill_name == "pick_place":
         low, high = _placement_bounds(scene, names.index(event.skill.object_ids[0]), low, high)
     a = len(low)
@@ -794,7 +782,7 @@ def failure_tensors(event, model: SkillEffectModel,
     params[:a] = event.skill.params[:a]
     return FailureTensors(
         points=torch.as_tensor(scene.points, dtype=torch.float32), mask=torch.as_tensor(scene.visible),
-        movable=torch.tensor([c not in STATIC for c in scene.classes]),
+        movable=torch.tensor([can_repose(c) for c in scene.classes]),
         box_lo=torch.as_tensor(scene.box_lo, dtype=torch.float32), box_hi=torch.as_tensor(scene.box_hi,
                                                                                        dtype=torch.float32),
         unary_before=torch.as_tensor(event.unary_before), binary_before=torch.as_tensor(event.binary_before),

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from f2p_core.skills import SkillCall, SkillStatus, SkillType
 from f2p_learner.dplus import remember_unseen
-from f2p_sim.skills import SkillCall, SkillStatus, SkillType
 from f2p_sim.transitions import STATUS_NAMES
 
 P = 16

@@ -67,7 +67,8 @@ def data_manifest_hash(paths: Sequence[str | os.PathLike[str]]) -> str:
 
 def _vocabulary() -> dict[str, tuple[str, ...]]:
     """Names of the dataset's index columns, from the simulator that wrote them."""
-    from f2p_sim.transitions import BINARY, SKILL_NAMES, STATUS_NAMES, UNARY
+    from f2p_core.skills import SKILL_NAMES
+    from f2p_sim.transitions import BINARY, STATUS_NAMES, UNARY
 
     return {"unary": tuple(UNARY), "binary": tuple(BINARY), "skills": tuple(SKILL_NAMES), "status": tuple(STATUS_NAMES)}
 

@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from f2p_core.skills import SkillStatus
 from f2p_model.metrics import THRESHOLD, RelationF1
 from f2p_model.model import SkillEffectModel
 from f2p_monitor.sim_harness import SimPerception
 from f2p_sim import tasks
 from f2p_sim.scene import camera_spec
-from f2p_sim.skills import SkillStatus, execute
+from f2p_sim.skills import execute
 from f2p_sim.tasks import SkeletonStep
 from f2p_sim.world import World
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from f2p_core.skills import SkillStatus
 from f2p_monitor.failure import INCORRECT_PREDICTION, SIM2REAL_GAP, FailureEvent
 from f2p_sim.gap import replay_in_reconstruction
 from f2p_sim.relations import BINARY, UNARY
 from f2p_sim.scene import SceneError
-from f2p_sim.skills import SkillStatus
 
 
 @dataclass

@@ -31,6 +31,7 @@ from typing import Protocol
 
 import numpy as np
 
+from f2p_core.skills import SkillCall, SkillStatus
 from f2p_monitor.belief import carry_occluded
 from f2p_monitor.classify import classify
 from f2p_monitor.failure import INCORRECT_PREDICTION, DetectionConfig, FailureEvent, Mismatch, compare
@@ -39,7 +40,6 @@ from f2p_perception.scene import PerceivedScene
 from f2p_planner.goal import Goal
 from f2p_planner.planner import PlannerConfig, PlanResult, make_planner
 from f2p_planner.skeleton import Skeleton
-from f2p_sim.skills import SkillCall, SkillStatus
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from f2p_core.skills import SkillCall
 from f2p_perception.scene import PerceivedScene
 from f2p_sim.relations import BINARY, UNARY
-from f2p_sim.skills import SkillCall
 
 
 @dataclass(frozen=True)

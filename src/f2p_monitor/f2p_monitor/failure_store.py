@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from f2p_core.skills import SkillCall, SkillType
 from f2p_monitor.failure import FailureEvent, Mismatch
 from f2p_perception.scene import PerceivedScene
 from f2p_sim.fileio import atomic_write_bytes
-from f2p_sim.skills import SkillCall, SkillType
 
 FAILURE_SCHEMA_VERSION = 1
 _TMP = ".tmp-event-"

@@ -54,6 +54,7 @@ from rclpy.node import Node
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
+from f2p_core.skills import SkillCall, SkillStatus
 from f2p_monitor.executive import ExecutiveConfig, Observer, TaskOutcome, run_task
 from f2p_monitor.failure import DetectionConfig, FailureEvent, Mismatch
 from f2p_monitor.failure_store import FailureStore
@@ -83,7 +84,6 @@ from f2p_ros.convert import (
 from f2p_ros.markers import box_markers, relation_markers
 from f2p_ros.qos import action_client_qos, action_server_qos, topic_qos
 from f2p_ros.spin import run_node
-from f2p_sim.skills import SkillCall, SkillStatus
 
 RESULT_TIMEOUT_S = 600  # keep finished goals' results this long (Humble and Jazzy defaults differ)
 POLL_S = 0.1  # waits check for a cancel request this often

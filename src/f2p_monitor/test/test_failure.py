@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from f2p_core.skills import SkillCall, SkillType
 from f2p_monitor.failure import (
     INCORRECT_PREDICTION,
     DetectionConfig,
@@ -17,7 +18,7 @@ from f2p_monitor.failure_store import FailureStore, FailureStoreError
 from f2p_perception.sim_gt import SimGroundTruthPerception
 from f2p_sim import tasks
 from f2p_sim.relations import BINARY, UNARY
-from f2p_sim.skills import SkillCall, SkillType, execute
+from f2p_sim.skills import execute
 from f2p_sim.transitions import world_relations
 from f2p_sim.world import World
 

@@ -28,13 +28,15 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from f2p_core.classes import ObjectClass
+from f2p_core.skills import SkillCall, SkillType
 from f2p_perception.perception import SimPerception
 from f2p_perception.scene import PerceivedScene
 from f2p_perception.tracking import TrackerConfig
 from f2p_sim import tasks
 from f2p_sim.relations import BINARY, UNARY, ObjectState, compute_relations
-from f2p_sim.scene import ObjectClass, camera_spec, default_wall
-from f2p_sim.skills import SkillCall, SkillType, execute
+from f2p_sim.scene import camera_spec, default_wall
+from f2p_sim.skills import execute
 from f2p_sim.transitions import world_relations
 from f2p_sim.world import World
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from f2p_core.classes import ObjectClass
 from f2p_perception.observation import CameraObservation, check_observation
 from f2p_perception.scene import PerceivedScene
 from f2p_perception.segmentation import Segmentation
 from f2p_sim.observe import RayCastCamera, observe
 from f2p_sim.relations import box_from_points
-from f2p_sim.scene import ObjectClass
 from f2p_sim.world import World
 
 

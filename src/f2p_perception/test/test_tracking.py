@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from f2p_core.skills import SkillCall, SkillStatus
 from f2p_perception.evaluate import match_segments
 from f2p_perception.perception import SimPerception
 from f2p_perception.tracking import IdentityTracker, TrackerConfig
 from f2p_sim import tasks
-from f2p_sim.skills import SkillCall, SkillStatus, execute
+from f2p_sim.skills import execute
 from f2p_sim.world import World
 
 CLASSES = ["table", "cup", "cup", "capsule"]

@@ -39,9 +39,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from f2p_core.skills import MAX_PARAMS, PARAM_NAMES, SKILL_NAMES, SkillCall
 from f2p_sim.relations import BINARY, UNARY
-from f2p_sim.skills import PARAM_NAMES, SkillCall
-from f2p_sim.transitions import MAX_PARAMS, SKILL_NAMES
 
 from .goal import Goal, GoalIndex, parse_goal
 from .sampling import ParameterSampler, SamplingConfig, SceneGeometry, boxes_from_points, wrap_angle

@@ -36,11 +36,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from f2p_sim.relations import OPEN_BOX_CLASSES, box_from_points
-from f2p_sim.scene import ObjectClass, default_wall
-from f2p_sim.skills import PARAM_NAMES, SkillType
-from f2p_sim.tasks import DRAWER_DISTANCE, SPAWN_MARGIN, SPAWN_X
-from f2p_sim.transitions import MAX_PARAMS
+from f2p_core.classes import OPEN_BOX_CLASSES, ObjectClass
+from f2p_core.skills import (
+    DRAWER_DISTANCE,
+    MAX_PARAMS,
+    PARAM_NAMES,
+    PUSH_ANGLE,
+    PUSH_DISTANCE,
+    YAW_CHANGE_MAX,
+    SkillType,
+)
+from f2p_sim.relations import box_from_points
+from f2p_sim.scene import default_wall
+from f2p_sim.tasks import SPAWN_MARGIN, SPAWN_X
 
 from .skeleton import Skeleton
 
@@ -53,8 +61,8 @@ ENCLOSED_SUPPORT_CLASSES: frozenset[str] = OPEN_BOX_CLASSES | {ObjectClass.SHELF
 class SamplingConfig:
     """Workspace bounds of the sampled parameters; defaults are those of ``f2p_sim.tasks``."""
 
-    dyaw_max: float = math.pi / 4  # rad; pick_place yaw change on surfaces is uniform in ±dyaw_max
-    push_distance: tuple[float, float] = (0.02, 0.15)  # m; f2p_sim.tasks.sample_push_params
+    dyaw_max: float = YAW_CHANGE_MAX  # rad; pick_place yaw change on surfaces is uniform in ±dyaw_max
+    push_distance: tuple[float, float] = PUSH_DISTANCE  # m; (0.02, 0.15)
     drawer_distance: tuple[float, float] = DRAWER_DISTANCE  # m; (0.02, 0.25)
     reach_x: tuple[float, float] = SPAWN_X  # m; x range of placements on surfaces the arm reaches
     edge_margin: float = SPAWN_MARGIN  # m; object centres keep this (plus their radius) from a top's edges
@@ -237,8 +245,8 @@ class ParameterSampler:
                 self.windows.append(None)
                 self._carried.append(np.zeros(0, dtype=np.int64))
                 if step.skill is SkillType.PUSH:
-                    self.low[t, :2] = (-math.pi, cfg.push_distance[0])
-                    self.high[t, :2] = (math.pi, cfg.push_distance[1])
+                    self.low[t, :2] = (PUSH_ANGLE[0], cfg.push_distance[0])
+                    self.high[t, :2] = (PUSH_ANGLE[1], cfg.push_distance[1])
                     self.periodic[t, 0] = True
                 else:
                     self.low[t, 0], self.high[t, 0] = cfg.drawer_distance

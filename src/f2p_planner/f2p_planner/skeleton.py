@@ -21,10 +21,9 @@ from dataclasses import dataclass
 
 import torch
 
-from f2p_sim.scene import ObjectClass
-from f2p_sim.skills import PARAM_NAMES, SkillType
+from f2p_core.classes import ObjectClass
+from f2p_core.skills import PARAM_NAMES, SKILL_NAMES, SkillType
 from f2p_sim.tasks import SkeletonStep, TaskSample
-from f2p_sim.transitions import SKILL_NAMES
 
 from .syntax import ParseError, TokenKind, TokenStream, parse_arguments, suggestion
 

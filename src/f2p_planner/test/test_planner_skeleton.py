@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from f2p_core.skills import SKILL_NAMES, SkillType
 from f2p_planner.skeleton import Skeleton, SkeletonError, Step, parse_skeleton
-from f2p_sim.skills import SkillType
 from f2p_sim.tasks import DISTRIBUTIONS, SkeletonStep
-from f2p_sim.transitions import SKILL_NAMES
 
 OBJECTS = ["table_A", "table_B", "cup_1", "book_3", "drawer_1"]
 CLASSES = {"table_A": "table", "table_B": "table", "cup_1": "cup", "book_3": "cuboid", "drawer_1": "drawer"}

@@ -35,6 +35,7 @@ from std_msgs.msg import String
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
+from f2p_core.skills import SkillStatus
 from f2p_msgs.action import ExecuteSkill
 from f2p_msgs.msg import LabelMap, SymbolicState
 from f2p_ros import names
@@ -56,7 +57,7 @@ from f2p_ros.spin import run_node
 from f2p_sim import tasks
 from f2p_sim.observe import ImageCamera, RayCastCamera, observe
 from f2p_sim.scene import camera_spec
-from f2p_sim.skills import SkillStatus, execute
+from f2p_sim.skills import execute
 from f2p_sim.transitions import MAX_FPS_CANDIDATES, model_objects, world_relations
 from f2p_sim.world import World
 

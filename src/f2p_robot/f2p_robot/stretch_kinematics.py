@@ -45,7 +45,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from f2p_sim.skills import PARAM_NAMES, SkillCall, SkillType
+from f2p_core.skills import PARAM_NAMES, SkillCall, SkillType
 
 TRANSLATE, ROTATE = "translate_mobile_base", "rotate_mobile_base"
 LIFT, EXTENSION, YAW, GRIPPER = "joint_lift", "wrist_extension", "joint_wrist_yaw", "joint_gripper_finger_left"

@@ -13,9 +13,9 @@ import sys
 
 import pytest
 
+from f2p_core.skills import SkillCall, SkillType
 from f2p_robot import stretch_backends as sb
 from f2p_robot.stretch_kinematics import JointGoal, ObjectBox, StretchState, plan_skill
-from f2p_sim.skills import SkillCall, SkillType
 
 
 class _Part:

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 
+from f2p_core.skills import SkillCall, SkillType
 from f2p_robot.stretch_kinematics import (
     DEFAULT_GEOMETRY,
     JOINTS,
@@ -18,7 +19,6 @@ from f2p_robot.stretch_kinematics import (
     UnreachableError,
     plan_skill,
 )
-from f2p_sim.skills import SkillCall, SkillType
 
 G = DEFAULT_GEOMETRY
 # The robot beside the tables of f2p_sim's scenes, heading +y so that its arm points along +x.

@@ -46,6 +46,7 @@ from builtin_interfaces.msg import Time
 from sensor_msgs.msg import Image, PointCloud2, PointField
 from std_msgs.msg import Header, String
 
+from f2p_core.skills import PARAM_NAMES, SkillCall, SkillResult, SkillStatus, SkillType
 from f2p_msgs.action import ExecuteSkill
 from f2p_msgs.msg import FailureEvent as FailureEventMsg
 from f2p_msgs.msg import (
@@ -62,7 +63,6 @@ from f2p_msgs.msg import (
 )
 from f2p_sim.observe import sample_fixed
 from f2p_sim.relations import BINARY, UNARY
-from f2p_sim.skills import PARAM_NAMES, SkillCall, SkillResult, SkillStatus, SkillType
 from f2p_sim.tasks import SkeletonStep, TaskSample
 from f2p_sim.transitions import MAX_FPS_CANDIDATES
 

@@ -12,6 +12,7 @@ from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import PointCloud2, PointField
 from std_msgs.msg import String
 
+from f2p_core.skills import PARAM_NAMES, SkillCall, SkillResult, SkillStatus, SkillType
 from f2p_monitor.failure import FailureEvent, Mismatch
 from f2p_msgs.action import ExecuteSkill
 from f2p_msgs.msg import FailureEvent as FailureEventMsg
@@ -21,7 +22,6 @@ from f2p_ros import convert
 from f2p_ros.names import NO_LABEL
 from f2p_sim import tasks
 from f2p_sim.relations import BINARY, UNARY
-from f2p_sim.skills import PARAM_NAMES, SkillCall, SkillResult, SkillStatus, SkillType
 
 
 def cdr(msg):

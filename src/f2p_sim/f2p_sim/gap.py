@@ -14,12 +14,15 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from f2p_core.classes import ObjectClass
+from f2p_core.skills import SkillCall, SkillStatus
+
 from . import tasks
 from .observe import RayCastCamera, observe
 from .real2sim import real2sim
 from .relations import RelationSet
-from .scene import ObjectClass, SceneError
-from .skills import SkillCall, SkillStatus, execute
+from .scene import SceneError
+from .skills import execute
 from .transitions import world_relations
 from .world import World
 

@@ -19,7 +19,9 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 
-from .scene import CameraSpec, ObjectClass, ObjectSpec, Scene
+from f2p_core.classes import ObjectClass
+
+from .scene import CameraSpec, ObjectSpec, Scene
 from .shapes import DRAWER_MAX_OPEN_FRACTION, part_volume, parts
 
 # Where unused mocap bodies wait (m): far above any scene and outside every camera's view.

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .skills import SkillCall, SkillStatus, SkillType
+from f2p_core.skills import SkillCall, SkillStatus, SkillType
 
 
 @dataclass(frozen=True)

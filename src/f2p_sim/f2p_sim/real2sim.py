@@ -23,8 +23,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from f2p_core.classes import ObjectClass
+
 from .relations import box_from_points
-from .scene import DEFAULT_BASE_XY, ObjectClass, ObjectSpec, Scene, SceneError, default_wall
+from .scene import DEFAULT_BASE_XY, ObjectSpec, Scene, SceneError, default_wall
 from .scenes import ground
 from .validate import validate
 

@@ -62,6 +62,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from f2p_core.classes import OPEN_BOX_CLASSES
+
 UNARY: tuple[str, ...] = ("movable", "is_drawer", "drawer_open")
 """Unary relation vocabulary (A.9), in the column order of :attr:`RelationSet.unary`."""
 
@@ -79,8 +81,6 @@ BINARY: tuple[str, ...] = (
 )
 """Binary relation vocabulary (A.9), in the last-axis order of :attr:`RelationSet.binary`."""
 
-OPEN_BOX_CLASSES: frozenset[str] = frozenset({"container", "cup", "bag", "drawer"})
-"""Classes that can hold objects (``inside`` needs the second object to be one of these)."""
 
 _U = {name: k for k, name in enumerate(UNARY)}
 _B = {name: k for k, name in enumerate(BINARY)}

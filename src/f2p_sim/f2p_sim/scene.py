@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from enum import Enum
 from pathlib import Path
+
+from f2p_core.classes import ObjectClass
 
 SCENE_SCHEMA_VERSION = 1
 
@@ -28,42 +29,6 @@ RESERVED_NAMES = frozenset({"gripper", "pusher", "floor", "world"})
 class SceneError(ValueError):
     """An invalid scene; the message names the offending object and the problem."""
 
-
-class ObjectClass(str, Enum):
-    """Object classes of the README; static ones never move, drawers slide in their cabinet."""
-
-    GROUND = "ground"
-    TABLE = "table"
-    SHELF = "shelf"
-    CABINET = "cabinet"
-    CUBOID = "cuboid"
-    CYLINDER = "cylinder"
-    CAPSULE = "capsule"
-    CONTAINER = "container"
-    CUP = "cup"
-    BAG = "bag"
-    DRAWER = "drawer"
-
-    @property
-    def is_static(self) -> bool:
-        """Welded to the world: the A.9 `movable` relation is false for these."""
-        return self in _STATIC
-
-    @property
-    def is_movable(self) -> bool:
-        """Has a free joint, so pick-and-place and push (A.10) may act on it."""
-        return self in _MOVABLE
-
-    @property
-    def is_open_box(self) -> bool:
-        """Built from a bottom and four walls, so other objects can be `inside` it (A.9)."""
-        return self in _OPEN_BOX
-
-
-_STATIC = frozenset({ObjectClass.GROUND, ObjectClass.TABLE, ObjectClass.SHELF, ObjectClass.CABINET})
-_MOVABLE = frozenset({ObjectClass.CUBOID, ObjectClass.CYLINDER, ObjectClass.CAPSULE,
-                      ObjectClass.CONTAINER, ObjectClass.CUP, ObjectClass.BAG})
-_OPEN_BOX = frozenset({ObjectClass.CONTAINER, ObjectClass.CUP, ObjectClass.BAG, ObjectClass.DRAWER})
 
 # Class defaults: (mass kg, sliding friction, wall/board thickness m). Masses are those of light
 # household items (a 5 cm wooden block ≈ 0.1 kg, a plastic tub ≈ 0.3 kg); static masses are unused.

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .scene import ObjectClass, ObjectSpec, Scene, default_camera
+from f2p_core.classes import ObjectClass
+
+from .scene import ObjectSpec, Scene, default_camera
 
 TABLE_TOP_Z = 0.45
 TABLE_CENTER_XY = (0.40, 0.0)

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scene import ObjectClass, ObjectSpec
+from f2p_core.classes import ObjectClass
+
+from .scene import ObjectSpec
 
 # Table leg cross-section (m): 5 cm square legs, inset to the table corners.
 TABLE_LEG_WIDTH = 0.05

@@ -13,10 +13,11 @@ import math
 import mujoco
 import numpy as np
 
+from f2p_core.classes import ObjectClass
+from f2p_core.skills import SkillCall, SkillResult, SkillStatus, SkillType
+
 from .mjcf import PUSHER_HALF
 from .motion import control_dt, play, segment, segment_hits_box, yaw_quat
-from .scene import ObjectClass
-from .skills import SkillCall, SkillResult, SkillStatus, SkillType
 from .world import SETTLE_VEL, World
 
 # Transport of a grasped object: 0.5 m/s and 2.5 m/s² (a quarter g: cubes in a tub and a capsule

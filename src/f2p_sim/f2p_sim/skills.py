@@ -8,77 +8,14 @@ end effectors and lets the scene settle. `execute` never raises for bad paramete
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import Enum
-
 import numpy as np
+
+from f2p_core.skills import OBJECT_COUNTS, PARAM_NAMES, SkillCall, SkillResult, SkillStatus, SkillType
 
 from .reach import BaseModel
 from .world import World
 
-__all__ = ["PARAM_NAMES", "BaseModel", "SkillCall", "SkillResult", "SkillStatus", "SkillType",
-           "execute"]
-
-
-class SkillType(str, Enum):
-    PICK_PLACE = "pick_place"
-    PUSH = "push"
-    OPEN_DRAWER = "open_drawer"
-    CLOSE_DRAWER = "close_drawer"
-
-
-# Continuous parameters per skill (A.10). pick_place: placement minus grasp pose of the object
-# (m, m, m, rad); push: direction in the world xy plane (rad, 0 = +x) and end-effector travel
-# beyond first contact (m); drawers: slide distance (m, >= 0).
-PARAM_NAMES: dict[SkillType, tuple[str, ...]] = {
-    SkillType.PICK_PLACE: ("dx", "dy", "dz", "dyaw"),
-    SkillType.PUSH: ("angle", "distance"),
-    SkillType.OPEN_DRAWER: ("distance",),
-    SkillType.CLOSE_DRAWER: ("distance",),
-}
-
-# Object arguments per skill: pick_place (object, target support) with the support optional and
-# informational; push (object,); drawers (drawer,).
-OBJECT_COUNTS: dict[SkillType, tuple[int, ...]] = {
-    SkillType.PICK_PLACE: (1, 2),
-    SkillType.PUSH: (1,),
-    SkillType.OPEN_DRAWER: (1,),
-    SkillType.CLOSE_DRAWER: (1,),
-}
-
-
-class SkillStatus(str, Enum):
-    OK = "ok"
-    UNREACHABLE = "unreachable"  # a waypoint is out of reach even after moving the base
-    COLLISION = "collision"  # carried object hit a static object / push or drawer blocked
-    DROPPED = "dropped"  # the grasped object fell behind the gripper by more than DROP_TOL
-    INVALID = "invalid"  # unknown object, wrong object class or malformed parameters
-
-
-@dataclass
-class SkillCall:
-    type: SkillType
-    object_ids: tuple[str, ...]
-    params: np.ndarray = field(default_factory=lambda: np.zeros(0))
-
-    def __post_init__(self) -> None:
-        self.object_ids = tuple(self.object_ids)
-        self.params = np.asarray(self.params, dtype=float).reshape(-1)
-
-
-@dataclass
-class SkillResult:
-    status: SkillStatus
-    message: str = ""
-    sim_time: float = 0.0
-    base_moved: bool = False
-    # False if something was still moving (falling, rolling) when the settle time ran out; the
-    # state after the skill is then a snapshot in motion.
-    settled: bool = True
-
-    @property
-    def ok(self) -> bool:
-        return self.status is SkillStatus.OK
+__all__ = ["BaseModel", "execute"]
 
 
 def _check_call(world: World, call: SkillCall) -> tuple[SkillType | None, str]:

@@ -29,9 +29,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .scene import ObjectClass, ObjectSpec, Scene, SceneError
+from f2p_core.classes import ObjectClass
+from f2p_core.skills import DRAWER_DISTANCE, PUSH_ANGLE, PUSH_DISTANCE, YAW_CHANGE_MAX, SkillCall, SkillType
+
+from .scene import ObjectSpec, Scene, SceneError
 from .scenes import ground, inside, on_surface
-from .skills import SkillCall, SkillType
 from .validate import validate
 
 TABLE_TOP_Z = 0.45
@@ -191,15 +193,12 @@ def sample_place_params(scene: Scene, obj: str, support: str, rng: np.random.Gen
         r = 0.5 * math.hypot(o.size[0], o.size[1])
         (x0, x1), (y0, y1) = table_region(support, r)
         xy = (rng.uniform(x0, x1), rng.uniform(y0, y1))
-        dyaw = rng.uniform(-math.pi / 4, math.pi / 4)
+        dyaw = rng.uniform(-YAW_CHANGE_MAX, YAW_CHANGE_MAX)
     return place_params(scene, obj, xy, support, dyaw)
 
 
-def sample_push_params(rng: np.random.Generator, max_distance: float = 0.15) -> np.ndarray:
-    return np.array([rng.uniform(-math.pi, math.pi), rng.uniform(0.02, max_distance)])
-
-
-DRAWER_DISTANCE = (0.02, 0.25)  # drawer slide distances sampled (m)
+def sample_push_params(rng: np.random.Generator, max_distance: float = PUSH_DISTANCE[1]) -> np.ndarray:
+    return np.array([rng.uniform(*PUSH_ANGLE), rng.uniform(PUSH_DISTANCE[0], max_distance)])
 
 
 def sample_params(scene: Scene, step: SkeletonStep, rng: np.random.Generator) -> SkillCall:

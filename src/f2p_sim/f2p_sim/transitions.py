@@ -35,17 +35,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from f2p_core.classes import ObjectClass
+from f2p_core.skills import MAX_PARAMS, SKILL_NAMES, SkillCall, SkillStatus, SkillType
+
 from . import tasks
 from .observe import RayCastCamera, observe
 from .relations import BINARY, UNARY, ObjectState, RelationSet, compute_relations
-from .scene import ObjectClass, Scene, camera_spec
-from .skills import PARAM_NAMES, SkillCall, SkillStatus, SkillType, execute
+from .scene import Scene, camera_spec
+from .skills import execute
 from .world import World
 
 CLASS_NAMES = tuple(c.value for c in ObjectClass)
-SKILL_NAMES = tuple(s.value for s in SkillType)
 STATUS_NAMES = tuple(s.value for s in SkillStatus)
-MAX_PARAMS = max(len(v) for v in PARAM_NAMES.values())
 # Farthest-point sampling runs on at most this many random points per segment: 1024 keep a
 # table's 128 points spread over its top and cost a quarter of the 4096 default (measured).
 MAX_FPS_CANDIDATES = 1024

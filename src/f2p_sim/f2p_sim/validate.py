@@ -14,8 +14,10 @@ import math
 import mujoco
 import numpy as np
 
+from f2p_core.classes import ObjectClass
+
 from .mjcf import scene_to_mjcf
-from .scene import RESERVED_NAMES, CameraSpec, ObjectClass, ObjectSpec, Scene, SceneError
+from .scene import RESERVED_NAMES, CameraSpec, ObjectSpec, Scene, SceneError
 from .shapes import DRAWER_MAX_OPEN_FRACTION, WorldBox, world_boxes
 
 # Spawn overlap tolerated between solid parts (m): resting contacts are exactly 0, and Real2Sim

@@ -12,9 +12,11 @@ import copy
 import mujoco
 import numpy as np
 
+from f2p_core.classes import ObjectClass
+
 from .mjcf import GRIPPER_PARK, PUSHER_PARK, scene_to_mjcf
 from .reach import BaseModel
-from .scene import ObjectClass, Scene
+from .scene import Scene
 from .validate import validate_layout, validate_specs
 
 # Default physics step (s): dt 0.004 was measured stable for these scenes (SIM_NOTES) and halves

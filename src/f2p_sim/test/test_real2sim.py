@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from f2p_core.classes import ObjectClass
 from f2p_sim import gap, tasks
 from f2p_sim.real2sim import real2sim
-from f2p_sim.scene import ObjectClass, SceneError, default_physics
+from f2p_sim.scene import SceneError, default_physics
 from f2p_sim.transitions import world_relations
 from f2p_sim.world import World
 

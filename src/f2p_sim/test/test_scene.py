@@ -10,12 +10,12 @@ import math
 import numpy as np
 import pytest
 
+from f2p_core.classes import ObjectClass
 from f2p_sim.mjcf import camera_xyaxes
 from f2p_sim.scene import (
     CAMERA_VIEWPOINTS,
     SCENE_SCHEMA_VERSION,
     CameraSpec,
-    ObjectClass,
     ObjectSpec,
     Scene,
     SceneError,

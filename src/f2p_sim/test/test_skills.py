@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from f2p_core.skills import PARAM_NAMES, SkillCall, SkillStatus, SkillType
 from f2p_sim.scenes import (
     example_container_scene,
     example_cups_scene,
@@ -14,7 +15,7 @@ from f2p_sim.scenes import (
     example_push_scene,
     example_shelf_scene,
 )
-from f2p_sim.skills import PARAM_NAMES, SkillCall, SkillStatus, SkillType, execute
+from f2p_sim.skills import execute
 from f2p_sim.world import World
 
 CUBES = ("cube_1", "cube_2", "cube_3")

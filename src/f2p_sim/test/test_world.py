@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from f2p_core.classes import ObjectClass
 from f2p_sim.mjcf import scene_to_mjcf
 from f2p_sim.reach import ARM_REACH_MAX, BASE_X_MAX, BaseModel
-from f2p_sim.scene import ObjectClass, Scene, SceneError
+from f2p_sim.scene import Scene, SceneError
 from f2p_sim.scenes import EXAMPLE_SCENES, example_container_scene, example_drawer_scene
 from f2p_sim.world import World
 
