@@ -15,12 +15,12 @@ from rclpy.action import ActionClient
 from std_msgs.msg import String
 from test_planner_node import plan_goal, task_scene
 
+from f2p_core.skills import PARAM_NAMES, SkillType
 from f2p_msgs.action import ExecuteSkill, PlanTask
 from f2p_msgs.msg import ModelVersion, Skill
 from f2p_ros import names
 from f2p_ros.convert import model_version_to_msg, task_from_msg
 from f2p_ros.qos import topic_qos
-from f2p_sim.skills import PARAM_NAMES, SkillType
 
 
 def burst(ros, procs, client: ActionClient, goals: list, timeout_s: float, during=None) -> list:

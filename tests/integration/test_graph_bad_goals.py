@@ -20,12 +20,12 @@ from action_msgs.msg import GoalStatus
 from graph_nodes import SMALL_LEARNER, tiny_store
 from std_msgs.msg import String
 
+from f2p_core.skills import PARAM_NAMES, SkillType
 from f2p_msgs.action import ExecuteSkill, ExecuteTask, PlanTask
 from f2p_msgs.msg import SegmentedScene, Skill
 from f2p_ros import names
 from f2p_ros.convert import step_to_msg, task_from_msg
 from f2p_ros.qos import topic_qos
-from f2p_sim.skills import PARAM_NAMES, SkillType
 
 NODES = ("sim_robot", "perception", "planner", "monitor", "learner")
 

@@ -24,10 +24,11 @@ import dataclasses
 
 import pytest
 import torch
+
+from f2p_core.failure import FailureClass
 from f2p_experiments.learning import SearchSettings, find_failure
 from f2p_experiments.records import TrialSpec
 from f2p_experiments.trial import run_episode
-
 from f2p_learner.finetune import failure_accuracy
 from f2p_learner.inference import (
     InferenceConfig,
@@ -44,7 +45,6 @@ from f2p_model.config import LossConfig, TrainConfig, tiny_model_config
 from f2p_model.store import ModelStore
 from f2p_model.train import RunOptions, train
 from f2p_monitor.executive import ExecutiveConfig, Observer
-from f2p_monitor.failure import INCORRECT_PREDICTION
 from f2p_monitor.failure_store import FailureStore
 from f2p_planner.planner import PlannerConfig
 from f2p_sim import dataset
@@ -114,7 +114,7 @@ def test_a_transport_failure_is_learned_from_and_the_retry_succeeds(pretrained):
         outcome = run_episode(spec, model, parent, config, store=failures, learner=learner,
                               observer=plans).outcome
         first = failures.load(outcome.failures[0])  # the scene fails again as it did in the search
-        assert first.model_version == parent and first.classification == INCORRECT_PREDICTION
+        assert first.model_version == parent and first.classification == FailureClass.INCORRECT_PREDICTION
         # only what this episode's learning published (an earlier seed's version stays in the store): the
         # version learned from the parent's failure, and any learned in turn from a failed retry of it
         published = {m.version for m in store.list() if m.validated and m.version not in before}

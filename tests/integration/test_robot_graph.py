@@ -26,6 +26,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
+from f2p_core.relations import BINARY
 from f2p_msgs.action import ExecuteSkill
 from f2p_msgs.msg import LabelMap, SegmentedScene, Skill, SymbolicState
 from f2p_ros import names
@@ -38,7 +39,6 @@ from f2p_ros.convert import (
     task_from_msg,
 )
 from f2p_ros.qos import topic_qos
-from f2p_sim.relations import BINARY
 
 TABLE_TOP_Z = 0.45  # f2p_sim.tasks: both tables' tops
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-THRESHOLD = 0.5  # a predicted relation holds at p >= 0.5 (the monitor's default detection threshold)
+from f2p_core.relations import THRESHOLD
+
 MISMATCH_RED = "#d62728"
 
 

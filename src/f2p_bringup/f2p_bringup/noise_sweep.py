@@ -49,8 +49,9 @@ def classification_outcome(distribution: str, n: int, seed: int = 0, noise_sigma
     """Classify the failures a "nothing changes" model would have on `n` transitions of
     `distribution` (first skeleton step, parameters from the robot's workspace), observed with
     noise `noise_sigma`; the monitor's default detection compares the goal's relation types."""
+    from f2p_core.failure import FailureClass, FailureEvent
     from f2p_monitor.classify import classify
-    from f2p_monitor.failure import INCORRECT_PREDICTION, DetectionConfig, FailureEvent, compare
+    from f2p_monitor.failure import DetectionConfig, compare
     from f2p_perception.sim_gt import SimGroundTruthPerception
     from f2p_sim import tasks
     from f2p_sim.skills import execute
@@ -78,7 +79,7 @@ def classification_outcome(distribution: str, n: int, seed: int = 0, noise_sigma
                                  unary_before=u0, binary_before=b0, skill=call, unary_after=u1, binary_after=b1,
                                  predicted_unary=u0.astype(float), predicted_binary=b0.astype(float),
                                  mismatched=mismatched, model_version="copy-baseline", goal=sample.goal_text)
-            right += int(classify(event).label == INCORRECT_PREDICTION)
+            right += int(classify(event).label == FailureClass.INCORRECT_PREDICTION)
         if progress:
             progress(i + 1, n)
     return ClassificationOutcome(distribution, noise_sigma, n, failures, right, failures - right)

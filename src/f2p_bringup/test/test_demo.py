@@ -41,10 +41,10 @@ def test_the_options_reach_the_nodes_and_the_episode_keeps_its_files(tmp_path, m
 
 
 def test_monitor_markers_become_a_step_image(tmp_path):
-    from f2p_monitor.failure import Mismatch
+    from f2p_core.failure import Mismatch
+    from f2p_core.relations import BINARY, UNARY
     from f2p_monitor.markers_layout import relation_lines
     from f2p_ros.markers import box_markers, relation_markers
-    from f2p_sim.relations import BINARY, UNARY
 
     names = ["table_B", "cup_1"]
     lo, hi = np.array([[0.0, 0.0, 0.0], [0.1, 0.1, 0.45]]), np.array([[0.6, 0.6, 0.45], [0.2, 0.2, 0.55]])

@@ -1,5 +1,6 @@
 """The shared vocabulary of the f2p loop, defined once and imported by every package (issue
 "One concept, one home"): object classes and what each can do (`classes`), skills with their
-parameters, bounds, calls and outcomes (`skills`). ROS-free and simulator-free (numpy only), at the
-bottom of the package graph.
+parameters, bounds, calls and outcomes (`skills`), the relation vocabulary (`relations`), a
+perceived scene (`scene`), a failure event and its classification (`failure`) and a skeleton step
+(`task`). ROS-free and simulator-free (numpy only), at the bottom of the package graph.
 """

@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from f2p_core.failure import FailureClass
 from f2p_experiments.records import FailureSearch, LearningRun, LearningSpec, TrialSpec, short_sha
 from f2p_experiments.trial import run_episode
 from f2p_learner.finetune import FinetuneConfig
@@ -29,7 +30,6 @@ from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig
 from f2p_learner.methods import Method
 from f2p_model.store import ModelStore
 from f2p_monitor.executive import ExecutiveConfig
-from f2p_monitor.failure import INCORRECT_PREDICTION
 from f2p_monitor.failure_store import FailureStore
 from f2p_planner.planner import PlannerConfig
 
@@ -107,7 +107,7 @@ def find_failure(experiment: str, architecture: str, learning_seed: int, model, 
         if ep.outcome.success:
             continue
         for step in ep.outcome.steps:
-            if step.event_id and step.classification == INCORRECT_PREDICTION:
+            if step.event_id and step.classification == FailureClass.INCORRECT_PREDICTION:
                 return FailureSearch(experiment, architecture, learning_seed, settings.task, settings.n_objects,
                                      step.event_id, seed, tried, version, parent_sha256, time.perf_counter() - t0)
     return FailureSearch(experiment, architecture, learning_seed, settings.task, settings.n_objects, "", -1, tried,

@@ -24,9 +24,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from f2p_core.relations import BINARY, THRESHOLD
 from f2p_model.data import TransitionDataset
 from f2p_model.model import SkillEffectModel
-from f2p_sim.relations import BINARY
 
 
 @dataclass
@@ -73,8 +73,8 @@ def probe_contents(model: SkillEffectModel, data: str, n_objects: int | None = N
                 if true_move[k, i].norm() > min_move:
                     slopes.append(_slope(pred_move[k, i], true_move[k, i]))
                 for r in (front, behind):
-                    fb += [bool(after[k, i, j, r] >= 0.5) == bool(b["binary_t1"][k, i, j, r]) for j in others]
-                ins.append(bool(after[k, i, a, inside] >= 0.5) == bool(b["binary_t1"][k, i, a, inside]))
+                    fb += [bool(after[k, i, j, r] >= THRESHOLD) == bool(b["binary_t1"][k, i, j, r]) for j in others]
+                ins.append(bool(after[k, i, a, inside] >= THRESHOLD) == bool(b["binary_t1"][k, i, a, inside]))
 
     def median(x: list[float]) -> float:
         return float(np.median(x)) if x else float("nan")

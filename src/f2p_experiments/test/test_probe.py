@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
+from f2p_core.relations import BINARY
 from f2p_experiments.probe import probe_contents
 from f2p_model.config import tiny_model_config
 from f2p_model.data import TransitionDataset
 from f2p_model.model import SkillEffectModel
 from f2p_sim import dataset
-from f2p_sim.relations import BINARY
 from f2p_sim.transitions import GenerationConfig, make_record
 
 

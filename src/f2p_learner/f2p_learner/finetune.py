@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from f2p_core.relations import THRESHOLD
 from f2p_learner.inference import effect_relations, failure_relation_probs, failure_tensors
 from f2p_model.config import SCHEDULES, LossConfig, TrainConfig
 from f2p_model.data import TransitionDataset, data_manifest_hash, iter_batches
@@ -175,7 +176,7 @@ def failure_accuracy(model: SkillEffectModel, event, failure_relations: list | N
         pu, pb = model.relation_probs(out.latent_next, ft.mask[None])
     observed = failure_relation_probs(torch.as_tensor(event.unary_after)[None],
                                       torch.as_tensor(event.binary_after)[None], ft.failure_relations)  # (1, F)
-    predicted = failure_relation_probs(pu, pb, ft.failure_relations) >= 0.5
+    predicted = failure_relation_probs(pu, pb, ft.failure_relations) >= THRESHOLD
     return int((predicted == observed).sum()) / len(ft.failure_relations)
 
 

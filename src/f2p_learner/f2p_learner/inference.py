@@ -46,13 +46,37 @@ import torch
 from torch import Tensor
 
 from f2p_core.classes import can_repose
+from f2p_core.relations import BINARY, THRESHOLD, UNARY
 from f2p_core.skills import MAX_PARAMS, PARAM_BOUNDS, SKILL_NAMES, YAW_CHANGE_MAX
 from f2p_learner.names import parse_name
 from f2p_learner.svgd import SVGD, RBFKernel, SVGDResult, gradient_ascent
 from f2p_model.model import SkillEffectModel, transform_segments, yaw_rotation
 from f2p_model.pointconv import tile_groupings
-from f2p_sim.relations import BINARY, UNARY
 from f2p_sim.tasks import SPAWN_MARGIN, SPAWN_X, TABLE_CENTERS, TABLE_SIZE
+
+
+class Kernel(str, Enum):
+    """The kernel k(s_j, s_i) of the particle update (Eq. 5): RBF is SVGD (Fail2Progress); NONE drops the
+    kernel, so each particle ascends its own gradient alone (the Gradient baseline, Sec. 6)."""
+
+    RBF = "rbf"
+    NONE = "none"
+
+    @classmethod
+    def parse(cls, name: str | Kernel) -> Kernel:
+        return parse_name(cls, name, "kernel")
+
+
+class Likelihood(str, Enum):
+    """How Eq. 4's log-likelihood combines relation values: SUM, every value one term as written; MEAN,
+    averaged (`InferenceConfig.likelihood`)."""
+
+    SUM = "sum"
+    MEAN = "mean"
+
+    @classmethod
+    def parse(cls, name: str | Likelihood) -> Likelihood:
+        return parse_name(cls, name, "likelihood")
 
 
 class ActionRelations(str, Enum):
@@ -192,14 +216,14 @@ class InferenceConfig:
     # items at more places in it than the failure's (experiments/RESULTS.md, 2026-12-06).
     rigid_contents: bool = False
     barrier_weight: float = 200.0  # soft feasibility barrier (1/m²)
-    kernel: str = "rbf"  # "rbf" (Fail2Progress) or "none" (the Gradient baseline)
+    kernel: str = Kernel.RBF.value  # `Kernel`: "rbf" (Fail2Progress) or "none" (the Gradient baseline)
     action_objective: str = "joint"  # Eq. 7's ln H: "joint" or "per_relation" (`action_log_prob`)
     # "sum": the log-likelihood summed over relation values as in Eq. 4; "mean": averaged. Measured
     # on a transport failure of v0002 (M = 20, 20 iterations): mean -> the model keeps 0.928 of R^F,
     # items stay inside their container in 57 % of particles, diversity 0.50 m (the kernel's repulsion
     # outweighs a likelihood divided by ~700 values); sum -> 0.978, 100 %, 0.10 m. The barrier is
     # scaled alike.
-    likelihood: str = "sum"
+    likelihood: str = Likelihood.SUM.value  # `Likelihood`
     action_relations: str = ActionRelations.MOVED.value  # the relations of Eq. 7's entropy (`ActionRelations`)
     seed: int = 0
 
@@ -317,8 +341,7 @@ def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: Inferenc
     centre = (ft.box_hi + ft.box_lo)[:, :2] / 2
     overlap0 = _overlap(centre[None], half) > 0  # (1, N, N) pairs already overlapping in O^F (contents)
 
-    if config.likelihood not in ("sum", "mean"):
-        raise ValueError(f"likelihood must be 'sum' or 'mean', got {config.likelihood!r}")
+    likelihood = Likelihood.parse(config.likelihood)
 
     encode = ParticleEncoder(model, ft)
 
@@ -354,7 +377,7 @@ def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: Inferenc
         off_support = (torch.relu(lo_s - c) + torch.relu(c - hi_s)).pow(2).sum(-1)  # (M, N)
         off_support = off_support * (movable & (support >= 0))[None]
         barrier = ov.pow(2).sum((1, 2)) / 2 + off_support.sum(1)
-        if config.likelihood == "sum":  # Eq. 4 as written: every relation value one term
+        if likelihood is Likelihood.SUM:  # Eq. 4 as written: every relation value one term
             scale = float(kept.sum() * len(u_idx) + pair.sum() * len(b_idx))
             return scale * (log_lik - config.barrier_weight * barrier)
         return log_lik - config.barrier_weight * barrier
@@ -406,8 +429,8 @@ def state_satisfaction(model: SkillEffectModel, ft: FailureTensors, states: Tens
     the failed skill over the visible objects), the ones Eq. 4 asks the particle to keep."""
     kept, pair = kept_relations(ft, which)
     pu, pb = model.relation_probs(encode_particles(model, ft, states), ft.mask.expand(states.shape[0], -1))
-    ok_u = ((pu >= 0.5) == ft.unary_before[None]) & kept[None, :, None]
-    ok_b = ((pb >= 0.5) == ft.binary_before[None]) & pair[None, ..., None]
+    ok_u = ((pu >= THRESHOLD) == ft.unary_before[None]) & kept[None, :, None]
+    ok_b = ((pb >= THRESHOLD) == ft.binary_before[None]) & pair[None, ..., None]
     total = kept.sum() * pu.shape[-1] + pair.sum() * pb.shape[-1]
     return (ok_u.sum((1, 2)) + ok_b.sum((1, 2, 3))).float() / total
 
@@ -680,11 +703,9 @@ def infer_actions(model: SkillEffectModel, ft: FailureTensors, states: Tensor, c
 
 
 def _algorithm(log_prob, config: InferenceConfig, bounds) -> SVGD:
-    if config.kernel == "rbf":
+    if Kernel.parse(config.kernel) is Kernel.RBF:
         return SVGD(log_prob, RBFKernel(), lr=config.lr, bounds=bounds)
-    if config.kernel == "none":
-        return gradient_ascent(log_prob, lr=config.lr, bounds=bounds)
-    raise ValueError(f"unknown kernel {config.kernel!r}: 'rbf' or 'none'")
+    return gradient_ascent(log_prob, lr=config.lr, bounds=bounds)
 
 
 __all__ = [
@@ -693,6 +714,8 @@ __all__ = [
     "ActionRelations",
     "FailureTensors",
     "InferenceConfig",
+    "Kernel",
+    "Likelihood",
     "ParticleEncoder",
     "StateInit",
     "action_log_prob",
@@ -747,12 +770,12 @@ def effect_relations(event, model: SkillEffectModel) -> list[tuple[int, int, int
         i, j = names.index(m.subject), (names.index(m.object) if m.object else -1)
         if not m.object:
             r = UNARY.index(m.relation)
-            was, seen = bool(event.unary_before[i, r]), bool(det_u[0, i, r] >= 0.5)
+            was, seen = bool(event.unary_before[i, r]), bool(det_u[0, i, r] >= THRESHOLD)
         else:
             k = BINARY.index(m.relation)
             r = len(UNARY) + k
-            was, seen = bool(event.binary_before[i, j, k]), bool(det_b[0, i, j, k] >= 0.5)
-        if was == m.observed and seen == (m.predicted >= 0.5):
+            was, seen = bool(event.binary_before[i, j, k]), bool(det_b[0, i, j, k] >= THRESHOLD)
+        if was == m.observed and seen == (m.predicted >= THRESHOLD):
             continue  # unchanged by the skill and already wrong in detection
         rels.append((r, i, j))
     return rels

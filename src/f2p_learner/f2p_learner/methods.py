@@ -34,6 +34,7 @@ from torch import Tensor
 from f2p_learner.inference import (
     FailureTensors,
     InferenceConfig,
+    Kernel,
     action_bounds,
     action_objective,
     action_relations,
@@ -168,44 +169,96 @@ def _reject_actions(model: SkillEffectModel, ft: FailureTensors, states: Tensor,
     return actions, draws
 
 
-def propose(method: str, model: SkillEffectModel, ft: FailureTensors, config: InferenceConfig,
+#: seed offset of the baselines' own draws, so they never replay the particles' seeded initialisation
+PROPOSAL_STREAM = 17
+
+
+@dataclass
+class _Draw:
+    """What every proposer gets: the failure, the settings, the generator, the particle count and
+    Eq. 7's relations."""
+
+    model: SkillEffectModel
+    ft: FailureTensors
+    config: InferenceConfig
+    mc: MethodConfig
+    g: torch.Generator
+    m: int
+    relations: list
+    callback: Callable | None
+
+
+def _timed(out: Proposal, states: Callable[[], Tensor], actions: Callable[[Tensor], Tensor]) -> None:
+    """Run the two stages of a method, recording each one's time (Fig. 6)."""
+    t = time.perf_counter()
+    out.states = states()
+    out.times_s["state_inference"] = time.perf_counter() - t
+    t = time.perf_counter()
+    out.actions = actions(out.states)
+    out.times_s["action_inference"] = time.perf_counter() - t
+
+
+def _inferred(d: _Draw, out: Proposal, kernel: Kernel) -> None:
+    """Fail2Progress (RBF kernel: SVGD, Eq. 5) and Gradient (no kernel): the same posteriors (Eq. 4, 7)."""
+    cfg = InferenceConfig(**{**d.config.__dict__, "kernel": kernel.value})
+    _timed(out, lambda: infer_states(d.model, d.ft, cfg, d.callback).particles,
+           lambda states: infer_actions(d.model, d.ft, states, cfg, d.callback).particles)
+
+
+def _rejection(d: _Draw, out: Proposal) -> None:
+    """Sampling: prior draws kept when the model keeps R^F (states), then when Eq. 7 is high (actions)."""
+    def states() -> Tensor:
+        kept, out.draws["states"] = _reject(
+            lambda k: prior_states(d.ft, k, d.config, d.g),
+            lambda s: state_satisfaction(d.model, d.ft, s, d.config.state_relations), d.mc.target_satisfaction,
+            d.m, d.mc)
+        return kept
+
+    def actions(states: Tensor) -> Tensor:
+        kept, out.draws["actions"] = _reject_actions(d.model, d.ft, states, d.g, d.mc, d.relations,
+                                                     action_bounds(d.ft, states, d.config))
+        return kept
+
+    _timed(out, states, actions)
+
+
+def _random(d: _Draw, out: Proposal) -> None:
+    """Small / Large (A.16): random states and actions from the priors, no failure targeting."""
+    _timed(out, lambda: prior_states(d.ft, d.m, d.config, d.g),
+           lambda states: uniform_actions(d.ft, d.m, d.g, action_bounds(d.ft, states, d.config)))
+
+
+def _randomized(d: _Draw, out: Proposal) -> None:
+    """Domain randomisation (A.16): Gaussian pose noise around the failure's scene, its action held fixed."""
+    def states() -> Tensor:
+        sigma = torch.tensor([d.mc.dr_sigma_xy, d.mc.dr_sigma_xy, d.mc.dr_sigma_yaw])
+        lim = prior_limits(d.config)
+        s = torch.randn(d.m, d.ft.points.shape[0], 3, generator=d.g) * sigma
+        return torch.maximum(torch.minimum(s, lim), -lim) * d.ft.movable[None, :, None]
+
+    _timed(out, states, lambda states: d.ft.params.expand(d.m, -1).clone())
+
+
+#: how each learning method draws its particles
+_PROPOSERS: dict[Method, Callable[[_Draw, Proposal], None]] = {
+    Method.FAIL2PROGRESS: lambda d, out: _inferred(d, out, Kernel.RBF),
+    Method.GRADIENT: lambda d, out: _inferred(d, out, Kernel.NONE),
+    Method.SAMPLING: _rejection,
+    Method.SMALL: _random,
+    Method.LARGE: _random,
+    Method.DOMAIN_RANDOMIZATION: _randomized,
+}
+
+
+def propose(method: str | Method, model: SkillEffectModel, ft: FailureTensors, config: InferenceConfig,
             method_config: MethodConfig | None = None, callback=None) -> Proposal:
     """Particles of `method` for the failure `ft` (module docstring). Deterministic for config.seed."""
-    method = Method.parse_learning(method).value
-    mc = method_config or MethodConfig()
-    g = torch.Generator().manual_seed(config.seed + 17)
-    m = RANDOM_SAMPLES.get(method, config.particles)
+    kind = Method.parse_learning(method)
+    g = torch.Generator().manual_seed(config.seed + PROPOSAL_STREAM)
+    m = RANDOM_SAMPLES.get(kind.value, config.particles)
     relations = action_relations(ft, config.action_relations)  # Eq. 7's: what sampling keeps, what `entropy` scores
-    out = Proposal(method, torch.empty(0), torch.empty(0))
-    t = time.perf_counter()
-    if method in ("fail2progress", "gradient"):
-        cfg = InferenceConfig(**{**config.__dict__, "kernel": "rbf" if method == "fail2progress" else "none"})
-        out.states = infer_states(model, ft, cfg, callback).particles
-        out.times_s["state_inference"] = time.perf_counter() - t
-        t = time.perf_counter()
-        out.actions = infer_actions(model, ft, out.states, cfg, callback).particles
-    elif method == "sampling":
-        out.states, out.draws["states"] = _reject(
-            lambda k: prior_states(ft, k, config, g),
-            lambda s: state_satisfaction(model, ft, s, config.state_relations), mc.target_satisfaction, m, mc)
-        out.times_s["state_inference"] = time.perf_counter() - t
-        t = time.perf_counter()
-        out.actions, out.draws["actions"] = _reject_actions(model, ft, out.states, g, mc, relations,
-                                                            action_bounds(ft, out.states, config))
-    elif method in RANDOM_SAMPLES:
-        out.states = prior_states(ft, m, config, g)
-        out.times_s["state_inference"] = time.perf_counter() - t
-        t = time.perf_counter()
-        out.actions = uniform_actions(ft, m, g, action_bounds(ft, out.states, config))
-    else:  # domain_randomization
-        sigma = torch.tensor([mc.dr_sigma_xy, mc.dr_sigma_xy, mc.dr_sigma_yaw])
-        lim = prior_limits(config)
-        s = torch.randn(m, ft.points.shape[0], 3, generator=g) * sigma
-        out.states = torch.maximum(torch.minimum(s, lim), -lim) * ft.movable[None, :, None]
-        out.times_s["state_inference"] = time.perf_counter() - t
-        t = time.perf_counter()
-        out.actions = ft.params.expand(m, -1).clone()
-    out.times_s["action_inference"] = time.perf_counter() - t
+    out = Proposal(kind.value, torch.empty(0), torch.empty(0))
+    _PROPOSERS[kind](_Draw(model, ft, config, method_config or MethodConfig(), g, m, relations, callback), out)
     if ft.failure_relations:
         out.satisfaction = float(state_satisfaction(model, ft, out.states, config.state_relations).mean())
         out.entropy = float(action_objective(model, ft, out.states, out.actions, relations).mean())

@@ -4,8 +4,8 @@ the drawers (which only slide in their cabinet) where the failure saw them."""
 
 import mujoco
 import numpy as np
-from f2p_core.classes import STATIC_CLASSES, ObjectClass, can_repose
 
+from f2p_core.classes import STATIC_CLASSES, ObjectClass, can_repose
 from f2p_sim import scenes, tasks
 from f2p_sim.world import World
 

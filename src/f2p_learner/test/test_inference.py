@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from f2p_core.failure import FailureEvent
+from f2p_core.relations import BINARY
 from f2p_core.skills import SkillCall, SkillType
 from f2p_learner.inference import (
     ActionRelations,
@@ -31,10 +33,9 @@ from f2p_learner.inference import (
 )
 from f2p_model.config import tiny_model_config
 from f2p_model.model import SkillEffectModel
-from f2p_monitor.failure import FailureEvent, compare
+from f2p_monitor.failure import compare
 from f2p_perception.sim_gt import SimGroundTruthPerception
 from f2p_sim import tasks
-from f2p_sim.relations import BINARY
 from f2p_sim.skills import execute
 from f2p_sim.tasks import SPAWN_MARGIN, SPAWN_X, TABLE_CENTERS, TABLE_SIZE
 from f2p_sim.transitions import world_relations

@@ -17,6 +17,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from f2p_core.scene import SEGMENT_POINTS
+
 T = TypeVar("T", bound="ConfigBase")
 
 #: Skill effect model architectures by name (paper §6: Points2Plans [2]; Stow-GNN and Binary-Pred are
@@ -167,7 +169,7 @@ class ModelConfig(ConfigBase):
     """Skill effect model: encoder, identity encoding, per-skill dynamics, three decoders."""
 
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
-    n_points: int = 128  # points per object segment P (the dataset's resampling size)
+    n_points: int = SEGMENT_POINTS  # points per object segment P (the dataset's resampling size)
     id_dim: int = 128  # object identity (sinusoidal positional encoding) size, A.11
     max_objects: int = 32  # rows of the identity table: object indices 0..max_objects-1
     id_base: float = 10000.0  # wavelength base of the sinusoidal encoding (PyTorch tutorial value)

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-THRESHOLD = 0.5  # a relation holds when its predicted probability is at least this
+from f2p_core.relations import THRESHOLD
 
 
 def _pair_mask(mask: Tensor) -> Tensor:

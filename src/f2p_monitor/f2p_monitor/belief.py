@@ -24,8 +24,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall, SkillStatus
-from f2p_perception.scene import PerceivedScene
 from f2p_sim.permanence import believed, skill_motion
 
 log = logging.getLogger(__name__)

@@ -17,19 +17,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from f2p_core.failure import FailureClass, FailureEvent
+from f2p_core.relations import BINARY, UNARY
 from f2p_core.skills import SkillStatus
-from f2p_monitor.failure import INCORRECT_PREDICTION, SIM2REAL_GAP, FailureEvent
 from f2p_sim.gap import replay_in_reconstruction
-from f2p_sim.relations import BINARY, UNARY
 from f2p_sim.scene import SceneError
 
 
 @dataclass
 class Classification:
-    label: str  # INCORRECT_PREDICTION or SIM2REAL_GAP
+    label: FailureClass  # INCORRECT_PREDICTION or SIM2REAL_GAP
     reproduced: int  # mismatched relations whose re-simulated value equals the observed one
     checked: int  # mismatched relations that could be checked (both objects reconstructed)
-    sim_status: str  # status of the skill in the reconstruction
+    sim_status: SkillStatus | None  # how the skill ended in the reconstruction; None: not simulated
     reason: str
 
 
@@ -38,7 +38,7 @@ def classify(event: FailureEvent) -> Classification:
     try:
         rel, status = replay_in_reconstruction(segments, classes, event.skill)
     except SceneError as exc:
-        return Classification(SIM2REAL_GAP, 0, 0, "not simulated", f"Real2Sim could not rebuild the scene: {exc}")
+        return Classification(FailureClass.SIM2REAL_GAP, 0, 0, None, f"Real2Sim could not rebuild the scene: {exc}")
     names = event.scene_before.names
     reproduced = checked = 0
     for m in event.mismatched:
@@ -52,11 +52,11 @@ def classify(event: FailureEvent) -> Classification:
             observed = bool(event.unary_after[i, UNARY.index(m.relation)])
         reproduced += int(rel.holds(m.relation, m.subject, m.object) == observed)
     if checked and reproduced == checked and status is SkillStatus.OK:
-        return Classification(INCORRECT_PREDICTION, reproduced, checked, status.value,
+        return Classification(FailureClass.INCORRECT_PREDICTION, reproduced, checked, status,
                               "simulation reproduces every mismatched relation: the model was wrong")
     why = (f"simulation reproduces {reproduced} of {checked} mismatched relations" if checked
            else "no mismatched relation could be checked")
-    return Classification(SIM2REAL_GAP, reproduced, checked, status.value,
+    return Classification(FailureClass.SIM2REAL_GAP, reproduced, checked, status,
                           why + ("" if status is SkillStatus.OK else f"; the skill ended '{status.value}' there"))
 
 

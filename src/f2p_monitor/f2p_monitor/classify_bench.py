@@ -23,18 +23,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from f2p_core.failure import FailureClass, FailureEvent
+from f2p_core.relations import BINARY, UNARY
+from f2p_core.scene import SEGMENT_POINTS
 from f2p_monitor.classify import classify
-from f2p_monitor.failure import INCORRECT_PREDICTION, SIM2REAL_GAP, FailureEvent, compare
+from f2p_monitor.failure import compare
 from f2p_monitor.sim_harness import SimPerception
 from f2p_monitor.stats import wilson_interval
 from f2p_sim import tasks
-from f2p_sim.relations import BINARY, UNARY
 from f2p_sim.scene import Scene
 from f2p_sim.skills import execute
 from f2p_sim.transitions import random_skill
 from f2p_sim.world import World
 
-LABELS = (INCORRECT_PREDICTION, SIM2REAL_GAP)
+LABELS = (FailureClass.INCORRECT_PREDICTION, FailureClass.SIM2REAL_GAP)
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class ClassifyBenchConfig:
     seed: int = 0
     heavy_mass: float = 100.0  # kg of the acted object in a Sim2Real trial (class defaults: 0.05-0.3)
     slippery: float = 0.01  # its sliding friction (defaults 0.4-1.0)
-    n_points: int = 128
+    n_points: int = SEGMENT_POINTS
     noise_sigma: float = 0.002  # sensor noise on the real camera (m)
 
 
@@ -58,13 +60,13 @@ def _trial(config: ClassifyBenchConfig, truth: str, i: int) -> FailureEvent | No
     sample = tasks.sample(config.distribution, rng, 3, real=True)
     call = random_skill(sample, rng)
     scene = sample.scene
-    if truth == SIM2REAL_GAP:
+    if truth == FailureClass.SIM2REAL_GAP:
         scene = _perturbed(scene, call.object_ids[0], config.heavy_mass, config.slippery)
     world = World(scene)
     perception = SimPerception(world, n_points=config.n_points, noise_sigma=config.noise_sigma)
     before = perception.perceive(rng)
     u0, b0 = perception.relations(before)
-    if truth == SIM2REAL_GAP:  # a perfect simulator of ordinary physics predicts
+    if truth == FailureClass.SIM2REAL_GAP:  # a perfect simulator of ordinary physics predicts
         twin = World(sample.scene)
         execute(twin, call)
         twin_perception = SimPerception(twin, n_points=config.n_points)

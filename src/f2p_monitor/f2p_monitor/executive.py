@@ -31,12 +31,13 @@ from typing import Protocol
 
 import numpy as np
 
+from f2p_core.failure import FailureClass, FailureEvent, Mismatch
+from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall, SkillStatus
 from f2p_monitor.belief import carry_occluded
 from f2p_monitor.classify import classify
-from f2p_monitor.failure import INCORRECT_PREDICTION, DetectionConfig, FailureEvent, Mismatch, compare
+from f2p_monitor.failure import DetectionConfig, compare
 from f2p_monitor.failure_store import FailureStore
-from f2p_perception.scene import PerceivedScene
 from f2p_planner.goal import Goal
 from f2p_planner.planner import PlannerConfig, PlanResult, make_planner
 from f2p_planner.skeleton import Skeleton
@@ -143,10 +144,10 @@ class ExecutiveConfig:
 class StepLog:
     step: int
     skill: str
-    status: str
+    status: SkillStatus
     mismatches: int
     event_id: str = ""
-    classification: str = ""
+    classification: FailureClass | None = None  # set with event_id once the failure is classified
 
 
 @dataclass
@@ -164,7 +165,7 @@ class TaskOutcome:
 
 
 def goal_holds(goal: Goal, names: list[str], unary: np.ndarray, binary: np.ndarray) -> bool:
-    from f2p_sim.relations import BINARY, UNARY
+    from f2p_core.relations import BINARY, UNARY
 
     for atom in goal.atoms:
         if atom.subject not in names or (atom.object and atom.object not in names):
@@ -227,7 +228,7 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
             mism = []
             if config.monitor:
                 mism = compare(pred_u, pred_b, after_u, after_b, scene.names, relations, config.detection.threshold)
-            entry = StepLog(done_steps, f"{call.type.value}({', '.join(call.object_ids)})", status.value, len(mism))
+            entry = StepLog(done_steps, f"{call.type.value}({', '.join(call.object_ids)})", status, len(mism))
             steps.append(entry)
             watch.observed(done_steps, call, status, scene, after_scene, (pred_u, pred_b), (after_u, after_b), mism)
             done_steps += 1
@@ -250,7 +251,7 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
                 if reached:
                     log.info("failure %s: the goal holds anyway; stored for learning later, not learned now",
                              event.event_id)
-                if event.classification == INCORRECT_PREDICTION and learner is not None and not reached:
+                if event.classification == FailureClass.INCORRECT_PREDICTION and learner is not None and not reached:
                     say("learning", frac(), event.event_id)
                     learned = learner.learn(event)
                     watch.learned(event, learned[1] if learned is not None else None)

@@ -11,21 +11,18 @@ A.9 read off the simulator; on a robot the relations of the perceived boxes.
 
 from __future__ import annotations
 
-import time
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from f2p_core.skills import SkillCall
-from f2p_perception.scene import PerceivedScene
-from f2p_sim.relations import BINARY, UNARY
+from f2p_core.failure import Mismatch
+from f2p_core.relations import BINARY, THRESHOLD, UNARY
 
 
 @dataclass(frozen=True)
 class DetectionConfig:
     relations: tuple[str, ...] | str = "goal"  # "goal", "all", or explicit relation names
-    threshold: float = 0.5  # predicted probability at which a relation counts as predicted true
+    threshold: float = THRESHOLD  # predicted probability at which a relation counts as predicted true
 
     def __post_init__(self) -> None:
         if isinstance(self.relations, str):
@@ -46,22 +43,9 @@ class DetectionConfig:
         return tuple(self.relations)
 
 
-@dataclass(frozen=True)
-class Mismatch:
-    relation: str
-    subject: str
-    object: str  # "" for unary relations
-    predicted: float  # predicted probability
-    observed: bool
-
-    def text(self) -> str:
-        args = f"{self.subject}, {self.object}" if self.object else self.subject
-        return f"{self.relation}({args}): predicted {self.predicted:.2f}, observed {self.observed}"
-
-
 def compare(predicted_unary: np.ndarray, predicted_binary: np.ndarray, observed_unary: np.ndarray,
             observed_binary: np.ndarray, names: list[str], relations: tuple[str, ...],
-            threshold: float = 0.5) -> list[Mismatch]:
+            threshold: float = THRESHOLD) -> list[Mismatch]:
     """Mismatches between predicted probabilities (N, U) / (N, N, R) and observed booleans of the
     same shapes, restricted to `relations`; objects in `names` order, diagonal ignored."""
     n = len(names)
@@ -85,49 +69,3 @@ def compare(predicted_unary: np.ndarray, predicted_binary: np.ndarray, observed_
                 out.append(Mismatch(r, names[i], names[j], float(predicted_binary[i, j, k]),
                                     bool(observed_binary[i, j, k])))
     return out
-
-
-UNCLASSIFIED, INCORRECT_PREDICTION, SIM2REAL_GAP = "unclassified", "incorrect_prediction", "sim2real_gap"
-
-
-@dataclass
-class FailureEvent:
-    """F = (O^F, R^F, φ^F, R^F') plus what the monitor knew (paper §4); stored before anything else."""
-
-    task_id: str
-    step_index: int  # k, 0-based
-    scene_before: PerceivedScene  # O^F = O_{k−1}
-    unary_before: np.ndarray  # R^F (N, U) bool
-    binary_before: np.ndarray  # R^F (N, N, R) bool
-    skill: SkillCall  # φ^F(a)
-    unary_after: np.ndarray  # R^F' (N, U) bool
-    binary_after: np.ndarray  # R^F' (N, N, R) bool
-    predicted_unary: np.ndarray  # R'_k (N, U) probabilities
-    predicted_binary: np.ndarray  # R'_k (N, N, R) probabilities
-    mismatched: list[Mismatch]
-    model_version: str
-    goal: str = ""
-    classification: str = UNCLASSIFIED
-    created: float = field(default_factory=time.time)
-    event_id: str = field(default_factory=lambda: time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8])
-
-    def validate(self) -> None:
-        """Reject an event no learner could use, with the reason."""
-        n = len(self.scene_before.names)
-        if n == 0 or not self.scene_before.visible.any():
-            raise ValueError(f"event {self.event_id}: the scene before the failure has no visible segment")
-        if self.skill.object_ids[0] not in self.scene_before.names:
-            raise ValueError(f"event {self.event_id}: the failed skill acts on '{self.skill.object_ids[0]}', "
-                             f"which is not in the scene ({self.scene_before.names})")
-        if not np.isfinite(self.scene_before.points).all() or not np.isfinite(self.skill.params).all():
-            raise ValueError(f"event {self.event_id}: NaN or inf in the points or the skill parameters")
-        if self.classification not in (UNCLASSIFIED, INCORRECT_PREDICTION, SIM2REAL_GAP):
-            raise ValueError(f"event {self.event_id}: unknown classification {self.classification!r}")
-        for name, arr, shape in (("unary_before", self.unary_before, (n, len(UNARY))),
-                                 ("binary_before", self.binary_before, (n, n, len(BINARY))),
-                                 ("unary_after", self.unary_after, (n, len(UNARY))),
-                                 ("binary_after", self.binary_after, (n, n, len(BINARY))),
-                                 ("predicted_unary", self.predicted_unary, (n, len(UNARY))),
-                                 ("predicted_binary", self.predicted_binary, (n, n, len(BINARY)))):
-            if arr.shape != shape:
-                raise ValueError(f"event {self.event_id}: {name} has shape {arr.shape}, expected {shape}")

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from f2p_core.failure import FailureClass, FailureEvent, Mismatch
+from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall, SkillType
-from f2p_monitor.failure import FailureEvent, Mismatch
-from f2p_perception.scene import PerceivedScene
 from f2p_sim.fileio import atomic_write_bytes
 
 FAILURE_SCHEMA_VERSION = 1
@@ -116,8 +116,8 @@ class FailureStore:
             model_version=doc["model_version"], goal=doc["goal"], classification=doc["classification"],
             created=doc["created"], event_id=doc["event_id"])
 
-    def update_classification(self, event_id: str, classification: str) -> None:
+    def update_classification(self, event_id: str, classification: FailureClass) -> None:
         event = self.load(event_id)
-        event.classification = classification
+        event.classification = FailureClass(classification)
         event.validate()
         atomic_write_bytes(self.path(event_id) / "event.json", self._json(event))

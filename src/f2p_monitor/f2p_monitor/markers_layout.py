@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from f2p_monitor.failure import Mismatch
-from f2p_sim.relations import BINARY, UNARY
+from f2p_core.failure import Mismatch
+from f2p_core.relations import BINARY, THRESHOLD, UNARY
 
 OBJECTS, PREDICTED, OBSERVED, FAILURES = "objects", "predicted", "observed", "failures"
 LAYERS = (OBJECTS, PREDICTED, OBSERVED, FAILURES)
@@ -81,7 +81,7 @@ def _line(layer: str, relation: str, i: int, j: int, names: Sequence[str], centr
 def relation_lines(names: Sequence[str], box_lo: np.ndarray, box_hi: np.ndarray, relations: Sequence[str],
                    predicted: tuple[np.ndarray, np.ndarray] | None = None,
                    observed: tuple[np.ndarray, np.ndarray] | None = None,
-                   mismatches: Sequence[Mismatch] = (), threshold: float = 0.5) -> list[RelationLine]:
+                   mismatches: Sequence[Mismatch] = (), threshold: float = THRESHOLD) -> list[RelationLine]:
     """Lines of the relation types `relations` between the objects `names` with boxes (N, 3):
     predicted ((N, U), (N, N, R) probabilities), observed (booleans) and the mismatches."""
     n = len(names)

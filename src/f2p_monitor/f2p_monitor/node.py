@@ -54,15 +54,17 @@ from rclpy.node import Node
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
+from f2p_core.failure import FailureEvent, Mismatch
+from f2p_core.relations import THRESHOLD
+from f2p_core.scene import SEGMENT_POINTS, PerceivedScene
 from f2p_core.skills import SkillCall, SkillStatus
 from f2p_monitor.executive import ExecutiveConfig, Observer, TaskOutcome, run_task
-from f2p_monitor.failure import DetectionConfig, FailureEvent, Mismatch
+from f2p_monitor.failure import DetectionConfig
 from f2p_monitor.failure_store import FailureStore
 from f2p_monitor.markers_layout import OBJECTS, relation_lines
 from f2p_msgs.action import ExecuteSkill, ExecuteTask, LearnFromFailure, PlanTask
 from f2p_msgs.msg import FailureEvent as FailureEventMsg
 from f2p_msgs.msg import SegmentedScene, StepOutcome, SymbolicState
-from f2p_perception.scene import PerceivedScene
 from f2p_planner.goal import Goal
 from f2p_planner.skeleton import Skeleton
 from f2p_ros import names
@@ -226,7 +228,7 @@ class RosPerception:
             unary, binary = relations_from_msg(msg, scene.names)
         except ValueError as exc:
             raise TaskAborted(f"observed relations do not fit the scene: {exc}") from None
-        return unary >= 0.5, binary >= 0.5
+        return unary >= THRESHOLD, binary >= THRESHOLD
 
 
 class RosRobot:
@@ -373,7 +375,7 @@ class MonitorNode(Node):
         self.max_replans = int(p("max_replans", 3).value)
         relations = str(p("relations", "goal").value)
         self.observed_mode = str(p("observed_relations", "sim_gt").value)
-        self.n_points = int(p("n_points", 128).value)
+        self.n_points = int(p("n_points", SEGMENT_POINTS).value)
         self.num_samples = int(p("num_samples", 0).value)
         self.classify = bool(p("classify", True).value)
         self.seed = int(p("seed", 0).value)

@@ -7,9 +7,9 @@ import dataclasses
 
 import numpy as np
 
+from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall, SkillStatus, SkillType
 from f2p_monitor.belief import carry_occluded
-from f2p_perception.scene import PerceivedScene
 
 
 def _cube(centre, half, n=8) -> np.ndarray:

@@ -7,17 +7,13 @@ import dataclasses
 import numpy as np
 import pytest
 
+from f2p_core.failure import FailureClass, FailureEvent
+from f2p_core.relations import BINARY, UNARY
 from f2p_core.skills import SkillCall, SkillType
-from f2p_monitor.failure import (
-    INCORRECT_PREDICTION,
-    DetectionConfig,
-    FailureEvent,
-    compare,
-)
+from f2p_monitor.failure import DetectionConfig, compare
 from f2p_monitor.failure_store import FailureStore, FailureStoreError
 from f2p_perception.sim_gt import SimGroundTruthPerception
 from f2p_sim import tasks
-from f2p_sim.relations import BINARY, UNARY
 from f2p_sim.skills import execute
 from f2p_sim.transitions import world_relations
 from f2p_sim.world import World
@@ -98,8 +94,8 @@ def test_store_round_trip_and_classification(tmp_path, transport_failure):
             assert a.type == b.type and a.object_ids == b.object_ids and np.array_equal(a.params, b.params)
         else:
             assert a == b, f.name
-    store.update_classification(event.event_id, INCORRECT_PREDICTION)
-    assert store.load(event.event_id).classification == INCORRECT_PREDICTION
+    store.update_classification(event.event_id, FailureClass.INCORRECT_PREDICTION)
+    assert store.load(event.event_id).classification == FailureClass.INCORRECT_PREDICTION
     with pytest.raises(FailureStoreError, match="already exists"):
         store.save(back)
 
@@ -136,15 +132,15 @@ def test_classification_of_a_reproducible_failure(transport_failure):
     from f2p_monitor.classify import classify
 
     result = classify(_event(transport_failure))
-    assert result.label == INCORRECT_PREDICTION, result.reason
+    assert result.label == FailureClass.INCORRECT_PREDICTION, result.reason
     assert result.checked >= 3 and result.reproduced == result.checked
 
 
 def test_classification_of_a_sim2real_gap(transport_failure):
     """An observation the simulator cannot reproduce (items reported still on table A although
     they moved) is a Sim2Real gap."""
+    from f2p_core.failure import FailureClass
     from f2p_monitor.classify import classify
-    from f2p_monitor.failure import SIM2REAL_GAP
 
     scene, (u0, b0), _, (pu, pb), _, _ = transport_failure
     k = BINARY.index("above")
@@ -156,4 +152,4 @@ def test_classification_of_a_sim2real_gap(transport_failure):
     event = _event(transport_failure, unary_after=u0, binary_after=b0, predicted_binary=pb_wrong,
                    mismatched=compare(pu, pb_wrong, u0, b0, scene.names, ("above",)))
     result = classify(event)
-    assert result.label == SIM2REAL_GAP and result.reproduced < result.checked, result.reason
+    assert result.label == FailureClass.SIM2REAL_GAP and result.reproduced < result.checked, result.reason

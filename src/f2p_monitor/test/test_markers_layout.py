@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from f2p_monitor.failure import Mismatch
+from f2p_core.failure import Mismatch
+from f2p_core.relations import BINARY, UNARY
 from f2p_monitor.markers_layout import COLOURS, FAILURES, OBSERVED, PREDICTED, relation_id, relation_lines
-from f2p_sim.relations import BINARY, UNARY
 
 NAMES = ["table_B", "cup_1", "capsule_1"]
 LO = np.array([[0.0, 0.0, 0.0], [0.1, 0.1, 0.45], [0.12, 0.12, 0.46]])

@@ -29,12 +29,14 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from f2p_core.classes import ObjectClass
+from f2p_core.relations import BINARY, UNARY
+from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall, SkillType
+from f2p_core.task import SkeletonStep
 from f2p_perception.perception import SimPerception
-from f2p_perception.scene import PerceivedScene
 from f2p_perception.tracking import TrackerConfig
 from f2p_sim import tasks
-from f2p_sim.relations import BINARY, UNARY, ObjectState, compute_relations
+from f2p_sim.relations import ObjectState, compute_relations
 from f2p_sim.scene import camera_spec, default_wall
 from f2p_sim.skills import execute
 from f2p_sim.transitions import world_relations
@@ -161,7 +163,7 @@ def score_observation(perception: SimPerception, scene: PerceivedScene, world: W
                             m.n_invisible, f1.tp, f1.fp, f1.fn, {g: scene.names[p] for g, p in m.pairs.items()})
 
 
-def step_call(world: World, step: tasks.SkeletonStep, rng: np.random.Generator) -> SkillCall:
+def step_call(world: World, step: SkeletonStep, rng: np.random.Generator) -> SkillCall:
     """Parameters for a skeleton step from the robot's workspace (`tasks.sample_params`) in the
     current state; a placement on a shelf (which `sample_params` does not cover) aims at the middle
     of the shelf's bay, where it may well collide -- the skill's status is recorded either way."""

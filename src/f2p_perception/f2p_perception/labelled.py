@@ -14,14 +14,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from f2p_perception.scene import PerceivedScene
+from f2p_core.scene import SEGMENT_POINTS, PerceivedScene
 from f2p_sim.observe import sample_fixed, segment_points
 from f2p_sim.relations import box_from_points
 from f2p_sim.transitions import MAX_FPS_CANDIDATES
 
 
 def scene_from_labelled_cloud(points: np.ndarray, labels: np.ndarray, ids: Sequence[str], classes: Sequence[str],
-                              n_points: int = 128, rng: np.random.Generator | None = None,
+                              n_points: int = SEGMENT_POINTS, rng: np.random.Generator | None = None,
                               frame_id: str = "world",
                               max_candidates: int | None = MAX_FPS_CANDIDATES) -> PerceivedScene:
     """One segment per label-map entry, objects in label-map order.

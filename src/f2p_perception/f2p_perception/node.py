@@ -18,6 +18,7 @@ import numpy as np
 from rclpy.node import Node
 from sensor_msgs.msg import PointCloud2
 
+from f2p_core.scene import SEGMENT_POINTS
 from f2p_msgs.msg import LabelMap, SegmentedScene
 from f2p_perception.labelled import scene_from_labelled_cloud
 from f2p_ros import names
@@ -33,7 +34,7 @@ class PerceptionNode(Node):
     def __init__(self) -> None:
         super().__init__("perception")
         self.backend = self.declare_parameter("backend", "sim_gt").value
-        self.n_points = int(self.declare_parameter("n_points", 128).value)
+        self.n_points = int(self.declare_parameter("n_points", SEGMENT_POINTS).value)
         seed = int(self.declare_parameter("seed", 0).value)
         if self.backend not in BACKENDS:
             raise ValueError(f"perception backend '{self.backend}' is not available; accepted: {list(BACKENDS)}")

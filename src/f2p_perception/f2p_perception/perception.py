@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from f2p_core.scene import SEGMENT_POINTS, PerceivedScene
 from f2p_perception.backends import Backend, make_backend
 from f2p_perception.observation import CameraObservation
-from f2p_perception.scene import PerceivedScene
 from f2p_perception.segmentation import Segmentation, to_scene
 from f2p_perception.tracking import IdentityTracker, TrackerConfig
 
@@ -20,7 +20,7 @@ from f2p_perception.tracking import IdentityTracker, TrackerConfig
 class Perception:
     """One backend and one tracker; call `perceive` once per observation, in time order."""
 
-    def __init__(self, backend: Backend | str, n_points: int = 128, tracker: TrackerConfig | None = None,
+    def __init__(self, backend: Backend | str, n_points: int = SEGMENT_POINTS, tracker: TrackerConfig | None = None,
                  **backend_params) -> None:
         self.backend = make_backend(backend, **backend_params) if isinstance(backend, str) else backend
         if n_points <= 0:
@@ -39,8 +39,8 @@ class Perception:
 class SimPerception:
     """Perceive a simulated `World` through one of its cameras with any backend."""
 
-    def __init__(self, world, backend: Backend | str = "sim_gt", camera: str = "default", n_points: int = 128,
-                 noise_sigma: float = 0.0, width: int = 320, height: int = 240,
+    def __init__(self, world, backend: Backend | str = "sim_gt", camera: str = "default",
+                 n_points: int = SEGMENT_POINTS, noise_sigma: float = 0.0, width: int = 320, height: int = 240,
                  tracker: TrackerConfig | None = None, **backend_params) -> None:
         from f2p_perception.simcam import SimCamera
 

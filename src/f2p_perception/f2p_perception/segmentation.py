@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from f2p_perception.scene import PerceivedScene
+from f2p_core.scene import SEGMENT_POINTS, PerceivedScene
 from f2p_sim.observe import sample_fixed
 from f2p_sim.relations import box_from_points
 
@@ -84,7 +84,7 @@ def empty_segmentation(points: np.ndarray) -> Segmentation:
     return Segmentation(points, np.full(len(points), -1), [], np.zeros(0))
 
 
-def to_scene(seg: Segmentation, names: list[str], n_points: int = 128,
+def to_scene(seg: Segmentation, names: list[str], n_points: int = SEGMENT_POINTS,
              rng: np.random.Generator | None = None, frame_id: str = "world") -> PerceivedScene:
     """The `PerceivedScene` of `seg` with the given names (one per segment), `n_points` farthest
     points per segment (A.11.2)."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from f2p_core.classes import ObjectClass
+from f2p_core.scene import SEGMENT_POINTS, PerceivedScene
 from f2p_perception.observation import CameraObservation, check_observation
-from f2p_perception.scene import PerceivedScene
 from f2p_perception.segmentation import Segmentation
 from f2p_sim.observe import RayCastCamera, observe
 from f2p_sim.relations import box_from_points
@@ -23,7 +23,7 @@ from f2p_sim.world import World
 class SimGroundTruthPerception:
     """Perceive a `World` through one of its cameras, segmented by simulator labels."""
 
-    def __init__(self, world: World, camera: str = "default", n_points: int = 128, noise_sigma: float = 0.0,
+    def __init__(self, world: World, camera: str = "default", n_points: int = SEGMENT_POINTS, noise_sigma: float = 0.0,
                  width: int = 320, height: int = 240):
         self.world = world
         self.camera = RayCastCamera(world.model, camera, width, height)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from f2p_core.scene import PerceivedScene
 from f2p_perception.backends import make_backend
 from f2p_perception.dino_sam import DinoSamBackend, DinoSamConfig, box_iou, nms, phrase_spans
 from f2p_perception.perception import Perception
-from f2p_perception.scene import PerceivedScene
 from f2p_perception.simcam import SimCamera
 from f2p_sim import tasks
 from f2p_sim.world import World

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from f2p_core.relations import BINARY, UNARY
 from f2p_perception.evaluate import TrialConfig, match_segments, perceived_relations, run_trial, summarise
 from f2p_perception.perception import Perception
 from f2p_perception.simcam import SimCamera
 from f2p_sim import tasks
-from f2p_sim.relations import BINARY, UNARY
 from f2p_sim.world import World
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall, SkillStatus
-from f2p_perception.scene import PerceivedScene
 from f2p_perception.sim_gt import SimGroundTruthPerception
 from f2p_sim import tasks
 from f2p_sim.skills import execute

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from f2p_core.scene import SEGMENT_POINTS
 from f2p_model.config import ModelConfig
 from f2p_model.model import SkillEffectModel
 from f2p_perception.sim_gt import SimGroundTruthPerception
@@ -64,7 +65,7 @@ def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
     return 2 * n**3 * repeats / (time.perf_counter() - t0) / 1e9
 
 
-def bench_scene(n_objects: int = 7, horizon: int = 3, n_points: int = 128):
+def bench_scene(n_objects: int = 7, horizon: int = 3, n_points: int = SEGMENT_POINTS):
     """A perceived pre-training scene cut to `n_objects` segments (tables first) and a skeleton
     of `horizon` pick-and-places of its movable objects onto the tables."""
     for seed in range(100):

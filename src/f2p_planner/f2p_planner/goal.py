@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from f2p_sim.relations import BINARY, UNARY
+from f2p_core.relations import BINARY, UNARY
 
 from .syntax import ParseError, Token, TokenKind, TokenStream, parse_arguments, suggestion
 

@@ -34,6 +34,7 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
+from f2p_core.scene import SEGMENT_POINTS
 from f2p_model.runtime import retain_freed_memory
 from f2p_model.store import ModelStore, ModelStoreError
 from f2p_msgs.action import PlanTask
@@ -133,7 +134,7 @@ class PlannerNode(Node):
         goal_handle.publish_feedback(PlanTask.Feedback(stage="planning", progress=0.0,
                                                        message=f"model {serving.version}"))
         try:
-            n_points = int(getattr(getattr(serving.model, "config", None), "n_points", 128))
+            n_points = int(getattr(getattr(serving.model, "config", None), "n_points", SEGMENT_POINTS))
             scene = scene_from_msg(req.scene, n_points=n_points, rng=rng)
             skeleton = Skeleton.from_steps([step_from_msg(s) for s in req.skeleton])
             if len(skeleton) == 0:

@@ -39,8 +39,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from f2p_core.relations import BINARY, UNARY
 from f2p_core.skills import MAX_PARAMS, PARAM_NAMES, SKILL_NAMES, SkillCall
-from f2p_sim.relations import BINARY, UNARY
 
 from .goal import Goal, GoalIndex, parse_goal
 from .sampling import ParameterSampler, SamplingConfig, SceneGeometry, boxes_from_points, wrap_angle
@@ -335,7 +335,7 @@ class Planner(ABC):
         assert best.unary is not None and best.binary is not None and best.pos is not None
         _, targets = problem.sampler.rollout_geometry(best.decisions[None])
         calls = [
-            SkillCall(step.skill, step.objects, best.params[t, : len(PARAM_NAMES[step.skill])])
+            SkillCall(step.type, step.object_ids, best.params[t, : len(PARAM_NAMES[step.type])])
             for t, step in enumerate(skeleton)
         ]
         return PlanResult(

@@ -230,7 +230,7 @@ class ParameterSampler:
         self._support = [geometry.index(step.target) if step.target else -1 for step in skeleton]
         cfg = self.config
         for t, step in enumerate(skeleton):
-            if step.skill is SkillType.PICK_PLACE:
+            if step.type is SkillType.PICK_PLACE:
                 o, s = self._acted[t], self._support[t]
                 carried = _descendants(o, holder)
                 if s in carried:
@@ -244,7 +244,7 @@ class ParameterSampler:
             else:
                 self.windows.append(None)
                 self._carried.append(np.zeros(0, dtype=np.int64))
-                if step.skill is SkillType.PUSH:
+                if step.type is SkillType.PUSH:
                     self.low[t, :2] = (PUSH_ANGLE[0], cfg.push_distance[0])
                     self.high[t, :2] = (PUSH_ANGLE[1], cfg.push_distance[1])
                     self.periodic[t, 0] = True
@@ -333,7 +333,7 @@ class ParameterSampler:
         params = np.zeros_like(dec)  # (K, H, A)
         targets = np.full((k, self.horizon, 3), np.nan)  # (K, H, 3)
         for t, step in enumerate(self.skeleton):
-            if step.skill is SkillType.PICK_PLACE:
+            if step.type is SkillType.PICK_PLACE:
                 o, s = self._acted[t], self._support[t]
                 target = dec[:, t, :3] + disp[:, s]  # (K, 3) the support carries its window along
                 delta = target - (centre[o] + disp[:, o])  # (K, 3) placement minus grasp
@@ -342,7 +342,7 @@ class ParameterSampler:
                 disp[:, self._carried[t]] += delta[:, None, :]
                 targets[:, t] = target
             else:
-                n = len(PARAM_NAMES[step.skill])
+                n = len(PARAM_NAMES[step.type])
                 params[:, t, :n] = dec[:, t, :n]
         return params, targets
 

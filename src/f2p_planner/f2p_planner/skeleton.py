@@ -3,7 +3,7 @@
 §3: "The plan skeleton φ_{1:H} is defined as a sequence of feasible primitives"; the planner only
 chooses the continuous parameters a_{1:H}. A skeleton comes from a task sample
 (``f2p_sim.tasks.TaskSample.skeleton``), from JSON (the same step dicts as
-``f2p_sim.tasks.SkeletonStep.to_dict``) or from a compact text form::
+``f2p_core.task.SkeletonStep.to_dict``) or from a compact text form::
 
     pick_place(cup_1, table_B); push(book_3); open_drawer(drawer_1)
 
@@ -22,8 +22,9 @@ from dataclasses import dataclass
 import torch
 
 from f2p_core.classes import ObjectClass
-from f2p_core.skills import PARAM_NAMES, SKILL_NAMES, SkillType
-from f2p_sim.tasks import SkeletonStep, TaskSample
+from f2p_core.skills import SKILL_NAMES, SkillType
+from f2p_core.task import SkeletonStep
+from f2p_sim.tasks import TaskSample
 
 from .syntax import ParseError, TokenKind, TokenStream, parse_arguments, suggestion
 
@@ -43,56 +44,21 @@ OBJECT_ARGS: dict[SkillType, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
-class Step:
-    """One skeleton step: a skill type and its objects (``objects[0]`` is the acted object)."""
-
-    skill: SkillType
-    objects: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "skill", SkillType(self.skill))
-        object.__setattr__(self, "objects", tuple(self.objects))
-
-    @property
-    def acted(self) -> str:
-        """The manipulated object (the model's ``acted`` index, A.11 "Dynamics")."""
-        return self.objects[0]
-
-    @property
-    def target(self) -> str:
-        """pick_place's target support, ``""`` for the other skills."""
-        return self.objects[1] if self.skill is SkillType.PICK_PLACE and len(self.objects) > 1 else ""
-
-    @property
-    def n_params(self) -> int:
-        """Continuous parameters of the skill (``f2p_sim.skills.PARAM_NAMES``)."""
-        return len(PARAM_NAMES[self.skill])
-
-    @property
-    def text(self) -> str:
-        return f"{self.skill.value}({', '.join(self.objects)})"
-
-    def to_dict(self) -> dict:
-        """``{"type": ..., "object_ids": [...]}``, as ``f2p_sim.tasks.SkeletonStep.to_dict``."""
-        return {"type": self.skill.value, "object_ids": list(self.objects)}
-
-
-@dataclass(frozen=True)
 class Skeleton:
     """A plan skeleton φ_{1:H} (§3)."""
 
-    steps: tuple[Step, ...]
+    steps: tuple[SkeletonStep, ...]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "steps", tuple(self.steps))
 
-    def __iter__(self) -> Iterator[Step]:
+    def __iter__(self) -> Iterator[SkeletonStep]:
         return iter(self.steps)
 
     def __len__(self) -> int:
         return len(self.steps)
 
-    def __getitem__(self, t: int) -> Step:
+    def __getitem__(self, t: int) -> SkeletonStep:
         return self.steps[t]
 
     @property
@@ -114,7 +80,7 @@ class Skeleton:
 
     @classmethod
     def from_steps(cls, steps: Iterable[SkeletonStep]) -> Skeleton:
-        """From ``f2p_sim.tasks.SkeletonStep`` items (checked through the text form)."""
+        """From `SkeletonStep` items (checked through the text form)."""
         return cls.from_dicts([s.to_dict() for s in steps])
 
     @classmethod
@@ -125,8 +91,8 @@ class Skeleton:
         return cls.from_steps(sample.skeleton).validate(names, classes)
 
     def to_steps(self) -> list[SkeletonStep]:
-        """As ``f2p_sim.tasks.SkeletonStep`` items."""
-        return [SkeletonStep(s.skill, s.objects) for s in self.steps]
+        """As `SkeletonStep` items."""
+        return list(self.steps)
 
     def to_dicts(self) -> list[dict]:
         return [s.to_dict() for s in self.steps]
@@ -167,10 +133,10 @@ class Skeleton:
         self.validate([n for n in names if n])
         index = {n: i for i, n in enumerate(names) if n}
         skill_names = list(skill_names)
-        missing = [s.skill.value for s in self.steps if s.skill.value not in skill_names]
+        missing = [s.type.value for s in self.steps if s.type.value not in skill_names]
         if missing:
             raise ValueError(f"skills {missing} are not in the model's skill types {skill_names}")
-        skills = torch.tensor([skill_names.index(s.skill.value) for s in self.steps], dtype=torch.long, device=device)
+        skills = torch.tensor([skill_names.index(s.type.value) for s in self.steps], dtype=torch.long, device=device)
         acted = torch.tensor([index[s.acted] for s in self.steps], dtype=torch.long, device=device)
         return skills, acted  # (H,), (H,)
 
@@ -206,7 +172,7 @@ def parse_skeleton(
         raise ts.fail("empty skeleton: expected at least one step such as pick_place(cup_1, table_B)", (0, len(text)))
     known = None if objects is None else tuple(objects)
     skill_values = tuple(s.value for s in SkillType)
-    steps: list[Step] = []
+    steps: list[SkeletonStep] = []
     while True:
         name = ts.peek()
         if name.kind is not TokenKind.NAME:
@@ -237,7 +203,7 @@ def parse_skeleton(
                 f"{skill.value} acts on a {_ACTS_ON[skill]} object; {args[0].text!r} is a {classes[args[0].text]}",
                 args[0],
             )
-        steps.append(Step(skill, tuple(a.text for a in args)))
+        steps.append(SkeletonStep(skill, tuple(a.text for a in args)))
         sep = ts.next()
         if sep.kind is TokenKind.END:
             break

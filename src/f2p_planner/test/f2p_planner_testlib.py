@@ -14,11 +14,11 @@ import torch
 from torch import nn
 
 from f2p_core.classes import ObjectClass
+from f2p_core.relations import BINARY, UNARY
 from f2p_core.skills import SKILL_NAMES
 from f2p_model.config import ModelConfig
 from f2p_model.config import tiny_model_config as library_tiny_config
 from f2p_model.model import RolloutOutput
-from f2p_sim.relations import BINARY, UNARY
 from f2p_sim.scene import ObjectSpec, Scene
 from f2p_sim.scenes import inside, on_surface
 from f2p_sim.tasks import CUBE, CUP, TABLE_TOP_Z, tables

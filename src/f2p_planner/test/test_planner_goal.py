@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from f2p_core.relations import BINARY, UNARY
 from f2p_planner.goal import Goal, GoalAtom, GoalError, parse_goal
-from f2p_sim.relations import BINARY, UNARY
 from f2p_sim.tasks import DISTRIBUTIONS
 
 OBJECTS = ["table_A", "table_B", "cup_1", "capsule_1", "drawer_1", "book_1", "book_2"]

@@ -11,6 +11,7 @@ import pytest
 import torch
 from f2p_planner_testlib import AnalyticModel, Segments, segments, tabletop_scene, tiny_model_config
 
+from f2p_core.relations import BINARY, UNARY
 from f2p_core.skills import PARAM_NAMES, SkillCall, SkillType
 from f2p_model.model import SkillEffectModel
 from f2p_planner.goal import GoalError, parse_goal
@@ -25,7 +26,6 @@ from f2p_planner.planner import (
     make_planner,
 )
 from f2p_planner.skeleton import SkeletonError
-from f2p_sim.relations import BINARY, UNARY
 
 GOAL_XY = np.array([0.35, 0.30])  # where AnalyticModel's on(·, table_B) peaks
 

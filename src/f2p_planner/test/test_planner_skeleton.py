@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from f2p_core.skills import SKILL_NAMES, SkillType
-from f2p_planner.skeleton import Skeleton, SkeletonError, Step, parse_skeleton
-from f2p_sim.tasks import DISTRIBUTIONS, SkeletonStep
+from f2p_core.task import SkeletonStep
+from f2p_planner.skeleton import Skeleton, SkeletonError, parse_skeleton
+from f2p_sim.tasks import DISTRIBUTIONS
 
 OBJECTS = ["table_A", "table_B", "cup_1", "book_3", "drawer_1"]
 CLASSES = {"table_A": "table", "table_B": "table", "cup_1": "cup", "book_3": "cuboid", "drawer_1": "drawer"}
@@ -17,9 +18,9 @@ CLASSES = {"table_A": "table", "table_B": "table", "cup_1": "cup", "book_3": "cu
 def test_parse_text_form():
     sk = parse_skeleton("pick_place(cup_1, table_B); push(book_3);open_drawer( drawer_1 )", OBJECTS, CLASSES)
     assert sk.steps == (
-        Step(SkillType.PICK_PLACE, ("cup_1", "table_B")),
-        Step(SkillType.PUSH, ("book_3",)),
-        Step(SkillType.OPEN_DRAWER, ("drawer_1",)),
+        SkeletonStep(SkillType.PICK_PLACE, ("cup_1", "table_B")),
+        SkeletonStep(SkillType.PUSH, ("book_3",)),
+        SkeletonStep(SkillType.OPEN_DRAWER, ("drawer_1",)),
     )
     assert sk.text == "pick_place(cup_1, table_B); push(book_3); open_drawer(drawer_1)"
     assert parse_skeleton(sk.text) == sk

@@ -35,6 +35,7 @@ from std_msgs.msg import String
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
+from f2p_core.scene import SEGMENT_POINTS
 from f2p_core.skills import SkillStatus
 from f2p_msgs.action import ExecuteSkill
 from f2p_msgs.msg import LabelMap, SymbolicState
@@ -73,7 +74,7 @@ class SimRobotNode(Node):
         seed = int(p("seed", 0).value)
         real = bool(p("real", True).value)
         camera = str(p("camera", "default").value)
-        self.n_points = int(p("n_points", 128).value)
+        self.n_points = int(p("n_points", SEGMENT_POINTS).value)
         self.noise_sigma = float(p("noise_sigma", 0.0).value)
         self.ground_truth = bool(p("ground_truth_labels", True).value)
         publish_image = bool(p("publish_image", True).value)

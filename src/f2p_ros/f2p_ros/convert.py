@@ -39,14 +39,18 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from builtin_interfaces.msg import Time
 from sensor_msgs.msg import Image, PointCloud2, PointField
 from std_msgs.msg import Header, String
 
+from f2p_core.failure import FailureClass, FailureEvent, Mismatch
+from f2p_core.relations import BINARY, THRESHOLD, UNARY
+from f2p_core.scene import SEGMENT_POINTS, PerceivedScene
 from f2p_core.skills import PARAM_NAMES, SkillCall, SkillResult, SkillStatus, SkillType
+from f2p_core.task import SkeletonStep
 from f2p_msgs.action import ExecuteSkill
 from f2p_msgs.msg import FailureEvent as FailureEventMsg
 from f2p_msgs.msg import (
@@ -62,17 +66,10 @@ from f2p_msgs.msg import (
     SymbolicState,
 )
 from f2p_sim.observe import sample_fixed
-from f2p_sim.relations import BINARY, UNARY
-from f2p_sim.tasks import SkeletonStep, TaskSample
+from f2p_sim.tasks import TaskSample
 from f2p_sim.transitions import MAX_FPS_CANDIDATES
 
 from .names import LABEL_FIELD, NO_LABEL
-
-if TYPE_CHECKING:
-    from f2p_model.store import VersionMeta
-    from f2p_monitor.failure import FailureEvent
-    from f2p_perception.scene import PerceivedScene
-    from f2p_planner.planner import PlanResult
 
 # ---------------------------------------------------------------------------------------------
 # Time and headers
@@ -423,13 +420,12 @@ def _rotation(q) -> np.ndarray:
                      [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
 
 
-def scene_from_msg(msg: SegmentedScene, n_points: int = 128, rng: np.random.Generator | None = None,
+def scene_from_msg(msg: SegmentedScene, n_points: int = SEGMENT_POINTS, rng: np.random.Generator | None = None,
                    max_candidates: int | None = MAX_FPS_CANDIDATES) -> PerceivedScene:
     """PerceivedScene of a SegmentedScene. Boxes are the axis-aligned hulls of the oriented
     boxes (exact for axis-aligned ones); `points` are `n_points` per visible segment, drawn by
     farthest point sampling with `rng` (default: a fixed seed, reproducible). Class confidences
     are kept where PerceivedScene has a field for them."""
-    from f2p_perception.scene import PerceivedScene
 
     if n_points <= 0:
         raise ValueError(f"n_points must be positive, got {n_points}")
@@ -485,7 +481,7 @@ def _relation_shapes(names: Sequence[str], unary: np.ndarray, binary: np.ndarray
 
 
 def relations_to_msg(names: Sequence[str], unary: np.ndarray, binary: np.ndarray, stamp: Time | None = None,
-                     threshold: float = 0.5) -> SymbolicState:
+                     threshold: float = THRESHOLD) -> SymbolicState:
     """SymbolicState of relation arrays (module docstring): boolean arrays (observed) give their
     true relations with probability 1.0; float arrays (predicted) give every relation with
     p >= `threshold`. The diagonal of the binary relations is never sent."""
@@ -554,12 +550,12 @@ def relations_from_msg(msg: SymbolicState, names: Sequence[str]) -> tuple[np.nda
 # ---------------------------------------------------------------------------------------------
 # Failure events
 
-_CLASSIFICATION = {"unclassified": FailureEventMsg.CLASS_UNCLASSIFIED,
-                   "incorrect_prediction": FailureEventMsg.CLASS_INCORRECT_PREDICTION,
-                   "sim2real_gap": FailureEventMsg.CLASS_SIM2REAL_GAP}
+_CLASSIFICATION = {FailureClass.UNCLASSIFIED: FailureEventMsg.CLASS_UNCLASSIFIED,
+                   FailureClass.INCORRECT_PREDICTION: FailureEventMsg.CLASS_INCORRECT_PREDICTION,
+                   FailureClass.SIM2REAL_GAP: FailureEventMsg.CLASS_SIM2REAL_GAP}
 
 
-def failure_to_msg(event: FailureEvent, predicted_threshold: float = 0.5) -> FailureEventMsg:
+def failure_to_msg(event: FailureEvent, predicted_threshold: float = THRESHOLD) -> FailureEventMsg:
     """f2p_msgs/FailureEvent of a stored event. Mismatched relations carry the *predicted*
     probability; `predicted_after` lists the predicted relations with p >= predicted_threshold."""
     if event.classification not in _CLASSIFICATION:
@@ -603,12 +599,10 @@ def step_outcome_to_msg(task_id: str, step: int, call: SkillCall, status: SkillS
                        mismatched=mismatches_to_msg(mismatches))
 
 
-def failure_from_msg(msg: FailureEventMsg, n_points: int = 128,
+def failure_from_msg(msg: FailureEventMsg, n_points: int = SEGMENT_POINTS,
                      rng: np.random.Generator | None = None) -> FailureEvent:
     """The library's FailureEvent of a message (for the learner). Predicted probabilities below
     the sender's threshold read back as 0; the goal text is empty (not carried)."""
-    from f2p_monitor.failure import FailureEvent, Mismatch
-
     codes = {v: k for k, v in _CLASSIFICATION.items()}
     if msg.classification not in codes:
         raise ValueError(f"unknown FailureEvent classification {msg.classification}")
@@ -625,15 +619,16 @@ def failure_from_msg(msg: FailureEventMsg, n_points: int = 128,
         if r.subject not in index or (r.object and r.object not in index):
             raise ValueError(f"mismatched relation {r.name}({r.subject}, {r.object}) names an unknown object")
         if r.name in UNARY:
-            observed = bool(ua[index[r.subject], UNARY.index(r.name)] >= 0.5)
+            observed = bool(ua[index[r.subject], UNARY.index(r.name)] >= THRESHOLD)
         elif r.name in BINARY and r.object:
-            observed = bool(ba[index[r.subject], index[r.object], BINARY.index(r.name)] >= 0.5)
+            observed = bool(ba[index[r.subject], index[r.object], BINARY.index(r.name)] >= THRESHOLD)
         else:
             raise ValueError(f"malformed mismatched relation {r.name}({r.subject}, {r.object})")
         mismatched.append(Mismatch(r.name, r.subject, r.object, float(r.probability), observed))
     return FailureEvent(task_id=msg.task_id, step_index=int(msg.step_index), scene_before=scene,
-                        unary_before=ub >= 0.5, binary_before=bb >= 0.5, skill=skill_from_msg(msg.skill),
-                        unary_after=ua >= 0.5, binary_after=ba >= 0.5, predicted_unary=pu, predicted_binary=pb,
+                        unary_before=ub >= THRESHOLD, binary_before=bb >= THRESHOLD,
+                        skill=skill_from_msg(msg.skill), unary_after=ua >= THRESHOLD, binary_after=ba >= THRESHOLD,
+                        predicted_unary=pu, predicted_binary=pb,
                         mismatched=mismatched, model_version=msg.model_version,
                         classification=codes[msg.classification], created=from_stamp(msg.header.stamp),
                         event_id=msg.event_id)
@@ -698,7 +693,19 @@ class ReceivedPlan:
     model_version: str
 
 
-def plan_to_msg(plan: PlanResult, names: Sequence[str], stamp: Time | None = None,
+class PlanLike(Protocol):
+    """What `plan_to_msg` reads of a plan (`f2p_planner.planner.PlanResult` has it): f2p_ros sits below
+    the planner, so it names the fields, not the class."""
+
+    goal: object  # a Goal (its `.text`) or the goal text
+    skill_calls: list[SkillCall]
+    predicted_unary: np.ndarray  # (H + 1, N, U)
+    predicted_binary: np.ndarray  # (H + 1, N, N, R)
+    goal_probability: float
+    model_version: str
+
+
+def plan_to_msg(plan: PlanLike, names: Sequence[str], stamp: Time | None = None,
                 threshold: float = 0.0) -> Plan:
     """Plan message of a PlanResult over the scene objects `names` (the first len(names) rows of
     the predictions; further rows are the model's padding). `predicted_states[i]` lists the
@@ -748,7 +755,18 @@ def metrics_to_msg(metrics: dict) -> list[Metric]:
     return out
 
 
-def model_version_to_msg(meta: VersionMeta, path: str = "", stamp: Time | None = None) -> ModelVersion:
+class VersionLike(Protocol):
+    """What `model_version_to_msg` reads of a store version (`f2p_model.store.VersionMeta` has it)."""
+
+    version: str
+    parent: str | None
+    data_hash: str
+    validated: bool
+    metrics: dict
+    created: float
+
+
+def model_version_to_msg(meta: VersionLike, path: str = "", stamp: Time | None = None) -> ModelVersion:
     """ModelVersion of a store version (`path`: its directory; stamp: its creation time)."""
     return ModelVersion(header=make_header("", stamp if stamp is not None else to_stamp(meta.created)),
                         version=meta.version, parent_version=meta.parent or "", path=str(path),

@@ -12,16 +12,17 @@ from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import PointCloud2, PointField
 from std_msgs.msg import String
 
+from f2p_core.failure import FailureEvent, Mismatch
+from f2p_core.relations import BINARY, UNARY
+from f2p_core.scene import PerceivedScene
 from f2p_core.skills import PARAM_NAMES, SkillCall, SkillResult, SkillStatus, SkillType
-from f2p_monitor.failure import FailureEvent, Mismatch
+from f2p_core.task import SkeletonStep
 from f2p_msgs.action import ExecuteSkill
 from f2p_msgs.msg import FailureEvent as FailureEventMsg
 from f2p_msgs.msg import LabelMap, Relation, SegmentedScene, SymbolicState
-from f2p_perception.scene import PerceivedScene
 from f2p_ros import convert
 from f2p_ros.names import NO_LABEL
 from f2p_sim import tasks
-from f2p_sim.relations import BINARY, UNARY
 
 
 def cdr(msg):
@@ -70,7 +71,7 @@ def test_malformed_skills_are_refused(field, value, match):
 
 
 def test_skeleton_steps_round_trip_and_ignore_parameters():
-    step = tasks.SkeletonStep(SkillType.PICK_PLACE, ("container_1", "table_B"))
+    step = SkeletonStep(SkillType.PICK_PLACE, ("container_1", "table_B"))
     msg = cdr(convert.step_to_msg(step))
     assert list(msg.parameters) == [] and convert.step_from_msg(msg) == step
     msg.parameters = [1.0]

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from f2p_core.scene import SEGMENT_POINTS
+
 
 class DepthCamera:
     """A pinhole depth camera with per-pixel geom segmentation, for one MJCF camera.
@@ -355,7 +357,7 @@ def observe(
     camera: DepthCamera,
     geom_object_index: np.ndarray,
     n_objects: int,
-    n_points: int = 128,
+    n_points: int = SEGMENT_POINTS,
     noise_sigma: float = 0.0,
     rng: np.random.Generator | None = None,
     method: str = "fps",

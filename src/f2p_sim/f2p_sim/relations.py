@@ -63,24 +63,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from f2p_core.classes import OPEN_BOX_CLASSES
-
-UNARY: tuple[str, ...] = ("movable", "is_drawer", "drawer_open")
-"""Unary relation vocabulary (A.9), in the column order of :attr:`RelationSet.unary`."""
-
-BINARY: tuple[str, ...] = (
-    "left",
-    "right",
-    "front",
-    "behind",
-    "above",
-    "below",
-    "in_contact",
-    "boundary",
-    "inside",
-    "on",
-)
-"""Binary relation vocabulary (A.9), in the last-axis order of :attr:`RelationSet.binary`."""
-
+from f2p_core.relations import BINARY, UNARY
 
 _U = {name: k for k, name in enumerate(UNARY)}
 _B = {name: k for k, name in enumerate(BINARY)}

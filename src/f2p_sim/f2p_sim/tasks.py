@@ -31,6 +31,7 @@ import numpy as np
 
 from f2p_core.classes import ObjectClass
 from f2p_core.skills import DRAWER_DISTANCE, PUSH_ANGLE, PUSH_DISTANCE, YAW_CHANGE_MAX, SkillCall, SkillType
+from f2p_core.task import SkeletonStep
 
 from .scene import ObjectSpec, Scene, SceneError
 from .scenes import ground, inside, on_surface
@@ -55,17 +56,6 @@ MARKER = (0.04, 0.04, 0.08)
 # Free room beside the last shelf book for the push paddle (skill_impl: paddle 2 cm + 2 cm gap
 # behind the face it pushes); narrower than a book, so the last book cannot go there unpushed.
 PUSHER_ROOM = 0.045
-
-
-@dataclass
-class SkeletonStep:
-    """One step of a plan skeleton: a skill type and the objects it acts on (A.10)."""
-
-    type: SkillType
-    object_ids: tuple[str, ...]
-
-    def to_dict(self) -> dict:
-        return {"type": self.type.value, "object_ids": list(self.object_ids)}
 
 
 @dataclass

@@ -36,11 +36,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from f2p_core.classes import ObjectClass
+from f2p_core.relations import BINARY, UNARY
+from f2p_core.scene import SEGMENT_POINTS
 from f2p_core.skills import MAX_PARAMS, SKILL_NAMES, SkillCall, SkillStatus, SkillType
 
 from . import tasks
 from .observe import RayCastCamera, observe
-from .relations import BINARY, UNARY, ObjectState, RelationSet, compute_relations
+from .relations import ObjectState, RelationSet, compute_relations
 from .scene import Scene, camera_spec
 from .skills import execute
 from .world import World
@@ -61,7 +63,7 @@ class GenerationConfig:
     n_objects: int | None = None  # None: the distribution's own range
     real: bool = False  # sample the richer "real" world (tasks.py) instead of the simulated one
     camera: str = "default"  # default, view1, view2 or pose:x,y,z,roll,pitch,yaw (scene.camera_spec)
-    n_points: int = 128  # points per segment (A.11)
+    n_points: int = SEGMENT_POINTS  # points per segment (A.11)
     noise_sigma: float = 0.0  # Gaussian noise on the cloud, m
     max_objects: int = 14  # padding size N: organize with 7 capsules has 13 objects; more is an error
     width: int = 320

@@ -8,9 +8,8 @@ import json
 import numpy as np
 import pytest
 
+from f2p_core.relations import BINARY, UNARY
 from f2p_sim.relations import (
-    BINARY,
-    UNARY,
     ObjectState,
     RelationSet,
     RelationThresholds,

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from f2p_core.classes import ObjectClass
+from f2p_core.relations import BINARY, UNARY
 from f2p_core.skills import SkillCall, SkillStatus, SkillType
 from f2p_sim import tasks
-from f2p_sim.relations import BINARY, UNARY
 from f2p_sim.skills import execute
 from f2p_sim.transitions import world_relations
 from f2p_sim.validate import validate

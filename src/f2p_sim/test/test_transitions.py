@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from f2p_core.relations import BINARY, UNARY
 from f2p_core.skills import MAX_PARAMS, SKILL_NAMES, SkillCall, SkillType
 from f2p_sim import tasks
-from f2p_sim.relations import BINARY, UNARY
 from f2p_sim.scene import Scene
 from f2p_sim.transitions import CLASS_NAMES, STATUS_NAMES, GenerationConfig, make_record, record_transition
 

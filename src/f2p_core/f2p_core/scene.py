@@ -1,8 +1,9 @@
 """What perception hands to the rest of the stack: one segment per object, ROS-free.
 
-Every backend (simulation ground truth, geometric, GroundingDINO + SAM: `backends.py`) returns a
-`PerceivedScene`; the planner, the monitor and the learner read only this, never simulator state.
-The ROS adapter turns it into an `f2p_msgs/SegmentedScene`.
+Every backend (simulation ground truth, geometric, GroundingDINO + SAM: `f2p_perception.backends`)
+returns a `PerceivedScene`; the planner, the monitor and the learner read only this, never simulator
+state, and a failure event keeps the one before the failure (O^F). The ROS adapter turns it into an
+`f2p_msgs/SegmentedScene`.
 """
 
 from __future__ import annotations
@@ -11,13 +12,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+SEGMENT_POINTS: int = 128
+"""P, the points every object segment is resampled to (A.11): what perception hands the model, datasets
+store and the model's `n_points` defaults to. A model trained with another P says so in its config."""
+
 
 @dataclass
 class PerceivedScene:
     """Segments of one observation, objects in a fixed order.
 
     names   (N,) object identities, stable across steps ("cup_1")
-    classes (N,) semantic classes (f2p_sim.scene.ObjectClass values)
+    classes (N,) semantic classes (f2p_core.classes.ObjectClass values)
     points  (N, P, 3) float32, P points per segment (world frame, m), zeros where not visible
     visible (N,) bool, the segment had at least one point
     box_lo, box_hi (N, 3) float32 axis-aligned boxes of the full segments (m)

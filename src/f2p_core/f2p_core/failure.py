@@ -1,0 +1,90 @@
+"""A failure event F = (O^F, R^F, φ^F, R^F') of paper §4 and its classification (§5.1): the record every
+stage of the loop shares. The monitor makes it (`f2p_monitor.failure.compare` finds the mismatches), the
+failure store writes it, the classifier labels it, the learner reads it and the ROS graph carries it
+(`f2p_msgs/FailureEvent`).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+from f2p_core.relations import BINARY, UNARY
+from f2p_core.scene import PerceivedScene
+from f2p_core.skills import SkillCall
+
+__all__ = ["FailureClass", "FailureEvent", "Mismatch"]
+
+
+class FailureClass(str, Enum):
+    """What caused a failure (§5.1): the model predicted wrong (learn from it), or the simulation of the
+    scene disagrees with what happened (a Sim2Real gap: store it, do not learn)."""
+
+    UNCLASSIFIED = "unclassified"
+    INCORRECT_PREDICTION = "incorrect_prediction"
+    SIM2REAL_GAP = "sim2real_gap"
+
+    def __str__(self) -> str:  # the value in f-strings and logs, on every Python version
+        return self.value
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    relation: str
+    subject: str
+    object: str  # "" for unary relations
+    predicted: float  # predicted probability
+    observed: bool
+
+    def text(self) -> str:
+        args = f"{self.subject}, {self.object}" if self.object else self.subject
+        return f"{self.relation}({args}): predicted {self.predicted:.2f}, observed {self.observed}"
+
+
+
+@dataclass
+class FailureEvent:
+    """F = (O^F, R^F, φ^F, R^F') plus what the monitor knew (paper §4); stored before anything else."""
+
+    task_id: str
+    step_index: int  # k, 0-based
+    scene_before: PerceivedScene  # O^F = O_{k−1}
+    unary_before: np.ndarray  # R^F (N, U) bool
+    binary_before: np.ndarray  # R^F (N, N, R) bool
+    skill: SkillCall  # φ^F(a)
+    unary_after: np.ndarray  # R^F' (N, U) bool
+    binary_after: np.ndarray  # R^F' (N, N, R) bool
+    predicted_unary: np.ndarray  # R'_k (N, U) probabilities
+    predicted_binary: np.ndarray  # R'_k (N, N, R) probabilities
+    mismatched: list[Mismatch]
+    model_version: str
+    goal: str = ""
+    classification: FailureClass = FailureClass.UNCLASSIFIED
+    created: float = field(default_factory=time.time)
+    event_id: str = field(default_factory=lambda: time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8])
+
+    def __post_init__(self) -> None:
+        self.classification = FailureClass(self.classification)  # a stored or received label: its enum
+
+    def validate(self) -> None:
+        """Reject an event no learner could use, with the reason."""
+        n = len(self.scene_before.names)
+        if n == 0 or not self.scene_before.visible.any():
+            raise ValueError(f"event {self.event_id}: the scene before the failure has no visible segment")
+        if self.skill.object_ids[0] not in self.scene_before.names:
+            raise ValueError(f"event {self.event_id}: the failed skill acts on '{self.skill.object_ids[0]}', "
+                             f"which is not in the scene ({self.scene_before.names})")
+        if not np.isfinite(self.scene_before.points).all() or not np.isfinite(self.skill.params).all():
+            raise ValueError(f"event {self.event_id}: NaN or inf in the points or the skill parameters")
+        for name, arr, shape in (("unary_before", self.unary_before, (n, len(UNARY))),
+                                 ("binary_before", self.binary_before, (n, n, len(BINARY))),
+                                 ("unary_after", self.unary_after, (n, len(UNARY))),
+                                 ("binary_after", self.binary_after, (n, n, len(BINARY))),
+                                 ("predicted_unary", self.predicted_unary, (n, len(UNARY))),
+                                 ("predicted_binary", self.predicted_binary, (n, n, len(BINARY)))):
+            if arr.shape != shape:
+                raise ValueError(f"event {self.event_id}: {name} has shape {arr.shape}, expected {shape}")

@@ -1,0 +1,46 @@
+"""What a task asks for: the steps of a plan skeleton φ_{1:H} (§3). The task distributions make them
+(`f2p_sim.tasks`), the planner parses, validates and plans them (`f2p_planner.skeleton.Skeleton`), the
+ROS graph carries them (`f2p_msgs/Skill` without parameters)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from f2p_core.skills import PARAM_NAMES, SkillType
+
+__all__ = ["SkeletonStep"]
+
+
+@dataclass(frozen=True)
+class SkeletonStep:
+    """One step of a plan skeleton: a skill type and the objects it acts on (A.10), `object_ids[0]` the
+    acted object. The same field names as the `SkillCall` that carries it out with parameters."""
+
+    type: SkillType
+    object_ids: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", SkillType(self.type))
+        object.__setattr__(self, "object_ids", tuple(self.object_ids))
+
+    @property
+    def acted(self) -> str:
+        """The manipulated object (the model's `acted` index, A.11 "Dynamics")."""
+        return self.object_ids[0]
+
+    @property
+    def target(self) -> str:
+        """pick_place's target support, "" for the other skills."""
+        return self.object_ids[1] if self.type is SkillType.PICK_PLACE and len(self.object_ids) > 1 else ""
+
+    @property
+    def n_params(self) -> int:
+        """Continuous parameters of the skill (`f2p_core.skills.PARAM_NAMES`)."""
+        return len(PARAM_NAMES[self.type])
+
+    @property
+    def text(self) -> str:
+        return f"{self.type.value}({', '.join(self.object_ids)})"
+
+    def to_dict(self) -> dict:
+        return {"type": self.type.value, "object_ids": list(self.object_ids)}
