@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from f2p_core.relations import BINARY
 from f2p_sim import dataset
-from f2p_sim.relations import BINARY
 from f2p_sim.tasks import SPAWN_X, TABLE_CENTERS, TABLE_SIZE, TABLE_TOP_Z
 
 

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 import torch
+
 from f2p_experiments.learning import child_store
 from f2p_experiments.records import TrialSpec
 from f2p_experiments.trial import TrialSettings, run_trial
-
 from f2p_learner.finetune import FinetuneConfig, finetune_validate_publish
 from f2p_learner.methods import Method
 from f2p_monitor.failure_store import FailureStore

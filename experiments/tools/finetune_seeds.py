@@ -25,7 +25,6 @@ from f2p_experiments.config import load
 from f2p_experiments.learning import child_store, find_failure, learner_config
 from f2p_experiments.records import TrialSpec
 from f2p_experiments.trial import run_trial
-
 from f2p_learner.learner import Fail2ProgressLearner
 from f2p_learner.methods import Method
 from f2p_model.store import ModelStore

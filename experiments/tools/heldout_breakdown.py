@@ -36,7 +36,7 @@ from f2p_model.store import LATEST, ModelStore
 def transition_kinds(data: list[str]) -> dict[tuple[str, int], str]:
     """(dataset path, record index) -> "skill: acted kind -> target kind" (kind: an object's name up to
     its first '_', e.g. cup, object, table), read from the shards' names."""
-    from f2p_sim.transitions import SKILL_NAMES
+    from f2p_core.skills import SKILL_NAMES
 
     kinds = {}
     for path in data:

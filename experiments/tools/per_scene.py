@@ -20,14 +20,14 @@ from collections import defaultdict
 from pathlib import Path
 
 import torch
-from f2p_experiments.records import TrialSpec
-from f2p_experiments.trial import TrialSettings, draw_scene, run_trial
 from tqdm import tqdm
 
+from f2p_core.classes import OPEN_BOX_CLASSES
+from f2p_experiments.records import TrialSpec
+from f2p_experiments.trial import TrialSettings, draw_scene, run_trial
 from f2p_learner.methods import Method
 from f2p_model.model import RolloutOutput
 from f2p_model.store import ModelStore
-from f2p_sim.relations import OPEN_BOX_CLASSES
 
 BELIEVED = 1e-5  # a first plan the model believes: p(goal) above this (the parent's are 1e-20 and below)
 

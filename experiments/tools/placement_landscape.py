@@ -20,10 +20,10 @@ import dataclasses
 
 import numpy as np
 import torch
-from f2p_experiments.records import TrialSpec
-from f2p_experiments.trial import TRIAL_STREAM, draw_scene
 
 from f2p_bringup.model_cmd import parse_model_ref
+from f2p_experiments.records import TrialSpec
+from f2p_experiments.trial import TRIAL_STREAM, draw_scene
 from f2p_learner.methods import Method
 from f2p_model.store import ModelStore
 from f2p_monitor.executive import InProcessPlanner

@@ -22,7 +22,6 @@ from pathlib import Path
 
 from f2p_experiments.learning import child_store
 from f2p_experiments.probe import probe_contents
-
 from f2p_learner.finetune import FinetuneConfig, finetune_validate_publish
 from f2p_monitor.failure_store import FailureStore
 
