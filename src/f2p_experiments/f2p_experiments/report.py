@@ -216,9 +216,10 @@ def plot(report: Report, out: Path) -> list[Path]:
         ax.set_ylim(0, 1)
         ax.set_title(title)
     axes[0].set_ylabel("success rate (95 % Wilson)")
-    axes[1].legend(fontsize=7, loc="upper right")
+    handles, labels = axes[0].get_legend_handles_labels()  # one row under both panels, over no bar
+    fig.legend(handles, labels, loc="lower center", ncol=len(methods), fontsize=8, frameon=False)
     fig.suptitle(f"{c.name} (parent {report.parent_sha256[:8]})", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     paths = [out / "success.png"]
     fig.savefig(paths[0], dpi=110)
     plt.close(fig)
