@@ -2,11 +2,10 @@
 the child's predicted probability, and the share of D+'s own particles (anchors left out) whose simulated outcome
 agrees with the observation. Shows which relations a refused child missed and whether D+ could have taught them.
 
-    python experiments/tools/failure_relations.py \\
-        --learning runs/frozen/runs/experiments/transport-slots16/learn/points2plans-fail2progress-s0/20261206T142708-9782cdc6 \\
-        --failures runs/frozen/runs/experiments/transport-slots16/failures \\
-        --parent experiments/parent_slots16:v0001 \\
-        --child runs/frozen/runs/experiments/transport-slots16/stores/points2plans-fail2progress-s0:v0002
+    R=runs/frozen/runs/experiments/transport-slots16
+    python experiments/tools/failure_relations.py --failures $R/failures --parent experiments/parent_slots16:v0001 \\
+        --learning $R/learn/points2plans-fail2progress-s0/20261206T142708-9782cdc6 \\
+        --child $R/stores/points2plans-fail2progress-s0:v0002
 """
 
 from __future__ import annotations
