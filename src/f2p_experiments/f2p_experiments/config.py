@@ -25,6 +25,7 @@ import yaml
 from f2p_experiments.learning import FAILURE_SEED_STRIDE, LearningSettings, SearchSettings
 from f2p_experiments.records import LearningSpec, TrialSpec
 from f2p_experiments.trial import TrialSettings
+from f2p_learner.finetune import GateRelations
 from f2p_learner.inference import ActionRelations, StateInit, StateRelations
 from f2p_learner.methods import Method
 from f2p_model.config import ARCHITECTURES, SCHEDULES
@@ -136,6 +137,10 @@ class ExperimentConfig:
             StateRelations.parse(self.learner.state_relations)
         except ValueError as e:
             raise ConfigError(f"learner.state_relations: {e}") from None
+        try:
+            GateRelations.parse(self.learner.gate_relations)
+        except ValueError as e:
+            raise ConfigError(f"learner.gate_relations: {e}") from None
         if not self.learner.max_offset > 0:
             raise ConfigError(f"learner.max_offset must be > 0, got {self.learner.max_offset}")
         if self.learner.state_starts < 1 or self.learner.action_starts < 1:

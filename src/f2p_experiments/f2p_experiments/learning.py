@@ -76,6 +76,7 @@ class LearningSettings:
     freeze_decoders: bool = False  # FinetuneConfig.freeze_decoders: Dyn only
     anchors: int = 8  # LearnerConfig.anchors: re-simulations of the failure itself in D+
     remember_occluded: bool = True  # LearnerConfig.remember_occluded: D+ shows unseen objects as believed
+    gate_relations: str = FinetuneConfig.gate_relations  # FinetuneConfig.gate_relations: what the gate counts
     object_slots: int = 0  # FinetuneConfig.object_slots: objects in random rows while fine-tuning (0: off)
     scatter_replay: bool = FinetuneConfig.scatter_replay  # FinetuneConfig.scatter_replay: the replay's rows too
     scatter_acted: bool = FinetuneConfig.scatter_acted  # FinetuneConfig.scatter_acted: the acted object's row too
@@ -137,7 +138,7 @@ def learner_config(settings: LearningSettings, method: Method, learning_seed: in
                               replay_per_epoch=settings.replay_per_epoch, dplus_repeats=settings.dplus_repeats,
                               schedule=settings.schedule, l2_to_parent=settings.l2_to_parent,
                               position_power=settings.position_power, position_weight=settings.position_weight,
-                              seed=finetune_seed)
+                              gate_relations=settings.gate_relations, seed=finetune_seed)
     inference = InferenceConfig(particles=settings.particles, seed=learning_seed, init_spread=settings.init_spread,
                                 action_starts=settings.action_starts, state_init=settings.state_init,
                                 state_starts=settings.state_starts, state_relations=settings.state_relations,

@@ -196,6 +196,7 @@ LEARNER_SETTINGS_ADDED: dict[str, Any] = {
     "position_power": 0.0,  # 2026-12-06: FinetuneConfig.position_power (the parent's, A.11's 0.5)
     "position_weight": 1.0,  # 2026-12-06: FinetuneConfig.position_weight
     "remember_occluded": False,  # 2026-12-06: LearnerConfig.remember_occluded (unseen objects empty in D+)
+    "gate_relations": "all",  # 2026-12-06 (session 19): FinetuneConfig.gate_relations
 }
 
 
