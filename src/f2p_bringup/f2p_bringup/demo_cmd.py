@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from f2p_bringup import argtypes
+from f2p_core.relations import relation_text
 
 EXIT_OK, EXIT_NOT_REACHED, EXIT_CONFIG, EXIT_GRAPH, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 # for the time estimate only, measured here by `f2p demo` on a fresh store (2 cores, 2026-12-01):
@@ -320,7 +321,7 @@ def run_episode(args: argparse.Namespace, sup, client: GraphClient, timeline: Ti
 
 
 def _relation_text(relations) -> str:
-    return ", ".join(f"{r.name}({r.subject}{', ' + r.object if r.object else ''}) predicted {r.probability:.2f}"
+    return ", ".join(f"{relation_text(r.name, r.subject, r.object)} predicted {r.probability:.2f}"
                      for r in relations) or "-"
 
 

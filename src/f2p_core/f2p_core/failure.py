@@ -13,7 +13,7 @@ from enum import Enum
 
 import numpy as np
 
-from f2p_core.relations import BINARY, UNARY
+from f2p_core.relations import BINARY, UNARY, relation_text
 from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall
 
@@ -41,8 +41,8 @@ class Mismatch:
     observed: bool
 
     def text(self) -> str:
-        args = f"{self.subject}, {self.object}" if self.object else self.subject
-        return f"{self.relation}({args}): predicted {self.predicted:.2f}, observed {self.observed}"
+        return f"{relation_text(self.relation, self.subject, self.object)}: predicted {self.predicted:.2f}, " \
+               f"observed {self.observed}"
 
 
 

@@ -4,7 +4,7 @@ How each relation is computed from geometry is `f2p_sim.relations`."""
 
 from __future__ import annotations
 
-__all__ = ["BINARY", "THRESHOLD", "UNARY"]
+__all__ = ["BINARY", "THRESHOLD", "UNARY", "relation_text"]
 
 UNARY: tuple[str, ...] = ("movable", "is_drawer", "drawer_open")
 """Unary relation vocabulary (A.9), in the column order of `f2p_sim.relations.RelationSet.unary`."""
@@ -26,3 +26,9 @@ BINARY: tuple[str, ...] = (
 THRESHOLD: float = 0.5
 """A predicted relation holds when its probability is at least this (the relations are Bernoulli
 variables, §3): the planner's goal check, the monitor's comparison (its default), detection F1."""
+
+
+def relation_text(relation: str, subject: str, obj: str = "") -> str:
+    """A relation in goal syntax (§3, `f2p_planner.goal`): `on(cup_1, table_B)`, `movable(cup_1)` for a unary
+    one (`obj` ""). The one formatting of an atom: goals, unmet atoms, mismatches."""
+    return f"{relation}({subject}, {obj})" if obj else f"{relation}({subject})"

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from f2p_core.relations import relation_text
 from f2p_experiments.records import TrialResult, TrialSpec
 from f2p_learner.methods import Method
 from f2p_monitor.executive import ExecutiveConfig, InProcessPlanner, Observer, TaskOutcome, run_task
@@ -157,7 +158,7 @@ def run_episode(spec: TrialSpec, model, version: str, config: ExecutiveConfig, *
                        Skeleton.from_task(sample), SimRobot(world), perception, model, version, config, rng,
                        store=store, learner=learner, planner=planner, observer=first)
     rel = world_relations(world)
-    unmet = [f"{r}({s}, {o})" if o else f"{r}({s})" for r, s, o in sample.goal if not rel.holds(r, s, o)]
+    unmet = [relation_text(r, s, o) for r, s, o in sample.goal if not rel.holds(r, s, o)]
     return Episode(outcome, unmet, first.goal_probability, planner.seconds, drawn.redraws)
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from f2p_core.relations import BINARY, UNARY
+from f2p_core.relations import BINARY, UNARY, relation_text
 
 from .syntax import ParseError, Token, TokenKind, TokenStream, parse_arguments, suggestion
 
@@ -51,8 +51,7 @@ class GoalAtom:
     @property
     def text(self) -> str:
         """The atom in goal syntax, e.g. ``on(cup_1, table_B)`` or ``not drawer_open(drawer_1)``."""
-        args = f"{self.subject}, {self.object}" if self.object else self.subject
-        return f"{'not ' if self.negated else ''}{self.relation}({args})"
+        return f"{'not ' if self.negated else ''}{relation_text(self.relation, self.subject, self.object)}"
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from f2p_core.classes import ObjectClass
+from f2p_core.relations import relation_text
 from f2p_core.skills import DRAWER_DISTANCE, PUSH_ANGLE, PUSH_DISTANCE, YAW_CHANGE_MAX, SkillCall, SkillType
 from f2p_core.task import SkeletonStep
 
@@ -76,7 +77,7 @@ class TaskSample:
 
     @property
     def goal_text(self) -> str:
-        return " & ".join(f"{r}({s}, {o})" if o else f"{r}({s})" for r, s, o in self.goal)
+        return " & ".join(relation_text(r, s, o) for r, s, o in self.goal)
 
 
 # ---------------------------------------------------------------------------------------------
