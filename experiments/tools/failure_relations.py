@@ -18,20 +18,11 @@ import numpy as np
 import torch
 
 from f2p_core.relations import BINARY, THRESHOLD, UNARY
-from f2p_learner.inference import effect_relations, failure_relation_probs, failure_tensors
+from f2p_learner.finetune import predicted_failure_relations
+from f2p_learner.inference import effect_relations, failure_tensors
 from f2p_model.store import ModelStore
 from f2p_monitor.failure_store import FailureStore
 from f2p_sim import dataset
-
-
-def predicted_after(model, event, relations) -> np.ndarray:
-    """The model's probability of each failure relation after φ^F(a^F) from O^F."""
-    ft = failure_tensors(event, model, relations)
-    with torch.no_grad():
-        out = model(ft.points[None], ft.mask[None], torch.tensor([ft.skill]), torch.tensor([ft.acted]),
-                    ft.params[None])
-        pu, pb = model.relation_probs(out.latent_next, ft.mask[None])
-    return failure_relation_probs(pu, pb, relations)[0].numpy()
 
 
 def dplus_agreement(records, event, r: int, i: int, j: int, observed: bool, anchors: int) -> float:
@@ -64,7 +55,8 @@ def main() -> None:
     child, _ = ModelStore(args.child.partition(":")[0]).load(args.child.partition(":")[2])
     relations = effect_relations(event, parent)
     records = dataset.load(learning / "dplus")
-    p_parent, p_child = predicted_after(parent, event, relations), predicted_after(child, event, relations)
+    p_parent, p_child = (predicted_failure_relations(m, failure_tensors(event, m, relations)).numpy()
+                         for m in (parent, child))
     names, vocab = list(event.scene_before.names), (*UNARY, *BINARY)
     right = 0
     for k, (r, i, j) in enumerate(relations):

@@ -213,14 +213,19 @@ def failure_accuracy(model: SkillEffectModel, event, failure_relations: list | N
     ft = failure_tensors(event, model, failure_relations)
     if not ft.failure_relations:
         return float("nan")
+    observed = failure_relation_probs(torch.as_tensor(event.unary_after)[None],
+                                      torch.as_tensor(event.binary_after)[None], ft.failure_relations)[0]  # (F,)
+    predicted = predicted_failure_relations(model, ft) >= THRESHOLD
+    return int((predicted == observed).sum()) / len(ft.failure_relations)
+
+
+def predicted_failure_relations(model: SkillEffectModel, ft) -> torch.Tensor:
+    """(F,) the model's probability of each of `ft`'s failure relations after φ^F(a^F) from O^F."""
     with torch.no_grad():
         out = model(ft.points[None], ft.mask[None], torch.tensor([ft.skill]), torch.tensor([ft.acted]),
                     ft.params[None])
         pu, pb = model.relation_probs(out.latent_next, ft.mask[None])
-    observed = failure_relation_probs(torch.as_tensor(event.unary_after)[None],
-                                      torch.as_tensor(event.binary_after)[None], ft.failure_relations)  # (1, F)
-    predicted = failure_relation_probs(pu, pb, ft.failure_relations) >= THRESHOLD
-    return int((predicted == observed).sum()) / len(ft.failure_relations)
+    return failure_relation_probs(pu, pb, ft.failure_relations)[0]
 
 
 def parent_learning_rate(meta) -> float:
