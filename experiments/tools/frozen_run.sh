@@ -11,13 +11,19 @@
 # own colcon build, sharing .venv and data/ by symbolic links. Its runs/ (failure stores, child model stores,
 # learning work) stays across re-freezes, so a resumed run finds what its records point at. The records it
 # writes land in runs/frozen/experiments/results/; `sync` copies those newer than this tree's, to commit.
-# A re-freeze (`run` at a new HEAD) is refused while a run is active there.
+# A re-freeze (`run` at a new HEAD) is refused while a run is active there, and while records it wrote are not
+# committed here (it syncs them first: commit them and run again).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 FROZEN="$ROOT/runs/frozen"
 LOG_DIR="$ROOT/runs/logs"
 
 active() { pgrep -f "$FROZEN/install/f2p_bringup/lib/f2p_bringup/f2p experiment run" >/dev/null; }
+
+sync_records() {  # copy the frozen run's records newer than this tree's into experiments/results
+  (cd "$FROZEN/experiments/results" && find . -type f \( -name '*.jsonl' -o -name '*.png' -o -name 'report.*' \) \
+     -exec cp -u --parents {} "$ROOT/experiments/results/" \;)
+}
 
 freeze() {
   local head
@@ -26,7 +32,14 @@ freeze() {
     git -C "$ROOT" worktree add -q --detach "$FROZEN" "$head"
   elif [ "$(git -C "$FROZEN" rev-parse HEAD)" != "$head" ]; then
     active && { echo "a run is active in $FROZEN (at $(git -C "$FROZEN" rev-parse --short HEAD)); not re-freezing" >&2; exit 1; }
-    git -C "$FROZEN" checkout -q --detach "$head"
+    # the records the frozen run wrote are changes in its worktree: they must be in this tree's history
+    # before the checkout overwrites them with HEAD's
+    sync_records
+    if [ -n "$(git -C "$ROOT" status --porcelain experiments/results)" ]; then
+      echo "records of the frozen run are not committed yet (experiments/results): commit them, then run again" >&2
+      exit 1
+    fi
+    git -C "$FROZEN" checkout -q -f --detach "$head"
   fi
   [ -e "$FROZEN/.venv" ] || ln -s "$ROOT/.venv" "$FROZEN/.venv"
   [ -e "$FROZEN/data" ] || ln -s "$ROOT/data" "$FROZEN/data"
@@ -50,8 +63,7 @@ case "${1:-}" in
     ;;
   sync)
     [ -d "$FROZEN/experiments/results" ] || { echo "nothing frozen yet" >&2; exit 1; }
-    (cd "$FROZEN/experiments/results" && find . -type f \( -name '*.jsonl' -o -name '*.png' -o -name 'report.*' \) \
-       -exec cp -u --parents {} "$ROOT/experiments/results/" \;)
+    sync_records
     git -C "$ROOT" status --short experiments/results | head -20
     ;;
   status)

@@ -146,6 +146,9 @@ class ExperimentConfig:
         if self.learner.state_starts < 1 or self.learner.action_starts < 1:
             raise ConfigError(f"learner.state_starts and learner.action_starts must be >= 1, got "
                               f"{self.learner.state_starts}, {self.learner.action_starts}")
+        if self.learner.state_iterations < 0 or self.learner.action_iterations < 0:
+            raise ConfigError(f"learner.state_iterations and learner.action_iterations must be >= 0, got "
+                              f"{self.learner.state_iterations}, {self.learner.action_iterations}")
         if self.learner.replay_n < 1:
             raise ConfigError(f"learner.replay_n must be >= 1, got {self.learner.replay_n}")
         if self.learner.replay_per_epoch < 0:

@@ -61,6 +61,8 @@ class LearningSettings:
     position_power: float = 0.0  # FinetuneConfig.position_power: the position loss's power (0: the parent's)
     position_weight: float = 1.0  # FinetuneConfig.position_weight: a factor on the parent's position weight
     particles: int = 20  # M (A.5)
+    state_iterations: int = InferenceConfig.state_iterations  # SVGD iterations over the state particles (Eq. 5)
+    action_iterations: int = InferenceConfig.action_iterations  # SVGD iterations over the action particles (Eq. 7)
     init_spread: float = InferenceConfig.init_spread  # state particles start within this of O^F (m)
     action_starts: int = InferenceConfig.action_starts  # each action particle starts at the best of this many draws
     state_init: str = InferenceConfig.state_init  # StateInit: where state particles start, what the prior draws
@@ -140,6 +142,8 @@ def learner_config(settings: LearningSettings, method: Method, learning_seed: in
                               position_power=settings.position_power, position_weight=settings.position_weight,
                               gate_relations=settings.gate_relations, seed=finetune_seed)
     inference = InferenceConfig(particles=settings.particles, seed=learning_seed, init_spread=settings.init_spread,
+                                state_iterations=settings.state_iterations,
+                                action_iterations=settings.action_iterations,
                                 action_starts=settings.action_starts, state_init=settings.state_init,
                                 state_starts=settings.state_starts, state_relations=settings.state_relations,
                                 max_offset=settings.max_offset, reachable=settings.reachable,

@@ -197,6 +197,8 @@ LEARNER_SETTINGS_ADDED: dict[str, Any] = {
     "position_weight": 1.0,  # 2026-12-06: FinetuneConfig.position_weight
     "remember_occluded": False,  # 2026-12-06: LearnerConfig.remember_occluded (unseen objects empty in D+)
     "gate_relations": "all",  # 2026-12-06 (session 19): FinetuneConfig.gate_relations
+    "state_iterations": 8,  # 2026-12-06 (session 20): InferenceConfig.state_iterations, recorded from then on
+    "action_iterations": 10,  # 2026-12-06 (session 20): InferenceConfig.action_iterations, recorded from then on
 }
 
 
