@@ -149,6 +149,8 @@ class ExperimentConfig:
         if self.learner.state_iterations < 0 or self.learner.action_iterations < 0:
             raise ConfigError(f"learner.state_iterations and learner.action_iterations must be >= 0, got "
                               f"{self.learner.state_iterations}, {self.learner.action_iterations}")
+        if not self.learner.state_lr > 0:
+            raise ConfigError(f"learner.state_lr must be > 0, got {self.learner.state_lr}")
         if self.learner.replay_n < 1:
             raise ConfigError(f"learner.replay_n must be >= 1, got {self.learner.replay_n}")
         if self.learner.replay_per_epoch < 0:

@@ -62,6 +62,7 @@ class LearningSettings:
     position_weight: float = 1.0  # FinetuneConfig.position_weight: a factor on the parent's position weight
     particles: int = 20  # M (A.5)
     state_iterations: int = InferenceConfig.state_iterations  # SVGD iterations over the state particles (Eq. 5)
+    state_lr: float = InferenceConfig.state_lr  # their Adam step (m, rad)
     action_iterations: int = InferenceConfig.action_iterations  # SVGD iterations over the action particles (Eq. 7)
     init_spread: float = InferenceConfig.init_spread  # state particles start within this of O^F (m)
     action_starts: int = InferenceConfig.action_starts  # each action particle starts at the best of this many draws
@@ -142,7 +143,7 @@ def learner_config(settings: LearningSettings, method: Method, learning_seed: in
                               position_power=settings.position_power, position_weight=settings.position_weight,
                               gate_relations=settings.gate_relations, seed=finetune_seed)
     inference = InferenceConfig(particles=settings.particles, seed=learning_seed, init_spread=settings.init_spread,
-                                state_iterations=settings.state_iterations,
+                                state_iterations=settings.state_iterations, state_lr=settings.state_lr,
                                 action_iterations=settings.action_iterations,
                                 action_starts=settings.action_starts, state_init=settings.state_init,
                                 state_starts=settings.state_starts, state_relations=settings.state_relations,

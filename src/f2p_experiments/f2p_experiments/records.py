@@ -199,6 +199,7 @@ LEARNER_SETTINGS_ADDED: dict[str, Any] = {
     "gate_relations": "all",  # 2026-12-06 (session 19): FinetuneConfig.gate_relations
     "state_iterations": 8,  # 2026-12-06 (session 20): InferenceConfig.state_iterations, recorded from then on
     "action_iterations": 10,  # 2026-12-06 (session 20): InferenceConfig.action_iterations, recorded from then on
+    "state_lr": 0.04,  # 2026-12-06 (session 20): InferenceConfig.state_lr (the states took `lr`'s step before)
 }
 
 

@@ -50,6 +50,7 @@ def test_committed_configs_load_in_every_scale():
     ({"learner": {"gate_relations": "some"}}, "learner.gate_relations: unknown gate relations 'some'"),
     ({"learner": {"state_starts": 0}}, "learner.state_starts and learner.action_starts must be >= 1"),
     ({"learner": {"state_iterations": -1}}, "learner.state_iterations and learner.action_iterations must be >= 0"),
+    ({"learner": {"state_lr": 0}}, "learner.state_lr must be > 0"),
     ({"learner": {"state_relations": "every"}}, "learner.state_relations: unknown state relations 'every'"),
     ({"learner": {"max_offset": 0}}, "learner.max_offset must be > 0"),
     ({"trial_seed_base": FAILURE_SEED_BASE - 2}, "must stay clear of the failure seeds"),
