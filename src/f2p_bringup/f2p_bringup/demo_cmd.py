@@ -362,7 +362,7 @@ def step_page(msg, captures: dict[str, dict], goal_text: str):
     """An `episode_report.StepPage` of a StepOutcome and the capture of the same stamp (`captures`:
     "image", "labels", "label_map" messages by `stamp_key`; messages of rclpy or read from a bag)."""
     from f2p_bringup.episode_report import StepPage, goal_rows
-    from f2p_planner.goal import Goal
+    from f2p_core.goal import Goal
     from f2p_ros.convert import image_from_msg, label_map_from_msg, stamp_key, status_from_code
 
     key = stamp_key(msg.header.stamp)

@@ -71,7 +71,7 @@ class StepPage:
 
 def goal_rows(atoms, predicted: dict[tuple[str, str, str], float], observed: set[tuple[str, str, str]],
               seen: set[str]) -> list[GoalRow]:
-    """Rows of the goal table: `atoms` (f2p_planner.goal.GoalAtom), predicted probabilities keyed by
+    """Rows of the goal table: `atoms` (f2p_core.goal.GoalAtom), predicted probabilities keyed by
     (relation, subject, object), the observed true relations, and the objects the scene has."""
     rows = []
     for a in atoms:

@@ -71,7 +71,7 @@ def classification_outcome(distribution: str, n: int, seed: int = 0, noise_sigma
         after = world_relations(world)
         u0, b0 = before.unary[idx], before.binary[np.ix_(idx, idx)]
         u1, b1 = after.unary[idx], after.binary[np.ix_(idx, idx)]
-        relations = DetectionConfig().names({r for r, _, _ in sample.goal})
+        relations = DetectionConfig().names({atom.relation for atom in sample.goal})
         mismatched = compare(u0.astype(float), b0.astype(float), u1, b1, scene.names, relations)
         if mismatched:
             failures += 1

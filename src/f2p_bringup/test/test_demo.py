@@ -75,7 +75,7 @@ def test_the_timeline_says_whether_a_failure_is_learned_from():
 
 def test_a_step_page_shows_the_goal_table_and_the_outlined_objects(tmp_path):
     from f2p_bringup.episode_report import StepPage, goal_rows, outlines, render_step_page, write_html
-    from f2p_planner.goal import Goal
+    from f2p_core.goal import Goal
 
     goal = Goal.parse("on(cup_1, table_B) & not inside(cup_1, box_1) & on(ghost_1, table_B)")
     rows = goal_rows(goal.atoms, {("on", "cup_1", "table_B"): 0.8, ("inside", "cup_1", "box_1"): 0.3},

@@ -30,13 +30,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from f2p_core.relations import relation_text
 from f2p_experiments.records import TrialResult, TrialSpec
 from f2p_learner.methods import Method
 from f2p_monitor.executive import ExecutiveConfig, InProcessPlanner, Observer, TaskOutcome, run_task
 from f2p_monitor.failure_store import FailureStore
 from f2p_monitor.sim_harness import SimPerception, SimRobot
-from f2p_planner.goal import Goal
 from f2p_planner.planner import PlanMethod, PlannerConfig
 from f2p_planner.skeleton import Skeleton
 from f2p_sim import tasks
@@ -59,7 +57,7 @@ class DrawnScene:
 
 def unseen_task_objects(sample: tasks.TaskSample, camera: str, n_points: int, noise: float) -> list[str]:
     """Objects the goal or skeleton of `sample` names that the camera does not see in its scene."""
-    named = {name for _, subject, obj in sample.goal for name in (subject, obj) if name}
+    named = set(sample.goal.objects()) if sample.goal is not None else set()
     named |= {o for step in sample.skeleton for o in step.object_ids}
     look = SimPerception(World(sample.scene), camera, n_points, noise).perceive(np.random.default_rng(0))
     seen = {n for n, v in zip(look.names, look.visible, strict=True) if v}
@@ -154,11 +152,11 @@ def run_episode(spec: TrialSpec, model, version: str, config: ExecutiveConfig, *
     perception = SimPerception(world, spec.camera, model.config.n_points, spec.noise)
     planner = TimedPlanner(model, config.planner, version)
     first = _FirstPlan(observer)
-    outcome = run_task(task_id or f"{spec.task}-{spec.seed}", Goal.from_triples(sample.goal),
+    outcome = run_task(task_id or f"{spec.task}-{spec.seed}", sample.goal,
                        Skeleton.from_task(sample), SimRobot(world), perception, model, version, config, rng,
                        store=store, learner=learner, planner=planner, observer=first)
     rel = world_relations(world)
-    unmet = [relation_text(r, s, o) for r, s, o in sample.goal if not rel.holds(r, s, o)]
+    unmet = [atom.text for atom in sample.goal.unmet(rel.holds)]
     return Episode(outcome, unmet, first.goal_probability, planner.seconds, drawn.redraws)
 
 

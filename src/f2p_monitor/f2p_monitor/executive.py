@@ -32,13 +32,14 @@ from typing import Protocol
 import numpy as np
 
 from f2p_core.failure import FailureClass, FailureEvent, Mismatch
+from f2p_core.goal import Goal
+from f2p_core.relations import table_lookup
 from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall, SkillStatus
 from f2p_monitor.belief import carry_occluded
 from f2p_monitor.classify import classify
 from f2p_monitor.failure import DetectionConfig, compare
 from f2p_monitor.failure_store import FailureStore
-from f2p_planner.goal import Goal
 from f2p_planner.planner import PlannerConfig, PlanResult, make_planner
 from f2p_planner.skeleton import Skeleton
 
@@ -164,20 +165,6 @@ class TaskOutcome:
     error: str = ""  # why the task could not be planned (e.g. a goal object that is not perceived)
 
 
-def goal_holds(goal: Goal, names: list[str], unary: np.ndarray, binary: np.ndarray) -> bool:
-    from f2p_core.relations import BINARY, UNARY
-
-    for atom in goal.atoms:
-        if atom.subject not in names or (atom.object and atom.object not in names):
-            return False
-        i = names.index(atom.subject)
-        value = (bool(binary[i, names.index(atom.object), BINARY.index(atom.relation)]) if atom.object
-                 else bool(unary[i, UNARY.index(atom.relation)]))
-        if value == atom.negated:
-            return False
-    return True
-
-
 def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, perception: Perception, model,
              model_version: str, config: ExecutiveConfig, rng: np.random.Generator,
              store: FailureStore | None = None, learner: Learner | None = None,
@@ -233,7 +220,8 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
             watch.observed(done_steps, call, status, scene, after_scene, (pred_u, pred_b), (after_u, after_b), mism)
             done_steps += 1
             step_def = remaining.pop(0)
-            reached = bool(mism) and goal_holds(goal, after_scene.names, after_u, after_b)  # a failure may reach it
+            # a failure may reach the goal
+            reached = bool(mism) and goal.holds(table_lookup(after_scene.names, after_u, after_b))
             if mism and store is not None:
                 event = FailureEvent(task_id, entry.step, scene, before_u, before_b, call, after_u, after_b,
                                      pred_u, pred_b, mism, model_version, goal.text)
@@ -273,7 +261,7 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
         if not replanned:
             break
     final_u, final_b = perception.relations(scene)
-    success = goal_holds(goal, scene.names, final_u, final_b)
+    success = goal.holds(table_lookup(scene.names, final_u, final_b))
     say("done", 1.0, "goal reached" if success else "goal not reached")
     return TaskOutcome(success, steps, failures, replans, model_version, final_u, final_b, scene.names,
                        time.perf_counter() - t0)

@@ -55,7 +55,8 @@ from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
 from f2p_core.failure import FailureEvent, Mismatch
-from f2p_core.relations import THRESHOLD
+from f2p_core.goal import Goal
+from f2p_core.relations import THRESHOLD, table_lookup
 from f2p_core.scene import SEGMENT_POINTS, PerceivedScene
 from f2p_core.skills import SkillCall, SkillStatus
 from f2p_monitor.executive import ExecutiveConfig, Observer, TaskOutcome, run_task
@@ -65,7 +66,6 @@ from f2p_monitor.markers_layout import OBJECTS, relation_lines
 from f2p_msgs.action import ExecuteSkill, ExecuteTask, LearnFromFailure, PlanTask
 from f2p_msgs.msg import FailureEvent as FailureEventMsg
 from f2p_msgs.msg import SegmentedScene, StepOutcome, SymbolicState
-from f2p_planner.goal import Goal
 from f2p_planner.skeleton import Skeleton
 from f2p_ros import names
 from f2p_ros.convert import (
@@ -523,9 +523,7 @@ class MonitorNode(Node):
 
 
 def _holds(atom, outcome: TaskOutcome) -> bool:
-    from f2p_monitor.executive import goal_holds
-
-    return goal_holds(Goal((atom,)), outcome.names, outcome.final_unary, outcome.final_binary)
+    return Goal((atom,)).holds(table_lookup(outcome.names, outcome.final_unary, outcome.final_binary))
 
 
 def main(args: list[str] | None = None) -> int:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 from tiny import tiny_model as _tiny_model
 
-from f2p_monitor.executive import ExecutiveConfig, goal_holds, run_task
+from f2p_core.goal import Goal
+from f2p_core.relations import table_lookup
+from f2p_monitor.executive import ExecutiveConfig, run_task
 from f2p_monitor.failure_store import FailureStore
 from f2p_monitor.sim_harness import SimPerception, SimRobot
-from f2p_planner.goal import Goal
 from f2p_planner.planner import PlannerConfig
 from f2p_planner.skeleton import Skeleton
 from f2p_sim import tasks
@@ -34,7 +35,7 @@ def test_failures_are_stored_classified_and_replanned(tmp_path):
     store = FailureStore(tmp_path)
     learner = CountingLearner(store)
     progress = []
-    outcome = run_task("task-1", Goal.from_triples(sample.goal), Skeleton.from_task(sample), SimRobot(world),
+    outcome = run_task("task-1", sample.goal, Skeleton.from_task(sample), SimRobot(world),
                        SimPerception(world, n_points=16), _tiny_model(), "v-tiny",
                        ExecutiveConfig(planner=PlannerConfig(num_samples=8), max_replans=2),
                        np.random.default_rng(0), store=store, learner=learner,
@@ -50,8 +51,8 @@ def test_failures_are_stored_classified_and_replanned(tmp_path):
     assert labels <= {"incorrect_prediction", "sim2real_gap"}
     assert set(learner.seen) <= set(outcome.failures)
     assert progress[-1][0] == "done"
-    assert outcome.success == goal_holds(Goal.from_triples(sample.goal), outcome.names, outcome.final_unary,
-                                         outcome.final_binary)
+    assert outcome.success == sample.goal.holds(table_lookup(outcome.names, outcome.final_unary,
+                                                             outcome.final_binary))
 
 
 def test_a_failed_step_is_planned_again_while_replans_are_left(tmp_path):
@@ -81,7 +82,7 @@ def test_a_failure_that_reaches_the_goal_ends_the_task(tmp_path):
     # puts everything where the goal wants it (seed 0): the task ends there, a success
     sample = tasks.sample("transport", np.random.default_rng(0), 3)
     world = World(sample.scene)
-    outcome = run_task("task-lucky", Goal.from_triples(sample.goal), Skeleton.from_task(sample), SimRobot(world),
+    outcome = run_task("task-lucky", sample.goal, Skeleton.from_task(sample), SimRobot(world),
                        SimPerception(world, n_points=16), _tiny_model(), "v-tiny",
                        ExecutiveConfig(planner=PlannerConfig(num_samples=8), max_replans=2),
                        np.random.default_rng(0), store=FailureStore(tmp_path))
@@ -94,7 +95,7 @@ def test_an_object_hidden_by_a_skill_is_still_planned_with(tmp_path):
     sample = tasks.sample("organize", np.random.default_rng(2), 3)
     world = World(sample.scene)
     perception = SimPerception(world, n_points=16)
-    outcome = run_task("task-2", Goal.from_triples(sample.goal), Skeleton.from_task(sample), SimRobot(world),
+    outcome = run_task("task-2", sample.goal, Skeleton.from_task(sample), SimRobot(world),
                        perception, _tiny_model(), "v-tiny",
                        ExecutiveConfig(planner=PlannerConfig(num_samples=8)), np.random.default_rng(0))
     assert outcome.steps and outcome.steps[0].skill == "pick_place(capsule_1, cup_1)"
@@ -163,7 +164,7 @@ def test_a_planner_and_an_observer_plug_in_and_learned_versions_reach_the_planne
     world = World(sample.scene)
     store = FailureStore(tmp_path)
     planner, observer = RecordingPlanner(_tiny_model()), RecordingObserver(store)
-    outcome = run_task("task-3", Goal.from_triples(sample.goal), Skeleton.from_task(sample), SimRobot(world),
+    outcome = run_task("task-3", sample.goal, Skeleton.from_task(sample), SimRobot(world),
                        SimPerception(world, n_points=16), None, "", ExecutiveConfig(max_replans=3),
                        np.random.default_rng(0), store=store, learner=RemoteLearner(store, observer),
                        planner=planner, observer=observer)

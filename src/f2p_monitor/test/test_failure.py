@@ -47,7 +47,7 @@ def transport_failure():
 
 def test_compare_finds_the_items_that_moved(transport_failure):
     scene, _, (u1, b1), (pu, pb), _, sample = transport_failure
-    goal_rel = {r for r, _, _ in sample.goal}
+    goal_rel = {atom.relation for atom in sample.goal}
     names = DetectionConfig().names(goal_rel)
     assert set(names) == {"on", "inside", "above", "front", "behind"}
     mism = compare(pu, pb, u1, b1, scene.names, names)

@@ -34,12 +34,12 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
+from f2p_core.goal import GoalError
 from f2p_core.scene import SEGMENT_POINTS
 from f2p_model.runtime import retain_freed_memory
 from f2p_model.store import ModelStore, ModelStoreError
 from f2p_msgs.action import PlanTask
 from f2p_msgs.msg import ModelVersion
-from f2p_planner.goal import GoalError
 from f2p_planner.planner import PlanMethod, PlannerConfig, make_planner
 from f2p_planner.skeleton import Skeleton, SkeletonError
 from f2p_ros import names

@@ -39,10 +39,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from f2p_core.goal import Goal, GoalIndex, parse_goal
 from f2p_core.relations import BINARY, UNARY
 from f2p_core.skills import MAX_PARAMS, PARAM_NAMES, SKILL_NAMES, SkillCall
 
-from .goal import Goal, GoalIndex, parse_goal
 from .sampling import ParameterSampler, SamplingConfig, SceneGeometry, boxes_from_points, wrap_angle
 from .skeleton import Skeleton, parse_skeleton
 

@@ -23,10 +23,9 @@ import torch
 
 from f2p_core.classes import ObjectClass
 from f2p_core.skills import SKILL_NAMES, SkillType
+from f2p_core.syntax import ParseError, TokenKind, TokenStream, parse_arguments, suggestion
 from f2p_core.task import SkeletonStep
 from f2p_sim.tasks import TaskSample
-
-from .syntax import ParseError, TokenKind, TokenStream, parse_arguments, suggestion
 
 
 class SkeletonError(ParseError):

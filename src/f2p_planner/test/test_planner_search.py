@@ -11,10 +11,10 @@ import pytest
 import torch
 from f2p_planner_testlib import AnalyticModel, Segments, segments, tabletop_scene, tiny_model_config
 
+from f2p_core.goal import GoalError, parse_goal
 from f2p_core.relations import BINARY, UNARY
 from f2p_core.skills import PARAM_NAMES, SkillCall, SkillType
 from f2p_model.model import SkillEffectModel
-from f2p_planner.goal import GoalError, parse_goal
 from f2p_planner.planner import (
     LOG_EPS,
     CEMPlanner,

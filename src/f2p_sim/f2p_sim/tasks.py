@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from f2p_core.classes import ObjectClass
-from f2p_core.relations import relation_text
+from f2p_core.goal import Goal
 from f2p_core.skills import DRAWER_DISTANCE, PUSH_ANGLE, PUSH_DISTANCE, YAW_CHANGE_MAX, SkillCall, SkillType
 from f2p_core.task import SkeletonStep
 
@@ -63,21 +63,21 @@ PUSHER_ROOM = 0.045
 class TaskSample:
     """A scene with a goal (conjunction of relations) and a plan skeleton.
 
-    `goal` holds (relation, subject, object) triples that must all hold at the end;
-    `goal_text` is the same goal in the planner's language. `skill` is set for pre-training
-    samples: the one random skill whose transition is recorded.
+    `goal` is the conjunction of relations that must all hold at the end (`f2p_core.goal.Goal`; None
+    for pre-training samples, whose `skill` is the one random skill whose transition is recorded).
     """
 
     distribution: str
     n_objects: int
     scene: Scene
-    goal: list[tuple[str, str, str]] = field(default_factory=list)
+    goal: Goal | None = None
     skeleton: list[SkeletonStep] = field(default_factory=list)
     skill: SkillCall | None = None
 
     @property
     def goal_text(self) -> str:
-        return " & ".join(relation_text(r, s, o) for r, s, o in self.goal)
+        """The goal in goal syntax ("" for a pre-training sample)."""
+        return self.goal.text if self.goal is not None else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,7 +340,8 @@ def place(rng: np.random.Generator, n_objects: int, real: bool = False) -> TaskS
         here = min(TABLE_CENTERS, key=lambda t: abs(TABLE_CENTERS[t][1] - scene.object(obj).pos[1]))
         target = "table_B" if here == "table_A" else "table_A"
         goal = [("on", obj, target)]
-    return _finish(TaskSample("place", n_objects, scene, goal, [SkeletonStep(SkillType.PICK_PLACE, (obj, target))]))
+    return _finish(TaskSample("place", n_objects, scene, Goal.from_triples(goal),
+                              [SkeletonStep(SkillType.PICK_PLACE, (obj, target))]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,7 +392,7 @@ def transport(rng: np.random.Generator, n_objects: int, real: bool = False) -> T
         objects.append(on_surface(f"marker_{k}", ObjectClass.CUBOID, MARKER, (x, 0.52), surface_z=TABLE_TOP_Z,
                                   rgba=(0.9, 0.1, 0.1, 1.0), **_physics(rng, real)))
     scene = Scene(objects=objects)
-    return _finish(TaskSample("transport", n_objects, scene, goal,
+    return _finish(TaskSample("transport", n_objects, scene, Goal.from_triples(goal),
                               [SkeletonStep(SkillType.PICK_PLACE, (box.name, "table_B"))]))
 
 
@@ -424,7 +425,7 @@ def organize(rng: np.random.Generator, n_objects: int, real: bool = False) -> Ta
     goal += [("on", c.name, "table_B") for c in cups]
     goal += [("left", cups[j + 1].name, cups[j].name) for j in range(n_cups - 1)]
     skeleton = loose_steps + [SkeletonStep(SkillType.PICK_PLACE, (c.name, "table_B")) for c in cups]
-    return _finish(TaskSample("organize", n_objects, Scene(objects=objects), goal, skeleton))
+    return _finish(TaskSample("organize", n_objects, Scene(objects=objects), Goal.from_triples(goal), skeleton))
 
 
 def packing(rng: np.random.Generator, n_objects: int, real: bool = False) -> TaskSample:
@@ -458,7 +459,7 @@ def packing(rng: np.random.Generator, n_objects: int, real: bool = False) -> Tas
     goal += [("in_contact", f"book_{i + 1}", f"book_{i + 2}") for i in range(n_shelf - 1)]
     skeleton = [SkeletonStep(SkillType.PUSH, (f"book_{n_shelf}",)),
                 SkeletonStep(SkillType.PICK_PLACE, (last, shelf.name))]
-    return _finish(TaskSample("packing", n_objects, Scene(objects=objects), goal, skeleton))
+    return _finish(TaskSample("packing", n_objects, Scene(objects=objects), Goal.from_triples(goal), skeleton))
 
 
 #: Registered distributions: name -> factory(rng, n_objects, real=False) -> TaskSample.

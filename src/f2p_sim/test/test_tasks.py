@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from f2p_core.classes import ObjectClass
+from f2p_core.goal import Goal, parse_goal
 from f2p_core.relations import BINARY, UNARY
 from f2p_core.skills import SkillCall, SkillStatus, SkillType
 from f2p_sim import tasks
@@ -30,11 +31,11 @@ def test_every_distribution_gives_valid_samples(name, n, real):
         assert sample.skeleton, "a task needs a skeleton"
         for step in sample.skeleton:
             assert set(step.object_ids) <= names
-        for rel, subj, obj in sample.goal:
+        for rel, subj, obj in (sample.goal.to_triples() if sample.goal is not None else []):
             assert rel in BINARY or rel in UNARY
             assert subj in names and (obj == "" or obj in names)
         if name == "place":
-            assert len(sample.goal) == 1 and sample.goal[0][0] in ("on", "inside")
+            assert len(sample.goal) == 1 and sample.goal.atoms[0].relation in ("on", "inside")
         elif name != "pretrain":
             assert len(sample.goal) >= 2 and sample.goal_text.count("&") == len(sample.goal) - 1
 
@@ -87,14 +88,14 @@ def _run(world, call) -> SkillStatus:
 def test_transport_is_solvable():
     sample = tasks.sample("transport", np.random.default_rng(3), 3)
     world = World(sample.scene)
-    assert not all(world_relations(world).holds(*g) for g in sample.goal)
+    assert not all(world_relations(world).holds(*g) for g in sample.goal.to_triples())
     step = sample.skeleton[0]
     mid = (sample.scene.object("marker_1").pos[0] + sample.scene.object("marker_2").pos[0]) / 2
     call = SkillCall(step.type, step.object_ids, tasks.place_params(sample.scene, step.object_ids[0], (mid, 0.3),
                                                                     "table_B"))
     assert _run(world, call) is SkillStatus.OK
     rel = world_relations(world)
-    assert [g for g in sample.goal if not rel.holds(*g)] == []
+    assert [g for g in sample.goal.to_triples() if not rel.holds(*g)] == []
 
 
 def test_organize_is_solvable():
@@ -109,7 +110,7 @@ def test_organize_is_solvable():
         assert _run(world, SkillCall(step.type, step.object_ids, tasks.place_params(now, obj, xy, target))) \
             is SkillStatus.OK
     rel = world_relations(world)
-    assert [g for g in sample.goal if not rel.holds(*g)] == []
+    assert [g for g in sample.goal.to_triples() if not rel.holds(*g)] == []
 
 
 def test_packing_is_solvable_and_needs_the_push():
@@ -128,7 +129,7 @@ def test_packing_is_solvable_and_needs_the_push():
     params = tasks.place_params(now, place.object_ids[0], (books[0].pos[0], y), "shelf_1")
     assert _run(world, SkillCall(place.type, place.object_ids, params)) is SkillStatus.OK
     rel = world_relations(world)
-    assert [g for g in sample.goal if not rel.holds(*g)] == []
+    assert [g for g in sample.goal.to_triples() if not rel.holds(*g)] == []
 
 
 @pytest.mark.parametrize("name", ["place", "transport", "organize", "packing"])
@@ -136,4 +137,15 @@ def test_no_task_starts_solved(name):
     for seed in range(3):
         sample = tasks.sample(name, np.random.default_rng(seed), 3)
         rel = world_relations(World(sample.scene))
-        assert not all(rel.holds(*g) for g in sample.goal), f"{name} seed {seed} starts solved"
+        assert not all(rel.holds(*g) for g in sample.goal.to_triples()), f"{name} seed {seed} starts solved"
+
+
+@pytest.mark.parametrize("name", ["transport", "organize", "packing"])
+def test_from_triples_matches_task_goals(name):
+    sample = tasks.DISTRIBUTIONS[name](np.random.default_rng(3), 3)
+    goal = Goal.from_triples(sample.goal.to_triples())
+    assert goal == sample.goal
+    assert goal.text == sample.goal_text
+    assert goal.to_triples() == [atom.key for atom in sample.goal]
+    goal.validate([o.name for o in sample.scene.objects])
+    assert parse_goal(sample.goal_text, [o.name for o in sample.scene.objects]) == goal

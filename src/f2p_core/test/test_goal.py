@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from f2p_core.relations import BINARY, UNARY
-from f2p_planner.goal import Goal, GoalAtom, GoalError, parse_goal
-from f2p_sim.tasks import DISTRIBUTIONS
+from f2p_core.goal import Goal, GoalAtom, GoalError, parse_goal
+from f2p_core.relations import BINARY, UNARY, table_lookup
 
 OBJECTS = ["table_A", "table_B", "cup_1", "capsule_1", "drawer_1", "book_1", "book_2"]
 
@@ -57,16 +56,6 @@ def test_text_round_trip(expression):
     goal = parse_goal(expression, OBJECTS)
     assert parse_goal(goal.text, OBJECTS) == goal
     assert Goal.parse(goal.text).text == goal.text
-
-
-@pytest.mark.parametrize("name", ["transport", "organize", "packing"])
-def test_from_triples_matches_task_goals(name):
-    sample = DISTRIBUTIONS[name](np.random.default_rng(3), 3)
-    goal = Goal.from_triples(sample.goal)
-    assert goal.text == sample.goal_text
-    assert goal.to_triples() == [tuple(t) for t in sample.goal]
-    goal.validate([o.name for o in sample.scene.objects])
-    assert parse_goal(sample.goal_text, [o.name for o in sample.scene.objects]) == goal
 
 
 def caret_column(err: GoalError) -> tuple[int, int]:
@@ -158,3 +147,21 @@ def test_index_and_atom_probabilities():
     np.testing.assert_allclose(index.atom_probabilities(unary, binary), [0.9, 0.7, 0.8])
     with pytest.raises(GoalError, match="unknown object 'cup_1'"):
         goal.index(["table_B", "capsule_1", "drawer_1"])
+
+
+def test_unmet_atoms_honour_negation_and_unknown_objects():
+    """The one goal check (`Goal.unmet`): over relation tables (`table_lookup`) and any other lookup."""
+    names = ["table_A", "cup_1", "capsule_1"]
+    unary = np.zeros((3, len(UNARY)), dtype=bool)
+    binary = np.zeros((3, 3, len(BINARY)), dtype=bool)
+    binary[1, 0, BINARY.index("on")] = True  # on(cup_1, table_A)
+    unary[1, UNARY.index("movable")] = True
+    holds = table_lookup(names, unary, binary)
+    goal = parse_goal("on(cup_1, table_A) & movable(cup_1) & not inside(capsule_1, cup_1)", names)
+    assert goal.unmet(holds) == [] and goal.holds(holds)
+    binary[2, 1, BINARY.index("inside")] = True
+    assert [a.text for a in goal.unmet(holds)] == ["not inside(capsule_1, cup_1)"]
+    assert [a.text for a in parse_goal("on(cup_2, table_A)").unmet(holds)] == ["on(cup_2, table_A)"]  # not in the scene
+    probs = binary.astype(float) * 0.6  # probabilities hold at THRESHOLD
+    assert table_lookup(names, unary.astype(float), probs)("on", "cup_1", "table_A")
+    assert not table_lookup(names, unary.astype(float), probs * 0.5)("on", "cup_1", "table_A")

@@ -27,9 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from f2p_core.relations import BINARY, UNARY, relation_text
-
-from .syntax import ParseError, Token, TokenKind, TokenStream, parse_arguments, suggestion
+from f2p_core.relations import BINARY, UNARY, RelationLookup, relation_text
+from f2p_core.syntax import ParseError, Token, TokenKind, TokenStream, parse_arguments, suggestion
 
 
 class GoalError(ParseError):
@@ -150,6 +149,22 @@ class Goal:
         :attr:`text`. Returns ``self`` so calls chain."""
         parse_goal(self.text, objects=objects, unary=unary, binary=binary)
         return self
+
+    def unmet(self, holds: RelationLookup) -> list[GoalAtom]:
+        """The atoms not satisfied where `holds` says which relations hold (a negated atom is met when its
+        relation does not hold); an atom `holds` cannot tell (None: an object not in the scene) is unmet.
+        The one goal check: the executive's over perceived relations (`f2p_core.relations.table_lookup`),
+        a trial's over the simulator's ground truth (`f2p_sim.relations.RelationSet.holds`)."""
+        out = []
+        for atom in self.atoms:
+            value = holds(atom.relation, atom.subject, atom.object)
+            if value is None or bool(value) == atom.negated:
+                out.append(atom)
+        return out
+
+    def holds(self, holds: RelationLookup) -> bool:
+        """Whether every atom is met (`unmet`)."""
+        return not self.unmet(holds)
 
     def objects(self) -> list[str]:
         """Object names the goal mentions, in order of first mention."""
