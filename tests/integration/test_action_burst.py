@@ -12,12 +12,11 @@ import math
 from action_msgs.msg import GoalStatus
 from graph_nodes import tiny_store
 from rclpy.action import ActionClient
-from std_msgs.msg import String
 from test_planner_node import plan_goal, task_scene
 
 from f2p_core.skills import PARAM_NAMES, SkillType
 from f2p_msgs.action import ExecuteSkill, PlanTask
-from f2p_msgs.msg import ModelVersion, Skill
+from f2p_msgs.msg import ModelVersion, Skill, Task
 from f2p_ros import names
 from f2p_ros.convert import model_version_to_msg, task_from_msg
 from f2p_ros.qos import topic_qos
@@ -71,7 +70,7 @@ def test_fifty_plan_goals_at_once_are_all_answered_and_a_swap_splits_them_cleanl
 def test_twenty_skill_goals_at_once_are_all_answered(procs, ros):
     procs.start("f2p_robot", "sim_robot", task="transport", n_objects=3, seed=0, real=True, n_points=16)
     seen: list = []
-    ros.node.create_subscription(String, names.SIM_TASK_TOPIC, seen.append, topic_qos(names.SIM_TASK_TOPIC))
+    ros.node.create_subscription(Task, names.SIM_TASK_TOPIC, seen.append, topic_qos(names.SIM_TASK_TOPIC))
     task = task_from_msg(ros.wait(lambda: seen, 60, "the sampled task", procs)[-1])
     step = task.skeleton[0]
     kind = SkillType(step.type)

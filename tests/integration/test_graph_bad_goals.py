@@ -18,11 +18,10 @@ import time
 
 from action_msgs.msg import GoalStatus
 from graph_nodes import SMALL_LEARNER, tiny_store
-from std_msgs.msg import String
 
 from f2p_core.skills import PARAM_NAMES, SkillType
 from f2p_msgs.action import ExecuteSkill, ExecuteTask, PlanTask
-from f2p_msgs.msg import SegmentedScene, Skill
+from f2p_msgs.msg import SegmentedScene, Skill, Task
 from f2p_ros import names
 from f2p_ros.convert import step_to_msg, task_from_msg
 from f2p_ros.qos import topic_qos
@@ -58,7 +57,7 @@ def test_bad_goals_are_aborted_with_a_message_every_node_stays_up_and_a_valid_go
     (v1,) = tiny_store(tmp_path / "models")
     start_graph(procs, tmp_path)
     seen: dict = {"task": [], "scene": []}
-    ros.node.create_subscription(String, names.SIM_TASK_TOPIC, seen["task"].append, topic_qos(names.SIM_TASK_TOPIC))
+    ros.node.create_subscription(Task, names.SIM_TASK_TOPIC, seen["task"].append, topic_qos(names.SIM_TASK_TOPIC))
     ros.node.create_subscription(SegmentedScene, names.SCENE_TOPIC, seen["scene"].append,
                                  topic_qos(names.SCENE_TOPIC))
     task = task_from_msg(ros.wait(lambda: seen["task"], 60, "the sampled task", procs)[-1])

@@ -14,11 +14,10 @@ from action_msgs.msg import GoalStatus
 from graph_nodes import SMALL_LEARNER, tiny_store
 from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import Image
-from std_msgs.msg import String
 from visualization_msgs.msg import MarkerArray
 
 from f2p_msgs.action import ExecuteTask
-from f2p_msgs.msg import FailureEvent, ModelVersion
+from f2p_msgs.msg import FailureEvent, ModelVersion, Task
 from f2p_ros import names
 from f2p_ros.bag import bag_info, read_bag
 from f2p_ros.convert import stamp_key, step_to_msg, task_from_msg
@@ -90,7 +89,7 @@ def test_a_task_fails_learns_and_ends_with_a_result_and_the_bag_holds_it_all(pro
     received = receive_every_topic(ros)
     start_graph(procs, tmp_path)
     seen: dict = {"task": None, "failures": [], "versions": [], "markers": []}
-    ros.node.create_subscription(String, names.SIM_TASK_TOPIC, lambda m: seen.__setitem__("task", m),
+    ros.node.create_subscription(Task, names.SIM_TASK_TOPIC, lambda m: seen.__setitem__("task", m),
                                  topic_qos(names.SIM_TASK_TOPIC))
     ros.node.create_subscription(FailureEvent, names.FAILURES_TOPIC, seen["failures"].append,
                                  topic_qos(names.FAILURES_TOPIC))
@@ -227,7 +226,7 @@ def test_malformed_tasks_are_aborted_with_a_message_and_nodes_stay_up(procs, ros
     start_graph(procs, tmp_path, learn=False)
     client = ros.action(ExecuteTask, names.EXECUTE_TASK_ACTION)
     sub = []
-    ros.node.create_subscription(String, names.SIM_TASK_TOPIC, sub.append, topic_qos(names.SIM_TASK_TOPIC))
+    ros.node.create_subscription(Task, names.SIM_TASK_TOPIC, sub.append, topic_qos(names.SIM_TASK_TOPIC))
     task = task_from_msg(ros.wait(lambda: sub, 60, "the sampled task", procs)[-1])
     skeleton = [step_to_msg(s) for s in task.skeleton]
     for goal, skel, match in (("on(container_1, table_B)", [], "empty skeleton"),

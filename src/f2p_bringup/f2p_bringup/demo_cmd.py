@@ -163,11 +163,10 @@ class GraphClient:
         import rclpy
         from rclpy.signals import SignalHandlerOptions
         from sensor_msgs.msg import Image
-        from std_msgs.msg import String
         from visualization_msgs.msg import MarkerArray
 
         from f2p_msgs.action import ExecuteTask
-        from f2p_msgs.msg import FailureEvent, LabelMap, ModelVersion, StepOutcome
+        from f2p_msgs.msg import FailureEvent, LabelMap, ModelVersion, StepOutcome, Task
         from f2p_ros import names
         from f2p_ros.qos import action_client_qos, topic_qos
 
@@ -182,7 +181,7 @@ class GraphClient:
         self.markers: list = []
         self.steps: list = []  # f2p_msgs/StepOutcome, one per executed skill
         self.captures: dict[str, dict] = {"image": {}, "labels": {}, "label_map": {}}  # by stamp_key
-        for msg_type, topic, sink in ((String, names.SIM_TASK_TOPIC, lambda m: setattr(self, "task", m)),
+        for msg_type, topic, sink in ((Task, names.SIM_TASK_TOPIC, lambda m: setattr(self, "task", m)),
                                       (FailureEvent, names.FAILURES_TOPIC, self.failures.append),
                                       (ModelVersion, names.MODEL_VERSION_TOPIC, self.versions.append),
                                       (MarkerArray, names.MARKERS_TOPIC, self.markers.append),

@@ -170,11 +170,10 @@ class BenchClient:
         import rclpy
         from rclpy.action import ActionClient
         from rclpy.signals import SignalHandlerOptions
-        from std_msgs.msg import String
         from std_srvs.srv import Trigger
 
         from f2p_msgs.action import PlanTask
-        from f2p_msgs.msg import SegmentedScene
+        from f2p_msgs.msg import SegmentedScene, Task
         from f2p_ros import names
         from f2p_ros.qos import action_client_qos, topic_qos
 
@@ -185,7 +184,7 @@ class BenchClient:
         self.executor.add_node(self.node)
         self.task = None
         self.scenes: list[tuple[float, object]] = []
-        self.node.create_subscription(String, names.SIM_TASK_TOPIC, lambda m: setattr(self, "task", m),
+        self.node.create_subscription(Task, names.SIM_TASK_TOPIC, lambda m: setattr(self, "task", m),
                                       topic_qos(names.SIM_TASK_TOPIC))
         self.node.create_subscription(SegmentedScene, names.SCENE_TOPIC,
                                       lambda m: self.scenes.append((time.perf_counter(), m)),

@@ -31,14 +31,13 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from sensor_msgs.msg import Image, PointCloud2
-from std_msgs.msg import String
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
 from f2p_core.scene import SEGMENT_POINTS
 from f2p_core.skills import SkillStatus
 from f2p_msgs.action import ExecuteSkill
-from f2p_msgs.msg import LabelMap, SymbolicState
+from f2p_msgs.msg import LabelMap, SymbolicState, Task
 from f2p_ros import names
 from f2p_ros.convert import (
     aborted_result,
@@ -106,7 +105,7 @@ class SimRobotNode(Node):
         def pub(msg_type, name):
             return self.create_publisher(msg_type, name, topic_qos(name))
 
-        self.task_pub = pub(String, names.SIM_TASK_TOPIC)
+        self.task_pub = pub(Task, names.SIM_TASK_TOPIC)
         self.cloud_pub = pub(PointCloud2, names.CAMERA_POINTS_TOPIC)
         self.label_map_pub = pub(LabelMap, names.CAMERA_LABEL_MAP_TOPIC)
         self.relations_pub = pub(SymbolicState, names.OBSERVED_RELATIONS_TOPIC)

@@ -22,7 +22,7 @@ what survives them:
   above the threshold (probabilities are float32 in the message).
 * `f2p_monitor.failure.FailureEvent` <-> `f2p_msgs/FailureEvent` (the goal text does not travel:
   the message has no field for it).
-* the sampled task (`TaskSample`) -> JSON in `std_msgs/String` -> `SimTask`.
+* the sampled task (`TaskSample`) -> `f2p_msgs/Task` -> `SimTask`.
 * a plan (`f2p_planner.planner.PlanResult`) -> `f2p_msgs/Plan` -> `ReceivedPlan` (what the task
   executive reads of a plan): skills exactly, the predicted relations after every skill as
   probabilities (all of them by default, so the receiver compares with its own threshold).
@@ -35,7 +35,6 @@ f2p_monitor are imported inside the functions that need them: their nodes depend
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,7 +43,7 @@ from typing import Protocol
 import numpy as np
 from builtin_interfaces.msg import Time
 from sensor_msgs.msg import Image, PointCloud2, PointField
-from std_msgs.msg import Header, String
+from std_msgs.msg import Header
 
 from f2p_core.failure import FailureClass, FailureEvent, Mismatch
 from f2p_core.relations import BINARY, THRESHOLD, UNARY
@@ -64,6 +63,7 @@ from f2p_msgs.msg import (
     Skill,
     StepOutcome,
     SymbolicState,
+    Task,
 )
 from f2p_sim.observe import sample_fixed
 from f2p_sim.tasks import TaskSample
@@ -649,30 +649,26 @@ class SimTask:
     objects: list[tuple[str, str]] = field(default_factory=list)
 
 
-def task_to_msg(sample: TaskSample, exclude_classes: Sequence[str] = ("ground",)) -> String:
-    objects = [{"id": o.name, "class": o.cls.value} for o in sample.scene.objects
-               if o.cls.value not in exclude_classes]
-    data = {"distribution": sample.distribution, "goal": sample.goal_text,
-            "skeleton": [step.to_dict() for step in sample.skeleton], "objects": objects}
-    return String(data=json.dumps(data))
+def task_to_msg(sample: TaskSample, exclude_classes: Sequence[str] = ("ground",), stamp=None) -> Task:
+    """The sampled task as the graph sees it: goal text, skeleton, and the objects that exist (id,
+    class), `exclude_classes` left out."""
+    objects = [o for o in sample.scene.objects if o.cls.value not in exclude_classes]
+    return Task(header=make_header("", stamp), distribution=sample.distribution, goal=sample.goal_text,
+                skeleton=[step_to_msg(step) for step in sample.skeleton], object_ids=[o.name for o in objects],
+                object_classes=[o.cls.value for o in objects])
 
 
-def task_from_msg(msg: String) -> SimTask:
-    try:
-        data = json.loads(msg.data)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"/f2p/sim/task is not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ValueError("/f2p/sim/task must hold a JSON object")
-    missing = [k for k in ("distribution", "goal", "skeleton", "objects") if k not in data]
-    if missing:
-        raise ValueError(f"/f2p/sim/task lacks {missing}")
-    try:
-        skeleton = [SkeletonStep(_skill_type(s["type"]), tuple(s["object_ids"])) for s in data["skeleton"]]
-        objects = [(str(o["id"]), str(o["class"])) for o in data["objects"]]
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"/f2p/sim/task: malformed skeleton or objects ({exc!r})") from None
-    return SimTask(str(data["distribution"]), str(data["goal"]), skeleton, objects)
+def task_from_msg(msg: Task) -> SimTask:
+    """A `SimTask`; ValueError naming what is wrong (an unknown skill type, objects and classes of
+    different lengths, an empty object id)."""
+    if len(msg.object_ids) != len(msg.object_classes):
+        raise ValueError(f"/f2p/sim/task: {len(msg.object_ids)} object_ids but {len(msg.object_classes)} "
+                         f"object_classes")
+    if any(not o for o in msg.object_ids):
+        raise ValueError(f"/f2p/sim/task: empty object id in {list(msg.object_ids)}")
+    skeleton = [step_from_msg(s) for s in msg.skeleton]
+    objects = [(str(o), str(c)) for o, c in zip(msg.object_ids, msg.object_classes, strict=True)]
+    return SimTask(str(msg.distribution), str(msg.goal), skeleton, objects)
 
 
 # ---------------------------------------------------------------------------------------------
