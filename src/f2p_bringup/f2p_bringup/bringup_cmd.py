@@ -22,6 +22,7 @@ from f2p_bringup.graph_config import (
     GraphConfig,
     GraphConfigError,
     apply_overrides,
+    check_parameters,
     find_config,
     load_graph,
     params_file_dict,
@@ -167,6 +168,7 @@ def bringup(args: argparse.Namespace) -> int:
     try:
         path = Path(args.config) if args.config else find_config(args.graph)
         graph, notes = apply_overrides(load_graph(path), args.set or [])
+        check_parameters(graph)
         if args.record:
             graph = with_recorder(graph, check_bag_dir(Path(args.record)))
     except (GraphConfigError, BagDirError) as exc:

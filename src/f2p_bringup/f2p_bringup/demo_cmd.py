@@ -137,7 +137,7 @@ def ensure_dataset(path: str, n: int, seed: int, what: str) -> None:
 
 def demo_graph(args: argparse.Namespace, run_dir: Path):
     """config/sim.yaml with the options applied; returns (graph, notes)."""
-    from f2p_bringup.graph_config import apply_overrides, find_config, load_graph
+    from f2p_bringup.graph_config import apply_overrides, check_parameters, find_config, load_graph
 
     graph = load_graph(Path(args.config) if args.config else find_config("sim"))
     sets = [f"sim_robot.task={args.task}", f"sim_robot.seed={args.seed}", f"sim_robot.n_objects={args.objects}",
@@ -153,6 +153,7 @@ def demo_graph(args: argparse.Namespace, run_dir: Path):
             notes.append(f"made {path}: {n} pre-training transitions (seed {seed}) for the learner's {key} data")
     graph, _ = apply_overrides(graph, sets)  # the demo's own settings: no notes about them
     graph, more = apply_overrides(graph, args.set or [])
+    check_parameters(graph)
     return graph, notes + more
 
 

@@ -273,6 +273,46 @@ def load_graph(path: str | os.PathLike) -> GraphConfig:
 
 
 # --------------------------------------------------------------------------------------------
+# parameters of the nodes declared from a dataclass (`f2p_ros.params`)
+
+#: (package, executable) -> "module:Class" of the dataclass the node declares its parameters from
+NODE_PARAMETERS: dict[tuple[str, str], str] = {
+    ("f2p_learner", "learner"): "f2p_learner.parameters:LearnerParameters",
+    ("f2p_monitor", "monitor"): "f2p_monitor.parameters:MonitorParameters",
+}
+
+
+def parameters_class(node: NodeSpec) -> type | None:
+    """The dataclass `node` declares its parameters from, or None (imported on demand: some pull torch)."""
+    import importlib
+
+    ref = NODE_PARAMETERS.get((node.package, node.executable))
+    if ref is None:
+        return None
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def check_parameters(graph: GraphConfig) -> None:
+    """GraphConfigError naming every parameter a node of `graph` does not have, of the wrong type, or with
+    a value its dataclass refuses (`f2p_ros.params.from_values`), for the nodes of `NODE_PARAMETERS`:
+    caught before anything starts, where the node would ignore an unknown name."""
+    from f2p_ros.params import from_values
+
+    errors = []
+    for name, node in graph.nodes.items():
+        cls = parameters_class(node)
+        if cls is None:
+            continue
+        try:
+            from_values(cls, node.parameters)
+        except (TypeError, ValueError) as exc:
+            errors.append(f"nodes.{name}.parameters: {exc}")
+    if errors:
+        raise GraphConfigError(f"{graph.source}: " + "; ".join(errors))
+
+
+# --------------------------------------------------------------------------------------------
 # overrides: ``--set node.param=value`` (f2p bringup) and ``set:='node.param=value ...'`` (launch)
 
 

@@ -22,6 +22,7 @@ from f2p_bringup.graph_config import (
     GraphConfig,
     NodeSpec,
     apply_overrides,
+    check_parameters,
     load_graph,
     split_overrides,
     with_recorder,
@@ -74,6 +75,7 @@ def graph_node_kwargs(config_path: str | os.PathLike, overrides: str = "", recor
     """Read the config, apply ``set:=`` overrides, add the recorder if ``record:=DIR`` names a bag
     directory, and return ``Node`` kwargs for every node, in order."""
     graph, _notes = apply_overrides(load_graph(config_path), split_overrides(overrides))
+    check_parameters(graph)
     if record:
         from f2p_bringup.bringup_cmd import check_bag_dir
 

@@ -3,6 +3,7 @@ names the file, the line and the key; overrides are typed like the values they r
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,10 @@ from f2p_bringup.graph_config import (
     SCHEMA_VERSION,
     GraphConfigError,
     apply_overrides,
+    check_parameters,
     find_config,
     load_graph,
+    parameters_class,
     params_file_dict,
     parse_graph,
     ros_args,
@@ -242,3 +245,21 @@ def test_find_config_looks_in_the_checkout_then_the_install(tmp_path, monkeypatc
     assert find_config("sim", env) == root / "config/sim.yaml"
     with pytest.raises(GraphConfigError, match=r"no graph config 'nope\.yaml' in: .*checkout/config"):
         find_config("nope", env)
+
+
+def test_the_repository_configs_name_only_parameters_their_nodes_declare():
+    """Learner and monitor declare their parameters from one dataclass (`f2p_ros.params`); a config or
+    an override naming one they lack, or a value they refuse, is an error before anything starts."""
+    for name in ("sim.yaml", "robot.yaml"):
+        graph = load_graph(CONFIG / name)
+        check_parameters(graph)
+        classes = {n: parameters_class(node) for n, node in graph.nodes.items()}
+        assert classes["learner"].__name__ == "LearnerParameters"
+        assert classes["monitor"].__name__ == "MonitorParameters"
+    sim = load_graph(CONFIG / "sim.yaml")
+    for override, message in (("learner.partcles=3", "unknown parameter(s) ['partcles']"),
+                              ("monitor.relations=some", "relations must be 'goal' or 'all'"),
+                              ("learner.method=guess", "unknown method 'guess'")):
+        graph, _ = apply_overrides(sim, [override])
+        with pytest.raises(GraphConfigError, match=re.escape(message)):
+            check_parameters(graph)

@@ -28,15 +28,8 @@ Why it behaves as it does:
 - At start the node announces the store's newest validated version (if any) on /f2p/model_version,
   so the latched topic always names the model the graph should serve.
 
-Parameters: model_store ("models"), failures_dir ("failures"), heldout ("": no held-out check),
-replay ("": D+ only), particles (20, M of A.5; a goal's num_particles > 0 overrides), method
-("fail2progress" or a baseline of `f2p_learner.methods`; a goal's non-empty method overrides),
-work_dir ("runs/learn"), epochs and lr (fine-tuning; lr 0: the parent's rate), schedule ("cosine" or
-"constant"), replay_per_epoch (96: replay drawn afresh each epoch; 0: all of it) and dplus_repeats (4: D+
-four times in each epoch), freeze_encoder (true:
-fine-tune Dyn and the decoders only), anchors, state_iterations / action_iterations (defaults:
-InferenceConfig / FinetuneConfig / LearnerConfig),
-min_failure_accuracy (0.75), seed (0), threads (0: torch's default).
+Parameters: the fields of `f2p_learner.parameters.LearnerParameters` (name, type, default and meaning,
+declared from there by `f2p_ros.params.declare`).
 """
 
 from __future__ import annotations
@@ -54,10 +47,9 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
-from f2p_learner.finetune import FinetuneConfig
-from f2p_learner.inference import InferenceConfig
 from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig, LearningCancelled
 from f2p_learner.methods import Method
+from f2p_learner.parameters import LearnerParameters
 from f2p_learner.svgd import preload_optimizer
 from f2p_model.runtime import retain_freed_memory
 from f2p_model.store import ModelStore, ModelStoreError
@@ -66,6 +58,7 @@ from f2p_msgs.action import LearnFromFailure
 from f2p_msgs.msg import ModelVersion
 from f2p_ros import names
 from f2p_ros.convert import failure_from_msg, metrics_to_msg, model_version_to_msg
+from f2p_ros.params import declare
 from f2p_ros.qos import action_server_qos, topic_qos
 from f2p_ros.spin import run_node
 
@@ -103,47 +96,17 @@ class Run:
 class LearnerNode(Node):
     def __init__(self) -> None:
         super().__init__("learner")
-        p = self.declare_parameter
-        self.store = ModelStore(str(p("model_store", "models").value))
-        self.failures = FailureStore(str(p("failures_dir", "failures").value))
-        heldout = str(p("heldout", "").value)
-        replay = str(p("replay", "").value)
-        inf0, ft0 = InferenceConfig(), FinetuneConfig()  # the library's defaults are the node's
-        particles = int(p("particles", inf0.particles).value)
-        self.method = str(p("method", "fail2progress").value)
-        work_dir = str(p("work_dir", "runs/learn").value)
-        epochs = int(p("epochs", ft0.epochs).value)
-        lr = float(p("lr", ft0.lr).value)
-        anchors = int(p("anchors", LearnerConfig.anchors).value)
-        freeze_encoder = bool(p("freeze_encoder", ft0.freeze_encoder).value)
-        schedule = str(p("schedule", ft0.schedule).value)
-        replay_per_epoch = int(p("replay_per_epoch", ft0.replay_per_epoch).value)
-        dplus_repeats = int(p("dplus_repeats", ft0.dplus_repeats).value)
-        state_iterations = int(p("state_iterations", inf0.state_iterations).value)
-        action_iterations = int(p("action_iterations", inf0.action_iterations).value)
-        min_failure_accuracy = float(p("min_failure_accuracy", ft0.min_failure_accuracy).value)
-        seed = int(p("seed", 0).value)
-        threads = int(p("threads", 0).value)
-        self.method = Method.parse_learning(self.method).value
-        for what, path in (("heldout", heldout), ("replay", replay)):
-            if path and not Path(path).is_dir():
-                raise ValueError(f"{what} dataset {path} does not exist (make one with `f2p data generate`, "
-                                 f"or set {what}:='' to go without)")
-        if particles < 1 or epochs < 1 or state_iterations < 0 or action_iterations < 0 or anchors < 0 or lr < 0:
-            raise ValueError("particles and epochs must be >= 1, iterations, anchors and lr >= 0")
-        if threads > 0:
+        params = declare(self, LearnerParameters)
+        params.check_datasets()
+        self.store = ModelStore(params.model_store)
+        self.failures = FailureStore(params.failures_dir)
+        self.method = params.method
+        if params.threads > 0:
             import torch
 
-            torch.set_num_threads(threads)
+            torch.set_num_threads(params.threads)
         preload_optimizer()  # torch.optim's lazy imports now, not at the first failure
-        self.base = LearnerConfig(
-            method=self.method,
-            inference=dataclasses.replace(inf0, particles=particles, state_iterations=state_iterations,
-                                          action_iterations=action_iterations, seed=seed),
-            finetune=FinetuneConfig(epochs=epochs, lr=lr, min_failure_accuracy=min_failure_accuracy, seed=seed,
-                                    freeze_encoder=freeze_encoder, schedule=schedule,
-                                    replay_per_epoch=replay_per_epoch, dplus_repeats=dplus_repeats),
-            work_dir=work_dir, heldout=heldout or None, replay=replay or None, anchors=anchors)
+        self.base = params.to_config()
         self.lock = threading.Lock()
         self.run: Run | None = None
         self.version_pub = self.create_publisher(ModelVersion, names.MODEL_VERSION_TOPIC,
@@ -155,8 +118,8 @@ class LearnerNode(Node):
                                    **action_server_qos())
         latest = self.announce_latest()
         self.get_logger().info(f"learner: store {self.store.root} (serving {latest or 'nothing yet'}), method "
-                               f"{self.method}, M={particles}, {epochs} fine-tuning epochs, "
-                               f"held-out check {'on ' + heldout if heldout else 'off'}")
+                               f"{self.method}, M={params.particles}, {params.epochs} fine-tuning epochs, "
+                               f"held-out check {'on ' + params.heldout if params.heldout else 'off'}")
 
     # --- model versions ------------------------------------------------------------------------
     def announce(self, version: str) -> None:

@@ -30,11 +30,8 @@ second goal is rejected while one runs. The goal succeeds when the goal relation
 final observation, else it is aborted with `error` saying why (planning impossible, goal not
 reached, robot or node missing); cancel stops at the next step, learning goal included.
 
-Parameters: failures_dir ("failures"), learn_from_failures (true), max_replans (3), relations
-("goal" or "all": which relations are compared), observed_relations ("sim_gt" or "perceived"),
-n_points (128, points per segment kept in failure events; the learner re-samples to its model),
-num_samples (0: the planner's K), classify (true), seed (0), observation_timeout_s (15.0),
-skill_timeout_s (120.0), plan_timeout_s (120.0), learn_timeout_s (3600.0), swap_timeout_s (10.0).
+Parameters: the fields of `f2p_monitor.parameters.MonitorParameters` (name, type, default and meaning,
+declared from there by `f2p_ros.params.declare`).
 """
 
 from __future__ import annotations
@@ -57,12 +54,12 @@ from visualization_msgs.msg import MarkerArray
 from f2p_core.failure import FailureEvent, Mismatch
 from f2p_core.goal import Goal
 from f2p_core.relations import THRESHOLD, table_lookup
-from f2p_core.scene import SEGMENT_POINTS, PerceivedScene
+from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall, SkillStatus
 from f2p_monitor.executive import ExecutiveConfig, Observer, TaskOutcome, run_task
-from f2p_monitor.failure import DetectionConfig
 from f2p_monitor.failure_store import FailureStore
 from f2p_monitor.markers_layout import OBJECTS, relation_lines
+from f2p_monitor.parameters import MonitorParameters
 from f2p_msgs.action import ExecuteSkill, ExecuteTask, LearnFromFailure, PlanTask
 from f2p_msgs.msg import FailureEvent as FailureEventMsg
 from f2p_msgs.msg import SegmentedScene, StepOutcome, SymbolicState
@@ -84,15 +81,13 @@ from f2p_ros.convert import (
     step_to_msg,
 )
 from f2p_ros.markers import box_markers, relation_markers
+from f2p_ros.params import declare
 from f2p_ros.qos import action_client_qos, action_server_qos, topic_qos
 from f2p_ros.spin import run_node
 
 RESULT_TIMEOUT_S = 600  # keep finished goals' results this long (Humble and Jazzy defaults differ)
 POLL_S = 0.1  # waits check for a cancel request this often
 SERVER_WAIT_S = 10.0  # how long to wait for an action server to appear
-OBSERVED_MODES = ("sim_gt", "perceived")
-
-
 class TaskCanceled(RuntimeError):
     """The ExecuteTask goal was canceled; raised from inside the executive to stop it."""
 
@@ -369,28 +364,17 @@ class NodeObserver(Observer):
 class MonitorNode(Node):
     def __init__(self) -> None:
         super().__init__("monitor")
-        p = self.declare_parameter
-        self.store = FailureStore(str(p("failures_dir", "failures").value))
-        self.learn = bool(p("learn_from_failures", True).value)
-        self.max_replans = int(p("max_replans", 3).value)
-        relations = str(p("relations", "goal").value)
-        self.observed_mode = str(p("observed_relations", "sim_gt").value)
-        self.n_points = int(p("n_points", SEGMENT_POINTS).value)
-        self.num_samples = int(p("num_samples", 0).value)
-        self.classify = bool(p("classify", True).value)
-        self.seed = int(p("seed", 0).value)
-        self.observation_timeout_s = float(p("observation_timeout_s", 15.0).value)
-        self.skill_timeout_s = float(p("skill_timeout_s", 120.0).value)
-        self.plan_timeout_s = float(p("plan_timeout_s", 120.0).value)
-        self.learn_timeout_s = float(p("learn_timeout_s", 3600.0).value)
-        self.swap_timeout_s = float(p("swap_timeout_s", 10.0).value)
-        if self.observed_mode not in OBSERVED_MODES:
-            raise ValueError(f"observed_relations must be one of {list(OBSERVED_MODES)}, got '{self.observed_mode}'")
-        if relations not in ("goal", "all"):
-            raise ValueError(f"relations must be 'goal' or 'all', got '{relations}'")
-        if self.max_replans < 0 or self.n_points <= 0 or self.num_samples < 0:
-            raise ValueError("max_replans and num_samples must be >= 0, n_points > 0")
-        self.detection = DetectionConfig(relations=relations)
+        params = declare(self, MonitorParameters)
+        self.store = FailureStore(params.failures_dir)
+        self.learn = params.learn_from_failures
+        self.max_replans = params.max_replans
+        self.observed_mode = params.observed_relations
+        self.n_points, self.num_samples = params.n_points, params.num_samples
+        self.classify, self.seed = params.classify, params.seed
+        self.observation_timeout_s, self.skill_timeout_s = params.observation_timeout_s, params.skill_timeout_s
+        self.plan_timeout_s, self.learn_timeout_s = params.plan_timeout_s, params.learn_timeout_s
+        self.swap_timeout_s = params.swap_timeout_s
+        self.detection = params.detection
         self.busy = threading.Lock()
         self.goal_handle = None
         self.tasks = 0
@@ -413,7 +397,7 @@ class MonitorNode(Node):
         self.action = ActionServer(self, ExecuteTask, names.EXECUTE_TASK_ACTION, execute_callback=self.on_execute,
                                    goal_callback=self.on_goal, cancel_callback=lambda _g: CancelResponse.ACCEPT,
                                    callback_group=group, result_timeout=RESULT_TIMEOUT_S, **action_server_qos())
-        self.get_logger().info(f"monitor: failures in {self.store.root}, relations {relations}, observed "
+        self.get_logger().info(f"monitor: failures in {self.store.root}, relations {params.relations}, observed "
                                f"{self.observed_mode}, learning {'on' if self.learn else 'off'}, "
                                f"max {self.max_replans} replans")
 
