@@ -5,8 +5,9 @@ parameter has one declaration: its field (name, type, default and comment), and 
 names a parameter the dataclass lacks is an error (`unknown_parameters`, tested for every graph
 config in `f2p_bringup/config`), not a value the node silently ignores.
 
-Fields must be bool, int, float or str (what a ROS 2 parameter of a YAML scalar holds); an int given
-where a float field expects one is taken as that float."""
+Fields must be bool, int, float or str (what a ROS 2 parameter of a YAML scalar holds). Types are
+strict as ROS 2's are: an integer where a float field is declared is an error (write `2.0`), which rclpy
+would raise at the node's start."""
 
 from __future__ import annotations
 
@@ -50,11 +51,11 @@ def from_values(cls: type[T], values: Mapping[str, Any]) -> T:
     if unknown:
         raise ValueError(f"unknown parameter(s) {unknown} of {cls.__name__}; known: {sorted(types)}")
     typed = {}
-    for name, given in values.items():
+    for name, value in values.items():
         kind = types[name]
-        value = float(given) if kind is float and isinstance(given, int) and not isinstance(given, bool) else given
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ValueError(f"parameter {name!r} must be {kind.__name__}, got {given!r}")
+            hint = " (write it with a decimal point)" if kind is float and isinstance(value, int) else ""
+            raise ValueError(f"parameter {name!r} must be {kind.__name__}, got {value!r}{hint}")
         typed[name] = value
     return cls(**{**defaults(cls), **typed})
 

@@ -28,9 +28,11 @@ class Toy:
 
 def test_values_are_typed_checked_and_named():
     assert from_values(Toy, {}) == Toy()
-    assert from_values(Toy, {"rate": 2, "count": 4}) == Toy(rate=2.0, count=4)  # an int where a float goes
+    assert from_values(Toy, {"rate": 2.0, "count": 4}) == Toy(rate=2.0, count=4)
     for values, message in (({"cuont": 1}, "unknown parameter(s) ['cuont']"), ({"count": 1.5}, "'count' must be int"),
-                            ({"count": True}, "'count' must be int"), ({"on": 1}, "'on' must be bool"),
+                            ({"count": True}, "'count' must be int"),
+                            ({"rate": 2}, "'rate' must be float, got 2 (write it with a decimal point)"),
+                            ({"on": 1}, "'on' must be bool"),
                             ({"count": -1}, "count must be >= 0")):
         with pytest.raises(ValueError, match=re.escape(message)):
             from_values(Toy, values)
