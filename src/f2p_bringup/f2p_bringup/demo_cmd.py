@@ -30,6 +30,7 @@ from pathlib import Path
 
 from f2p_bringup import argtypes
 from f2p_core.relations import relation_text
+from f2p_core.task import TaskStage
 
 EXIT_OK, EXIT_NOT_REACHED, EXIT_CONFIG, EXIT_GRAPH, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 # for the time estimate only, measured here by `f2p demo` on a fresh store (2 cores, 2026-12-01):
@@ -267,8 +268,8 @@ def run_episode(args: argparse.Namespace, sup, client: GraphClient, timeline: Ti
         # learning reports every SVGD iteration and optimiser step: print it once per stage, 20 % and
         # 10 s (an early-stopped fine-tuning never crosses 20 %: its fraction counts all 200 epochs)
         key = ((fb.stage, fb.message.split(" ")[0], int(fb.progress * 5), int(time.monotonic() / 10))
-               if fb.stage == "learning" else (fb.stage, fb.message))
-        if key == seen["feedback"] or fb.stage == "done":  # "done" comes with the result
+               if fb.stage == TaskStage.LEARNING else (fb.stage, fb.message))
+        if key == seen["feedback"] or fb.stage == TaskStage.DONE:  # "done" comes with the result
             return
         seen["feedback"] = key
         timeline.add(fb.stage, fb.message)

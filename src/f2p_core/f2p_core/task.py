@@ -5,10 +5,11 @@ ROS graph carries them (`f2p_msgs/Skill` without parameters)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from f2p_core.skills import PARAM_NAMES, SkillType
 
-__all__ = ["SkeletonStep"]
+__all__ = ["SkeletonStep", "TaskStage"]
 
 
 @dataclass(frozen=True)
@@ -44,3 +45,18 @@ class SkeletonStep:
 
     def to_dict(self) -> dict:
         return {"type": self.type.value, "object_ids": list(self.object_ids)}
+
+
+class TaskStage(str, Enum):
+    """What a running task is doing: the executive's progress reports and ExecuteTask's feedback `stage`
+    (str-valued, so the message carries the value)."""
+
+    PLANNING = "planning"
+    REPLANNING = "replanning"
+    EXECUTING = "executing"
+    CLASSIFYING = "classifying"  # a failure is re-simulated to tell a wrong model from a Sim2Real gap (§5.1)
+    LEARNING = "learning"  # a learner works on a failure (the monitor passes on its own stages as messages)
+    DONE = "done"  # the task ended; the result follows
+
+    def __str__(self) -> str:
+        return self.value

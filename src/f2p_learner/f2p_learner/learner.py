@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 
 import torch
@@ -33,8 +34,22 @@ from f2p_model.store import ModelStore
 
 log = logging.getLogger(__name__)
 
-#: stage names, in order, as reported to progress callbacks (LearnFromFailure feedback)
-STAGES = ("state_inference", "action_inference", "simulate", "finetune", "publish")
+class LearningStage(str, Enum):
+    """The stages of a learning run, in order, as reported to progress callbacks (LearnFromFailure
+    feedback `stage`; str-valued, so the message carries the value)."""
+
+    STATE_INFERENCE = "state_inference"
+    ACTION_INFERENCE = "action_inference"
+    SIMULATE = "simulate"
+    FINETUNE = "finetune"
+    PUBLISH = "publish"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: the stages in order
+STAGES: tuple[LearningStage, ...] = tuple(LearningStage)
 
 
 def fresh_work_dir(work: Path) -> Path:
@@ -104,22 +119,23 @@ class Fail2ProgressLearner:
         times: dict[str, float] = {}
         report: dict = {"event_id": event.event_id, "parent": self.version, "config": asdict(cfg), "times_s": times}
 
-        def stage(i: int, message: str) -> float:
-            self.progress(STAGES[i], i / len(STAGES), message)
+        def stage(which: LearningStage, message: str) -> float:
+            self.progress(which, STAGES.index(which) / len(STAGES), message)
             return time.perf_counter()
 
         model, meta = self.store.load(self.version)
         self.version = meta.version  # "latest" resolved once, so the report names the real parent
         report["parent"] = meta.version
         ft = failure_tensors(event, model)
-        t = stage(0, f"{cfg.method}: {cfg.inference.particles} state particles")
+        t = stage(LearningStage.STATE_INFERENCE, f"{cfg.method}: {cfg.inference.particles} state particles")
         iters = max(cfg.inference.state_iterations + cfg.inference.action_iterations, 1)
         seen = [0]
 
         def svgd_progress(it: int, n: int, diag) -> None:
             seen[0] += 1
             frac = min(seen[0] / iters, 1.0)
-            self.progress(STAGES[0] if seen[0] <= cfg.inference.state_iterations else STAGES[1],
+            self.progress(LearningStage.STATE_INFERENCE if seen[0] <= cfg.inference.state_iterations
+                          else LearningStage.ACTION_INFERENCE,
                           frac * 2 / len(STAGES), f"iteration {it}/{n}")
 
         proposal = propose(cfg.method, model, ft, cfg.inference, cfg.method_config, callback=svgd_progress)
@@ -127,7 +143,7 @@ class Fail2ProgressLearner:
         report["proposal"] = {"method": proposal.method, "particles": int(proposal.states.shape[0]),
                               "draws": proposal.draws, "model_satisfaction": proposal.satisfaction,
                               "model_entropy": proposal.entropy}
-        t = stage(2, f"simulating D+ ({proposal.states.shape[0]} particles)")
+        t = stage(LearningStage.SIMULATE, f"simulating D+ ({proposal.states.shape[0]} particles)")
         states, actions = with_anchors(proposal.states, proposal.actions, ft.params, cfg.anchors)
         stats = generate_dplus(event, states.numpy(), actions.numpy(), work / "dplus",
                                n_points=model.config.n_points, seed=cfg.inference.seed, method=cfg.method,
@@ -135,15 +151,17 @@ class Fail2ProgressLearner:
                                kept=kept_relations(ft, cfg.inference.state_relations)[0].numpy())
         times["simulate"] = time.perf_counter() - t
         report["dplus"] = stats.to_dict()
-        t = stage(3, f"{cfg.finetune.epochs} epochs")
+        t = stage(LearningStage.FINETUNE, f"{cfg.finetune.epochs} epochs")
         result = finetune_validate_publish(
             self.store, meta.version, [work / "dplus"], event, cfg.finetune, heldout=cfg.heldout, replay=cfg.replay,
             work_dir=work / "finetune",
-            progress=lambda done, total, msg: self.progress(STAGES[3], (3 + done / max(total, 1)) / len(STAGES), msg))
+            progress=lambda done, total, msg: self.progress(
+                LearningStage.FINETUNE, (STAGES.index(LearningStage.FINETUNE) + done / max(total, 1)) / len(STAGES),
+                msg))
         times["finetune_validate_publish"] = time.perf_counter() - t
         report["result"] = result.to_dict()
         (work / "report.json").write_text(json.dumps(report, indent=1, default=str) + "\n")
-        self.progress(STAGES[4], 1.0, f"{result.version}: {result.reason}")
+        self.progress(LearningStage.PUBLISH, 1.0, f"{result.version}: {result.reason}")
         log.info("learned from %s: %s (%s)", event.event_id, result.version, result.reason)
         if not result.validated:
             return None

@@ -47,7 +47,7 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
-from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig, LearningCancelled
+from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig, LearningCancelled, LearningStage
 from f2p_learner.methods import Method
 from f2p_learner.parameters import LearnerParameters
 from f2p_learner.svgd import preload_optimizer
@@ -206,10 +206,10 @@ class LearnerNode(Node):
 
     def learn(self, run: Run, event, config: LearnerConfig) -> None:
         """The worker: run the learner; the progress callback raises once the goal is canceled."""
-        def progress(stage: str, fraction: float, message: str) -> None:
+        def progress(stage: LearningStage, fraction: float, message: str) -> None:
             if run.cancel.is_set():
                 raise LearningCancelled(f"goal for '{run.event_id}' canceled")
-            run.stage, run.fraction, run.message = stage, float(fraction), message
+            run.stage, run.fraction, run.message = str(stage), float(fraction), message
 
         try:
             out = Fail2ProgressLearner(self.store, "latest", config, progress=progress).learn(event)

@@ -36,6 +36,7 @@ from f2p_core.goal import Goal
 from f2p_core.relations import table_lookup
 from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall, SkillStatus
+from f2p_core.task import TaskStage
 from f2p_monitor.belief import carry_occluded
 from f2p_monitor.classify import classify
 from f2p_monitor.failure import DetectionConfig, compare
@@ -168,7 +169,7 @@ class TaskOutcome:
 def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, perception: Perception, model,
              model_version: str, config: ExecutiveConfig, rng: np.random.Generator,
              store: FailureStore | None = None, learner: Learner | None = None,
-             progress: Callable[[str, float, str], None] | None = None, planner: Planner | None = None,
+             progress: Callable[[TaskStage, float, str], None] | None = None, planner: Planner | None = None,
              observer: Observer | None = None) -> TaskOutcome:
     """Run one task to its end (module docstring). `progress(stage, fraction, message)`.
 
@@ -190,14 +191,14 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
 
     scene = perception.perceive(rng)
     while remaining:
-        say("planning" if not replans else "replanning", frac(),
+        say(TaskStage.PLANNING if not replans else TaskStage.REPLANNING, frac(),
             f"{len(remaining)} skill(s) left" + (f", model {model_version}" if model_version else ""))
         try:
             plan = planner.plan(scene, goal, Skeleton(remaining), rng)
         except ValueError as exc:  # GoalError/SkeletonError: e.g. an object the camera does not see
             log.error("task %s cannot be planned: %s", task_id, str(exc).splitlines()[0])
             u, b = perception.relations(scene)
-            say("done", 1.0, "planning failed")
+            say(TaskStage.DONE, 1.0, "planning failed")
             return TaskOutcome(False, steps, failures, replans, model_version, u, b, scene.names,
                                time.perf_counter() - t0, error=str(exc).splitlines()[0])
         model_version = plan.model_version or model_version
@@ -206,7 +207,7 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
         n = len(scene.names)
         for h, call in enumerate(plan.skill_calls):
             before_u, before_b = perception.relations(scene)
-            say("executing", frac(), f"step {done_steps}: {call.type.value}{call.object_ids}")
+            say(TaskStage.EXECUTING, frac(), f"step {done_steps}: {call.type.value}{call.object_ids}")
             watch.executing(done_steps, call)
             status = robot.execute(call)
             after_scene, _ = carry_occluded(scene, perception.perceive(rng), call, status)  # object permanence
@@ -230,7 +231,7 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
                 failures.append(event.event_id)
                 log.info("failure %s at step %d: %s", event.event_id, entry.step, "; ".join(m.text() for m in mism[:3]))
                 if config.classify_failures:
-                    say("classifying", frac(), event.event_id)
+                    say(TaskStage.CLASSIFYING, frac(), event.event_id)
                     c = classify(event)
                     store.update_classification(event.event_id, c.label)
                     event.classification = entry.classification = c.label
@@ -240,7 +241,7 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
                     log.info("failure %s: the goal holds anyway; stored for learning later, not learned now",
                              event.event_id)
                 if event.classification == FailureClass.INCORRECT_PREDICTION and learner is not None and not reached:
-                    say("learning", frac(), event.event_id)
+                    say(TaskStage.LEARNING, frac(), event.event_id)
                     learned = learner.learn(event)
                     watch.learned(event, learned[1] if learned is not None else None)
                     if learned is not None:
@@ -262,6 +263,6 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
             break
     final_u, final_b = perception.relations(scene)
     success = goal.holds(table_lookup(scene.names, final_u, final_b))
-    say("done", 1.0, "goal reached" if success else "goal not reached")
+    say(TaskStage.DONE, 1.0, "goal reached" if success else "goal not reached")
     return TaskOutcome(success, steps, failures, replans, model_version, final_u, final_b, scene.names,
                        time.perf_counter() - t0)

@@ -56,6 +56,7 @@ from f2p_core.goal import Goal
 from f2p_core.relations import THRESHOLD, table_lookup
 from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall, SkillStatus
+from f2p_core.task import TaskStage
 from f2p_monitor.executive import ExecutiveConfig, Observer, TaskOutcome, run_task
 from f2p_monitor.failure_store import FailureStore
 from f2p_monitor.markers_layout import OBJECTS, relation_lines
@@ -294,7 +295,7 @@ class RosLearner:
         def feedback(msg) -> None:
             fb = msg.feedback
             eta = f", ETA {fb.eta_s:.0f} s" if fb.eta_s >= 0 else ""
-            self.say("learning", -1.0, f"{fb.stage} {fb.progress:.0%}{eta}: {fb.message}")
+            self.say(TaskStage.LEARNING, -1.0, f"{fb.stage} {fb.progress:.0%}{eta}: {fb.message}")
 
         log = self.node.get_logger()
         try:
@@ -302,20 +303,20 @@ class RosLearner:
                                         self.node.learn_timeout_s, f"learning from {event.event_id}", feedback)
         except TaskAborted as exc:  # no learner, or it timed out: the task goes on with the model it has
             log.warning(f"{exc}: going on without learning")
-            self.say("learning", -1.0, f"{exc}: going on without learning")
+            self.say(TaskStage.LEARNING, -1.0, f"{exc}: going on without learning")
             return None
         if response is None:
             why = f"the learner rejected {event.event_id} (busy with another failure): going on without it"
             log.warning(why)
-            self.say("learning", -1.0, why)
+            self.say(TaskStage.LEARNING, -1.0, why)
             return None
         result = response.result
         if response.status != GoalStatus.STATUS_SUCCEEDED or not result.success:
             log.warning(f"no new model from {event.event_id}: {result.error}")
-            self.say("learning", -1.0, f"no new model from {event.event_id}: {result.error}")
+            self.say(TaskStage.LEARNING, -1.0, f"no new model from {event.event_id}: {result.error}")
             return None
         log.info(f"the learner published {result.model_version.version} from {event.event_id}")
-        self.say("learning", -1.0, f"published {result.model_version.version} from {event.event_id}")
+        self.say(TaskStage.LEARNING, -1.0, f"published {result.model_version.version} from {event.event_id}")
         return None, result.model_version.version
 
 
@@ -456,13 +457,13 @@ class MonitorNode(Node):
 
         done = [0.0]  # the task's progress; learning feedback (fraction -1) keeps it
 
-        def say(stage: str, fraction: float, message: str) -> None:
+        def say(stage: TaskStage, fraction: float, message: str) -> None:
             self.guard()  # every progress report is a point where a cancel takes effect
             if fraction >= 0:
                 done[0] = fraction
-            goal_handle.publish_feedback(ExecuteTask.Feedback(stage=stage, progress=float(done[0]),
+            goal_handle.publish_feedback(ExecuteTask.Feedback(stage=stage.value, progress=float(done[0]),
                                                               message=message, step_index=observer.step))
-            if stage != "learning":
+            if stage is not TaskStage.LEARNING:
                 log.info(f"[{task_id}] {stage}: {message}")
 
         learn = self.learn and req.learn_from_failures
