@@ -279,6 +279,8 @@ def load_graph(path: str | os.PathLike) -> GraphConfig:
 NODE_PARAMETERS: dict[tuple[str, str], str] = {
     ("f2p_learner", "learner"): "f2p_learner.parameters:LearnerParameters",
     ("f2p_monitor", "monitor"): "f2p_monitor.parameters:MonitorParameters",
+    ("f2p_planner", "planner"): "f2p_planner.parameters:PlannerParameters",
+    ("f2p_robot", "sim_robot"): "f2p_robot.sim_parameters:SimRobotParameters",
 }
 
 

@@ -248,18 +248,22 @@ def test_find_config_looks_in_the_checkout_then_the_install(tmp_path, monkeypatc
 
 
 def test_the_repository_configs_name_only_parameters_their_nodes_declare():
-    """Learner and monitor declare their parameters from one dataclass (`f2p_ros.params`); a config or
-    an override naming one they lack, or a value they refuse, is an error before anything starts."""
+    """Learner, monitor, planner and sim_robot declare their parameters from one dataclass each
+    (`f2p_ros.params`); a config or an override naming one they lack, or a value they refuse, is an error
+    before anything starts."""
     for name in ("sim.yaml", "robot.yaml"):
         graph = load_graph(CONFIG / name)
         check_parameters(graph)
         classes = {n: parameters_class(node) for n, node in graph.nodes.items()}
         assert classes["learner"].__name__ == "LearnerParameters"
         assert classes["monitor"].__name__ == "MonitorParameters"
+        assert classes["planner"].__name__ == "PlannerParameters"
     sim = load_graph(CONFIG / "sim.yaml")
     for override, message in (("learner.partcles=3", "unknown parameter(s) ['partcles']"),
                               ("monitor.relations=some", "relations must be 'goal' or 'all'"),
-                              ("learner.method=guess", "unknown method 'guess'")):
+                              ("learner.method=guess", "unknown method 'guess'"),
+                              ("sim_robot.task=juggle", "unknown task 'juggle'"),
+                              ("planner.num_samples=0", "num_samples must be >= 1")):
         graph, _ = apply_overrides(sim, [override])
         with pytest.raises(GraphConfigError, match=re.escape(message)):
             check_parameters(graph)

@@ -18,8 +18,8 @@ the scene (unknown object or relation, empty skeleton, ...) or the scene message
 canceled when a cancel arrives before planning starts (a plan takes well under a second and is not
 interrupted).
 
-Parameters: model_store ("models"), num_samples (1000, K when the goal says 0), method ("shooting"
-or "cem"), seed (0: plans are reproducible per goal count), threads (0: torch's default).
+Parameters: the fields of `f2p_planner.parameters.PlannerParameters` (name, type, default and meaning,
+declared from there by `f2p_ros.params.declare`); with seed s, plans are reproducible per goal count.
 """
 
 from __future__ import annotations
@@ -40,10 +40,12 @@ from f2p_model.runtime import retain_freed_memory
 from f2p_model.store import ModelStore, ModelStoreError
 from f2p_msgs.action import PlanTask
 from f2p_msgs.msg import ModelVersion
-from f2p_planner.planner import PlanMethod, PlannerConfig, make_planner
+from f2p_planner.parameters import PlannerParameters
+from f2p_planner.planner import make_planner
 from f2p_planner.skeleton import Skeleton, SkeletonError
 from f2p_ros import names
 from f2p_ros.convert import plan_to_msg, scene_from_msg, step_from_msg
+from f2p_ros.params import declare
 from f2p_ros.qos import action_server_qos, topic_qos
 from f2p_ros.spin import run_node
 
@@ -67,15 +69,9 @@ class Serving:
 class PlannerNode(Node):
     def __init__(self) -> None:
         super().__init__("planner")
-        p = self.declare_parameter
-        store = str(p("model_store", "models").value)
-        num_samples = int(p("num_samples", 1000).value)
-        method = str(p("method", "shooting").value)
-        self.seed = int(p("seed", 0).value)
-        threads = int(p("threads", 0).value)
-        if method not in [m.value for m in PlanMethod]:
-            raise ValueError(f"unknown method '{method}'; choose from {[m.value for m in PlanMethod]}")
-        self.config = PlannerConfig(num_samples=num_samples, method=PlanMethod(method), seed=self.seed)
+        params = declare(self, PlannerParameters)
+        store, threads, self.seed = params.model_store, params.threads, params.seed
+        self.config = params.to_config()
         if threads > 0:
             import torch
 
@@ -97,7 +93,8 @@ class PlannerNode(Node):
                                    goal_callback=lambda _goal: GoalResponse.ACCEPT,
                                    cancel_callback=lambda _goal: CancelResponse.ACCEPT, callback_group=group,
                                    result_timeout=RESULT_TIMEOUT_S, **action_server_qos())
-        self.get_logger().info(f"planner: model {meta.version} from {self.store.root}, {method}, K={num_samples}")
+        self.get_logger().info(f"planner: model {meta.version} from {self.store.root}, {params.method}, "
+                               f"K={params.num_samples}")
 
     # --- models --------------------------------------------------------------------------------
     def on_model_version(self, msg: ModelVersion) -> None:

@@ -13,12 +13,10 @@ Goal states: succeeded when the skill's status is OK, aborted otherwise (the res
 says why), canceled when a cancel arrived before the skill started. A running MuJoCo skill takes
 a fraction of a second and is not interruptible: cancel requests for it are rejected.
 
-Parameters: task (a distribution of f2p_sim.tasks, "transport"), n_objects (3), seed (0),
-real (true: the richer "real" world), camera ("default", "view1", "view2"), n_points (128,
-points per segment of the robot-side observation; the published cloud carries every ray hit and
-perception re-samples its own), noise_sigma (0.0 m, Gaussian noise on the cloud),
-ground_truth_labels (true), publish_image (true; needs OpenGL: MUJOCO_GL=egl or osmesa, else the
-node warns once and publishes no images).
+Parameters: the fields of `f2p_robot.sim_parameters.SimRobotParameters` (name, type, default and
+meaning, declared from there by `f2p_ros.params.declare`). n_points is per segment of the robot-side
+observation (the published cloud carries every ray hit and perception re-samples its own);
+publish_image needs OpenGL (MUJOCO_GL=egl or osmesa), else the node warns once and publishes no images.
 """
 
 from __future__ import annotations
@@ -34,10 +32,10 @@ from sensor_msgs.msg import Image, PointCloud2
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
-from f2p_core.scene import SEGMENT_POINTS
 from f2p_core.skills import SkillStatus
 from f2p_msgs.action import ExecuteSkill
 from f2p_msgs.msg import LabelMap, SymbolicState, Task
+from f2p_robot.sim_parameters import SimRobotParameters
 from f2p_ros import names
 from f2p_ros.convert import (
     aborted_result,
@@ -52,6 +50,7 @@ from f2p_ros.convert import (
     task_to_msg,
 )
 from f2p_ros.markers import box_markers
+from f2p_ros.params import declare
 from f2p_ros.qos import action_server_qos, topic_qos
 from f2p_ros.spin import run_node
 from f2p_sim import tasks
@@ -67,21 +66,10 @@ RESULT_TIMEOUT_S = 60  # keep finished goals' results this long (Humble and Jazz
 class SimRobotNode(Node):
     def __init__(self) -> None:
         super().__init__("sim_robot")
-        p = self.declare_parameter
-        task = str(p("task", "transport").value)
-        n_objects = int(p("n_objects", 3).value)
-        seed = int(p("seed", 0).value)
-        real = bool(p("real", True).value)
-        camera = str(p("camera", "default").value)
-        self.n_points = int(p("n_points", SEGMENT_POINTS).value)
-        self.noise_sigma = float(p("noise_sigma", 0.0).value)
-        self.ground_truth = bool(p("ground_truth_labels", True).value)
-        publish_image = bool(p("publish_image", True).value)
-        if task not in tasks.DISTRIBUTIONS:
-            raise ValueError(f"unknown task '{task}'; choose from {sorted(tasks.DISTRIBUTIONS)}")
-        camera_spec(camera)  # a ValueError naming the accepted cameras
-        if n_objects <= 0 or self.n_points <= 0 or not self.noise_sigma >= 0:
-            raise ValueError("n_objects and n_points must be positive and noise_sigma >= 0")
+        params = declare(self, SimRobotParameters)
+        task, n_objects, seed, real, camera = params.task, params.n_objects, params.seed, params.real, params.camera
+        self.n_points, self.noise_sigma = params.n_points, params.noise_sigma
+        self.ground_truth, publish_image = params.ground_truth_labels, params.publish_image
 
         task_rng, self.rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
         self.sample = tasks.sample(task, task_rng, n_objects, real=real)

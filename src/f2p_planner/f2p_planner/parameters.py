@@ -1,0 +1,30 @@
+"""The `planner` node's parameters: one declaration (`f2p_ros.params.declare` makes each field a ROS 2
+parameter with the field's default), checked when made; `to_config` the `PlannerConfig` they give."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from f2p_planner.planner import PlanMethod, PlannerConfig
+
+
+@dataclass(frozen=True)
+class PlannerParameters:
+    model_store: str = "models"  # serves its newest validated version (hot-swapped on /f2p/model_version)
+    num_samples: int = PlannerConfig.num_samples  # K of A.11 (a goal's num_samples > 0 overrides)
+    method: str = PlanMethod.SHOOTING.value  # `PlanMethod`: shooting or cem
+    seed: int = 0  # the planner's generator
+    threads: int = 0  # torch threads (0: torch's default)
+
+    def __post_init__(self) -> None:
+        methods = [m.value for m in PlanMethod]
+        if self.method not in methods:
+            raise ValueError(f"unknown method '{self.method}'; choose from {methods}")
+        if self.num_samples < 1 or self.threads < 0:
+            raise ValueError(f"num_samples must be >= 1 and threads >= 0, got {self.num_samples}, {self.threads}")
+
+    def to_config(self) -> PlannerConfig:
+        return PlannerConfig(num_samples=self.num_samples, method=PlanMethod(self.method), seed=self.seed)
+
+
+__all__ = ["PlannerParameters"]

@@ -1,0 +1,33 @@
+"""The `sim_robot` node's parameters: one declaration (`f2p_ros.params.declare` makes each field a ROS 2
+parameter with the field's default), checked when made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from f2p_core.scene import SEGMENT_POINTS
+from f2p_sim import tasks
+from f2p_sim.scene import camera_spec
+
+
+@dataclass(frozen=True)
+class SimRobotParameters:
+    task: str = "transport"  # the task distribution (A.2): place, transport, organize, packing
+    n_objects: int = 3  # objects of the task (3, 5 or 7 in the paper)
+    seed: int = 0  # the task sample and the sensor noise
+    real: bool = True  # the richer "real" world (shapes, noise), not the Real2Sim one
+    camera: str = "default"  # default | view1 | view2
+    n_points: int = SEGMENT_POINTS  # points per segment
+    noise_sigma: float = 0.0  # depth noise (m)
+    ground_truth_labels: bool = True  # per-point segment labels in the cloud (for perception's sim_gt)
+    publish_image: bool = True  # the capture's colour and label images (rviz, the demo report)
+
+    def __post_init__(self) -> None:
+        if self.task not in tasks.DISTRIBUTIONS:
+            raise ValueError(f"unknown task '{self.task}'; choose from {sorted(tasks.DISTRIBUTIONS)}")
+        camera_spec(self.camera)  # a ValueError naming the accepted cameras
+        if self.n_objects <= 0 or self.n_points <= 0 or not self.noise_sigma >= 0:
+            raise ValueError("n_objects and n_points must be positive and noise_sigma >= 0")
+
+
+__all__ = ["SimRobotParameters"]
