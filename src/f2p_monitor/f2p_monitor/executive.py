@@ -166,8 +166,34 @@ class TaskOutcome:
     error: str = ""  # why the task could not be planned (e.g. a goal object that is not perceived)
 
 
+def _handle_failure(event: FailureEvent, entry: StepLog, reached: bool, config: ExecutiveConfig, store: FailureStore,
+                    learner: Learner | None, watch: Observer, say: Callable[[TaskStage, float, str], None],
+                    fraction: float) -> tuple[object, str] | None:
+    """One failure event of a step (§4, §5.1): persisted before anything else happens, classified, and,
+    an incorrect prediction that did not reach the goal anyway, sent to the learner. Returns what the
+    learner published, (model, version), or None."""
+    store.save(event)
+    entry.event_id = event.event_id
+    log.info("failure %s at step %d: %s", event.event_id, entry.step, "; ".join(m.text() for m in event.mismatched[:3]))
+    if config.classify_failures:
+        say(TaskStage.CLASSIFYING, fraction, event.event_id)
+        c = classify(event)
+        store.update_classification(event.event_id, c.label)
+        event.classification = entry.classification = c.label
+        log.info("failure %s classified %s: %s", event.event_id, c.label, c.reason)
+    watch.failure(event)
+    if reached:
+        log.info("failure %s: the goal holds anyway; stored for learning later, not learned now", event.event_id)
+    if event.classification != FailureClass.INCORRECT_PREDICTION or learner is None or reached:
+        return None
+    say(TaskStage.LEARNING, fraction, event.event_id)
+    learned = learner.learn(event)
+    watch.learned(event, learned[1] if learned is not None else None)
+    return learned
+
+
 def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, perception: Perception, model,
-             model_version: str, config: ExecutiveConfig, rng: np.random.Generator,
+             model_version: str, config: ExecutiveConfig, rng: np.random.Generator, *,
              store: FailureStore | None = None, learner: Learner | None = None,
              progress: Callable[[TaskStage, float, str], None] | None = None, planner: Planner | None = None,
              observer: Observer | None = None) -> TaskOutcome:
@@ -226,27 +252,11 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
             if mism and store is not None:
                 event = FailureEvent(task_id, entry.step, scene, before_u, before_b, call, after_u, after_b,
                                      pred_u, pred_b, mism, model_version, goal.text)
-                store.save(event)  # persisted before anything else happens
-                entry.event_id = event.event_id
+                learned = _handle_failure(event, entry, reached, config, store, learner, watch, say, frac())
                 failures.append(event.event_id)
-                log.info("failure %s at step %d: %s", event.event_id, entry.step, "; ".join(m.text() for m in mism[:3]))
-                if config.classify_failures:
-                    say(TaskStage.CLASSIFYING, frac(), event.event_id)
-                    c = classify(event)
-                    store.update_classification(event.event_id, c.label)
-                    event.classification = entry.classification = c.label
-                    log.info("failure %s classified %s: %s", event.event_id, c.label, c.reason)
-                watch.failure(event)
-                if reached:
-                    log.info("failure %s: the goal holds anyway; stored for learning later, not learned now",
-                             event.event_id)
-                if event.classification == FailureClass.INCORRECT_PREDICTION and learner is not None and not reached:
-                    say(TaskStage.LEARNING, frac(), event.event_id)
-                    learned = learner.learn(event)
-                    watch.learned(event, learned[1] if learned is not None else None)
-                    if learned is not None:
-                        model, model_version = learned
-                        planner.use_model(model, model_version)
+                if learned is not None:
+                    model, model_version = learned
+                    planner.use_model(model, model_version)
             scene = after_scene
             if not (mism and config.monitor):
                 continue
