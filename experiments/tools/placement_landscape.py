@@ -28,7 +28,6 @@ from f2p_learner.methods import Method
 from f2p_model.store import ModelStore
 from f2p_monitor.executive import InProcessPlanner
 from f2p_monitor.sim_harness import SimPerception
-from f2p_planner.goal import Goal
 from f2p_planner.planner import PlannerConfig, goal_log_probability
 from f2p_planner.skeleton import Skeleton
 from f2p_sim.skills import execute
@@ -48,7 +47,7 @@ def load(ref: str):
 def landscape(model, spec: TrialSpec, samples: int) -> list[dict]:
     drawn = draw_scene(spec, model.config.n_points)
     sample = drawn.sample
-    goal, skeleton = Goal.from_triples(sample.goal), Skeleton.from_task(sample)
+    goal, skeleton = sample.goal, Skeleton.from_task(sample)
     world = World(sample.scene)
     scene = SimPerception(world, spec.camera, model.config.n_points, spec.noise).perceive(drawn.rng)
     plan = InProcessPlanner(model, PlannerConfig(num_samples=samples), "").plan(scene, goal, skeleton, drawn.rng)
@@ -76,7 +75,7 @@ def landscape(model, spec: TrialSpec, samples: int) -> list[dict]:
         w = World(sample.scene)
         status = execute(w, call).status
         rel = world_relations(w)
-        met = all(rel.holds(r, s, o) for r, s, o in sample.goal)
+        met = sample.goal.holds(rel.holds)
         true_items = np.array([w.body_pose(names[i])[0][0] for i in items])
         true_x = float(true_items.mean())
         true_box_x = float(w.body_pose(names[box])[0][0])

@@ -350,6 +350,62 @@ def learning_rate(cfg: TrainConfig, step: int, total: int) -> float:
     return lo + 0.5 * (cfg.lr - lo) * (1.0 + math.cos(math.pi * min(step, total) / total))
 
 
+def _check_run(model_cfg: ModelConfig, options: RunOptions, n_paths: int) -> None:
+    """TrainError for options that do not fit the model or the data paths."""
+    check_vocabulary(model_cfg)
+    if options.object_slots > model_cfg.max_objects:
+        raise TrainError(f"object_slots {options.object_slots} exceeds the identity table (max_objects="
+                         f"{model_cfg.max_objects})")
+    if options.epoch_draw and len(options.epoch_draw) != n_paths:
+        raise TrainError(f"epoch_draw names {len(options.epoch_draw)} data paths, the run has {n_paths}")
+    if options.epoch_repeat and len(options.epoch_repeat) != n_paths:
+        raise TrainError(f"epoch_repeat names {len(options.epoch_repeat)} data paths, the run has {n_paths}")
+
+
+def _new_model(model_cfg: ModelConfig, seed: int, options: RunOptions,
+               init_state: Mapping[str, Any] | None) -> SkillEffectModel:
+    """The model a run starts from (seeded; `init_state` when fine-tuning), with what the options freeze."""
+    torch.manual_seed(seed)
+    model = SkillEffectModel(model_cfg)
+    if init_state is not None:
+        model.load_state_dict(init_state)
+    if options.freeze_encoder:
+        model.encoder.requires_grad_(False)
+    if options.freeze_decoders:
+        for decoder in (model.dec_u, model.dec_b, model.dec_p):
+            decoder.requires_grad_(False)
+    return model
+
+
+def _epoch_batch(model: SkillEffectModel, dataset: TransitionDataset, batch_rows, plain: dict, options: RunOptions,
+                 slots_rng: torch.Generator) -> dict:
+    """A batch as trained on: with `options.object_slots`, its objects scattered into random rows
+    (`_scattered`; the sources of `object_slots_paths` keep theirs)."""
+    if not options.object_slots:
+        return plain
+    keep = (torch.as_tensor(~np.isin(dataset.source_of(batch_rows), options.object_slots_paths))
+            if options.object_slots_paths else None)
+    return _scattered(model, plain, options.object_slots, slots_rng, keep, options.object_slots_acted,
+                      options.object_slots_static)
+
+
+def _optimiser_step(model: SkillEffectModel, opt: torch.optim.Optimizer, batch: dict, loss_cfg: LossConfig,
+                    l2_to_init: float, start_weights: list, lr: float, where: str) -> dict[str, float]:
+    """One step on `batch` at rate `lr` (the loss of A.11, plus the L2 pull to the start weights when
+    asked); returns the loss parts. TrainError on a non-finite loss, naming `where`."""
+    loss, parts = transition_loss(model, batch, loss_cfg)
+    if start_weights:
+        loss = loss + l2_to_init * sum((p - p0).pow(2).sum() for p, p0 in start_weights)
+    if not math.isfinite(parts["total"]):
+        raise TrainError(f"loss is {parts['total']} at {where}: {parts}")
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    for group in opt.param_groups:
+        group["lr"] = lr
+    opt.step()
+    return parts
+
+
 def train(
     model_cfg: ModelConfig,
     train_cfg: TrainConfig,
@@ -382,33 +438,18 @@ def train(
     threads = options.threads or available_cores()
     torch.set_num_threads(threads)
 
-    check_vocabulary(model_cfg)
-    if options.object_slots > model_cfg.max_objects:
-        raise TrainError(f"object_slots {options.object_slots} exceeds the identity table (max_objects="
-                         f"{model_cfg.max_objects})")
+    _check_run(model_cfg, options, len(data_paths))
     dataset = TransitionDataset(data_paths, model_cfg, statuses=options.statuses or None)
     data_hash = data_manifest_hash(data_paths)
     train_rows, val_rows = dataset.split(options.val_fraction, seed=train_cfg.seed)
     if len(train_rows) == 0:
         raise TrainError("the training split is empty")
-    if options.epoch_draw and len(options.epoch_draw) != len(data_paths):
-        raise TrainError(f"epoch_draw names {len(options.epoch_draw)} data paths, the run has {len(data_paths)}")
-    if options.epoch_repeat and len(options.epoch_repeat) != len(data_paths):
-        raise TrainError(f"epoch_repeat names {len(options.epoch_repeat)} data paths, the run has {len(data_paths)}")
     per_epoch = len(epoch_rows(dataset, train_rows, options.epoch_draw, train_cfg.seed, 0, options.epoch_repeat))
     loss_cfg = _balanced(loss_cfg, dataset, train_rows)
     configs = {"model": model_cfg.to_dict(), "train": train_cfg.to_dict(), "loss": loss_cfg.to_dict(),
                "options": options.to_dict()}
 
-    torch.manual_seed(train_cfg.seed)
-    model = SkillEffectModel(model_cfg)
-    if init_state is not None:
-        model.load_state_dict(init_state)
-    if options.freeze_encoder:
-        model.encoder.requires_grad_(False)
-    if options.freeze_decoders:
-        for decoder in (model.dec_u, model.dec_b, model.dec_p):
-            decoder.requires_grad_(False)
+    model = _new_model(model_cfg, train_cfg.seed, options, init_state)
     # Not fused=True, though it is faster (8.8 vs 20.8 ms per step for the 4.6 M parameters after the
     # encoder, 2 cores): its rounding differs, and the demo's small model trained with it solves the
     # demo's transport scene open loop, leaving the demo nothing to learn from (2026-12-02).
@@ -458,22 +499,10 @@ def train(
                                with_rows=True)
         slots_rng = torch.Generator().manual_seed(_epoch_seed(train_cfg.seed, epoch))
         for step, (batch_rows, plain) in enumerate(batches):
-            batch = plain
-            if options.object_slots:
-                keep = (torch.as_tensor(~np.isin(dataset.source_of(batch_rows), options.object_slots_paths))
-                        if options.object_slots_paths else None)
-                batch = _scattered(model, plain, options.object_slots, slots_rng, keep, options.object_slots_acted,
-                                   options.object_slots_static)
-            loss, parts = transition_loss(model, batch, loss_cfg)
-            if start_weights:
-                loss = loss + options.l2_to_init * sum((p - p0).pow(2).sum() for p, p0 in start_weights)
-            if not math.isfinite(parts["total"]):
-                raise TrainError(f"loss is {parts['total']} at epoch {epoch + 1}, step {step}: {parts}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            for group in opt.param_groups:
-                group["lr"] = learning_rate(train_cfg, done, steps * train_cfg.epochs)
-            opt.step()
+            batch = _epoch_batch(model, dataset, batch_rows, plain, options, slots_rng)
+            rate = learning_rate(train_cfg, done, steps * train_cfg.epochs)
+            parts = _optimiser_step(model, opt, batch, loss_cfg, options.l2_to_init, start_weights, rate,
+                                    f"epoch {epoch + 1}, step {step}")
             b = batch["mask"].shape[0]
             for k in LOSS_PARTS:
                 sums[k] += parts[k] * b
