@@ -63,6 +63,92 @@ def _inner_floor(cls: ObjectClass, lo, hi) -> float:
     return float(lo[2] + default_wall(cls))
 
 
+Boxes = dict[str, tuple[np.ndarray, np.ndarray]]  # object -> (lo, hi) corners of its fitted box
+
+
+def _find_containers(boxes: Boxes, prior: Mapping[str, ObjectClass], movable: list[str]) -> dict[str, str]:
+    """Containment: an object whose footprint centre lies in an open box's footprint and whose bottom is
+    below the box's rim is inside it (object -> its box)."""
+    container_of: dict[str, str] = {}
+    for n in movable:
+        lo, hi = boxes[n]
+        c = (lo + hi) / 2
+        for b in movable:
+            if b == n or not prior[b].is_open_box:
+                continue
+            blo, bhi = boxes[b]
+            fits = hi[2] - lo[2] < bhi[2] - blo[2]
+            if np.all(c[:2] > blo[:2]) and np.all(c[:2] < bhi[:2]) and lo[2] < bhi[2] and fits:
+                container_of[n] = b
+                break
+    return container_of
+
+
+def _fit_inside(boxes: Boxes, prior: Mapping[str, ObjectClass], container_of: Mapping[str, str]) -> None:
+    """Each content between its box's walls (in place)."""
+    for n, b in container_of.items():
+        blo, bhi = boxes[b]
+        w = default_wall(prior[b]) + OVERLAP_CLEARANCE
+        lo, hi = boxes[n][0].copy(), boxes[n][1].copy()
+        lo[:2] = np.maximum(lo[:2], blo[:2] + w)
+        hi[:2] = np.minimum(hi[:2], bhi[:2] - w)
+        hi[:2] = np.maximum(hi[:2], lo[:2] + MIN_SIZE)
+        boxes[n] = (lo, hi)
+
+
+def _separate(boxes: Boxes, movable: list[str], container_of: Mapping[str, str]) -> None:
+    """Neighbours that overlap (noise, partial views): shrink both footprints along the axis of least
+    overlap so they just touch with a small clearance (in place)."""
+    for i, a in enumerate(movable):
+        for b in movable[i + 1:]:
+            if container_of.get(a) == b or container_of.get(b) == a:
+                continue
+            A, B = boxes[a], boxes[b]
+            if not (_overlap_xy(A, B) and A[0][2] < B[1][2] and B[0][2] < A[1][2]):
+                continue
+            depth = np.minimum(A[1][:2], B[1][:2]) - np.maximum(A[0][:2], B[0][:2])
+            k = int(np.argmin(depth))
+            cut = depth[k] / 2 + OVERLAP_CLEARANCE / 2
+            first, second = (A, B) if (A[0][k] + A[1][k]) < (B[0][k] + B[1][k]) else (B, A)
+            first[1][k] -= cut
+            second[0][k] += cut
+
+
+def _surface_under(n: str, boxes: Boxes, prior: Mapping[str, ObjectClass], container_of: Mapping[str, str]) -> float:
+    """The height object `n` rests at: its box's inner floor, else the highest surface below its footprint
+    centre (a shelf's floor, a table's top; never an open box's rim), else the floor."""
+    lo, hi = boxes[n]
+    c = (lo + hi) / 2
+    if n in container_of:
+        b = container_of[n]
+        return _inner_floor(prior[b], *boxes[b])
+    best = 0.0  # the floor
+    for s, (slo, shi) in boxes.items():
+        if s == n or container_of.get(s) == n:
+            continue
+        if not (np.all(c[:2] >= slo[:2]) and np.all(c[:2] <= shi[:2])):
+            continue
+        top = float(shi[2])
+        if prior[s] is ObjectClass.SHELF:
+            top = float(slo[2] + default_wall(ObjectClass.SHELF))
+        elif prior[s].is_open_box:
+            continue  # resting on a box's rim is not a support we rebuild
+        if top <= lo[2] + 0.03 and top > best:
+            best = top
+    return best
+
+
+def _set_down(boxes: Boxes, prior: Mapping[str, ObjectClass], movable: list[str],
+              container_of: Mapping[str, str]) -> None:
+    """Every movable object set down on its support (`_surface_under`), boxes before their contents so
+    contents follow their box's final floor (in place)."""
+    for n in sorted(movable, key=lambda n: n in container_of):
+        lo, hi = boxes[n]
+        z = _surface_under(n, boxes, prior, container_of) + SETTLE_LIFT
+        height = hi[2] - lo[2]
+        boxes[n] = (np.array([lo[0], lo[1], z]), np.array([hi[0], hi[1], z + height]))
+
+
 def real2sim(segments: Mapping[str, np.ndarray], classes: Mapping[str, str],
              base_xy=DEFAULT_BASE_XY) -> Scene:
     """Build a valid `Scene` from per-object point segments (world frame, m) and their classes.
@@ -84,77 +170,10 @@ def real2sim(segments: Mapping[str, np.ndarray], classes: Mapping[str, str],
     for n in static:  # a table stands on the floor; its legs are not seen
         if prior[n] is ObjectClass.TABLE:
             boxes[n] = (np.array([*boxes[n][0][:2], 0.0]), boxes[n][1])
-
-    # Containment: an object whose footprint centre lies in an open box's footprint and whose
-    # bottom is below the box's rim is inside it: fit it between the walls, on the inner floor.
-    container_of: dict[str, str] = {}
-    for n in movable:
-        lo, hi = boxes[n]
-        c = (lo + hi) / 2
-        for b in movable:
-            if b == n or not prior[b].is_open_box:
-                continue
-            blo, bhi = boxes[b]
-            fits = hi[2] - lo[2] < bhi[2] - blo[2]
-            if np.all(c[:2] > blo[:2]) and np.all(c[:2] < bhi[:2]) and lo[2] < bhi[2] and fits:
-                container_of[n] = b
-                break
-    for n, b in container_of.items():
-        blo, bhi = boxes[b]
-        w = default_wall(prior[b]) + OVERLAP_CLEARANCE
-        lo, hi = boxes[n][0].copy(), boxes[n][1].copy()
-        lo[:2] = np.maximum(lo[:2], blo[:2] + w)
-        hi[:2] = np.minimum(hi[:2], bhi[:2] - w)
-        hi[:2] = np.maximum(hi[:2], lo[:2] + MIN_SIZE)
-        boxes[n] = (lo, hi)
-
-    # Neighbours that overlap (noise, partial views): shrink both footprints along the axis of
-    # least overlap so they just touch with a small clearance.
-    names = movable
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            if container_of.get(a) == b or container_of.get(b) == a:
-                continue
-            A, B = boxes[a], boxes[b]
-            if not (_overlap_xy(A, B) and A[0][2] < B[1][2] and B[0][2] < A[1][2]):
-                continue
-            depth = np.minimum(A[1][:2], B[1][:2]) - np.maximum(A[0][:2], B[0][:2])
-            k = int(np.argmin(depth))
-            cut = depth[k] / 2 + OVERLAP_CLEARANCE / 2
-            first, second = (A, B) if (A[0][k] + A[1][k]) < (B[0][k] + B[1][k]) else (B, A)
-            first[1][k] -= cut
-            second[0][k] += cut
-
-    # Supports: set each movable object down on the highest surface below its footprint centre.
-    def surface_under(n: str) -> float:
-        lo, hi = boxes[n]
-        c = (lo + hi) / 2
-        if n in container_of:
-            b = container_of[n]
-            return _inner_floor(prior[b], *boxes[b])
-        best = 0.0  # the floor
-        for s, (slo, shi) in boxes.items():
-            if s == n or container_of.get(s) == n:
-                continue
-            if not (np.all(c[:2] >= slo[:2]) and np.all(c[:2] <= shi[:2])):
-                continue
-            top = float(shi[2])
-            if prior[s] is ObjectClass.SHELF:
-                top = float(slo[2] + default_wall(ObjectClass.SHELF))
-            elif prior[s].is_open_box:
-                continue  # resting on a box's rim is not a support we rebuild
-            if top <= lo[2] + 0.03 and top > best:
-                best = top
-        return best
-
-    # Supports first (boxes before their contents) so contents follow their box's final floor.
-    order = sorted(movable, key=lambda n: n in container_of)
-    for n in order:
-        lo, hi = boxes[n]
-        z = surface_under(n) + SETTLE_LIFT
-        height = hi[2] - lo[2]
-        boxes[n] = (np.array([lo[0], lo[1], z]), np.array([hi[0], hi[1], z + height]))
-
+    container_of = _find_containers(boxes, prior, movable)
+    _fit_inside(boxes, prior, container_of)
+    _separate(boxes, movable, container_of)
+    _set_down(boxes, prior, movable, container_of)
     # Boxes fitted to noisy partial views can still touch a little too deep (rounded shapes,
     # walls): shrink the movable footprints in small steps until the scene is valid.
     last: SceneError | None = None
