@@ -27,7 +27,7 @@ from f2p_experiments.trial import TRIAL_STREAM, draw_scene
 from f2p_learner.methods import Method
 from f2p_model.store import ModelStore
 from f2p_monitor.executive import InProcessPlanner
-from f2p_monitor.sim_harness import SimPerception
+from f2p_perception.sim_gt import SimGroundTruthPerception
 from f2p_planner.planner import PlannerConfig, goal_log_probability
 from f2p_planner.skeleton import Skeleton
 from f2p_sim.skills import execute
@@ -49,7 +49,7 @@ def landscape(model, spec: TrialSpec, samples: int) -> list[dict]:
     sample = drawn.sample
     goal, skeleton = sample.goal, Skeleton.from_task(sample)
     world = World(sample.scene)
-    scene = SimPerception(world, spec.camera, model.config.n_points, spec.noise).perceive(drawn.rng)
+    scene = SimGroundTruthPerception(world, spec.camera, model.config.n_points, spec.noise).perceive(drawn.rng)
     plan = InProcessPlanner(model, PlannerConfig(num_samples=samples), "").plan(scene, goal, skeleton, drawn.rng)
     names = list(scene.names)
     items = [i for i, n in enumerate(names) if n.startswith("item_")]

@@ -164,7 +164,8 @@ def real_failure(store_root: Path, failures: Path, seeds=range(10)):
     from f2p_model.store import ModelStore
     from f2p_monitor.executive import ExecutiveConfig, run_task
     from f2p_monitor.failure_store import FailureStore
-    from f2p_monitor.sim_harness import SimPerception, SimRobot
+    from f2p_monitor.sim_harness import SimRobot
+    from f2p_perception.sim_gt import SimGroundTruthPerception
     from f2p_planner.planner import PlannerConfig
     from f2p_planner.skeleton import Skeleton
     from f2p_sim import tasks
@@ -176,7 +177,8 @@ def real_failure(store_root: Path, failures: Path, seeds=range(10)):
         sample = tasks.sample("transport", np.random.default_rng(seed), 3, real=True)
         world = World(sample.scene)
         out = run_task(f"transport-{seed}", sample.goal, Skeleton.from_task(sample),
-                       SimRobot(world), SimPerception(world, n_points=model.config.n_points), model, meta.version,
+                       SimRobot(world), SimGroundTruthPerception(world, n_points=model.config.n_points), model,
+                       meta.version,
                        ExecutiveConfig(planner=PlannerConfig(num_samples=16), max_replans=0, classify_failures=False),
                        np.random.default_rng(seed), store=store)
         if out.failures:

@@ -34,7 +34,8 @@ from f2p_experiments.records import TrialResult, TrialSpec
 from f2p_learner.methods import Method
 from f2p_monitor.executive import ExecutiveConfig, InProcessPlanner, Observer, TaskOutcome, run_task
 from f2p_monitor.failure_store import FailureStore
-from f2p_monitor.sim_harness import SimPerception, SimRobot
+from f2p_monitor.sim_harness import SimRobot
+from f2p_perception.sim_gt import SimGroundTruthPerception
 from f2p_planner.planner import PlanMethod, PlannerConfig
 from f2p_planner.skeleton import Skeleton
 from f2p_sim import tasks
@@ -59,7 +60,7 @@ def unseen_task_objects(sample: tasks.TaskSample, camera: str, n_points: int, no
     """Objects the goal or skeleton of `sample` names that the camera does not see in its scene."""
     named = set(sample.goal.objects()) if sample.goal is not None else set()
     named |= {o for step in sample.skeleton for o in step.object_ids}
-    look = SimPerception(World(sample.scene), camera, n_points, noise).perceive(np.random.default_rng(0))
+    look = SimGroundTruthPerception(World(sample.scene), camera, n_points, noise).perceive(np.random.default_rng(0))
     seen = {n for n, v in zip(look.names, look.visible, strict=True) if v}
     return sorted(named - seen)
 
@@ -149,7 +150,7 @@ def run_episode(spec: TrialSpec, model, version: str, config: ExecutiveConfig, *
     drawn = draw_scene(spec, model.config.n_points)
     sample, rng = drawn.sample, drawn.rng
     world = World(sample.scene)
-    perception = SimPerception(world, spec.camera, model.config.n_points, spec.noise)
+    perception = SimGroundTruthPerception(world, spec.camera, model.config.n_points, spec.noise)
     planner = TimedPlanner(model, config.planner, version)
     first = _FirstPlan(observer)
     outcome = run_task(task_id or f"{spec.task}-{spec.seed}", sample.goal,

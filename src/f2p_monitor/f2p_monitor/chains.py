@@ -27,7 +27,7 @@ from f2p_core.skills import SkillStatus
 from f2p_core.task import SkeletonStep
 from f2p_model.metrics import THRESHOLD, RelationF1
 from f2p_model.model import SkillEffectModel
-from f2p_monitor.sim_harness import SimPerception
+from f2p_perception.sim_gt import SimGroundTruthPerception
 from f2p_sim import tasks
 from f2p_sim.scene import camera_spec
 from f2p_sim.skills import execute
@@ -81,7 +81,7 @@ def chain_f1(model: SkillEffectModel, config: ChainConfig, *, threshold: float =
             sample = tasks.sample(config.distribution, rng, config.n_objects, real=config.real)
             sample.scene.cameras = [camera_spec(config.camera)]
             world = World(sample.scene)
-            perception = SimPerception(world, config.camera, config.n_points)
+            perception = SimGroundTruthPerception(world, config.camera, config.n_points)
             scene = perception.perceive(rng)
             u0, b0 = perception.relations(scene)
             calls, observed = [], []

@@ -28,8 +28,8 @@ from f2p_core.relations import BINARY, UNARY
 from f2p_core.scene import SEGMENT_POINTS
 from f2p_monitor.classify import classify
 from f2p_monitor.failure import compare
-from f2p_monitor.sim_harness import SimPerception
 from f2p_monitor.stats import wilson_interval
+from f2p_perception.sim_gt import SimGroundTruthPerception
 from f2p_sim import tasks
 from f2p_sim.scene import Scene
 from f2p_sim.skills import execute
@@ -63,13 +63,13 @@ def _trial(config: ClassifyBenchConfig, truth: str, i: int) -> FailureEvent | No
     if truth == FailureClass.SIM2REAL_GAP:
         scene = _perturbed(scene, call.object_ids[0], config.heavy_mass, config.slippery)
     world = World(scene)
-    perception = SimPerception(world, n_points=config.n_points, noise_sigma=config.noise_sigma)
+    perception = SimGroundTruthPerception(world, n_points=config.n_points, noise_sigma=config.noise_sigma)
     before = perception.perceive(rng)
     u0, b0 = perception.relations(before)
     if truth == FailureClass.SIM2REAL_GAP:  # a perfect simulator of ordinary physics predicts
         twin = World(sample.scene)
         execute(twin, call)
-        twin_perception = SimPerception(twin, n_points=config.n_points)
+        twin_perception = SimGroundTruthPerception(twin, n_points=config.n_points)
         pu, pb = (a.astype(float) for a in twin_perception.relations(before))
     else:  # a model that believes nothing changes
         pu, pb = u0.astype(float), b0.astype(float)

@@ -10,7 +10,8 @@ from f2p_core.goal import Goal
 from f2p_core.relations import table_lookup
 from f2p_monitor.executive import ExecutiveConfig, run_task
 from f2p_monitor.failure_store import FailureStore
-from f2p_monitor.sim_harness import SimPerception, SimRobot
+from f2p_monitor.sim_harness import SimRobot
+from f2p_perception.sim_gt import SimGroundTruthPerception
 from f2p_planner.planner import PlannerConfig
 from f2p_planner.skeleton import Skeleton
 from f2p_sim import tasks
@@ -36,7 +37,7 @@ def test_failures_are_stored_classified_and_replanned(tmp_path):
     learner = CountingLearner(store)
     progress = []
     outcome = run_task("task-1", sample.goal, Skeleton.from_task(sample), SimRobot(world),
-                       SimPerception(world, n_points=16), _tiny_model(), "v-tiny",
+                       SimGroundTruthPerception(world, n_points=16), _tiny_model(), "v-tiny",
                        ExecutiveConfig(planner=PlannerConfig(num_samples=8), max_replans=2),
                        np.random.default_rng(0), store=store, learner=learner,
                        progress=lambda *a: progress.append(a))
@@ -66,7 +67,8 @@ def test_a_failed_step_is_planned_again_while_replans_are_left(tmp_path):
     for retry, max_replans in ((True, 2), (False, 2), (True, 0)):
         world = World(sample.scene)
         runs[retry, max_replans] = run_task(
-            "task-retry", goal, skeleton, SimRobot(world), SimPerception(world, n_points=16), _tiny_model(), "v-tiny",
+            "task-retry", goal, skeleton, SimRobot(world), SimGroundTruthPerception(world, n_points=16), _tiny_model(),
+            "v-tiny",
             ExecutiveConfig(planner=PlannerConfig(num_samples=8), max_replans=max_replans, retry_failed_step=retry),
             np.random.default_rng(0), store=FailureStore(tmp_path / f"{retry}-{max_replans}"))
     retried = runs[True, 2]
@@ -83,7 +85,7 @@ def test_a_failure_that_reaches_the_goal_ends_the_task(tmp_path):
     sample = tasks.sample("transport", np.random.default_rng(0), 3)
     world = World(sample.scene)
     outcome = run_task("task-lucky", sample.goal, Skeleton.from_task(sample), SimRobot(world),
-                       SimPerception(world, n_points=16), _tiny_model(), "v-tiny",
+                       SimGroundTruthPerception(world, n_points=16), _tiny_model(), "v-tiny",
                        ExecutiveConfig(planner=PlannerConfig(num_samples=8), max_replans=2),
                        np.random.default_rng(0), store=FailureStore(tmp_path))
     assert outcome.failures and outcome.success and len(outcome.steps) == 1 and outcome.replans == 0
@@ -94,7 +96,7 @@ def test_an_object_hidden_by_a_skill_is_still_planned_with(tmp_path):
     # last segment (f2p_monitor.belief), so the replan can still name it and the task goes on
     sample = tasks.sample("organize", np.random.default_rng(2), 3)
     world = World(sample.scene)
-    perception = SimPerception(world, n_points=16)
+    perception = SimGroundTruthPerception(world, n_points=16)
     outcome = run_task("task-2", sample.goal, Skeleton.from_task(sample), SimRobot(world),
                        perception, _tiny_model(), "v-tiny",
                        ExecutiveConfig(planner=PlannerConfig(num_samples=8)), np.random.default_rng(0))
@@ -165,7 +167,7 @@ def test_a_planner_and_an_observer_plug_in_and_learned_versions_reach_the_planne
     store = FailureStore(tmp_path)
     planner, observer = RecordingPlanner(_tiny_model()), RecordingObserver(store)
     outcome = run_task("task-3", sample.goal, Skeleton.from_task(sample), SimRobot(world),
-                       SimPerception(world, n_points=16), None, "", ExecutiveConfig(max_replans=3),
+                       SimGroundTruthPerception(world, n_points=16), None, "", ExecutiveConfig(max_replans=3),
                        np.random.default_rng(0), store=store, learner=RemoteLearner(store, observer),
                        planner=planner, observer=observer)
     assert outcome.failures and planner.plans[0] == len(sample.skeleton)

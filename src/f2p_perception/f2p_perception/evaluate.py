@@ -33,7 +33,7 @@ from f2p_core.relations import BINARY, UNARY
 from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall, SkillType
 from f2p_core.task import SkeletonStep
-from f2p_perception.perception import SimPerception
+from f2p_perception.perception import SimCameraPerception
 from f2p_perception.tracking import TrackerConfig
 from f2p_sim import tasks
 from f2p_sim.relations import ObjectState, compute_relations
@@ -131,7 +131,7 @@ class ObservationScore:
     names: dict[str, str]  # simulator object -> perceived name (matched ones)
 
 
-def score_observation(perception: SimPerception, scene: PerceivedScene, world: World,
+def score_observation(perception: SimCameraPerception, scene: PerceivedScene, world: World,
                       min_gt_points: int = 1) -> ObservationScore:
     """Segment, class and relation scores of the latest `perception.perceive` on `world`."""
     import torch
@@ -225,7 +225,7 @@ def run_trial(cfg: TrialConfig) -> TrialResult:
     sample = tasks.sample(cfg.task, rng, cfg.n_objects, real=cfg.real)
     sample.scene.cameras = [camera_spec(cfg.camera)]
     world = World(sample.scene)
-    perception = SimPerception(world, cfg.backend, cfg.camera, noise_sigma=cfg.noise_sigma, width=cfg.width,
+    perception = SimCameraPerception(world, cfg.backend, cfg.camera, noise_sigma=cfg.noise_sigma, width=cfg.width,
                                height=cfg.height, tracker=cfg.tracker, **cfg.backend_params)
     scores: list[ObservationScore] = []
     statuses: list[str] = []

@@ -1,7 +1,7 @@
 """Backend + identity tracker + fixed-size samples: a `CameraObservation` in, a `PerceivedScene`
 with stable names out (paper §3: "one segment per object with a semantic class"; issue 8).
 
-`Perception` is what a node or a robot loop holds; `SimPerception` renders the observation from a
+`Perception` is what a node or a robot loop holds; `SimCameraPerception` renders the observation from a
 simulated `World` first and has the `perceive(rng)` method the task executive calls
 (`f2p_monitor.executive.Perception`), so any backend can stand in for `sim_gt` in the experiments.
 """
@@ -36,7 +36,7 @@ class Perception:
         return to_scene(seg, names, self.n_points, rng, obs.frame_id)
 
 
-class SimPerception:
+class SimCameraPerception:
     """Perceive a simulated `World` through one of its cameras with any backend."""
 
     def __init__(self, world, backend: Backend | str = "sim_gt", camera: str = "default",

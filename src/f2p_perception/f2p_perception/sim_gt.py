@@ -3,8 +3,11 @@
 The camera cloud is real (ray-cast or rendered, with optional Gaussian noise); only the
 segmentation and the class of each segment come from the simulator, as "ground-truth
 segmentation" does in the paper's simulation experiments (A.7). The ground is not an object.
-`SimGroundTruthPerception` perceives a `World` directly (the executive uses it);
-`SimGroundTruthBackend` is the same backend on the common observation interface (`backends.py`).
+`SimGroundTruthPerception` perceives a `World` directly, through the same ray casting and sampling as
+the training data (`f2p_sim.observe`), and reads the world's ground-truth relations (A.9): the
+executive's perception in simulated trials (`f2p_monitor.executive.Perception`). `SimGroundTruthBackend`
+is the same segmentation on the common observation interface (`backends.py`), for the perception node
+and `perception.SimCameraPerception`.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from f2p_perception.observation import CameraObservation, check_observation
 from f2p_perception.segmentation import Segmentation
 from f2p_sim.observe import RayCastCamera, observe
 from f2p_sim.relations import box_from_points
+from f2p_sim.transitions import world_relations
 from f2p_sim.world import World
 
 
 class SimGroundTruthPerception:
-    """Perceive a `World` through one of its cameras, segmented by simulator labels."""
+    """Perceive a `World` through one of its cameras, segmented by simulator labels; the relations of a
+    perceived scene are the world's ground truth (A.9), as the simulated robot publishes them."""
 
     def __init__(self, world: World, camera: str = "default", n_points: int = SEGMENT_POINTS, noise_sigma: float = 0.0,
                  width: int = 320, height: int = 240):
@@ -44,6 +49,12 @@ class SimGroundTruthPerception:
         return PerceivedScene(names=names, classes=[w.spec(n).cls.value for n in names],
                               points=obs.segments[self.objects], visible=obs.visible[self.objects],
                               box_lo=lo, box_hi=hi, segments=segments)
+
+    def relations(self, scene: PerceivedScene) -> tuple[np.ndarray, np.ndarray]:
+        """The world's ground-truth relations (A.9) among `scene`'s objects, in its order: (N, U), (N, N, R)."""
+        rel = world_relations(self.world)
+        idx = [rel.index(n) for n in scene.names]
+        return rel.unary[idx], rel.binary[np.ix_(idx, idx)]
 
 
 class SimGroundTruthBackend:

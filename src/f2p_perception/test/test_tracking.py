@@ -7,7 +7,7 @@ import pytest
 
 from f2p_core.skills import SkillCall, SkillStatus
 from f2p_perception.evaluate import match_segments
-from f2p_perception.perception import SimPerception
+from f2p_perception.perception import SimCameraPerception
 from f2p_perception.tracking import IdentityTracker, TrackerConfig
 from f2p_sim import tasks
 from f2p_sim.skills import execute
@@ -59,7 +59,7 @@ def test_given_names_are_kept_and_numbering_continues_after_them():
 def test_identities_survive_a_pick_and_place_with_the_geometric_backend():
     sample = tasks.sample("organize", np.random.default_rng(2), 3)
     world = World(sample.scene)
-    perception = SimPerception(world, "geometric", n_points=16)
+    perception = SimCameraPerception(world, "geometric", n_points=16)
 
     def names_by_object() -> dict[str, str]:
         scene = perception.perceive(np.random.default_rng(0))
