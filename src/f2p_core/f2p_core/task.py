@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Protocol
 
-from f2p_core.skills import PARAM_NAMES, SkillType
+import numpy as np
 
-__all__ = ["SkeletonStep", "TaskStage"]
+from f2p_core.goal import Goal
+from f2p_core.skills import PARAM_NAMES, SkillCall, SkillType
+
+__all__ = ["SkeletonStep", "TaskPlan", "TaskStage"]
 
 
 @dataclass(frozen=True)
@@ -60,3 +64,19 @@ class TaskStage(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+class TaskPlan(Protocol):
+    """What the executive reads of a plan, and what travels in `f2p_msgs/Plan`: the planner's
+    `PlanResult` is one, `f2p_ros.convert.ReceivedPlan` (a Plan message read back) another.
+
+    skill_calls: the H skills to run; predicted_unary (H+1, N', U) / predicted_binary (H+1, N', N', R):
+    relation probabilities, step 0 the scene as planned from, step h+1 after skill h, objects in the
+    scene's order (N' >= N: extra rows are padding); model_version: the model that made the plan."""
+
+    goal: Goal
+    skill_calls: list[SkillCall]
+    predicted_unary: np.ndarray
+    predicted_binary: np.ndarray
+    goal_probability: float
+    model_version: str

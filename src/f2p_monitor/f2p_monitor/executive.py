@@ -36,7 +36,7 @@ from f2p_core.goal import Goal
 from f2p_core.relations import table_lookup
 from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall, SkillStatus
-from f2p_core.task import TaskStage
+from f2p_core.task import TaskPlan, TaskStage
 from f2p_monitor.belief import carry_occluded
 from f2p_monitor.classify import classify
 from f2p_monitor.failure import DetectionConfig, compare
@@ -64,21 +64,6 @@ class Learner(Protocol):
         """Learn from an incorrect-prediction failure; return (new model, its version) or None.
         The model may be None where the learner runs elsewhere (the planner node loads it)."""
         ...
-
-
-class TaskPlan(Protocol):
-    """What the executive reads of a plan; `f2p_planner.planner.PlanResult` is one.
-
-    skill_calls: the H skills to run; predicted_unary (H+1, N', U) / predicted_binary
-    (H+1, N', N', R): relation probabilities, step 0 the scene as planned from, step h+1 after
-    skill h, objects in the scene's order (N' >= N: extra rows are padding); model_version: the
-    model that made the plan."""
-
-    skill_calls: list[SkillCall]
-    predicted_unary: np.ndarray
-    predicted_binary: np.ndarray
-    goal_probability: float
-    model_version: str
 
 
 class Planner(Protocol):

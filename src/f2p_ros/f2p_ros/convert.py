@@ -46,10 +46,11 @@ from sensor_msgs.msg import Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
 from f2p_core.failure import FailureClass, FailureEvent, Mismatch
+from f2p_core.goal import Goal
 from f2p_core.relations import BINARY, THRESHOLD, UNARY
 from f2p_core.scene import SEGMENT_POINTS, PerceivedScene
 from f2p_core.skills import PARAM_NAMES, SkillCall, SkillResult, SkillStatus, SkillType
-from f2p_core.task import SkeletonStep
+from f2p_core.task import SkeletonStep, TaskPlan
 from f2p_msgs.action import ExecuteSkill
 from f2p_msgs.msg import FailureEvent as FailureEventMsg
 from f2p_msgs.msg import (
@@ -677,11 +678,11 @@ def task_from_msg(msg: Task) -> SimTask:
 
 @dataclass
 class ReceivedPlan:
-    """A plan as the executive reads it (`f2p_monitor.executive.TaskPlan`): H skills and the
+    """A plan as the executive reads it (`f2p_core.task.TaskPlan`): H skills and the
     relations predicted after each, (H+1, N, U) / (H+1, N, N, R) probabilities over the scene's
     objects with step 0 (the scene planned from, which the message does not carry) all zeros."""
 
-    goal: str
+    goal: Goal
     skill_calls: list[SkillCall]
     predicted_unary: np.ndarray
     predicted_binary: np.ndarray
@@ -689,19 +690,7 @@ class ReceivedPlan:
     model_version: str
 
 
-class PlanLike(Protocol):
-    """What `plan_to_msg` reads of a plan (`f2p_planner.planner.PlanResult` has it): f2p_ros sits below
-    the planner, so it names the fields, not the class."""
-
-    goal: object  # a Goal (its `.text`) or the goal text
-    skill_calls: list[SkillCall]
-    predicted_unary: np.ndarray  # (H + 1, N, U)
-    predicted_binary: np.ndarray  # (H + 1, N, N, R)
-    goal_probability: float
-    model_version: str
-
-
-def plan_to_msg(plan: PlanLike, names: Sequence[str], stamp: Time | None = None,
+def plan_to_msg(plan: TaskPlan, names: Sequence[str], stamp: Time | None = None,
                 threshold: float = 0.0) -> Plan:
     """Plan message of a PlanResult over the scene objects `names` (the first len(names) rows of
     the predictions; further rows are the model's padding). `predicted_states[i]` lists the
@@ -711,7 +700,7 @@ def plan_to_msg(plan: PlanLike, names: Sequence[str], stamp: Time | None = None,
     if plan.predicted_unary.shape[0] != steps + 1 or plan.predicted_binary.shape[0] != steps + 1:
         raise ValueError(f"a plan of {steps} skills needs {steps + 1} predicted steps, "
                          f"got {plan.predicted_unary.shape[0]}")
-    return Plan(header=make_header("", stamp), goal=plan.goal.text if hasattr(plan.goal, "text") else str(plan.goal),
+    return Plan(header=make_header("", stamp), goal=plan.goal.text,
                 skills=[skill_to_msg(c) for c in plan.skill_calls],
                 predicted_states=[relations_to_msg(names, np.asarray(plan.predicted_unary[h + 1][:n], np.float64),
                                                    np.asarray(plan.predicted_binary[h + 1][:n, :n], np.float64),
@@ -730,7 +719,7 @@ def plan_from_msg(msg: Plan, names: Sequence[str]) -> ReceivedPlan:
     binary = np.zeros((steps + 1, n, n, len(BINARY)), dtype=np.float32)
     for h, state in enumerate(msg.predicted_states):
         unary[h + 1], binary[h + 1] = relations_from_msg(state, names)
-    return ReceivedPlan(msg.goal, [skill_from_msg(s) for s in msg.skills], unary, binary,
+    return ReceivedPlan(Goal.parse(msg.goal), [skill_from_msg(s) for s in msg.skills], unary, binary,
                         float(msg.goal_probability), msg.model_version)
 
 

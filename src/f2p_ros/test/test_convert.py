@@ -12,6 +12,7 @@ from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import PointCloud2, PointField
 
 from f2p_core.failure import FailureEvent, Mismatch
+from f2p_core.goal import Goal
 from f2p_core.relations import BINARY, UNARY
 from f2p_core.scene import PerceivedScene
 from f2p_core.skills import PARAM_NAMES, SkillCall, SkillResult, SkillStatus, SkillType
@@ -383,7 +384,7 @@ def _plan(steps: int = 2, n: int = 3):
     rng = np.random.default_rng(4)
     calls = [SkillCall(SkillType.PICK_PLACE, ("cup_1", "table_B"), [0.1, 0.2, 0.0, 0.5]),
              SkillCall(SkillType.PUSH, ("cube_1",), [0.3, 0.1])][:steps]
-    return SimpleNamespace(goal=SimpleNamespace(text="on(cup_1, table_B)"), skill_calls=calls,
+    return SimpleNamespace(goal=Goal.parse("on(cup_1, table_B)"), skill_calls=calls,
                            predicted_unary=rng.random((steps + 1, n + 2, len(UNARY))),  # 2 padding rows
                            predicted_binary=rng.random((steps + 1, n + 2, n + 2, len(BINARY))),
                            goal_probability=0.42, model_version="v0007")
@@ -395,6 +396,7 @@ def test_plan_round_trip_carries_every_predicted_relation_of_the_scene_objects()
     assert msg.goal == "on(cup_1, table_B)" and msg.model_version == "v0007" and len(msg.predicted_states) == 2
     assert msg.goal_probability == pytest.approx(0.42)
     back = convert.plan_from_msg(msg, names)
+    assert back.goal == plan.goal
     assert back.model_version == "v0007" and [c.type for c in back.skill_calls] == [SkillType.PICK_PLACE,
                                                                                      SkillType.PUSH]
     assert back.predicted_unary.shape == (3, 3, len(UNARY)) and not back.predicted_unary[0].any()
