@@ -341,6 +341,19 @@ class GeometricBackend:
         # rim): crumbs that touch (within eps) are one segment before anything is judged.
         obj = _absorb_fragments(_relabel(obj), near_edges, c.fragment_points, crumbs_only=True)
         old = obj.copy()
+        contents = self._contents(pts, obj, group)
+        obj = self._join_pieces(pts, obj, contents, near_edges, all_edges)
+        obj = self._split_contents(pts, normals, obj, np.isin(old, contents) if contents else None, near_edges)
+        obj = self._join_held_pieces(pts, obj, np.isin(old, contents) if contents else None)
+        obj = self._absorb_outside_hollows(pts, normals, obj, near_edges, loose_edges)
+        size = np.bincount(obj[obj >= 0])
+        obj = np.where((obj >= 0) & (size[np.maximum(obj, 0)] >= c.min_points), obj, -1)
+        return _relabel(obj)
+
+    def _contents(self, pts: np.ndarray, obj: np.ndarray, group: np.ndarray) -> list[int]:
+        """The segments that stay separate within their group: solid, inside the footprint of the rest of
+        the group (by `content_margin`), rising `content_height` above its bottom, not one vertical plane."""
+        c = self.config
         contents: list[int] = []
         k = int(obj.max(initial=-1)) + 1
         lo, hi = _boxes(pts, obj)
@@ -361,12 +374,19 @@ class GeometricBackend:
                               and hi[s, 2] >= glo[2] + c.content_height  # a floor patch does not rise
                               and not _is_wall(pts[obj == s], c.wall_planarity))
             contents.extend(members[content].tolist())
-        # The rest of a group: the pieces that touch (walls, rims, floors of one container) are one.
+        return contents
+
+    def _join_pieces(self, pts: np.ndarray, obj: np.ndarray, contents: list[int], near_edges: np.ndarray,
+                     all_edges: np.ndarray) -> np.ndarray:
+        """The rest of a group: the pieces that touch (walls, rims, floors of one container) are one.
+        Pixel-neighbour (grazing) links join only where one side is a piece -- a wall, a flat rim or
+        floor, a fragment: two solids linked only that way are packed items whose coplanar sides are
+        seen edge-on."""
+        c = self.config
+        k = int(obj.max(initial=-1)) + 1
+        size = np.bincount(obj[obj >= 0], minlength=k)
         is_content = np.zeros(k, bool)
         is_content[contents] = True
-        # Pixel-neighbour (grazing) links join only where one side is a piece -- a wall, a flat
-        # rim or floor, a fragment: two solids linked only that way are packed items whose
-        # coplanar sides are seen edge-on.
         piece = np.array([size[s] >= c.fragment_points and _is_piece(pts[obj == s], c) for s in range(k)], bool)
         big = size >= c.fragment_points  # fragments go to one neighbour at the end, never bridge two
         near_pairs = _segment_pairs(obj, near_edges)
@@ -375,24 +395,34 @@ class GeometricBackend:
                               & big[far_pairs[:, 0]] & big[far_pairs[:, 1]]]
         pairs = np.concatenate([near_pairs, far_pairs])
         pairs = pairs[~is_content[pairs[:, 0]] & ~is_content[pairs[:, 1]]]
-        obj = _relabel(_components(k, pairs)[obj])
-        # Contents packed in rows are joined by their coplanar sides, seen edge-on (a 12 mm gap is
-        # smaller than a pixel's footprint on a surface at a grazing angle); their tops are apart.
+        return _relabel(_components(k, pairs)[obj])
+
+    def _split_contents(self, pts: np.ndarray, normals: np.ndarray, obj: np.ndarray, was_content: np.ndarray | None,
+                        near_edges: np.ndarray) -> np.ndarray:
+        """Contents packed in rows are joined by their coplanar sides, seen edge-on (a 12 mm gap is
+        smaller than a pixel's footprint on a surface at a grazing angle); their tops are apart: split
+        each segment of content points (`was_content`) by its tops."""
+        c = self.config
         nxt = int(obj.max(initial=-1)) + 1
-        for s in np.unique(obj[np.isin(old, contents)]) if contents else []:
+        for s in np.unique(obj[was_content]) if was_content is not None else []:
             idx = np.flatnonzero(obj == s)
             parts = _split_by_tops(pts[idx], normals[idx], near_edges, idx, c)
             for q in range(1, int(parts.max(initial=0)) + 1):
                 obj[idx[parts == q]] = nxt
                 nxt += 1
-        # A piece lying within the box of a segment it touches is part of it: the side of a book or
-        # a cup seen edge-on (its points are too sparse to join its other faces), a rim, a floor.
+        return obj
+
+    def _join_held_pieces(self, pts: np.ndarray, obj: np.ndarray, was_content: np.ndarray | None) -> np.ndarray:
+        """A piece lying within the box of a segment it touches is part of it: the side of a book or a cup
+        seen edge-on (its points are too sparse to join its other faces), a rim, a floor. It joins the
+        tightest box around it (a book's side, not the shelf holding the book); contents stay."""
+        c = self.config
         obj = _relabel(obj)
         k = int(obj.max(initial=-1)) + 1
         lo, hi = _boxes(pts, obj)
         size = np.bincount(obj[obj >= 0], minlength=k)
         held = np.zeros(k, bool)
-        held[np.unique(obj[np.isin(old, contents)])] = bool(contents)
+        held[np.unique(obj[was_content]) if was_content is not None else []] = was_content is not None
         volume = np.prod(np.maximum(hi - lo, c.eps), axis=1)
         parent = np.arange(k)
         for s in np.argsort(size):
@@ -400,12 +430,16 @@ class GeometricBackend:
                 continue  # fragments go to the neighbour they touch (below): a capsule's tip is not a cup's
             inside = np.all(lo[s] >= lo - c.eps, axis=1) & np.all(hi[s] <= hi + c.eps, axis=1) & (size > size[s])
             inside[s] = False
-            if inside.any():  # the tightest box around it: a book's side, not the shelf holding the book
+            if inside.any():
                 parent[s] = np.flatnonzero(inside)[np.argmin(volume[inside])]
-        obj = _relabel(_resolve(parent)[obj])
-        # Fragments of a few points join the neighbour they touch most: first what touches within
-        # eps, then through neighbouring pixels -- except a crumb standing inside the footprint of
-        # an open box, well above its bottom: a capsule's tip seen over a cup's rim is a capsule.
+        return _relabel(_resolve(parent)[obj])
+
+    def _absorb_outside_hollows(self, pts: np.ndarray, normals: np.ndarray, obj: np.ndarray, near_edges: np.ndarray,
+                                loose_edges: np.ndarray) -> np.ndarray:
+        """Fragments of a few points join the neighbour they touch most: first what touches within eps,
+        then through neighbouring pixels -- except a crumb standing inside the footprint of an open box,
+        well above its bottom: a capsule's tip seen over a cup's rim is a capsule."""
+        c = self.config
         obj = _absorb_fragments(obj, near_edges, c.fragment_points)
         lo, hi = _boxes(pts, obj)
         size = np.bincount(obj[obj >= 0])
@@ -422,10 +456,7 @@ class GeometricBackend:
                     cls = classify_segment(pts[m], normals[m], lo[q], hi[q], ShapeContext())[0]
                     hollow[q] = cls in ("cup", "container")
                 keep[s] |= inside and hollow[q]
-        obj = _absorb_fragments(obj, loose_edges, c.fragment_points, keep=keep)
-        size = np.bincount(obj[obj >= 0])
-        obj = np.where((obj >= 0) & (size[np.maximum(obj, 0)] >= c.min_points), obj, -1)
-        return _relabel(obj)
+        return _absorb_fragments(obj, loose_edges, c.fragment_points, keep=keep)
 
     # --- the backend interface --------------------------------------------------------------
     def for_resolution(self, obs: CameraObservation) -> GeometricConfig:
