@@ -152,14 +152,12 @@ def test_ros_nodes_join_the_graph_and_stop_on_ctrl_c(tmp_path, prefix):
 def test_record_writes_a_closed_bag_of_what_was_published(tmp_path, prefix, ros):
     """`--record DIR`: the recorder starts with the graph, records what is published on the graph's
     topics (a latched one before it subscribed, events after), and Ctrl-C closes the bag."""
-    from std_msgs.msg import String
-
-    from f2p_msgs.msg import FailureEvent
+    from f2p_msgs.msg import FailureEvent, Task
     from f2p_ros import names
     from f2p_ros.qos import topic_qos
 
-    task = ros.node.create_publisher(String, names.SIM_TASK_TOPIC, topic_qos(names.SIM_TASK_TOPIC))
-    task.publish(String(data='{"distribution": "transport"}'))  # latched: recorded though sent first
+    task = ros.node.create_publisher(Task, names.SIM_TASK_TOPIC, topic_qos(names.SIM_TASK_TOPIC))
+    task.publish(Task(distribution="transport"))  # latched: recorded though sent first
     bag = tmp_path / "bag"
     proc = _bringup(tmp_path, prefix, graph_yaml({"idle_one": "idle"}), "--record", str(bag), installed=True)
     try:

@@ -23,12 +23,11 @@ from action_msgs.msg import GoalStatus
 from conftest import REPO
 from rclpy.action import ActionClient
 from sensor_msgs.msg import Image
-from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
 from f2p_core.relations import BINARY
 from f2p_msgs.action import ExecuteSkill
-from f2p_msgs.msg import LabelMap, SegmentedScene, Skill, SymbolicState
+from f2p_msgs.msg import LabelMap, SegmentedScene, Skill, SymbolicState, Task
 from f2p_ros import names
 from f2p_ros.convert import (
     image_from_msg,
@@ -94,20 +93,20 @@ class Client:
         self.node = rclpy.create_node("robot_graph_test")
         self.scenes: list[SegmentedScene] = []
         self.relations: list[SymbolicState] = []
-        self.task: String | None = None
+        self.task: Task | None = None
         self.images: list[Image] = []
         self.label_images: list[Image] = []
         self.label_maps: list[LabelMap] = []
         for msg_type, topic, sink in ((SegmentedScene, names.SCENE_TOPIC, self.scenes.append),
                                       (SymbolicState, names.OBSERVED_RELATIONS_TOPIC, self.relations.append),
-                                      (String, names.SIM_TASK_TOPIC, self._task),
+                                      (Task, names.SIM_TASK_TOPIC, self._task),
                                       (Image, names.CAMERA_IMAGE_TOPIC, self.images.append),
                                       (Image, names.CAMERA_LABEL_IMAGE_TOPIC, self.label_images.append),
                                       (LabelMap, names.CAMERA_LABEL_MAP_TOPIC, self.label_maps.append)):
             self.node.create_subscription(msg_type, topic, sink, topic_qos(topic))
         self.action = ActionClient(self.node, ExecuteSkill, names.EXECUTE_SKILL_ACTION)
 
-    def _task(self, msg: String) -> None:
+    def _task(self, msg: Task) -> None:
         self.task = msg
 
     def wait(self, predicate, timeout_s: float, what: str):

@@ -30,12 +30,11 @@ from launch.actions import RegisterEventHandler  # noqa: E402
 from launch.event_handlers import OnProcessExit  # noqa: E402
 from launch_pytest.actions import ReadyToTest  # noqa: E402
 from launch_ros.actions import Node  # noqa: E402
-from std_msgs.msg import String  # noqa: E402
 
 from f2p_bringup.launch_actions import _typed_parameters  # noqa: E402
 from f2p_model.store import ModelStore  # noqa: E402
 from f2p_msgs.action import ExecuteTask, PlanTask  # noqa: E402
-from f2p_msgs.msg import FailureEvent, ModelVersion, SegmentedScene  # noqa: E402
+from f2p_msgs.msg import FailureEvent, ModelVersion, SegmentedScene, Task  # noqa: E402
 from f2p_ros import names  # noqa: E402
 from f2p_ros.convert import step_to_msg, task_from_msg  # noqa: E402
 from f2p_ros.qos import topic_qos  # noqa: E402
@@ -101,7 +100,7 @@ def run_main_task(ros, nodes, tmp_path) -> None:
     t0 = time.monotonic()
     v1 = ModelStore(tmp_path / "models").latest()
     seen: dict = {"task": None, "scene": None, "failures": [], "versions": []}
-    ros.node.create_subscription(String, names.SIM_TASK_TOPIC, lambda m: seen.__setitem__("task", m),
+    ros.node.create_subscription(Task, names.SIM_TASK_TOPIC, lambda m: seen.__setitem__("task", m),
                                  topic_qos(names.SIM_TASK_TOPIC))
     ros.node.create_subscription(SegmentedScene, names.SCENE_TOPIC,
                                  lambda m: seen["scene"] is None and seen.__setitem__("scene", m),

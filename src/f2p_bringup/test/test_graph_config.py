@@ -248,7 +248,7 @@ def test_find_config_looks_in_the_checkout_then_the_install(tmp_path, monkeypatc
 
 
 def test_the_repository_configs_name_only_parameters_their_nodes_declare():
-    """Learner, monitor, planner and sim_robot declare their parameters from one dataclass each
+    """Learner, monitor, planner, sim_robot and stretch_robot declare their parameters from one dataclass each
     (`f2p_ros.params`); a config or an override naming one they lack, or a value they refuse, is an error
     before anything starts."""
     for name in ("sim.yaml", "robot.yaml"):
@@ -258,6 +258,8 @@ def test_the_repository_configs_name_only_parameters_their_nodes_declare():
         assert classes["learner"].__name__ == "LearnerParameters"
         assert classes["monitor"].__name__ == "MonitorParameters"
         assert classes["planner"].__name__ == "PlannerParameters"
+    stretch = load_graph(CONFIG / "robot.yaml").nodes["stretch_robot"]
+    assert parameters_class(stretch).__name__ == "StretchRobotParameters"
     sim = load_graph(CONFIG / "sim.yaml")
     for override, message in (("learner.partcles=3", "unknown parameter(s) ['partcles']"),
                               ("monitor.relations=some", "relations must be 'goal' or 'all'"),

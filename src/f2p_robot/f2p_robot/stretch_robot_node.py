@@ -1,6 +1,7 @@
 """The `stretch_robot` node: a Hello Robot Stretch RE2 behind /f2p/execute_skill.
 
-Parameters in (`backend`: stretch_body | trajectory; the base's starting pose in the scene frame),
+Parameters in (`f2p_robot.stretch_parameters.StretchRobotParameters`: `backend`, stretch_body | trajectory;
+the base's starting pose in the scene frame),
 library calls in the middle (stretch_kinematics.plan_skill, then a stretch_backends backend),
 result out. The target object's box comes from the latest /f2p/scene. The base pose is dead
 reckoned from the goals the node sends (the scene frame is the robot's odometry frame at start
@@ -26,9 +27,11 @@ from rclpy.node import Node
 from f2p_msgs.action import ExecuteSkill
 from f2p_msgs.msg import SegmentedScene
 from f2p_robot.stretch_backends import BackendError, make_backend
-from f2p_robot.stretch_kinematics import ObjectBox, StretchState, UnreachableError, plan_skill
+from f2p_robot.stretch_kinematics import ObjectBox, UnreachableError, plan_skill
+from f2p_robot.stretch_parameters import StretchRobotParameters
 from f2p_ros import names
 from f2p_ros.convert import aborted_result, invalid_result, scene_from_msg, skill_from_msg
+from f2p_ros.params import declare
 from f2p_ros.qos import action_server_qos, topic_qos
 from f2p_ros.spin import run_node
 
@@ -38,12 +41,10 @@ RESULT_TIMEOUT_S = 60
 class StretchRobotNode(Node):
     def __init__(self) -> None:
         super().__init__("stretch_robot")
-        p = self.declare_parameter
-        backend = str(p("backend", "stretch_body").value)
-        self.state = StretchState(base_x=float(p("base_x", 0.0).value), base_y=float(p("base_y", 0.0).value),
-                                  base_theta=float(p("base_theta", 0.0).value))
+        params = declare(self, StretchRobotParameters)
+        self.state = params.state()
         group = ReentrantCallbackGroup()
-        self.backend = make_backend(backend, self, group)  # BackendError: fail fast (main)
+        self.backend = make_backend(params.backend, self, group)  # BackendError: fail fast (main)
         self.lock = threading.Lock()  # one skill at a time: one process owns the hardware
         self.scene = None
         self.create_subscription(SegmentedScene, names.SCENE_TOPIC, self.on_scene, topic_qos(names.SCENE_TOPIC),
