@@ -188,7 +188,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     lr.add_argument("--store", default="models", help="model store")
     lr.add_argument("--version", default="latest")
     lr.add_argument("--particles", type=argtypes.positive_int, default=20, help="M (A.5)")
-    lr.add_argument("--state-iterations", type=argtypes.positive_int, default=8,
+    lr.add_argument("--state-iterations", type=argtypes.positive_int, default=20,
                     help="InferenceConfig.state_iterations")
     lr.add_argument("--action-iterations", type=argtypes.positive_int, default=10,
                     help="InferenceConfig.action_iterations")

@@ -282,6 +282,7 @@ NODE_PARAMETERS: dict[tuple[str, str], str] = {
     ("f2p_planner", "planner"): "f2p_planner.parameters:PlannerParameters",
     ("f2p_robot", "sim_robot"): "f2p_robot.sim_parameters:SimRobotParameters",
     ("f2p_robot", "stretch_robot"): "f2p_robot.stretch_parameters:StretchRobotParameters",
+    ("f2p_perception", "perception"): "f2p_perception.parameters:PerceptionParameters",
 }
 
 

@@ -248,13 +248,14 @@ def test_find_config_looks_in_the_checkout_then_the_install(tmp_path, monkeypatc
 
 
 def test_the_repository_configs_name_only_parameters_their_nodes_declare():
-    """Learner, monitor, planner, sim_robot and stretch_robot declare their parameters from one dataclass each
+    """Every node declares their parameters from one dataclass each
     (`f2p_ros.params`); a config or an override naming one they lack, or a value they refuse, is an error
     before anything starts."""
     for name in ("sim.yaml", "robot.yaml"):
         graph = load_graph(CONFIG / name)
         check_parameters(graph)
         classes = {n: parameters_class(node) for n, node in graph.nodes.items()}
+        assert all(classes.values()), [n for n, c in classes.items() if c is None]
         assert classes["learner"].__name__ == "LearnerParameters"
         assert classes["monitor"].__name__ == "MonitorParameters"
         assert classes["planner"].__name__ == "PlannerParameters"
@@ -265,7 +266,8 @@ def test_the_repository_configs_name_only_parameters_their_nodes_declare():
                               ("monitor.relations=some", "relations must be 'goal' or 'all'"),
                               ("learner.method=guess", "unknown method 'guess'"),
                               ("sim_robot.task=juggle", "unknown task 'juggle'"),
-                              ("planner.num_samples=0", "num_samples must be >= 1")):
+                              ("planner.num_samples=0", "num_samples must be >= 1"),
+                              ("perception.backend=magic", "unknown perception backend 'magic'")):
         graph, _ = apply_overrides(sim, [override])
         with pytest.raises(GraphConfigError, match=re.escape(message)):
             check_parameters(graph)

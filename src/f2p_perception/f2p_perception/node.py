@@ -6,8 +6,8 @@ out. Backend `sim_gt` pairs each labelled cloud (/f2p/camera/points) with its la
 with the robot's observed relations of the same capture. A malformed message is logged and
 skipped: one bad capture must not take perception down.
 
-Parameters: backend ("sim_gt"), n_points (128, points per segment, A.11.2), seed (0, farthest
-point sampling).
+Parameters: the fields of `f2p_perception.parameters.PerceptionParameters` (declared from there by
+`f2p_ros.params.declare`); the node runs backend `sim_gt` only so far.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import numpy as np
 from rclpy.node import Node
 from sensor_msgs.msg import PointCloud2
 
-from f2p_core.scene import SEGMENT_POINTS
 from f2p_msgs.msg import LabelMap, SegmentedScene
 from f2p_perception.labelled import scene_from_labelled_cloud
+from f2p_perception.parameters import PerceptionParameters
 from f2p_ros import names
 from f2p_ros.convert import cloud_from_msg, label_indices, label_map_from_msg, scene_to_msg, stamp_key
+from f2p_ros.params import declare
 from f2p_ros.qos import topic_qos
 from f2p_ros.spin import run_node
 from f2p_ros.sync import StampPairer
@@ -33,14 +34,12 @@ BACKENDS = ("sim_gt",)
 class PerceptionNode(Node):
     def __init__(self) -> None:
         super().__init__("perception")
-        self.backend = self.declare_parameter("backend", "sim_gt").value
-        self.n_points = int(self.declare_parameter("n_points", SEGMENT_POINTS).value)
-        seed = int(self.declare_parameter("seed", 0).value)
+        params = declare(self, PerceptionParameters)
+        self.backend, self.n_points = params.backend, params.n_points
         if self.backend not in BACKENDS:
-            raise ValueError(f"perception backend '{self.backend}' is not available; accepted: {list(BACKENDS)}")
-        if self.n_points <= 0:
-            raise ValueError(f"n_points must be positive, got {self.n_points}")
-        self.rng = np.random.default_rng(seed)
+            raise ValueError(f"perception backend '{self.backend}' is not available in the node yet; accepted: "
+                             f"{list(BACKENDS)}")
+        self.rng = np.random.default_rng(params.seed)
         self.pairer: StampPairer[PointCloud2, LabelMap] = StampPairer(keep=4)
         self.pub = self.create_publisher(SegmentedScene, names.SCENE_TOPIC, topic_qos(names.SCENE_TOPIC))
         self.create_subscription(PointCloud2, names.CAMERA_POINTS_TOPIC, self.on_cloud,
