@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,7 @@ def scene_stats(n_objects: int, seed: int) -> dict:
             push = SkillCall(SkillType.PUSH, (pushed,), [along + da, dist])
             world, status = run(sample, [push])
             rel = world_relations(world)
-            row = all(rel.holds("in_contact", a, b) for a, b in zip(shelf_books, shelf_books[1:], strict=False))
+            row = all(rel.holds("in_contact", a, b) for a, b in pairwise(shelf_books))
             on = all(rel.holds("on", b, "shelf_1") for b in shelf_books)
             if status is SkillStatus.OK and row and on:
                 kept.append([round(da, 3), dist])
