@@ -435,11 +435,14 @@ def packing(rng: np.random.Generator, n_objects: int, real: bool = False) -> Tas
     others (it must push its neighbours together), then place the last book on the shelf.
 
     Layout across the bay (y): wall | book_1, gap, book_2, ..., book_m | pusher room | wall.
-    The pusher room (PUSHER_ROOM) is narrower than a book; after the books are pushed together
-    the freed space, pusher room + (m−1)·gap, holds the last book."""
+    The pusher room (PUSHER_ROOM) is narrower than a book, and so is every gap; after the books are
+    pushed together the freed space, pusher room + (m−1)·gap, holds the last book."""
     n_shelf = n_objects - 1
     book = _vary(BOOK, rng, real, 0.1)
-    gap = book[1] * rng.uniform(0.6, 0.8)
+    # The gaps add up to 0.6-0.8 of a book's width whatever the number of books, so one push within
+    # PUSH_DISTANCE closes them all (with one gap per pair of neighbours, 5 and 7 objects needed pushes of
+    # 0.12-0.22 m, beyond the 0.15 m a push travels: experiments/RESULTS.md "Constrained Packing").
+    gap = book[1] * rng.uniform(0.6, 0.8) / max(n_shelf - 1, 1)
     wall = 0.02
     inner = n_shelf * book[1] + (n_shelf - 1) * gap + PUSHER_ROOM + 0.003
     shelf_size = (0.22, inner + 2 * wall, 0.26)
