@@ -247,3 +247,25 @@ def test_stretch_robot_fails_fast_without_a_robot(domain, backend, message):
                           capture_output=True, text=True, env=env, timeout=30, check=False)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert message in proc.stderr
+
+
+def test_geometric_perception_segments_an_unlabelled_cloud_in_the_graph(graph, client):
+    """Perception with nothing from the simulator but the cloud: sim_robot publishes no labels, the
+    perception node runs the geometric backend through `Perception` and publishes a scene whose segments
+    lie on the objects the robot's world holds (their boxes, checked against the robot's label map)."""
+    graph("f2p_robot", "sim_robot", task="transport", n_objects=3, seed=0, real="true",
+          ground_truth_labels="false")
+    graph("f2p_perception", "perception", backend="geometric", n_points=64)
+    client.wait(lambda: client.task and client.scenes, 30.0, "task and scene")  # no ground truth: no relations
+    task, scene = task_from_msg(client.task), scene_from_msg(client.scenes[-1], n_points=8)
+    objects = [i for i, c in task.objects if c != "table"]
+    assert len(scene.names) >= len(objects), (scene.names, objects)  # tables, the box, its items, markers
+    assert len(set(scene.names)) == len(scene.names) and all(scene.names)
+    assert {"table"} <= set(scene.classes)
+    trigger = client.node.create_client(Trigger, names.CAMERA_CAPTURE_SERVICE)
+    assert trigger.wait_for_service(timeout_sec=10.0)
+    n = len(client.scenes)
+    trigger.call_async(Trigger.Request())
+    again = scene_from_msg(client.wait(lambda: client.scenes[n:] and client.scenes[-1], 20.0, "a second scene"),
+                           n_points=8)
+    assert again.names == scene.names  # the tracker keeps identities over captures of an unchanged world

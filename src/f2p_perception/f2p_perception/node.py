@@ -1,13 +1,16 @@
 """The `perception` node: camera cloud in, segmented scene out (/f2p/scene).
 
-Thin by design: parameters in, `scene_from_labelled_cloud` (the library) in the middle, messages
-out. Backend `sim_gt` pairs each labelled cloud (/f2p/camera/points) with its label map
-(/f2p/camera/label_map) by stamp; the scene keeps the cloud's stamp, so the monitor can match it
-with the robot's observed relations of the same capture. A malformed message is logged and
-skipped: one bad capture must not take perception down.
+Thin by design: parameters in, the library in the middle, messages out. Backend `sim_gt` pairs each
+labelled cloud (/f2p/camera/points) with its label map (/f2p/camera/label_map) by stamp
+(`scene_from_labelled_cloud`); `geometric` segments the cloud alone, labels or not, through
+`perception.Perception` (backend + identity tracker + fixed-size samples: the code path of the experiments),
+so the same node runs on a camera that knows nothing of the scene. The scene keeps the cloud's stamp, so
+the monitor can match it with the robot's observed relations of the same capture. A malformed message is
+logged and skipped: one bad capture must not take perception down. (`dino_sam` needs the RGB image, depth
+and camera info beside the cloud: not in the node yet.)
 
 Parameters: the fields of `f2p_perception.parameters.PerceptionParameters` (declared from there by
-`f2p_ros.params.declare`); the node runs backend `sim_gt` only so far.
+`f2p_ros.params.declare`); the node runs `BACKENDS`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from sensor_msgs.msg import PointCloud2
 
 from f2p_msgs.msg import LabelMap, SegmentedScene
 from f2p_perception.labelled import scene_from_labelled_cloud
+from f2p_perception.observation import CameraObservation
 from f2p_perception.parameters import PerceptionParameters
+from f2p_perception.perception import Perception
 from f2p_ros import names
 from f2p_ros.convert import cloud_from_msg, label_indices, label_map_from_msg, scene_to_msg, stamp_key
 from f2p_ros.params import declare
@@ -28,7 +33,9 @@ from f2p_ros.qos import topic_qos
 from f2p_ros.spin import run_node
 from f2p_ros.sync import StampPairer
 
-BACKENDS = ("sim_gt",)
+#: the backends the node runs: sim_gt on labelled clouds and their label maps, the rest on the cloud alone
+BACKENDS = ("sim_gt", "geometric")
+LABELLED = "sim_gt"
 
 
 class PerceptionNode(Node):
@@ -40,6 +47,8 @@ class PerceptionNode(Node):
             raise ValueError(f"perception backend '{self.backend}' is not available in the node yet; accepted: "
                              f"{list(BACKENDS)}")
         self.rng = np.random.default_rng(params.seed)
+        # one Perception for the node's life: its identity tracker keeps names stable over captures
+        self.perception = Perception(self.backend, self.n_points) if self.backend != LABELLED else None
         self.pairer: StampPairer[PointCloud2, LabelMap] = StampPairer(keep=4)
         self.pub = self.create_publisher(SegmentedScene, names.SCENE_TOPIC, topic_qos(names.SCENE_TOPIC))
         self.create_subscription(PointCloud2, names.CAMERA_POINTS_TOPIC, self.on_cloud,
@@ -49,6 +58,9 @@ class PerceptionNode(Node):
         self.get_logger().info(f"perception: backend {self.backend}, {self.n_points} points per segment")
 
     def on_cloud(self, msg: PointCloud2) -> None:
+        if self.perception is not None:
+            self.segment(msg)
+            return
         if names.LABEL_FIELD not in {f.name for f in msg.fields}:
             self.get_logger().error("the cloud has no 'label' field: backend sim_gt needs the robot's ground-truth "
                                     "segmentation (sim_robot ground_truth_labels:=true)", throttle_duration_sec=10.0)
@@ -58,9 +70,23 @@ class PerceptionNode(Node):
             self.perceive(*pair)
 
     def on_label_map(self, msg: LabelMap) -> None:
+        if self.perception is not None:
+            return  # a label-free backend does not use them
         pair = self.pairer.add_second(stamp_key(msg.header.stamp), msg)
         if pair is not None:
             self.perceive(*pair)
+
+    def segment(self, cloud: PointCloud2) -> None:
+        """A label-free backend on one capture (its labels, if any, unused)."""
+        try:
+            points, _ = cloud_from_msg(cloud, drop_nonfinite=True)
+            obs = CameraObservation(points.astype(np.float64), frame_id=cloud.header.frame_id or names.WORLD_FRAME)
+            scene = self.perception.perceive(obs, self.rng)
+        except ValueError as exc:
+            self.get_logger().error(f"skipping the capture at {cloud.header.stamp.sec}.{cloud.header.stamp.nanosec:09d}"
+                                    f": {exc}")
+            return
+        self.pub.publish(scene_to_msg(scene, cloud.header.stamp))
 
     def perceive(self, cloud: PointCloud2, label_map: LabelMap) -> None:
         try:
