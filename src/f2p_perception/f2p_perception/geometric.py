@@ -422,7 +422,8 @@ class GeometricBackend:
         lo, hi = _boxes(pts, obj)
         size = np.bincount(obj[obj >= 0], minlength=k)
         held = np.zeros(k, bool)
-        held[np.unique(obj[was_content]) if was_content is not None else []] = was_content is not None
+        if was_content is not None:
+            held[np.unique(obj[was_content])] = True
         volume = np.prod(np.maximum(hi - lo, c.eps), axis=1)
         parent = np.arange(k)
         for s in np.argsort(size):
