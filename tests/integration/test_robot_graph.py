@@ -22,14 +22,18 @@ import rclpy
 from action_msgs.msg import GoalStatus
 from conftest import REPO
 from rclpy.action import ActionClient
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import Image, PointCloud2
 from std_srvs.srv import Trigger
+from visualization_msgs.msg import Marker, MarkerArray
 
+from f2p_core.geometry import transform_points
 from f2p_core.relations import BINARY
 from f2p_msgs.action import ExecuteSkill
 from f2p_msgs.msg import LabelMap, SegmentedScene, Skill, SymbolicState, Task
+from f2p_perception.frames import pose_to_text
 from f2p_ros import names
 from f2p_ros.convert import (
+    cloud_to_msg,
     image_from_msg,
     label_map_from_msg,
     relations_from_msg,
@@ -249,19 +253,60 @@ def test_stretch_robot_fails_fast_without_a_robot(domain, backend, message):
     assert message in proc.stderr
 
 
-def test_geometric_perception_segments_an_unlabelled_cloud_in_the_graph(graph, client):
+def default_camera_pose() -> np.ndarray:
+    """(4, 4) optical-frame pose of the simulator's default camera, computed in this process from a world
+    of our own (the camera is fixed in every scene): what a user reads off a calibration."""
+    from f2p_perception.simcam import SimCamera
+    from f2p_sim import tasks
+    from f2p_sim.world import World
+
+    return SimCamera(World(tasks.sample("transport", np.random.default_rng(0), 3).scene), "default").pose()
+
+
+def boxes_of(markers: MarkerArray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Object id -> (lo, hi) of the robot's ground-truth box markers (world frame)."""
+    cubes = {m.id: m for m in markers.markers if m.type == Marker.CUBE}
+    labels = {m.id - len(cubes): m.text for m in markers.markers if m.type == Marker.TEXT_VIEW_FACING}
+    out = {}
+    for i, cube in cubes.items():
+        c = np.array([cube.pose.position.x, cube.pose.position.y, cube.pose.position.z])
+        half = np.array([cube.scale.x, cube.scale.y, cube.scale.z]) / 2
+        out[labels[i]] = (c - half, c + half)
+    return out
+
+
+def assert_segments_on_objects(scene, boxes: dict[str, tuple[np.ndarray, np.ndarray]], margin: float = 0.03):
+    """Every perceived segment's centre lies in (or within `margin` of) one ground-truth object's box."""
+    for k, name in enumerate(scene.names):
+        centre = (scene.box_lo[k] + scene.box_hi[k]) / 2
+        inside = [i for i, (lo, hi) in boxes.items() if np.all(centre > lo - margin) and np.all(centre < hi + margin)]
+        assert inside, f"segment {name} ({scene.classes[k]}) at {centre.round(3)} lies on no object"
+
+
+@pytest.mark.parametrize("cloud_frame", ["world", "camera"])
+def test_geometric_perception_segments_an_unlabelled_cloud_in_the_graph(graph, client, cloud_frame):
     """Perception with nothing from the simulator but the cloud: sim_robot publishes no labels, the
     perception node runs the geometric backend through `Perception` and publishes a scene whose segments
-    lie on the objects the robot's world holds (their boxes, checked against the robot's label map)."""
+    lie on the objects the robot's world holds (their boxes, the robot's ground-truth markers). With
+    `cloud_frame:=camera` the robot publishes the cloud in its camera's optical frame, as a driver does, and
+    perception brings it to the world with a static camera pose (computed here, not read from the robot)."""
     graph("f2p_robot", "sim_robot", task="transport", n_objects=3, seed=0, real="true",
-          ground_truth_labels="false")
-    graph("f2p_perception", "perception", backend="geometric", n_points=64)
-    client.wait(lambda: client.task and client.scenes, 30.0, "task and scene")  # no ground truth: no relations
+          ground_truth_labels="false", cloud_frame=cloud_frame)
+    extra = {}
+    if cloud_frame == "camera":
+        extra = {"camera_pose": pose_to_text(default_camera_pose()), "camera_frame": names.CAMERA_OPTICAL_FRAME}
+    graph("f2p_perception", "perception", backend="geometric", n_points=64, **extra)
+    markers: list[MarkerArray] = []
+    client.node.create_subscription(MarkerArray, names.OBJECT_POSES_TOPIC, markers.append,
+                                    topic_qos(names.OBJECT_POSES_TOPIC))
+    client.wait(lambda: client.task and client.scenes and markers, 30.0, "task, scene and object boxes")
     task, scene = task_from_msg(client.task), scene_from_msg(client.scenes[-1], n_points=8)
     objects = [i for i, c in task.objects if c != "table"]
     assert len(scene.names) >= len(objects), (scene.names, objects)  # tables, the box, its items, markers
     assert len(set(scene.names)) == len(scene.names) and all(scene.names)
     assert {"table"} <= set(scene.classes)
+    assert scene.frame_id == names.WORLD_FRAME
+    assert_segments_on_objects(scene, boxes_of(markers[-1]))
     trigger = client.node.create_client(Trigger, names.CAMERA_CAPTURE_SERVICE)
     assert trigger.wait_for_service(timeout_sec=10.0)
     n = len(client.scenes)
@@ -269,3 +314,41 @@ def test_geometric_perception_segments_an_unlabelled_cloud_in_the_graph(graph, c
     again = scene_from_msg(client.wait(lambda: client.scenes[n:] and client.scenes[-1], 20.0, "a second scene"),
                            n_points=8)
     assert again.names == scene.names  # the tracker keeps identities over captures of an unchanged world
+
+
+def test_perception_skips_clouds_it_cannot_use_and_stays_up(graph, client, tmp_path):
+    """Bad input to the geometric node: a cloud in a frame it cannot place, an empty cloud, a cloud of NaNs
+    are each logged with what is wrong and skipped; the organised camera-frame cloud that follows (NaN at
+    the pixels without a measurement) is segmented onto the objects."""
+    from f2p_perception.simcam import SimCamera
+    from f2p_sim import tasks
+    from f2p_sim.world import World
+
+    world = World(tasks.sample("transport", np.random.default_rng(7), 3).scene)
+    camera = SimCamera(world, "default")
+    pose = camera.pose()
+    proc = graph("f2p_perception", "perception", backend="geometric", n_points=64,
+                 camera_pose=pose_to_text(pose), camera_frame="head_optical",
+                 backend_params='"{eps: 0.01}"')  # quoted: rcl reads -p values as YAML
+    pub = client.node.create_publisher(PointCloud2, names.CAMERA_POINTS_TOPIC, topic_qos(names.CAMERA_POINTS_TOPIC))
+    client.wait(lambda: pub.get_subscription_count() > 0, 30.0, "the perception node's subscription")
+    log = tmp_path / "perception.log"
+
+    def send(cloud: PointCloud2, expect: str) -> None:
+        pub.publish(cloud)
+        client.wait(lambda: expect in log.read_text(), 15.0, f"'{expect}' in the perception log")
+
+    obs = camera.observe()
+    grid = np.where(obs.valid[..., None], obs.points, np.nan).astype(np.float32)
+    in_camera = transform_points(grid, np.linalg.inv(pose))
+    send(cloud_to_msg(in_camera, frame_id="wrist_optical"), "'wrist_optical'")
+    send(cloud_to_msg(np.zeros((0, 3)), frame_id="world"), "the point cloud is empty")
+    send(cloud_to_msg(np.full((4, 5, 3), np.nan, np.float32), frame_id="world"), "no valid point")
+    assert not client.scenes and proc.poll() is None
+    pub.publish(cloud_to_msg(in_camera, frame_id="head_optical"))
+    scene = scene_from_msg(client.wait(lambda: client.scenes and client.scenes[-1], 30.0, "a scene"), n_points=8)
+    lo, hi = world.object_boxes()
+    boxes = {n: (lo[i], hi[i]) for i, n in enumerate(world.object_names) if n != "ground"}
+    assert len(scene.names) >= len(boxes) - 2  # the items in the box may join, never fewer than the rest
+    assert_segments_on_objects(scene, boxes)
+    assert proc.poll() is None

@@ -19,12 +19,10 @@ import mujoco
 import numpy as np
 
 from f2p_perception.observation import CameraObservation, Intrinsics
-from f2p_sim.observe import add_noise
+from f2p_sim.observe import add_noise, optical_pose
 from f2p_sim.world import World
 
 BACKGROUND_RGB = (40, 40, 48)  # what a ray that hits nothing shows (dark grey)
-# MuJoCo cameras look along -z with y up; the optical frame looks along +z with y down.
-_MJ_TO_OPTICAL = np.diag([1.0, -1.0, -1.0])
 
 
 class SimCamera:
@@ -53,11 +51,7 @@ class SimCamera:
 
     def pose(self) -> np.ndarray:
         """(4, 4) optical frame -> world, from the current `data.cam_xpos/cam_xmat`."""
-        d = self.world.data
-        out = np.eye(4)
-        out[:3, :3] = d.cam_xmat[self.cam_id].reshape(3, 3) @ _MJ_TO_OPTICAL
-        out[:3, 3] = d.cam_xpos[self.cam_id]
-        return out
+        return optical_pose(self.world.data, self.cam_id)
 
     def observe(self, noise_sigma: float = 0.0, rng: np.random.Generator | None = None,
                 rgb: bool = True) -> CameraObservation:

@@ -9,6 +9,9 @@ from f2p_core.scene import SEGMENT_POINTS
 from f2p_sim import tasks
 from f2p_sim.scene import camera_spec
 
+#: where sim_robot publishes its cloud: the world frame, or the camera's optical frame (names.CAMERA_OPTICAL_FRAME)
+CLOUD_FRAMES = ("world", "camera")
+
 
 @dataclass(frozen=True)
 class SimRobotParameters:
@@ -21,11 +24,14 @@ class SimRobotParameters:
     noise_sigma: float = 0.0  # depth noise (m)
     ground_truth_labels: bool = True  # per-point segment labels in the cloud (for perception's sim_gt)
     publish_image: bool = True  # the capture's colour and label images (rviz, the demo report)
+    cloud_frame: str = "world"  # world | camera: the cloud in the camera's optical frame, as a driver's
 
     def __post_init__(self) -> None:
         if self.task not in tasks.DISTRIBUTIONS:
             raise ValueError(f"unknown task '{self.task}'; choose from {sorted(tasks.DISTRIBUTIONS)}")
         camera_spec(self.camera)  # a ValueError naming the accepted cameras
+        if self.cloud_frame not in CLOUD_FRAMES:
+            raise ValueError(f"cloud_frame must be one of {CLOUD_FRAMES}, got '{self.cloud_frame}'")
         if self.n_objects <= 0 or self.n_points <= 0 or not self.noise_sigma >= 0:
             raise ValueError("n_objects and n_points must be positive and noise_sigma >= 0")
 

@@ -32,6 +32,7 @@ from sensor_msgs.msg import Image, PointCloud2
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
+from f2p_core.geometry import transform_points
 from f2p_core.skills import SkillStatus
 from f2p_msgs.action import ExecuteSkill
 from f2p_msgs.msg import LabelMap, SymbolicState, Task
@@ -70,6 +71,7 @@ class SimRobotNode(Node):
         task, n_objects, seed, real, camera = params.task, params.n_objects, params.seed, params.real, params.camera
         self.n_points, self.noise_sigma = params.n_points, params.noise_sigma
         self.ground_truth, publish_image = params.ground_truth_labels, params.publish_image
+        self.cloud_frame = params.cloud_frame
 
         task_rng, self.rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
         self.sample = tasks.sample(task, task_rng, n_objects, real=real)
@@ -137,19 +139,22 @@ class SimRobotNode(Node):
             relations = world_relations(w) if self.ground_truth else None
             lo, hi = w.object_boxes()
             stamp = self.get_clock().now().to_msg()
-            frame = names.WORLD_FRAME
+            frame, points = names.WORLD_FRAME, obs.points
+            if self.cloud_frame == "camera":  # as a camera driver publishes it: its own optical frame
+                frame = names.CAMERA_OPTICAL_FRAME
+                points = transform_points(points, np.linalg.inv(self.camera.optical_pose(w.data)))
             if self.image_camera is not None:  # before the cloud: whoever gets a cloud can find its image
                 self._publish_images(frame, stamp)
         if self.ground_truth:
             self.label_map_pub.publish(label_map_to_msg(self.ids, self.classes, frame_id=frame, stamp=stamp))
-            self.cloud_pub.publish(cloud_to_msg(obs.points, self.label_of[obs.labels], frame, stamp))
+            self.cloud_pub.publish(cloud_to_msg(points, self.label_of[obs.labels], frame, stamp))
             keep = self.keep
             self.relations_pub.publish(relations_to_msg(self.ids, relations.unary[keep],
                                                         relations.binary[np.ix_(keep, keep)], stamp))
         else:
-            self.cloud_pub.publish(cloud_to_msg(obs.points, None, frame, stamp))
-        self.poses_pub.publish(box_markers(self.ids, lo[self.keep], hi[self.keep], self.classes, frame, stamp,
-                                           ns="sim_objects"))
+            self.cloud_pub.publish(cloud_to_msg(points, None, frame, stamp))
+        self.poses_pub.publish(box_markers(self.ids, lo[self.keep], hi[self.keep], self.classes, names.WORLD_FRAME,
+                                           stamp, ns="sim_objects"))
         return len(obs.points)
 
     def on_capture(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:

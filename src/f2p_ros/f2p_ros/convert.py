@@ -212,17 +212,25 @@ def _xyz(points: np.ndarray, what: str = "points") -> np.ndarray:
 
 def cloud_to_msg(points: np.ndarray, labels: np.ndarray | None = None, frame_id: str = "",
                  stamp: Time | None = None) -> PointCloud2:
-    """An unorganised (height 1), dense, little-endian cloud: x, y, z float32 and, with `labels`
-    (P,) integers in [0, 2**32) (NO_LABEL for "no object"), a `label` uint32 field."""
-    pts = _xyz(points)
+    """A little-endian cloud: x, y, z float32 and, with `labels` (integers in [0, 2**32), NO_LABEL for
+    "no object", shaped like the points' leading axes), a `label` uint32 field.
+
+    (P, 3) points make an unorganised (height 1), dense cloud of finite points; (H, W, 3) points an
+    organised one, as a depth camera driver publishes it: NaN marks a pixel without a measurement
+    (is_dense false then)."""
+    raw = np.asarray(points)
+    organised = raw.ndim == 3 and raw.shape[2] == 3
+    pts = raw.reshape(-1, 3) if organised else _xyz(points)
+    height, width = raw.shape[:2] if organised else (1, pts.shape[0])
     n = pts.shape[0]
     names, formats = ["x", "y", "z"], ["<f4", "<f4", "<f4"]
     fields = [PointField(name=c, offset=4 * i, datatype=PointField.FLOAT32, count=1) for i, c in enumerate(names)]
     lab = None
     if labels is not None:
         lab = np.asarray(labels)
-        if lab.shape != (n,):
-            raise ValueError(f"labels must be ({n},) like the points, got shape {lab.shape}")
+        if lab.shape != raw.shape[:-1]:
+            raise ValueError(f"labels must be {raw.shape[:-1]} like the points, got shape {lab.shape}")
+        lab = lab.reshape(-1)
         if lab.dtype.kind not in "iu":
             raise ValueError(f"labels must be integers, got dtype {lab.dtype}")
         if n and (lab.min() < 0 or lab.max() > NO_LABEL):
@@ -237,8 +245,9 @@ def cloud_to_msg(points: np.ndarray, labels: np.ndarray | None = None, frame_id:
     if lab is not None:
         rec[LABEL_FIELD] = lab
     step = rec.dtype.itemsize
-    return PointCloud2(header=make_header(frame_id, stamp), height=1, width=n, fields=fields, is_bigendian=False,
-                       point_step=step, row_step=step * n, data=rec.tobytes(), is_dense=True)
+    return PointCloud2(header=make_header(frame_id, stamp), height=height, width=width, fields=fields,
+                       is_bigendian=False, point_step=step, row_step=step * width, data=rec.tobytes(),
+                       is_dense=bool(np.isfinite(pts).all()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,13 +294,15 @@ def image_from_msg(msg: Image) -> np.ndarray:
     return arr.copy() if channels == 3 else arr.view(np.uint32).copy()
 
 
-def cloud_from_msg(msg: PointCloud2, require_labels: bool = False,
-                   drop_nonfinite: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+def cloud_from_msg(msg: PointCloud2, require_labels: bool = False, drop_nonfinite: bool = False,
+                   keep_shape: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """(points (P, 3) float32, labels (P,) uint32 or None) of a cloud with float32 x, y, z
     (and optionally a uint32 `label`) fields, any point step, padding or endianness.
 
     Non-finite points are an error unless `drop_nonfinite` (organised depth-camera clouds mark
-    missing pixels with NaN): then they are dropped with their labels."""
+    missing pixels with NaN): then they are dropped with their labels. `keep_shape` returns the
+    cloud as the message lays it out, (height, width, 3) and (height, width), non-finite points
+    kept where they are (an organised cloud's missing pixels)."""
     fields = {f.name: f for f in msg.fields}
     wanted = {"x": PointField.FLOAT32, "y": PointField.FLOAT32, "z": PointField.FLOAT32}
     if LABEL_FIELD in fields or require_labels:
@@ -321,6 +332,8 @@ def cloud_from_msg(msg: PointCloud2, require_labels: bool = False,
     rec = np.ascontiguousarray(rows).view(dtype).reshape(-1)
     pts = np.stack([rec["x"], rec["y"], rec["z"]], axis=1).astype(np.float32)
     labels = rec[LABEL_FIELD].astype(np.uint32) if LABEL_FIELD in wanted else None
+    if keep_shape:
+        return pts.reshape(height, width, 3), labels.reshape(height, width) if labels is not None else None
     finite = np.isfinite(pts).all(axis=1)
     if not finite.all():
         if not drop_nonfinite:

@@ -36,6 +36,9 @@ MODEL_VERSION_TOPIC = "/f2p/model_version"
 WORLD_FRAME = "world"
 """Frame of clouds, scenes and markers in simulation (f2p_sim's world frame: z up, the robot at
 -x looking along +x)."""
+CAMERA_OPTICAL_FRAME = "f2p_camera_optical_frame"
+"""The simulated camera's optical frame (x right, y down, z forward): sim_robot's clouds with
+`cloud_frame:=camera`, as a camera driver publishes them."""
 
 NO_LABEL = 0xFFFFFFFF
 """`label` value of a cloud point that belongs to no object (LabelMap.msg)."""

@@ -116,6 +116,21 @@ def test_cloud_round_trip_is_exact_with_and_without_labels():
     assert empty.shape == (0, 3) and none is None
 
 
+def test_organised_cloud_round_trip_keeps_its_shape_and_missing_pixels():
+    """A depth camera's cloud: (H, W) pixels, NaN where there is no measurement (is_dense false)."""
+    pts, labels = _cloud(12)
+    grid, lab = pts.reshape(3, 4, 3).copy(), labels.reshape(3, 4)
+    grid[1, 2] = np.nan
+    msg = cdr(convert.cloud_to_msg(grid, lab, "camera_depth_optical_frame"))
+    assert (msg.height, msg.width, msg.is_dense, msg.row_step) == (3, 4, False, 4 * 16)
+    p2, l2 = convert.cloud_from_msg(msg, keep_shape=True)
+    assert p2.shape == (3, 4, 3) and np.array_equal(p2, grid, equal_nan=True) and np.array_equal(l2, lab)
+    flat, flat_labels = convert.cloud_from_msg(msg, drop_nonfinite=True)  # the unorganised view: 11 points
+    assert flat.shape == (11, 3) and np.array_equal(flat_labels, np.delete(labels, 6))
+    with pytest.raises(ValueError, match=r"labels must be \(3, 4\)"):
+        convert.cloud_to_msg(grid, labels)
+
+
 def test_cloud_with_padding_big_endian_and_extra_fields_is_read():
     """A driver's cloud: 2 rows with padding, 32-byte points, an rgb field, big-endian."""
     pts, labels = _cloud(6)

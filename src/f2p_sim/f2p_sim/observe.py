@@ -22,6 +22,17 @@ import numpy as np
 
 from f2p_core.scene import SEGMENT_POINTS
 
+#: MuJoCo cameras look along -z of their frame with y up; the optical frame looks along +z with y down.
+MJ_TO_OPTICAL = np.diag([1.0, -1.0, -1.0])
+
+
+def optical_pose(data: mujoco.MjData, cam_id: int) -> np.ndarray:
+    """(4, 4) pose of MuJoCo camera `cam_id`'s optical frame (x right, y down, z forward) in the world."""
+    out = np.eye(4)
+    out[:3, :3] = data.cam_xmat[cam_id].reshape(3, 3) @ MJ_TO_OPTICAL
+    out[:3, 3] = data.cam_xpos[cam_id]
+    return out
+
 
 class DepthCamera:
     """A pinhole depth camera with per-pixel geom segmentation, for one MJCF camera.
@@ -67,6 +78,12 @@ class DepthCamera:
 
     uses_gl = True
     """Subclasses that compute depth without OpenGL set this to False (no renderer is made)."""
+
+    def optical_pose(self, data: mujoco.MjData) -> np.ndarray:
+        """(4, 4) pose of the camera's *optical* frame in the world (x right, y down, z forward, as ROS
+        ``*_optical_frame`` and OpenCV), from ``data.cam_xpos/cam_xmat`` (call ``mj_forward`` first after
+        the world moved): what a driver's cloud frame is, and what TF would say of it."""
+        return optical_pose(data, self.cam_id)
 
     def render(self, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray]:
         """Render ``data`` and return world-frame points (P, 3) float32 and geom ids (P,) int32.

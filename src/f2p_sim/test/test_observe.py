@@ -105,6 +105,25 @@ def test_camera_follows_the_world_pose(world):
     assert np.abs(box_sdf(on_box.astype(np.float64), d2.qpos[0:3], BOX_HALF)).max() < 1e-3
 
 
+def test_optical_pose_looks_where_the_camera_was_aimed(world):
+    """The optical frame (x right, y down, z forward) of a camera aimed at the box from CAM_POS: its z is
+    the look direction, its origin the camera, its y points down, and the box centre is on its axis."""
+    _, d, cam = world
+    pose = cam.optical_pose(d)
+    forward = (BOX_CENTRE - CAM_POS) / np.linalg.norm(BOX_CENTRE - CAM_POS)
+    assert np.allclose(pose[:3, 3], CAM_POS, atol=1e-9)
+    assert np.allclose(pose[:3, 2], forward, atol=1e-6)
+    assert pose[2, 1] < 0  # image rows run down the world
+    assert np.allclose(pose[:3, :3].T @ pose[:3, :3], np.eye(3), atol=1e-9) and np.linalg.det(pose[:3, :3]) > 0
+    in_camera = np.linalg.inv(pose) @ np.append(BOX_CENTRE, 1.0)
+    assert np.allclose(in_camera[:2], 0.0, atol=1e-6) and in_camera[2] > 0
+    points, _ = cam.render(d)  # every rendered point is in front of the camera and inside the image
+    local = (points.astype(np.float64) - pose[:3, 3]) @ pose[:3, :3]
+    assert (local[:, 2] > 0).all()
+    u, v = cam.focal * local[:, 0] / local[:, 2] + cam.width / 2, cam.focal * local[:, 1] / local[:, 2] + cam.height / 2
+    assert u.min() > -0.5 and u.max() < cam.width + 0.5 and v.min() > -0.5 and v.max() < cam.height + 0.5
+
+
 def test_geom_object_index_and_segments(world):
     m, _, _ = world
     gidx = object_index_of_geoms(m, OBJECTS)
