@@ -115,6 +115,29 @@ def test_a_dying_node_ends_the_bringup_with_its_name_code_and_log(tmp_path, pref
     assert "stopped: steady (exited with code 0), flaky (exited with code 7)" in out
 
 
+def test_a_node_that_is_not_required_may_exit_and_the_graph_goes_on(tmp_path, prefix):
+    """`required: false` (the robot config's hardware node with no robot attached): its exit is reported
+    once, with its log tail, and the rest stays up until the user stops the graph."""
+    text = graph_yaml({"steady": "sleeper", "flaky": "crasher"}) + "    required: false\n"
+    proc = _bringup(tmp_path, prefix, text, "--no-graph-check")
+    try:
+        lines = _read_until(proc, "gives up with code 7", 20.0)  # the report's last line: the log tail
+        time.sleep(2.0)  # well past the crash: still running
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text_out = "\n".join(lines) + out
+    assert proc.returncode == 0, text_out + err
+    assert "node 'flaky' exited with code 7; it is not required, the rest of the graph keeps running" in text_out
+    assert "fatal: fake node flaky gives up with code 7" in text_out  # the log tail, once
+    assert text_out.count("it is not required") == 1
+    assert "stopped: steady (exited with code 0), flaky (exited with code 7)" in out
+
+
 def test_missing_executable_is_a_clear_error(tmp_path, prefix):
     text = graph_yaml({"alpha": "sleeper"}) + "  planner:\n    package: f2p_nothing\n    executable: planner\n"
     proc = _bringup(tmp_path, prefix, text)

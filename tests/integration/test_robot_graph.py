@@ -352,3 +352,58 @@ def test_perception_skips_clouds_it_cannot_use_and_stays_up(graph, client, tmp_p
     assert len(scene.names) >= len(boxes) - 2  # the items in the box may join, never fewer than the rest
     assert_segments_on_objects(scene, boxes)
     assert proc.poll() is None
+
+
+def test_the_robot_graph_comes_up_without_a_robot_and_segments_a_camera_cloud(client, tmp_path):
+    """`f2p bringup robot` on a machine with no Stretch: stretch_robot exits naming what is missing, every
+    other node comes up and stays, and perception segments a cloud published where the head RealSense
+    publishes it (the config's remapping), in the camera's optical frame, placed by a static camera pose."""
+    import signal
+    import sys
+
+    from graph_nodes import tiny_store
+
+    tiny_store(tmp_path / "models")  # the config's model store, relative to where the graph starts
+    pose = default_camera_pose()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELLO_FLEET")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "f2p_bringup.cli", "bringup", "robot", "--config", str(REPO / "config" / "robot.yaml"),
+         "--log-dir", str(tmp_path / "logs"), "--stop-timeout", "5", "--ready-timeout", "120",
+         "--set", "learner.heldout=", "--set", f"perception.camera_pose={pose_to_text(pose)}",
+         "--set", "perception.camera_frame=camera_color_optical_frame"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
+    try:
+        lines = []
+        while not any(" up in " in s for s in lines):
+            line = proc.stdout.readline()
+            assert line, "f2p bringup robot ended early:\n" + "".join(lines)
+            lines.append(line)
+        out = "".join(lines)
+        assert "node 'stretch_robot' exited with code 1; it is not required" in out and "HELLO_FLEET_PATH" in out
+        assert "4 nodes up in" in out and "not running: stretch_robot (not required)" in out
+        from f2p_perception.simcam import SimCamera
+        from f2p_sim import tasks
+        from f2p_sim.world import World
+
+        scene_world = World(tasks.sample("transport", np.random.default_rng(3), 3).scene)
+        obs = SimCamera(scene_world, "default").observe()
+        grid = transform_points(np.where(obs.valid[..., None], obs.points, np.nan).astype(np.float32),
+                                np.linalg.inv(pose))
+        pub = client.node.create_publisher(PointCloud2, "/camera/depth/color/points",
+                                           topic_qos(names.CAMERA_POINTS_TOPIC))
+        client.wait(lambda: pub.get_subscription_count() > 0, 30.0, "perception on the RealSense topic")
+        pub.publish(cloud_to_msg(grid, frame_id="camera_color_optical_frame"))
+        scene = scene_from_msg(client.wait(lambda: client.scenes and client.scenes[-1], 30.0, "a scene"), n_points=8)
+        assert scene.frame_id == "odom"  # the robot config's planning frame
+        lo, hi = scene_world.object_boxes()
+        assert_segments_on_objects(scene, {n: (lo[i], hi[i]) for i, n in enumerate(scene_world.object_names)
+                                           if n != "ground"})
+        assert proc.poll() is None  # still running
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out + rest
+    assert "stretch_robot (exited with code 1)" in rest and "perception (exited with code 0)" in rest

@@ -128,8 +128,11 @@ def watch(sup: Supervisor, graph: GraphConfig, ready_timeout_s: float, graph_che
             sup.wait_ready(ready_timeout_s, probe=probe.has_node, on_up=up)
     else:
         sup.wait_ready(ready_timeout_s, on_up=up)
-    say(f"all {_nodes(len(graph.nodes))} up in {time.monotonic() - t0:.1f} s: "
-        + ", ".join(f"{s.name} (pid {s.pid})" for s in sup.nodes))
+    running = [s for s in sup.nodes if s.alive]
+    gone = [s.name for s in sup.nodes if not s.alive]  # exited, not required (reported above)
+    say(f"{'all ' if not gone else ''}{_nodes(len(running))} up in {time.monotonic() - t0:.1f} s: "
+        + ", ".join(f"{s.name} (pid {s.pid})" for s in running)
+        + (f"; not running: {', '.join(gone)} (not required)" if gone else ""))
     say("running; Ctrl-C stops them all")
     sup.wait()
 

@@ -20,6 +20,8 @@ Schema (version 1)::
         env: {NAME: value}          # optional; added to (and overriding) the top-level env
         respawn: false              # optional; restart the node when it exits
         respawn_delay_s: 1.0        # optional; wait before a restart
+        required: true              # optional; false: the graph keeps running when this node exits
+                                    #   (reported once; a hardware driver with no robot attached)
 
 Unknown keys, wrong types and duplicate keys are errors that name the file, the line and the
 key path (``config/sim.yaml:14: nodes.planner.parameters.num_samples: ...``): a typo in a
@@ -45,7 +47,7 @@ NODE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PACKAGE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # REP 144
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TOP_KEYS = ("schema", "description", "env", "nodes")
-NODE_KEYS = ("package", "executable", "parameters", "remappings", "env", "respawn", "respawn_delay_s")
+NODE_KEYS = ("package", "executable", "parameters", "remappings", "env", "respawn", "respawn_delay_s", "required")
 
 
 class GraphConfigError(ValueError):
@@ -64,6 +66,7 @@ class NodeSpec:
     env: dict[str, str] = field(default_factory=dict)
     respawn: bool = False
     respawn_delay_s: float = 1.0
+    required: bool = True  # False: its exit is reported and the rest of the graph keeps running
 
 
 @dataclass(frozen=True)
@@ -217,11 +220,12 @@ def _node(w: _Walker, name: str, node: yaml.Node) -> NodeSpec:
         fields["remappings"] = tuple(pairs)
     if "env" in items:
         fields["env"] = _env(w, items["env"][1], _join(path, "env"))
-    if "respawn" in items:
-        value = w.scalar(items["respawn"][1], _join(path, "respawn"))
-        if not isinstance(value, bool):
-            raise w.error(items["respawn"][1], _join(path, "respawn"), f"expected true or false, got {value!r}")
-        fields["respawn"] = value
+    for key in ("respawn", "required"):
+        if key in items:
+            value = w.scalar(items[key][1], _join(path, key))
+            if not isinstance(value, bool):
+                raise w.error(items[key][1], _join(path, key), f"expected true or false, got {value!r}")
+            fields[key] = value
     if "respawn_delay_s" in items:
         vnode = items["respawn_delay_s"][1]
         value = w.scalar(vnode, _join(path, "respawn_delay_s"))
@@ -419,6 +423,8 @@ def to_dict(graph: GraphConfig) -> dict:
         if node.respawn:
             entry["respawn"] = True
             entry["respawn_delay_s"] = node.respawn_delay_s
+        if not node.required:
+            entry["required"] = False
         nodes[node.name] = entry
     out: dict = {"schema": graph.schema}
     if graph.description:

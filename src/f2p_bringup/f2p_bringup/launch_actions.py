@@ -9,8 +9,9 @@ actions, because they exist on a full ROS 2 distro only (``ROS2_PIP.md`` §5).
 
 Written against the Humble API (and unchanged through Kilted): ``Node(package=, executable=,
 name=, parameters=, remappings=, **ExecuteProcess kwargs)`` with ``additional_env``, ``output``,
-``emulate_tty``, ``respawn`` and ``respawn_delay``; ``DeclareLaunchArgument``, ``OpaqueFunction``,
-``LaunchConfiguration.perform``; ``ParameterValue(value, value_type=...)``.
+``emulate_tty``, ``respawn``, ``respawn_delay`` and ``on_exit`` (``Shutdown(reason=)``);
+``DeclareLaunchArgument``, ``OpaqueFunction``, ``LaunchConfiguration.perform``; ``ParameterValue(value,
+value_type=...)``.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ def node_action_kwargs(graph: GraphConfig, node: NodeSpec) -> dict:
     if node.respawn:
         kwargs["respawn"] = True
         kwargs["respawn_delay"] = node.respawn_delay_s
+    # like f2p bringup: a required node that exits (and is not respawned) stops the graph; `graph_launch_description`
+    # turns this into on_exit=Shutdown (launch's own default keeps the others running)
+    kwargs["shutdown_on_exit"] = node.required and not node.respawn
     return kwargs
 
 
@@ -110,7 +114,7 @@ def graph_launch_description(graph: str, launch_file: str):
     known only when the description is executed.
     """
     from launch import LaunchDescription
-    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction, Shutdown
     from launch.substitutions import LaunchConfiguration
     from launch_ros.actions import Node
 
@@ -121,6 +125,8 @@ def graph_launch_description(graph: str, launch_file: str):
         actions = []
         for kw in graph_node_kwargs(path, overrides, record):
             kw["parameters"] = _typed_parameters(kw["parameters"])
+            if kw.pop("shutdown_on_exit"):
+                kw["on_exit"] = Shutdown(reason=f"required node '{kw['name']}' exited")
             actions.append(Node(**kw))
         return actions
 

@@ -262,12 +262,19 @@ class Supervisor:
         return tail(self._nodes[name].log_path, lines)
 
     def check(self) -> None:
-        """Raise NodeDied for the first node that exited, unless the config says to respawn it."""
+        """Raise NodeDied for the first node that exited, unless the config says to respawn it or that it is
+        not required (then its exit is reported once, with its log's last lines, and the graph goes on)."""
         now = time.monotonic()
         for node in self._nodes.values():
             if node.proc is None or node.proc.poll() is None:
                 continue
             code = node.proc.returncode
+            if not node.spec.required and not node.spec.respawn:
+                if node.died_at is None:
+                    node.died_at = now
+                    self._say(f"node '{node.spec.name}' {describe_exit(code)}; it is not required, the rest of the "
+                              f"graph keeps running (log: {node.log_path})\n{tail(node.log_path, 5)}")
+                continue
             if node.spec.respawn and not self._stopping:
                 if node.died_at is None:
                     node.died_at = now
@@ -297,6 +304,8 @@ class Supervisor:
             still = []
             for name in pending:
                 node = self._nodes[name]
+                if node.died_at is not None and not node.spec.required and not node.spec.respawn:
+                    continue  # exited, reported by check(): nothing to wait for
                 if node.alive and now - node.started_at >= settle_s and (probe is None or probe(name)):
                     if on_up is not None:
                         on_up(name)

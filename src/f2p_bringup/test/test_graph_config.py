@@ -134,6 +134,8 @@ nodes:
      "g.yaml:6: nodes.a.respwan: unknown key (allowed: package, executable, parameters"),
     ("schema: 1\nnodes:\n  a:\n    package: p\n    executable: x\n    respawn: yes please\n",
      "g.yaml:6: nodes.a.respawn: expected true or false"),
+    ("schema: 1\nnodes:\n  a:\n    package: p\n    executable: x\n    required: maybe\n",
+     "g.yaml:6: nodes.a.required: expected true or false"),
     ("schema: 1\nnodes:\n  a:\n    package: p\n    executable: x\n    respawn_delay_s: -1\n",
      "nodes.a.respawn_delay_s: expected seconds"),
     ("schema: 1\nnodes:\n  2a:\n    package: p\n    executable: x\n", "g.yaml:3: nodes.2a: not a ROS node name"),

@@ -59,6 +59,10 @@ def _stub_launch_modules(monkeypatch):
         def __init__(self, *, function, args=None, kwargs=None, **left_over_kwargs):
             self.function = function
 
+    class Shutdown:  # Humble: launch.actions.Shutdown(*, reason='reason not given', **kwargs)
+        def __init__(self, *, reason="reason not given", **kwargs):
+            self.reason = reason
+
     class LaunchConfiguration:
         def __init__(self, variable_name, *, default=None):
             self.variable_name = variable_name
@@ -81,6 +85,7 @@ def _stub_launch_modules(monkeypatch):
 
     launch.LaunchDescription = LaunchDescription
     actions.DeclareLaunchArgument, actions.OpaqueFunction = DeclareLaunchArgument, OpaqueFunction
+    actions.Shutdown = Shutdown
     substitutions.LaunchConfiguration = LaunchConfiguration
     ros_actions.Node = Node
     descriptions.ParameterValue = ParameterValue
@@ -114,6 +119,8 @@ def test_launch_file_builds_one_node_action_per_config_node(graph, monkeypatch):
         assert node.kwargs["additional_env"] == config.node_env(node.name)
         assert node.kwargs["output"] == "screen"
         assert node.remappings == list(spec.remappings)
+        stops = spec.required and not spec.respawn  # as f2p bringup: a required node's exit ends the graph
+        assert ("on_exit" in node.kwargs) == stops and (not stops or node.name in node.kwargs["on_exit"].reason)
         params = node.parameters[0] if node.parameters else {}
         for key, value in params.items():
             if isinstance(value, ParameterValue):  # strings keep their type (launch_ros would re-read "true")
@@ -127,10 +134,13 @@ def test_launch_file_builds_one_node_action_per_config_node(graph, monkeypatch):
 def test_node_kwargs_carry_respawn_only_when_asked(tmp_path):
     cfg = tmp_path / "g.yaml"
     cfg.write_text("schema: 1\nnodes:\n  a: {package: p, executable: x}\n"
-                   "  b: {package: p, executable: y, respawn: true, respawn_delay_s: 3}\n")
-    a, b = graph_node_kwargs(cfg)
+                   "  b: {package: p, executable: y, respawn: true, respawn_delay_s: 3}\n"
+                   "  c: {package: p, executable: z, required: false}\n")
+    a, b, c = graph_node_kwargs(cfg)
     assert "respawn" not in a and a["parameters"] == []
     assert b["respawn"] is True and b["respawn_delay"] == 3.0
+    # as f2p bringup: a required node's exit stops the launch, a respawned or not-required one's does not
+    assert (a["shutdown_on_exit"], b["shutdown_on_exit"], c["shutdown_on_exit"]) == (True, False, False)
     graph = load_graph(cfg)
     assert node_action_kwargs(graph, graph.nodes["a"])["name"] == "a"
 
