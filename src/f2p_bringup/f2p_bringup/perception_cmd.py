@@ -94,12 +94,14 @@ def perception(args: argparse.Namespace) -> int:
     print(f"backend {args.backend}, camera {args.camera} {args.width}x{args.height}, noise {args.noise} m, "
           f"objects {args.objects}, {args.trials} trial(s) each, seeds {args.seed}..{args.seed + args.trials - 1}")
     print(f"{'task':<10} {'obs':>4} {'objects':>7} {'prec.':>6} {'recall':>6} {'≥10pt':>6} {'class':>6} "
-          f"{'ident.':>6} {'rel F1':>6} {'ms/obs':>7}")
+          f"{'ident.':>6} {'names':>6} {'rel F1':>6} {'ms/obs':>7}")
     for r in [*rows, {"task": "all", **pooled}]:
         print(f"{r['task']:<10} {r['observations']:>4} {r['objects_scored']:>7} {_fmt(r['precision'])} "
               f"{_fmt(r['recall'])} {_fmt(r['recall_well_seen'])} {_fmt(r['class_accuracy'])} "
-              f"{_fmt(r['identity_consistency'])} {_fmt(r['relation_macro_f1'])} {r['perceive_ms']:7.0f}")
-    print("recall: objects with ≥ 1 visible point; ≥10pt: recall over objects seen by ≥ 10 points")
+              f"{_fmt(r['identity_consistency'])} {_fmt(r['name_accuracy'])} {_fmt(r['relation_macro_f1'])} "
+              f"{r['perceive_ms']:7.0f}")
+    print("recall: objects with ≥ 1 visible point; ≥10pt: recall over objects seen by ≥ 10 points; names: matched "
+          "objects carrying their own task name (bound once, at the first observation)")
     command = (f"f2p eval perception --backend {args.backend} --task {' '.join(args.task)} "
                f"--objects {' '.join(map(str, args.objects))} --trials {args.trials} --seed {args.seed} "
                f"--camera {args.camera} --noise {args.noise} --width {args.width} --height {args.height}"

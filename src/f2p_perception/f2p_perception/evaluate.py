@@ -12,7 +12,9 @@ Per observation, on the *same* points the backend saw:
   objects, a missed object predicting nothing; counted with `f2p_model.metrics.RelationF1`.
 Over a task (the skeleton's steps executed with `f2p_sim.tasks.sample_params` between
 observations): identity consistency, the fraction of (object, step) pairs matched at two
-consecutive observations whose perceived name did not change.
+consecutive observations whose perceived name did not change; and name accuracy, the fraction of
+matched objects whose segment carries the object's own task name once the task's names are bound
+(`binding.NameBinding`, at the first observation, from the objects' positions then).
 
 `sim_gt` through the same code is the reference: its relation F1 is the ceiling that boxes from a
 partial view allow, whatever the segmentation.
@@ -33,6 +35,7 @@ from f2p_core.relations import BINARY, UNARY
 from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall, SkillType
 from f2p_core.task import SkeletonStep
+from f2p_perception.binding import NameBinding, PointedObject
 from f2p_perception.perception import SimCameraPerception
 from f2p_perception.tracking import TrackerConfig
 from f2p_sim import tasks
@@ -163,6 +166,14 @@ def score_observation(perception: SimCameraPerception, scene: PerceivedScene, wo
                             m.n_invisible, f1.tp, f1.fp, f1.fn, {g: scene.names[p] for g, p in m.pairs.items()})
 
 
+def pointed_objects(world: World) -> list[PointedObject]:
+    """Every object of `world` but the ground, where it is now (its box centre): the task's object list as a
+    user pointing at the objects gives it (`binding`)."""
+    lo, hi = world.object_boxes()
+    return [PointedObject(n, world.spec(n).cls.value, tuple(float(v) for v in (lo[k] + hi[k]) / 2))
+            for k, n in enumerate(world.object_names) if world.spec(n).cls is not ObjectClass.GROUND]
+
+
 def step_call(world: World, step: SkeletonStep, rng: np.random.Generator) -> SkillCall:
     """Parameters for a skeleton step from the robot's workspace (`tasks.sample_params`) in the
     current state; a placement on a shelf (which `sample_params` does not cover) aims at the middle
@@ -213,6 +224,7 @@ class TrialResult:
     tp: list[int] = field(default_factory=list)
     fp: list[int] = field(default_factory=list)
     fn: list[int] = field(default_factory=list)
+    named: int = 0  # matched objects whose segment carries the object's task name (bound at the first observation)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -229,6 +241,8 @@ def run_trial(cfg: TrialConfig) -> TrialResult:
                                height=cfg.height, tracker=cfg.tracker, **cfg.backend_params)
     scores: list[ObservationScore] = []
     statuses: list[str] = []
+    binding = NameBinding(pointed_objects(world))
+    named = 0
     elapsed = 0.0
     for step in [None, *sample.skeleton]:
         if step is not None:
@@ -237,6 +251,8 @@ def run_trial(cfg: TrialConfig) -> TrialResult:
         scene = perception.perceive(rng)
         elapsed += time.perf_counter() - t0
         scores.append(score_observation(perception, scene, world, cfg.min_gt_points))
+        binding.apply(scene)
+        named += sum(binding.names.get(name) == g for g, name in scores[-1].names.items())
     pairs = kept = 0
     for a, b in itertools.pairwise(scores):
         for g, name in b.names.items():
@@ -248,7 +264,7 @@ def run_trial(cfg: TrialConfig) -> TrialResult:
                        sum(s.n_gt_well_seen for s in scores), sum(s.matched_well_seen for s in scores),
                        sum(s.class_correct for s in scores), sum(s.n_invisible for s in scores), pairs, kept,
                        statuses, elapsed, np.sum([s.tp for s in scores], 0).tolist(),
-                       np.sum([s.fp for s in scores], 0).tolist(), np.sum([s.fn for s in scores], 0).tolist())
+                       np.sum([s.fp for s in scores], 0).tolist(), np.sum([s.fn for s in scores], 0).tolist(), named)
 
 
 def summarise(results: Sequence[TrialResult]) -> dict:
@@ -275,6 +291,7 @@ def summarise(results: Sequence[TrialResult]) -> dict:
         "recall_well_seen": ratio(sum(r.matched_well_seen for r in results), sum(r.n_gt_well_seen for r in results)),
         "class_accuracy": ratio(sum(r.class_correct for r in results), sum(r.matched for r in results)),
         "identity_consistency": ratio(sum(r.identity_kept for r in results), sum(r.identity_pairs for r in results)),
+        "name_accuracy": ratio(sum(r.named for r in results), sum(r.matched for r in results)),
         "invisible_per_observation": sum(r.n_invisible for r in results) / max(n_obs, 1),
         "relation_macro_f1": rel["macro_f1"],
         "relation_f1": {k: v["f1"] for k, v in rel["per_relation"].items()},
