@@ -283,11 +283,22 @@ def assert_segments_on_objects(scene, boxes: dict[str, tuple[np.ndarray, np.ndar
         assert inside, f"segment {name} ({scene.classes[k]}) at {centre.round(3)} lies on no object"
 
 
+def _subset_scene(scene, rows: list[int]):
+    """The scene's objects `rows` alone (to check one object against one box)."""
+    import dataclasses
+
+    return dataclasses.replace(scene, names=[scene.names[i] for i in rows], classes=[scene.classes[i] for i in rows],
+                               points=scene.points[rows], visible=scene.visible[rows], box_lo=scene.box_lo[rows],
+                               box_hi=scene.box_hi[rows], segments=[scene.segments[i] for i in rows],
+                               confidences=scene.confidences[rows])
+
+
 @pytest.mark.parametrize("cloud_frame", ["world", "camera"])
 def test_geometric_perception_segments_an_unlabelled_cloud_in_the_graph(graph, client, cloud_frame):
     """Perception with nothing from the simulator but the cloud: sim_robot publishes no labels, the
     perception node runs the geometric backend through `Perception` and publishes a scene whose segments
-    lie on the objects the robot's world holds (their boxes, the robot's ground-truth markers). With
+    lie on the objects the robot's world holds (their boxes, the robot's ground-truth markers), under the
+    task's names (`task_names`: bound once from where the task says each object is). With
     `cloud_frame:=camera` the robot publishes the cloud in its camera's optical frame, as a driver does, and
     perception brings it to the world with a static camera pose (computed here, not read from the robot)."""
     graph("f2p_robot", "sim_robot", task="transport", n_objects=3, seed=0, real="true",
@@ -295,25 +306,31 @@ def test_geometric_perception_segments_an_unlabelled_cloud_in_the_graph(graph, c
     extra = {}
     if cloud_frame == "camera":
         extra = {"camera_pose": pose_to_text(default_camera_pose()), "camera_frame": names.CAMERA_OPTICAL_FRAME}
-    graph("f2p_perception", "perception", backend="geometric", n_points=64, **extra)
+    graph("f2p_perception", "perception", backend="geometric", n_points=64, task_names="true", **extra)
     markers: list[MarkerArray] = []
     client.node.create_subscription(MarkerArray, names.OBJECT_POSES_TOPIC, markers.append,
                                     topic_qos(names.OBJECT_POSES_TOPIC))
     client.wait(lambda: client.task and client.scenes and markers, 30.0, "task, scene and object boxes")
     task, scene = task_from_msg(client.task), scene_from_msg(client.scenes[-1], n_points=8)
-    objects = [i for i, c in task.objects if c != "table"]
-    assert len(scene.names) >= len(objects), (scene.names, objects)  # tables, the box, its items, markers
+    # the task's names, in its order, bound to the segments found where each object was at the start
+    ids = [i for i, _ in task.objects]
+    assert scene.names[: len(ids)] == ids and scene.classes[: len(ids)] == [c for _, c in task.objects]
     assert len(set(scene.names)) == len(scene.names) and all(scene.names)
-    assert {"table"} <= set(scene.classes)
     assert scene.frame_id == names.WORLD_FRAME
-    assert_segments_on_objects(scene, boxes_of(markers[-1]))
+    boxes = boxes_of(markers[-1])
+    assert_segments_on_objects(scene, boxes)
+    seen = [n for k, n in enumerate(scene.names[: len(ids)]) if scene.visible[k]]
+    assert {n for n, c in task.objects if c in ("table", "bag", "container")} <= set(seen)  # the big ones
+    for name in seen:  # each bound segment lies on its own object, not a neighbour's
+        k = scene.index(name)
+        assert_segments_on_objects(_subset_scene(scene, [k]), {name: boxes[name]})
     trigger = client.node.create_client(Trigger, names.CAMERA_CAPTURE_SERVICE)
     assert trigger.wait_for_service(timeout_sec=10.0)
     n = len(client.scenes)
     trigger.call_async(Trigger.Request())
     again = scene_from_msg(client.wait(lambda: client.scenes[n:] and client.scenes[-1], 20.0, "a second scene"),
                            n_points=8)
-    assert again.names == scene.names  # the tracker keeps identities over captures of an unchanged world
+    assert again.names == scene.names  # the tracker keeps identities (and so the task's names) over captures
 
 
 def test_perception_skips_clouds_it_cannot_use_and_stays_up(graph, client, tmp_path):

@@ -8,7 +8,9 @@ so the same node runs on a camera that knows nothing of the scene. An organised 
 camera's) stays organised, its NaN pixels marked missing. A cloud in another frame than the planning frame
 is brought over first (`frames.FrameResolver`: a static `camera_pose` parameter, or TF where tf2_ros
 imports); one the node cannot place is skipped with a throttled error naming the frames. The scene keeps the
-cloud's stamp, so the monitor can match it with the robot's observed relations of the same capture. A
+cloud's stamp, so the monitor can match it with the robot's observed relations of the same capture. With
+`task_names` (simulation) the node waits for the task (/f2p/sim/task) and publishes its object names, bound
+once to the segments found where the task says each object is (`binding.NameBinding`). A
 malformed message is logged and skipped: one bad capture must not take perception down. (`dino_sam` needs
 the RGB image, depth and camera info beside the cloud: not in the node yet.)
 
@@ -25,14 +27,22 @@ from rclpy.node import Node
 from sensor_msgs.msg import PointCloud2
 
 from f2p_core.geometry import transform_points
-from f2p_msgs.msg import LabelMap, SegmentedScene
+from f2p_msgs.msg import LabelMap, SegmentedScene, Task
+from f2p_perception.binding import NameBinding, PointedObject
 from f2p_perception.frames import FrameResolver, Lookup, UnknownFrame
 from f2p_perception.labelled import scene_from_labelled_cloud
 from f2p_perception.observation import CameraObservation
 from f2p_perception.parameters import PerceptionParameters
 from f2p_perception.perception import Perception
 from f2p_ros import names
-from f2p_ros.convert import cloud_from_msg, label_indices, label_map_from_msg, scene_to_msg, stamp_key
+from f2p_ros.convert import (
+    cloud_from_msg,
+    label_indices,
+    label_map_from_msg,
+    scene_to_msg,
+    stamp_key,
+    task_from_msg,
+)
 from f2p_ros.params import declare
 from f2p_ros.qos import topic_qos
 from f2p_ros.spin import run_node
@@ -57,6 +67,12 @@ class PerceptionNode(Node):
                            if self.backend != LABELLED else None)
         self.frames = FrameResolver(params.planning_frame, params.static_pose(), params.camera_frame,
                                     _tf_lookup(self) if params.use_tf else None)
+        self.task_names = params.task_names and self.perception is not None  # sim_gt has the task's names
+        self.binding: NameBinding | None = None
+        self.task_key: tuple | None = None
+        self.pending: PointCloud2 | None = None  # the latest cloud that came before the task
+        if self.task_names:
+            self.create_subscription(Task, names.SIM_TASK_TOPIC, self.on_task, topic_qos(names.SIM_TASK_TOPIC))
         self.pairer: StampPairer[PointCloud2, LabelMap] = StampPairer(keep=4)
         self.pub = self.create_publisher(SegmentedScene, names.SCENE_TOPIC, topic_qos(names.SCENE_TOPIC))
         self.create_subscription(PointCloud2, names.CAMERA_POINTS_TOPIC, self.on_cloud,
@@ -68,8 +84,36 @@ class PerceptionNode(Node):
         self.get_logger().info(f"perception: backend {self.backend}, {self.n_points} points per segment, planning "
                                f"frame '{params.planning_frame}' ({where})")
 
+    def on_task(self, msg: Task) -> None:
+        """A task (simulation): bind its object names at the next observation (binding.NameBinding)."""
+        try:
+            task = task_from_msg(msg)
+        except ValueError as exc:
+            self.get_logger().error(f"ignoring the task: {exc}")
+            return
+        key = (task.goal, tuple(task.objects), tuple(sorted(task.positions.items())))
+        if key == self.task_key:
+            return
+        if len(task.positions) != len(task.objects):
+            self.get_logger().error("the task gives no object positions: its names cannot be bound to segments; "
+                                    "publishing perception's own names")
+            self.task_names = False
+        else:
+            self.binding = NameBinding([PointedObject(n, c, task.positions[n]) for n, c in task.objects])
+            self.get_logger().info(f"task '{task.goal}': binding its {len(task.objects)} object names at the next "
+                                   "observation")
+        self.task_key = key
+        if self.pending is not None:
+            cloud, self.pending = self.pending, None
+            self.segment(cloud)
+
     def on_cloud(self, msg: PointCloud2) -> None:
         if self.perception is not None:
+            if self.task_names and self.binding is None:
+                self.pending = msg  # segmented when the task arrives (its names are bound at the first scene)
+                self.get_logger().info("waiting for the task on /f2p/sim/task before publishing scenes",
+                                       throttle_duration_sec=10.0)
+                return
             self.segment(msg)
             return
         if names.LABEL_FIELD not in {f.name for f in msg.fields}:
@@ -114,6 +158,8 @@ class PerceptionNode(Node):
                 obs = CameraObservation(flat[np.isfinite(flat).all(axis=1)].astype(np.float64),
                                         frame_id=self.frames.planning_frame)
             scene = self.perception.perceive(obs, self.rng)
+            if self.binding is not None:
+                scene = self.binding.apply(scene)
         except ValueError as exc:  # UnknownFrame, an empty or malformed cloud
             self._skip(cloud, exc)
             return

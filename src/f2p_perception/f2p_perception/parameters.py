@@ -28,6 +28,7 @@ class PerceptionParameters:
     camera_pose: str = ""  # x,y,z,roll,pitch,yaw (m, rad) of camera_frame in planning_frame; "": none
     camera_frame: str = ""  # the frame camera_pose is for; "": any cloud frame but planning_frame
     use_tf: bool = True  # other frames from TF, where tf2_ros imports (a ROS distro)
+    task_names: bool = False  # simulation: wait for /f2p/sim/task and publish its object names (binding.py)
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:

@@ -108,7 +108,9 @@ class SimRobotNode(Node):
                                    goal_callback=lambda _goal: GoalResponse.ACCEPT,
                                    cancel_callback=self.on_cancel, callback_group=group,
                                    result_timeout=RESULT_TIMEOUT_S, **action_server_qos())
-        self.task_pub.publish(task_to_msg(self.sample))
+        lo, hi = w.object_boxes()  # where each object is at the start: the binding of perceived names
+        self.task_pub.publish(task_to_msg(self.sample, positions={n: (lo[k] + hi[k]) / 2
+                                                                  for k, n in enumerate(w.object_names)}))
         n = self.capture()
         self.get_logger().info(f"sim_robot: {task} with {n_objects} objects (seed {seed}, real={real}), "
                                f"camera {camera}: first cloud of {n} points; goal: {self.sample.goal_text}")

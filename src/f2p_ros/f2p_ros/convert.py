@@ -36,12 +36,13 @@ f2p_monitor are imported inside the functions that need them: their nodes depend
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 from builtin_interfaces.msg import Time
+from geometry_msgs.msg import Point
 from sensor_msgs.msg import Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
@@ -655,21 +656,30 @@ def failure_from_msg(msg: FailureEventMsg, n_points: int = SEGMENT_POINTS,
 @dataclass
 class SimTask:
     """What the simulator tells the rest of the graph about its task: never the scene itself
-    (nodes perceive it), only the goal, the skeleton and which objects exist (id, class)."""
+    (nodes perceive it), only the goal, the skeleton, which objects exist (id, class) and where each is at
+    the start (id -> (x, y, z), as a user would point at it; empty when not given)."""
 
     distribution: str
     goal: str
     skeleton: list[SkeletonStep] = field(default_factory=list)
     objects: list[tuple[str, str]] = field(default_factory=list)
+    positions: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
 
-def task_to_msg(sample: TaskSample, exclude_classes: Sequence[str] = ("ground",), stamp=None) -> Task:
-    """The sampled task as the graph sees it: goal text, skeleton, and the objects that exist (id,
-    class), `exclude_classes` left out."""
+def task_to_msg(sample: TaskSample, exclude_classes: Sequence[str] = ("ground",), stamp=None,
+                positions: Mapping[str, Sequence[float]] | None = None) -> Task:
+    """The sampled task as the graph sees it: goal text, skeleton, the objects that exist (id, class),
+    `exclude_classes` left out, and, with `positions` (id -> (x, y, z), every listed object), where each is."""
     objects = [o for o in sample.scene.objects if o.cls.value not in exclude_classes]
+    points = []
+    if positions is not None:
+        missing = [o.name for o in objects if o.name not in positions]
+        if missing:
+            raise ValueError(f"task_to_msg: no position for {missing}")
+        points = [Point(x=float(p[0]), y=float(p[1]), z=float(p[2])) for p in (positions[o.name] for o in objects)]
     return Task(header=make_header("", stamp), distribution=sample.distribution, goal=sample.goal_text,
                 skeleton=[step_to_msg(step) for step in sample.skeleton], object_ids=[o.name for o in objects],
-                object_classes=[o.cls.value for o in objects])
+                object_classes=[o.cls.value for o in objects], object_positions=points)
 
 
 def task_from_msg(msg: Task) -> SimTask:
@@ -680,9 +690,14 @@ def task_from_msg(msg: Task) -> SimTask:
                          f"object_classes")
     if any(not o for o in msg.object_ids):
         raise ValueError(f"/f2p/sim/task: empty object id in {list(msg.object_ids)}")
+    if msg.object_positions and len(msg.object_positions) != len(msg.object_ids):
+        raise ValueError(f"/f2p/sim/task: {len(msg.object_ids)} object_ids but {len(msg.object_positions)} "
+                         f"object_positions")
     skeleton = [step_from_msg(s) for s in msg.skeleton]
     objects = [(str(o), str(c)) for o, c in zip(msg.object_ids, msg.object_classes, strict=True)]
-    return SimTask(str(msg.distribution), str(msg.goal), skeleton, objects)
+    positions = {str(o): (float(p.x), float(p.y), float(p.z))
+                 for o, p in zip(msg.object_ids, msg.object_positions, strict=False)}
+    return SimTask(str(msg.distribution), str(msg.goal), skeleton, objects, positions)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -383,6 +383,16 @@ def test_task_round_trip():
     assert task.distribution == "transport" and task.goal == sample.goal_text
     assert task.skeleton == sample.skeleton
     assert task.objects == [(o.name, o.cls.value) for o in sample.scene.objects if o.name != "ground"]
+    assert task.positions == {}  # not given
+    where = {o.name: (float(k), 0.5, -1.0) for k, o in enumerate(sample.scene.objects)}
+    pointed = convert.task_from_msg(cdr(convert.task_to_msg(sample, positions=where)))
+    assert pointed.positions == {n: where[n] for n, _ in task.objects}
+    with pytest.raises(ValueError, match="no position for"):
+        convert.task_to_msg(sample, positions={})
+    short = convert.task_to_msg(sample, positions=where)
+    short.object_positions.pop()
+    with pytest.raises(ValueError, match="object_positions"):
+        convert.task_from_msg(short)
     for change, match in ((lambda m: m.object_classes.pop(), "object_classes"),
                           (lambda m: m.object_ids.__setitem__(0, ""), "empty object id"),
                           (lambda m: setattr(m.skeleton[0], "type", "fly"), "unknown skill type")):
