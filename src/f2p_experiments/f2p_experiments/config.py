@@ -29,6 +29,7 @@ from f2p_learner.finetune import GateRelations
 from f2p_learner.inference import ActionRelations, StateInit, StateRelations
 from f2p_learner.methods import Method
 from f2p_model.config import ARCHITECTURES, SCHEDULES
+from f2p_perception.backends import BACKENDS
 from f2p_planner.planner import PlanMethod
 from f2p_sim.scene import camera_spec
 from f2p_sim.tasks import DISTRIBUTIONS
@@ -49,10 +50,14 @@ class Cell:
     objects: int
     camera: str = "default"
     noise: float = 0.0  # sensor noise on the cloud (m), Fig. 3b
+    perception: str = "sim_gt"  # the backend segmenting the clouds (f2p_perception.backends): sim_gt, geometric
 
     def check(self, where: str) -> None:
         if self.task not in TASKS:
             raise ConfigError(f"{where}.task: unknown task {self.task!r}; known: {', '.join(TASKS)}")
+        if self.perception not in BACKENDS:
+            raise ConfigError(f"{where}.perception: unknown backend {self.perception!r}; known: "
+                              f"{', '.join(sorted(BACKENDS))}")
         try:
             camera_spec(self.camera)
         except ValueError as exc:
@@ -65,6 +70,7 @@ class Cell:
     @property
     def label(self) -> str:
         extra = ("" if self.camera == "default" else f" {self.camera}") + (f" σ={self.noise:g}" if self.noise else "")
+        extra += "" if self.perception == "sim_gt" else f" ({self.perception})"
         return f"{self.task} {self.objects} obj{extra}"
 
 
@@ -212,7 +218,8 @@ class ExperimentConfig:
                 for m in self.methods:
                     for s in self.trial_seeds(seed):
                         specs.append(TrialSpec(self.experiment, self.architecture, m, cell.task, cell.objects,
-                                               cell.camera, cell.noise, s, seed if m.learns else None))
+                                               cell.camera, cell.noise, s, seed if m.learns else None,
+                                               cell.perception))
         return specs
 
 

@@ -54,17 +54,20 @@ class TrialSpec:
     noise: float
     seed: int
     learning_seed: int | None = None
+    perception: str = "sim_gt"  # the backend segmenting the trial's clouds (records before 2026-12-06: sim_gt)
 
     @property
     def key(self) -> str:
         ls = "-" if self.learning_seed is None else str(self.learning_seed)
+        seg = "" if self.perception == "sim_gt" else f"/{self.perception}"  # older keys unchanged
         return (f"{self.architecture}/{self.method.value}/{self.task}/{self.n_objects}/{self.camera}/"
-                f"{self.noise:g}/{ls}/{self.seed}")
+                f"{self.noise:g}/{ls}/{self.seed}{seg}")
 
     @property
-    def cell(self) -> tuple[str, str, str, int, str, float]:
-        """What a table cell groups by: (architecture, method, task, objects, camera, noise)."""
-        return (self.architecture, self.method.value, self.task, self.n_objects, self.camera, self.noise)
+    def cell(self) -> tuple[str, str, str, int, str, float, str]:
+        """What a table cell groups by: (architecture, method, task, objects, camera, noise, perception)."""
+        return (self.architecture, self.method.value, self.task, self.n_objects, self.camera, self.noise,
+                self.perception)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "method": self.method.value}

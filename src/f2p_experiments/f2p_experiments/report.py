@@ -104,11 +104,12 @@ def build(config: ExperimentConfig, paths: Paths) -> Report:
         keep.append(t)
     by_cell: dict[tuple, list[TrialResult]] = defaultdict(list)
     for t in keep:
-        by_cell[(t.spec.task, t.spec.n_objects, t.spec.camera, t.spec.noise, t.spec.method.value)].append(t)
+        by_cell[(t.spec.task, t.spec.n_objects, t.spec.camera, t.spec.noise, t.spec.perception,
+                 t.spec.method.value)].append(t)
     rows = []
     for ci, cell in enumerate(config.cells):
         for m in config.methods:
-            ts = by_cell.get((cell.task, cell.objects, cell.camera, cell.noise, m.value), [])
+            ts = by_cell.get((cell.task, cell.objects, cell.camera, cell.noise, cell.perception, m.value), [])
             per_seed: dict[str, list[bool]] = defaultdict(list)
             for t in ts:
                 seed = t.spec.learning_seed if t.spec.learning_seed is not None else \

@@ -144,13 +144,25 @@ class _FirstPlan(Observer):
         self.inner.learned(event, version)
 
 
+def trial_perception(spec: TrialSpec, world: World, n_points: int):
+    """The executive's perception of a trial (`f2p_monitor.executive.Perception`): the simulator's labels
+    (`sim_gt`, A.7), or a label-free backend on the camera's cloud, its segments bound to the task's names
+    from where the objects are at the start (`f2p_perception.perception.SimCameraPerception`); the observed
+    relations are the world's in both (what the simulated robot observes)."""
+    if spec.perception == "sim_gt":
+        return SimGroundTruthPerception(world, spec.camera, n_points, spec.noise)
+    from f2p_perception.perception import SimCameraPerception
+
+    return SimCameraPerception(world, spec.perception, spec.camera, n_points, spec.noise, task_names=True)
+
+
 def run_episode(spec: TrialSpec, model, version: str, config: ExecutiveConfig, *, store: FailureStore | None = None,
                 learner=None, observer: Observer | None = None, task_id: str | None = None) -> Episode:
     """Run the executive once on `spec`'s scene (`store`, `learner`, `observer` as `run_task` takes them)."""
     drawn = draw_scene(spec, model.config.n_points)
     sample, rng = drawn.sample, drawn.rng
     world = World(sample.scene)
-    perception = SimGroundTruthPerception(world, spec.camera, model.config.n_points, spec.noise)
+    perception = trial_perception(spec, world, model.config.n_points)
     planner = TimedPlanner(model, config.planner, version)
     first = _FirstPlan(observer)
     outcome = run_task(task_id or f"{spec.task}-{spec.seed}", sample.goal,

@@ -33,6 +33,8 @@ def test_committed_configs_load_in_every_scale():
     ({"cells": [{"task": "juggling", "objects": 3}]}, "cells[0].task: unknown task 'juggling'"),
     ({"cells": [{"task": "transport", "objects": 3, "camera": "view9"}]}, "cells[0].camera: unknown camera 'view9'"),
     ({"cells": [{"task": "transport", "objects": 0}]}, "cells[0].objects must be >= 1"),
+    ({"cells": [{"task": "transport", "objects": 3, "perception": "yolo"}]},
+     "cells[0].perception: unknown backend 'yolo'"),
     ({"cells": [{"task": "transport", "objects": 3, "colour": "red"}]}, "cells[0]: unknown keys ['colour']"),
     ({"architecture": "resnet"}, "architecture: unknown 'resnet'"),
     ({"trials_per_seed": 0}, "trials_per_seed must be >= 1"),
@@ -83,3 +85,11 @@ def test_seeds_every_method_sees_the_same_fresh_scenes_disjoint_from_failures():
     assert all((s.learning_seed is None) == (not s.method.learns) for s in specs)
     assert [s.key for s in c.learning_specs()] == ["points2plans/gradient/0", "points2plans/fail2progress/0",
                                                    "points2plans/gradient/1", "points2plans/fail2progress/1"]
+
+
+def test_a_cell_names_its_perception_and_its_trials_carry_it():
+    c = from_dict({**BASE, "cells": [{"task": "transport", "objects": 3},
+                                     {"task": "transport", "objects": 3, "perception": "geometric"}]})
+    assert [cell.label for cell in c.cells] == ["transport 3 obj", "transport 3 obj (geometric)"]
+    specs = c.trial_specs()
+    assert {s.perception for s in specs} == {"sim_gt", "geometric"} and len({s.key for s in specs}) == len(specs)

@@ -13,8 +13,10 @@ bound. A task object no segment matched at first (hidden, or merged with a neigh
 segment of no task object found where it was pointed at. `NameBinding.apply` then publishes every task
 object under its own name, in the task's order (one that is not seen is listed as not visible, with no
 points, as `sim_gt` lists an occluded object, so the executive's belief (`f2p_monitor.belief`) keeps its
-last segment: one mechanism, not two), followed by the segments bound to no task object under the
-tracker's names (what perception saw is not hidden).
+last segment: one mechanism, not two): the scene has the task's objects in the task's order at every step,
+as `sim_gt`'s has, which the monitor's step-to-step comparison relies on. Segments bound to no task object
+(a fragment, a spurious segment) are dropped, or, with `keep_unbound`, published after them under the
+tracker's names.
 
 What limits it is the tracker: a task name stays right as long as the tracker keeps the segment's identity
 (`f2p eval perception` reports both: "ident." and "names"). On a robot there is no task list to point
@@ -92,6 +94,7 @@ class NameBinding:
 
     objects: list[PointedObject]
     config: BindingConfig = field(default_factory=BindingConfig)
+    keep_unbound: bool = False  # also publish the segments of no task object, under the tracker's names
     names: dict[str, str] | None = None  # perceived -> task name, once bound
 
     def __post_init__(self) -> None:
@@ -105,7 +108,7 @@ class NameBinding:
 
     def apply(self, scene: PerceivedScene) -> PerceivedScene:
         """`scene` under the task's names: every task object in task order (unseen ones not visible, no
-        points), then the segments bound to none under their perceived names."""
+        points), then, with `keep_unbound`, the segments bound to none under their perceived names."""
         if not self.names:  # at the first observation that shows any task object
             self.names = bind(scene, self.objects, self.config)
         else:  # a task object first seen later (hidden at the start) where it was pointed at
@@ -117,7 +120,7 @@ class NameBinding:
         task_of = {p: t for p, t in self.names.items() if p in scene.names}
         row_of_task = {t: scene.index(p) for p, t in task_of.items()}
         task_names = {o.name for o in self.objects}
-        extra = [i for i, n in enumerate(scene.names) if n not in task_of and n not in task_names]
+        extra = [i for i, n in enumerate(scene.names) if n not in task_of and n not in task_names and self.keep_unbound]
         n_points = scene.points.shape[1]
         rows, names, classes = [], [], []
         for o in self.objects:

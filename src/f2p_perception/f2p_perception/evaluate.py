@@ -35,8 +35,8 @@ from f2p_core.relations import BINARY, UNARY
 from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall, SkillType
 from f2p_core.task import SkeletonStep
-from f2p_perception.binding import NameBinding, PointedObject
-from f2p_perception.perception import SimCameraPerception
+from f2p_perception.binding import NameBinding
+from f2p_perception.perception import SimCameraPerception, pointed_objects
 from f2p_perception.tracking import TrackerConfig
 from f2p_sim import tasks
 from f2p_sim.relations import ObjectState, compute_relations
@@ -164,14 +164,6 @@ def score_observation(perception: SimCameraPerception, scene: PerceivedScene, wo
     well = {g for g, c in m.gt_points.items() if c >= WELL_SEEN_POINTS}
     return ObservationScore(m.n_gt, m.n_pred, len(m.pairs), len(well), len(well & set(m.pairs)), int(correct),
                             m.n_invisible, f1.tp, f1.fp, f1.fn, {g: scene.names[p] for g, p in m.pairs.items()})
-
-
-def pointed_objects(world: World) -> list[PointedObject]:
-    """Every object of `world` but the ground, where it is now (its box centre): the task's object list as a
-    user pointing at the objects gives it (`binding`)."""
-    lo, hi = world.object_boxes()
-    return [PointedObject(n, world.spec(n).cls.value, tuple(float(v) for v in (lo[k] + hi[k]) / 2))
-            for k, n in enumerate(world.object_names) if world.spec(n).cls is not ObjectClass.GROUND]
 
 
 def step_call(world: World, step: SkeletonStep, rng: np.random.Generator) -> SkillCall:

@@ -12,6 +12,7 @@ import numpy as np
 
 from f2p_core.scene import SEGMENT_POINTS, PerceivedScene
 from f2p_perception.backends import Backend, make_backend
+from f2p_perception.binding import NameBinding, PointedObject
 from f2p_perception.observation import CameraObservation
 from f2p_perception.segmentation import Segmentation, to_scene
 from f2p_perception.tracking import IdentityTracker, TrackerConfig
@@ -36,18 +37,34 @@ class Perception:
         return to_scene(seg, names, self.n_points, rng, obs.frame_id)
 
 
+def pointed_objects(world) -> list[PointedObject]:
+    """Every object of the `World` but the ground, where it is now (its box centre): the task's object list
+    as a user pointing at the objects gives it (`binding`)."""
+    from f2p_core.classes import ObjectClass
+
+    lo, hi = world.object_boxes()
+    return [PointedObject(n, world.spec(n).cls.value, tuple(float(v) for v in (lo[k] + hi[k]) / 2))
+            for k, n in enumerate(world.object_names) if world.spec(n).cls is not ObjectClass.GROUND]
+
+
 class SimCameraPerception:
-    """Perceive a simulated `World` through one of its cameras with any backend."""
+    """Perceive a simulated `World` through one of its cameras with any backend.
+
+    With `task_names` the perceived segments are published under the world's object names, bound once from
+    where the objects are when it is made (`binding.NameBinding`): the executive's perception of a simulated
+    trial with a label-free backend (`f2p_monitor.executive.Perception`), whose observed relations, as the
+    simulated robot publishes them, are the world's ground truth (`relations`)."""
 
     def __init__(self, world, backend: Backend | str = "sim_gt", camera: str = "default",
                  n_points: int = SEGMENT_POINTS, noise_sigma: float = 0.0, width: int = 320, height: int = 240,
-                 tracker: TrackerConfig | None = None, **backend_params) -> None:
+                 tracker: TrackerConfig | None = None, task_names: bool = False, **backend_params) -> None:
         from f2p_perception.simcam import SimCamera
 
         self.world = world
         self.camera = SimCamera(world, camera, width, height)
         self.noise_sigma = noise_sigma
         self.perception = Perception(backend, n_points, tracker, **backend_params)
+        self.binding = NameBinding(pointed_objects(world)) if task_names else None
         self.last_observation: CameraObservation | None = None
 
     def observe(self, rng: np.random.Generator | None = None) -> CameraObservation:
@@ -56,4 +73,20 @@ class SimCameraPerception:
     def perceive(self, rng: np.random.Generator | None = None) -> PerceivedScene:
         obs = self.observe(rng)
         self.last_observation = obs
-        return self.perception.perceive(obs, rng)
+        scene = self.perception.perceive(obs, rng)
+        return self.binding.apply(scene) if self.binding is not None else scene
+
+    def relations(self, scene: PerceivedScene) -> tuple[np.ndarray, np.ndarray]:
+        """The world's ground-truth relations (A.9) among `scene`'s objects, in its order: (N, U), (N, N, R);
+        an object the world does not hold (a segment under a tracker's name) relates to nothing."""
+        from f2p_sim.transitions import world_relations
+
+        rel = world_relations(self.world)
+        known = [i for i, n in enumerate(scene.names) if n in rel.names]
+        idx = [rel.index(scene.names[i]) for i in known]
+        n = len(scene.names)
+        unary = np.zeros((n, rel.unary.shape[1]), rel.unary.dtype)
+        binary = np.zeros((n, n, rel.binary.shape[2]), rel.binary.dtype)
+        unary[known] = rel.unary[idx]
+        binary[np.ix_(known, known)] = rel.binary[np.ix_(idx, idx)]
+        return unary, binary

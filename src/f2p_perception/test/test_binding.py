@@ -38,9 +38,10 @@ def test_bind_by_position_and_class_whatever_the_perceived_names():
 
 
 def test_apply_lists_the_task_in_order_then_the_rest_and_keeps_the_binding():
-    binding = NameBinding(TASK)
     first = scene_of(["table_1", "cuboid_1", "container_1", "cuboid_9"], ["table", "cuboid", "container", "cuboid"],
                      [(0.3, -0.3, 0.3), (0.28, -0.30, 0.53), (0.30, -0.30, 0.50), (0.9, 0.9, 0.5)])
+    assert NameBinding(TASK).apply(first).names == ["bag_1", "item_1", "item_2", "table_A"]  # cuboid_9 dropped
+    binding = NameBinding(TASK, keep_unbound=True)
     out = binding.apply(first)  # item_2 not seen (hidden in the bag): listed, not visible, no points
     assert out.names == ["bag_1", "item_1", "item_2", "table_A", "cuboid_9"]
     assert out.classes == ["bag", "cuboid", "cuboid", "table", "cuboid"]  # the task's classes for task objects
