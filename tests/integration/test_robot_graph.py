@@ -310,7 +310,8 @@ def test_geometric_perception_segments_an_unlabelled_cloud_in_the_graph(graph, c
     markers: list[MarkerArray] = []
     client.node.create_subscription(MarkerArray, names.OBJECT_POSES_TOPIC, markers.append,
                                     topic_qos(names.OBJECT_POSES_TOPIC))
-    client.wait(lambda: client.task and client.scenes and markers, 30.0, "task, scene and object boxes")
+    client.wait(lambda: client.task and client.scenes and markers and client.relations, 30.0,
+                "task, scene, object boxes and observed relations")  # relations: the robot's, labels or not
     task, scene = task_from_msg(client.task), scene_from_msg(client.scenes[-1], n_points=8)
     # the task's names, in its order, bound to the segments found where each object was at the start
     ids = [i for i, _ in task.objects]

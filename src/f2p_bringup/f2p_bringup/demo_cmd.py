@@ -136,6 +136,15 @@ def ensure_dataset(path: str, n: int, seed: int, what: str) -> None:
 # --- the graph -------------------------------------------------------------------------------
 
 
+def perception_sets(backend: str) -> list[str]:
+    """The graph settings of `--perception`: sim_gt segments by the simulator's labels (A.7); a label-free
+    backend gets a cloud without them and binds its segments to the task's names (f2p_perception.binding).
+    Either way the robot's observed relations are the world's (what the simulated robot sees of an outcome)."""
+    if backend == "sim_gt":
+        return ["perception.backend=sim_gt", "sim_robot.ground_truth_labels=true"]
+    return [f"perception.backend={backend}", "perception.task_names=true", "sim_robot.ground_truth_labels=false"]
+
+
 def demo_graph(args: argparse.Namespace, run_dir: Path):
     """config/sim.yaml with the options applied; returns (graph, notes)."""
     from f2p_bringup.graph_config import apply_overrides, check_parameters, find_config, load_graph
@@ -144,7 +153,7 @@ def demo_graph(args: argparse.Namespace, run_dir: Path):
     sets = [f"sim_robot.task={args.task}", f"sim_robot.seed={args.seed}", f"sim_robot.n_objects={args.objects}",
             f"planner.model_store={args.store}", f"learner.model_store={args.store}",
             f"monitor.failures_dir={run_dir / 'failures'}", f"learner.failures_dir={run_dir / 'failures'}",
-            f"learner.work_dir={run_dir / 'learn'}"]
+            f"learner.work_dir={run_dir / 'learn'}", *perception_sets(args.perception)]
     notes = []
     learner = graph.nodes.get("learner")
     for key, n, seed in LEARNER_DATASETS:
@@ -495,6 +504,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default=None, help="graph config (default: the installed config/sim.yaml)")
     p.add_argument("--set", action="append", metavar="NODE.PARAM=VALUE",
                    help="override a node parameter (repeatable), e.g. --set learner.epochs=50")
+    p.add_argument("--perception", choices=("sim_gt", "geometric"), default="sim_gt",
+                   help="segmentation: the simulator's labels (sim_gt) or the geometric backend on the unlabelled "
+                   "cloud, its segments bound to the task's names at the first observation")
     p.add_argument("--max-replans", type=argtypes.nonnegative_int, default=3, help="replans of the task")
     p.add_argument("--record", nargs="?", const="", default=None, metavar="DIR",
                    help="record every topic of the graph to an MCAP bag (default DIR: the episode's bag/)")

@@ -16,13 +16,16 @@ CONFIG = Path(__file__).resolve().parents[1] / "config" / "sim.yaml"
 
 
 def args(**kw) -> argparse.Namespace:
-    base = {"task": "organize", "seed": 3, "objects": 5, "store": "my_models", "config": str(CONFIG), "set": None}
+    base = {"task": "organize", "seed": 3, "objects": 5, "store": "my_models", "config": str(CONFIG), "set": None,
+            "perception": "sim_gt"}
     return argparse.Namespace(**(base | kw))
 
 
 def test_demo_is_a_subcommand_with_its_options():
     ns = cli.build_parser().parse_args(["demo", "--task", "packing", "--timeout", "60"])
     assert ns.func.__module__ == "f2p_bringup.demo_cmd" and ns.task == "packing" and ns.timeout == 60.0
+    assert ns.perception == "sim_gt"
+    assert cli.build_parser().parse_args(["demo", "--perception", "geometric"]).perception == "geometric"
 
 
 def test_the_options_reach_the_nodes_and_the_episode_keeps_its_files(tmp_path, monkeypatch):
@@ -38,6 +41,11 @@ def test_the_options_reach_the_nodes_and_the_episode_keeps_its_files(tmp_path, m
     assert (tmp_path / "data/heldout_pretrain/manifest.json").is_file() and (tmp_path / "data/replay_480").is_dir()
     assert any("heldout" in n for n in notes) and any("replay" in n for n in notes)
     assert not any("work_dir" in n for n in notes)  # the demo's own settings are not news
+    assert p["perception"]["backend"] == "sim_gt" and p["sim_robot"]["ground_truth_labels"] is True
+    graph, _ = demo_graph(args(perception="geometric"), tmp_path / "run2")  # no label anywhere in perception
+    p = {name: node.parameters for name, node in graph.nodes.items()}
+    assert (p["perception"]["backend"], p["perception"]["task_names"]) == ("geometric", True)
+    assert p["sim_robot"]["ground_truth_labels"] is False
 
 
 def test_monitor_markers_become_a_step_image(tmp_path):

@@ -1,11 +1,14 @@
 """The `sim_robot` node: the simulated "real world" behind /f2p/execute_skill, with its camera.
 
 At start it samples a task scene (f2p_sim.tasks), builds the MuJoCo world, publishes the task
-(latched /f2p/sim/task) and a first capture. A capture is the camera cloud (RayCastCamera, as
-f2p_perception.sim_gt observes) with, when `ground_truth_labels` is on, a per-point object label,
-the label map and the simulator's ground-truth relations (A.9) under the same stamp, plus object
-box markers for rviz and, with `publish_image`, the camera's colour image and (ground truth) the
-object label of each of its pixels, under the same stamp (for people: rviz, the demo report).
+(latched /f2p/sim/task, with where each object is at the start) and a first capture. A capture is the
+camera cloud (RayCastCamera, as f2p_perception.sim_gt observes; in the world frame, or with
+`cloud_frame: camera` in the camera's optical frame as a driver publishes it) with, when
+`ground_truth_labels` is on, a per-point object label and the label map; the simulator's ground-truth
+relations (A.9: what the simulated robot observes of the outcome, whatever segments the cloud) under the
+same stamp, plus object box markers for rviz and, with `publish_image`, the camera's colour image and
+(ground truth) the object label of each of its pixels, under the same stamp (for people: rviz, the demo
+report).
 ExecuteSkill runs f2p_sim.skills.execute (which never raises), then captures again;
 /f2p/camera/capture captures on demand.
 
@@ -138,7 +141,7 @@ class SimRobotNode(Node):
             obs = observe(w.model, w.data, self.camera, self.geom_object, len(w.object_names),
                           n_points=self.n_points, noise_sigma=self.noise_sigma, rng=self.rng,
                           max_candidates=MAX_FPS_CANDIDATES)
-            relations = world_relations(w) if self.ground_truth else None
+            relations = world_relations(w)
             lo, hi = w.object_boxes()
             stamp = self.get_clock().now().to_msg()
             frame, points = names.WORLD_FRAME, obs.points
@@ -150,11 +153,11 @@ class SimRobotNode(Node):
         if self.ground_truth:
             self.label_map_pub.publish(label_map_to_msg(self.ids, self.classes, frame_id=frame, stamp=stamp))
             self.cloud_pub.publish(cloud_to_msg(points, self.label_of[obs.labels], frame, stamp))
-            keep = self.keep
-            self.relations_pub.publish(relations_to_msg(self.ids, relations.unary[keep],
-                                                        relations.binary[np.ix_(keep, keep)], stamp))
         else:
             self.cloud_pub.publish(cloud_to_msg(points, None, frame, stamp))
+        keep = self.keep
+        self.relations_pub.publish(relations_to_msg(self.ids, relations.unary[keep],
+                                                    relations.binary[np.ix_(keep, keep)], stamp))
         self.poses_pub.publish(box_markers(self.ids, lo[self.keep], hi[self.keep], self.classes, names.WORLD_FRAME,
                                            stamp, ns="sim_objects"))
         return len(obs.points)
