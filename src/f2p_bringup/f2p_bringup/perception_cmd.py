@@ -76,6 +76,17 @@ def perception(args: argparse.Namespace) -> int:
     except ValueError as exc:
         log.error("%s", exc)
         return 2
+    if args.weights is not None:
+        if args.backend != "dino_sam":
+            log.error("--weights is for --backend dino_sam")
+            return argtypes.EXIT_USAGE
+        params.update(dino_model=args.weights[0], sam_model=args.weights[1])
+    if args.backend == "dino_sam" and not (params.get("dino_model") and params.get("sam_model")):
+        log.error("dino_sam needs local GroundingDINO and SAM checkpoints (they are never downloaded): pass "
+                  "--weights DINO_DIR SAM_PATH, e.g. --weights ~/models/grounding-dino-tiny ~/models/sam-vit-base "
+                  "(a transformers GroundingDINO directory with its vocab.txt; a transformers SAM directory or a "
+                  "Meta segment_anything .pth with --param sam_type=vit_b)")
+        return argtypes.EXIT_USAGE
     rows, results_all = [], []
     for task in args.task:
         update, close = progress_callback(f"{args.backend}: {task}", unit="trial")
@@ -169,6 +180,17 @@ def noise(args: argparse.Namespace) -> int:
     except ValueError as exc:
         log.error("%s", exc)
         return 2
+    if args.weights is not None:
+        if args.backend != "dino_sam":
+            log.error("--weights is for --backend dino_sam")
+            return argtypes.EXIT_USAGE
+        params.update(dino_model=args.weights[0], sam_model=args.weights[1])
+    if args.backend == "dino_sam" and not (params.get("dino_model") and params.get("sam_model")):
+        log.error("dino_sam needs local GroundingDINO and SAM checkpoints (they are never downloaded): pass "
+                  "--weights DINO_DIR SAM_PATH, e.g. --weights ~/models/grounding-dino-tiny ~/models/sam-vit-base "
+                  "(a transformers GroundingDINO directory with its vocab.txt; a transformers SAM directory or a "
+                  "Meta segment_anything .pth with --param sam_type=vit_b)")
+        return argtypes.EXIT_USAGE
     rows = []
     for sigma in args.sigmas:
         try:
@@ -226,6 +248,9 @@ def register(esub: argparse._SubParsersAction) -> None:
     p.add_argument("--height", type=argtypes.positive_int, default=240)
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="backend parameter, repeatable (e.g. dino_model=/models/gdino sam_model=/models/sam)")
+    p.add_argument("--weights", nargs=2, metavar=("DINO_DIR", "SAM_PATH"), default=None,
+                   help="dino_sam: a local GroundingDINO checkpoint directory (transformers) and a SAM checkpoint "
+                   "(transformers directory or Meta .pth); the same as --param dino_model=... sam_model=...")
     p.add_argument("--out", default="", help="results JSON (default: experiments/results/eval_perception_BACKEND.json)")
     p.set_defaults(func=perception)
     n = esub.add_parser("noise", help="point-cloud noise sweep (Fig. 3b): relation F1, Sim2Real gap, classification")

@@ -42,3 +42,15 @@ def test_a_tiny_sim_gt_run_writes_table_json_and_png(tmp_path, capsys):
 def test_a_bad_parameter_is_an_error_not_a_crash(tmp_path):
     assert cli.main(["eval", "perception", "--backend", "geometric", "--task", "organize", "--objects", "3",
                      "--trials", "1", "--param", "no_such=1", "--out", str(tmp_path / "p.json")]) == 2
+
+
+def test_dino_sam_without_weights_says_what_to_pass(tmp_path, caplog):
+    assert cli.main(["eval", "perception", "--backend", "dino_sam", "--task", "organize", "--objects", "3",
+                     "--trials", "1", "--out", str(tmp_path / "p.json")]) == 2
+    assert "--weights DINO_DIR SAM_PATH" in caplog.text and "never downloaded" in caplog.text
+    missing = str(tmp_path / "nowhere")
+    assert cli.main(["eval", "perception", "--backend", "dino_sam", "--weights", missing, missing, "--task",
+                     "organize", "--objects", "3", "--trials", "1", "--out", str(tmp_path / "p.json")]) == 2
+    assert "nowhere" in caplog.text and "does not exist" in caplog.text
+    assert cli.main(["eval", "perception", "--backend", "geometric", "--weights", "a", "b", "--task", "organize",
+                     "--out", str(tmp_path / "p.json")]) == 2

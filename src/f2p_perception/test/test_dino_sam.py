@@ -110,3 +110,19 @@ def test_phrases_boxes_and_suppression():
     assert nms(boxes, np.array([0.9, 0.8, 0.7]), np.array([0, 1, 0]), 0.5).tolist() == [0, 1, 2]
     with pytest.raises(ValueError, match="prompts"):
         DinoSamConfig(prompts=("a. b",))
+
+
+def test_the_command_line_scores_local_weights(models, tmp_path, capsys):
+    """`f2p eval perception --backend dino_sam --weights DINO SAM` scores local checkpoints like any backend."""
+    import json
+
+    from f2p_bringup import cli
+
+    out = tmp_path / "dino_sam.json"
+    assert cli.main(["eval", "perception", "--backend", "dino_sam", "--weights", models["dino_model"],
+                     models["sam_model"], "--param", "image_size=96", "--param", "box_threshold=0.0", "--task",
+                     "organize", "--objects", "3", "--trials", "1", "--width", "160", "--height", "120",
+                     "--out", str(out)]) == 0
+    assert "organize" in capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert data["rows"][0]["observations"] >= 1 and "--backend dino_sam" in data["command"]
