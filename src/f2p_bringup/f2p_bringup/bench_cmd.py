@@ -138,14 +138,14 @@ def bench_graph(args: argparse.Namespace) -> int:
     print(f"[bench graph] the planner serves {args.store} {version}", flush=True)
     config = GraphBenchConfig(store=args.store, clients=tuple(args.clients), goals_per_level=args.goals,
                               captures=args.captures, planner_samples=args.samples, record=not args.no_record,
-                              repeats=args.repeats, compression=args.compression)
+                              repeats=args.repeats, compression=args.compression, perception=args.perception)
     logs = new_run_dir(Path("runs") / "bench_graph")
     print(f"[bench graph] node logs in {logs}", flush=True)
     with stop_signals_raise_interrupt():
         result = run(config, logs, progress=lambda m: print(m, flush=True))
     command = (f"f2p bench graph --store {args.store} --clients {' '.join(map(str, args.clients))} "
                f"--goals {args.goals} --captures {args.captures} --samples {args.samples} --repeats {args.repeats} "
-               f"--compression {args.compression}"
+               f"--compression {args.compression} --perception {args.perception}"
                + (" --no-record" if args.no_record else ""))
     if "recording_overhead" in result:
         print("recording overhead (relative change of the median with the recorder): "
@@ -222,6 +222,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--repeats", type=argtypes.positive_int, default=1,
                    help="alternations of the conditions without and with the recorder")
     g.add_argument("--no-record", action="store_true", help="measure without the recorder only")
+    g.add_argument("--perception", choices=("sim_gt", "geometric"), default="sim_gt",
+                   help="the perception node's backend; with geometric the library's own perceive time on the same "
+                   "scene is measured beside the node's capture-to-scene latency")
     from f2p_ros.bag import COMPRESSIONS, DEFAULT_COMPRESSION  # ROS-free, light
 
     g.add_argument("--compression", choices=COMPRESSIONS, default=DEFAULT_COMPRESSION,

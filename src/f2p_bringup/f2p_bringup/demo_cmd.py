@@ -136,24 +136,21 @@ def ensure_dataset(path: str, n: int, seed: int, what: str) -> None:
 # --- the graph -------------------------------------------------------------------------------
 
 
-def perception_sets(backend: str) -> list[str]:
-    """The graph settings of `--perception`: sim_gt segments by the simulator's labels (A.7); a label-free
-    backend gets a cloud without them and binds its segments to the task's names (f2p_perception.binding).
-    Either way the robot's observed relations are the world's (what the simulated robot sees of an outcome)."""
-    if backend == "sim_gt":
-        return ["perception.backend=sim_gt", "sim_robot.ground_truth_labels=true"]
-    return [f"perception.backend={backend}", "perception.task_names=true", "sim_robot.ground_truth_labels=false"]
-
-
 def demo_graph(args: argparse.Namespace, run_dir: Path):
     """config/sim.yaml with the options applied; returns (graph, notes)."""
-    from f2p_bringup.graph_config import apply_overrides, check_parameters, find_config, load_graph
+    from f2p_bringup.graph_config import (
+        apply_overrides,
+        check_parameters,
+        find_config,
+        load_graph,
+        perception_overrides,
+    )
 
     graph = load_graph(Path(args.config) if args.config else find_config("sim"))
     sets = [f"sim_robot.task={args.task}", f"sim_robot.seed={args.seed}", f"sim_robot.n_objects={args.objects}",
             f"planner.model_store={args.store}", f"learner.model_store={args.store}",
             f"monitor.failures_dir={run_dir / 'failures'}", f"learner.failures_dir={run_dir / 'failures'}",
-            f"learner.work_dir={run_dir / 'learn'}", *perception_sets(args.perception)]
+            f"learner.work_dir={run_dir / 'learn'}", *perception_overrides(args.perception)]
     notes = []
     learner = graph.nodes.get("learner")
     for key, n, seed in LEARNER_DATASETS:

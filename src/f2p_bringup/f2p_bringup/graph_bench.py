@@ -24,7 +24,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from f2p_bringup.graph_config import GraphConfig, apply_overrides, find_config, load_graph, with_recorder
+from f2p_bringup.graph_config import (
+    GraphConfig,
+    apply_overrides,
+    find_config,
+    load_graph,
+    perception_overrides,
+    with_recorder,
+)
 from f2p_bringup.supervisor import StopTimeouts, Supervisor
 
 #: the nodes the bench needs of config/sim.yaml (no monitor, no learner: nothing else asks the planner)
@@ -45,6 +52,7 @@ class GraphBenchConfig:
     objects: int = 3
     seed: int = 0
     ready_timeout_s: float = 120.0
+    perception: str = "sim_gt"         # the perception node's backend (graph_config.perception_overrides)
 
 
 @dataclass
@@ -100,6 +108,33 @@ def bench_graph(config: GraphBenchConfig, log_root: Path, progress: Callable[[st
            "conditions": [c.to_dict() for c in conditions]}
     if config.record:
         out["recording_overhead"] = overhead(conditions)
+    if config.perception != "sim_gt":
+        out["library_perceive_s"] = library_perceive_s(config)
+        progress(f"  the library alone on the same scene (SimCameraPerception, in this process): perceive p50 "
+                 f"{percentile(out['library_perceive_s'], 50):.3f} s over {len(out['library_perceive_s'])}")
+    return out
+
+
+def library_perceive_s(config: GraphBenchConfig) -> list[float]:
+    """Seconds of `config.captures` perceptions of the bench's scene by the library alone (camera, backend,
+    tracker, samples; no ROS): the figure the node's capture-to-scene latency stands beside."""
+    import time
+
+    import numpy as np
+
+    from f2p_perception.perception import SimCameraPerception
+    from f2p_sim import tasks
+    from f2p_sim.world import World
+
+    task_rng = np.random.SeedSequence(config.seed).spawn(2)[0]  # as sim_robot draws its task
+    world = World(tasks.sample(config.task, np.random.default_rng(task_rng), config.objects, real=True).scene)
+    perception = SimCameraPerception(world, config.perception, task_names=True)
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(config.captures):
+        t0 = time.perf_counter()
+        perception.perceive(rng)
+        out.append(time.perf_counter() - t0)
     return out
 
 
@@ -108,7 +143,8 @@ def bench_graph_config(config: GraphBenchConfig) -> GraphConfig:
     graph = dataclasses.replace(graph, nodes={n: graph.nodes[n] for n in NODES})
     graph, _ = apply_overrides(graph, [f"sim_robot.task={config.task}", f"sim_robot.n_objects={config.objects}",
                                        f"sim_robot.seed={config.seed}", f"planner.model_store={config.store}",
-                                       f"planner.num_samples={config.planner_samples}"])
+                                       f"planner.num_samples={config.planner_samples}",
+                                       *perception_overrides(config.perception)])
     return graph
 
 

@@ -301,6 +301,16 @@ def parameters_class(node: NodeSpec) -> type | None:
     return getattr(importlib.import_module(module), name)
 
 
+def perception_overrides(backend: str) -> list[str]:
+    """The sim graph's settings for a perception backend (``--perception`` of f2p demo and f2p bench graph):
+    ``sim_gt`` segments by the simulator's labels (A.7); a label-free backend gets the cloud without them and
+    binds its segments to the task's names (f2p_perception.binding). Either way the robot's observed relations
+    are the world's: what the simulated robot sees of an outcome."""
+    if backend == "sim_gt":
+        return ["perception.backend=sim_gt", "sim_robot.ground_truth_labels=true"]
+    return [f"perception.backend={backend}", "perception.task_names=true", "sim_robot.ground_truth_labels=false"]
+
+
 def check_parameters(graph: GraphConfig) -> None:
     """GraphConfigError naming every parameter a node of `graph` does not have, of the wrong type, or with
     a value its dataclass refuses (`f2p_ros.params.from_values`), for the nodes of `NODE_PARAMETERS`:
