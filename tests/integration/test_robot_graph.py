@@ -425,3 +425,44 @@ def test_the_robot_graph_comes_up_without_a_robot_and_segments_a_camera_cloud(cl
             proc.wait()
     assert proc.returncode == 0, out + rest
     assert "stretch_robot (exited with code 1)" in rest and "perception (exited with code 0)" in rest
+
+
+def test_dino_sam_in_the_graph_reads_the_rgbd_images_and_without_weights_stays_up(graph, client, tmp_path):
+    """dino_sam in the node: the colour image, the depth image paired with it by stamp and the camera info,
+    in the camera's optical frame placed by a static pose. With tiny random-weight checkpoints (no download:
+    `tiny_dino_sam`) a scene of the prompts' classes is published for the capture; a second node without
+    weights logs why and stays up."""
+    pytest.importorskip("transformers")
+    from f2p_perception.tiny_dino_sam import save_tiny_dino_sam
+
+    weights = save_tiny_dino_sam(tmp_path / "weights")
+    graph("f2p_robot", "sim_robot", task="organize", n_objects=3, seed=0, real="true", ground_truth_labels="false",
+          publish_image="true")
+    pose = {"camera_pose": pose_to_text(default_camera_pose()), "camera_frame": names.CAMERA_OPTICAL_FRAME}
+    params = (f'"{{dino_model: {weights["dino_model"]}, sam_model: {weights["sam_model"]}, image_size: 96, '
+              f'box_threshold: 0.0, prompts: [cup, capsule, table]}}"')
+    proc = graph("f2p_perception", "perception", backend="dino_sam", n_points=16, backend_params=params, **pose)
+    scene = scene_from_msg(client.wait(lambda: client.scenes and client.scenes[-1], 120.0, "a dino_sam scene"),
+                           n_points=8)
+    assert scene.frame_id == names.WORLD_FRAME and set(scene.classes) <= {"cup", "capsule", "table"}
+    assert proc.poll() is None
+
+    # the same graph, a second perception node without weights: it says what is missing and stays up
+    pose_args = [arg for k, v in pose.items() for arg in ("-p", f"{k}:={v}")]
+    unweighted = subprocess.Popen(
+        [executable("f2p_perception", "perception"), "--ros-args", "-r", "__node:=perception_unweighted",
+         "-r", f"{names.SCENE_TOPIC}:=/unused_scene", "-p", "backend:=dino_sam", *pose_args],
+        stdout=open(tmp_path / "unweighted.log", "w"), stderr=subprocess.STDOUT, env=os.environ.copy())
+    try:
+        trigger = client.node.create_client(Trigger, names.CAMERA_CAPTURE_SERVICE)
+        assert trigger.wait_for_service(timeout_sec=10.0)
+        log = tmp_path / "unweighted.log"
+        client.wait(lambda: "dino_model" in log.read_text() and "stays up" in log.read_text(), 60.0,
+                    "the unweighted node's start-up error")
+        trigger.call_async(Trigger.Request())
+        client.wait(lambda: "no scene: backend dino_sam cannot run" in log.read_text(), 30.0,
+                    "the unweighted node's error on a capture")
+        assert unweighted.poll() is None
+    finally:
+        unweighted.terminate()
+        unweighted.wait(timeout=10)

@@ -15,36 +15,12 @@ from f2p_sim.world import World
 
 tf = pytest.importorskip("transformers")  # pinned in requirements.txt; absent on a bare distro install
 
-WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "cup", "capsule", "table", "container", "cuboid"]
-
-
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict[str, str]:
     """A 0.16 M-parameter GroundingDINO and a 25 k-parameter SAM, random weights, seed 0."""
-    import torch
+    from f2p_perception.tiny_dino_sam import save_tiny_dino_sam
 
-    root = tmp_path_factory.mktemp("models")
-    torch.manual_seed(0)
-    backbone = tf.SwinConfig(image_size=64, patch_size=4, embed_dim=8, depths=[1, 1, 1, 1],
-                             num_heads=[1, 1, 1, 1], window_size=4, out_features=["stage2", "stage3", "stage4"])
-    text = tf.BertConfig(vocab_size=len(WORDS), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                         intermediate_size=32, max_position_embeddings=64)
-    dino = tf.GroundingDinoForObjectDetection(tf.GroundingDinoConfig(
-        backbone_config=backbone, text_config=text, num_queries=12, encoder_layers=1, decoder_layers=2, d_model=32,
-        encoder_ffn_dim=32, decoder_ffn_dim=32, encoder_attention_heads=2, decoder_attention_heads=2,
-        encoder_n_points=2, decoder_n_points=2, max_text_len=32))
-    dino.save_pretrained(root / "dino")
-    (root / "dino" / "vocab.txt").write_text("\n".join(WORDS) + "\n")
-    sam = tf.SamModel(tf.SamConfig(
-        vision_config=tf.SamVisionConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, mlp_dim=32,
-                                         output_channels=16, image_size=64, patch_size=16, window_size=2,
-                                         global_attn_indexes=[0], num_pos_feats=8),
-        prompt_encoder_config=tf.SamPromptEncoderConfig(hidden_size=16, image_size=64, patch_size=16,
-                                                        mask_input_channels=4),
-        mask_decoder_config=tf.SamMaskDecoderConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                                    mlp_dim=32, iou_head_hidden_dim=16)))
-    sam.save_pretrained(root / "sam")
-    return {"dino_model": str(root / "dino"), "sam_model": str(root / "sam")}
+    return save_tiny_dino_sam(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ camera cloud (RayCastCamera, as f2p_perception.sim_gt observes; in the world fra
 `cloud_frame: camera` in the camera's optical frame as a driver publishes it) with, when
 `ground_truth_labels` is on, a per-point object label and the label map; the simulator's ground-truth
 relations (A.9: what the simulated robot observes of the outcome, whatever segments the cloud) under the
-same stamp, plus object box markers for rviz and, with `publish_image`, the camera's colour image and
-(ground truth) the object label of each of its pixels, under the same stamp (for people: rviz, the demo
-report).
+same stamp, plus object box markers for rviz and, with `publish_image`, the camera's colour image, its
+depth image and intrinsics (what an RGB-D driver publishes: perception's dino_sam reads them) and (ground
+truth) the object label of each of its pixels, under the same stamp (for people: rviz, the demo report).
 ExecuteSkill runs f2p_sim.skills.execute (which never raises), then captures again;
 /f2p/camera/capture captures on demand.
 
@@ -31,7 +31,7 @@ import numpy as np
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
-from sensor_msgs.msg import Image, PointCloud2
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
@@ -43,7 +43,9 @@ from f2p_robot.sim_parameters import SimRobotParameters
 from f2p_ros import names
 from f2p_ros.convert import (
     aborted_result,
+    camera_info_to_msg,
     cloud_to_msg,
+    depth_image_to_msg,
     image_to_msg,
     invalid_result,
     label_image_to_msg,
@@ -105,6 +107,8 @@ class SimRobotNode(Node):
         self.poses_pub = pub(MarkerArray, names.OBJECT_POSES_TOPIC)
         self.image_pub = pub(Image, names.CAMERA_IMAGE_TOPIC)
         self.label_image_pub = pub(Image, names.CAMERA_LABEL_IMAGE_TOPIC)
+        self.depth_pub = pub(Image, names.CAMERA_DEPTH_TOPIC)
+        self.info_pub = pub(CameraInfo, names.CAMERA_INFO_TOPIC)
         group = ReentrantCallbackGroup()
         self.create_service(Trigger, names.CAMERA_CAPTURE_SERVICE, self.on_capture, callback_group=group)
         self.action = ActionServer(self, ExecuteSkill, names.EXECUTE_SKILL_ACTION, execute_callback=self.on_execute,
@@ -130,6 +134,10 @@ class SimRobotNode(Node):
     def _publish_images(self, frame: str, stamp) -> None:
         rgb, geom = self.image_camera.render_image(self.world.data)
         self.image_pub.publish(image_to_msg(rgb, frame, stamp))
+        # the same pixels' depth from the cast that made the cloud, and the pinhole intrinsics (dino_sam's input)
+        self.depth_pub.publish(depth_image_to_msg(self.camera.depth_image(), frame, stamp))
+        self.info_pub.publish(camera_info_to_msg(*self.camera.intrinsics(), self.camera.width, self.camera.height,
+                                                 frame, stamp))
         if self.ground_truth:
             obj = np.where(geom >= 0, self.geom_object[np.maximum(geom, 0)], -1)
             self.label_image_pub.publish(label_image_to_msg(self.label_of[obj], frame, stamp))
@@ -149,7 +157,7 @@ class SimRobotNode(Node):
                 frame = names.CAMERA_OPTICAL_FRAME
                 points = transform_points(points, np.linalg.inv(self.camera.optical_pose(w.data)))
             if self.image_camera is not None:  # before the cloud: whoever gets a cloud can find its image
-                self._publish_images(frame, stamp)
+                self._publish_images(names.CAMERA_OPTICAL_FRAME, stamp)  # an image is in its camera's frame
         if self.ground_truth:
             self.label_map_pub.publish(label_map_to_msg(self.ids, self.classes, frame_id=frame, stamp=stamp))
             self.cloud_pub.publish(cloud_to_msg(points, self.label_of[obs.labels], frame, stamp))

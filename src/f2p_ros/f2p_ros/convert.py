@@ -43,7 +43,7 @@ from typing import Protocol
 import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point
-from sensor_msgs.msg import Image, PointCloud2, PointField
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
 from f2p_core.failure import FailureClass, FailureEvent, Mismatch
@@ -293,6 +293,56 @@ def image_from_msg(msg: Image) -> np.ndarray:
                          f"{row * msg.height} bytes, got step {msg.step} and {len(msg.data)} bytes")
     arr = np.frombuffer(bytes(msg.data), dtype=dtype).reshape(msg.height, msg.width, *([3] if channels == 3 else []))
     return arr.copy() if channels == 3 else arr.view(np.uint32).copy()
+
+
+DEPTH32 = "32FC1"
+
+
+def depth_image_to_msg(depth: np.ndarray, frame_id: str = "", stamp: Time | None = None) -> Image:
+    """An (H, W) depth image (m along the optical axis, 0 = no measurement) as `32FC1`, as depth drivers
+    publish it (REP 118)."""
+    img = np.asarray(depth)
+    if img.ndim != 2 or img.dtype.kind != "f":
+        raise ValueError(f"a depth image must be (H, W) floats, got {img.shape} {img.dtype}")
+    img = np.ascontiguousarray(img, "<f4")
+    h, w = img.shape
+    return Image(header=make_header(frame_id, stamp), height=h, width=w, encoding=DEPTH32, is_bigendian=0,
+                 step=4 * w, data=img.tobytes())
+
+
+def depth_image_from_msg(msg: Image) -> np.ndarray:
+    """`32FC1` (m) or `16UC1` (mm, as RealSense drivers publish it) -> (H, W) float32 metres, 0 = none."""
+    kinds = {DEPTH32: (np.dtype("<f4"), 1.0), "16UC1": (np.dtype("<u2"), 1e-3)}
+    if msg.encoding not in kinds:
+        raise ValueError(f"depth image encoding must be {' or '.join(kinds)}, got {msg.encoding!r}")
+    dtype, scale = kinds[msg.encoding]
+    if msg.is_bigendian:
+        dtype = dtype.newbyteorder(">")
+    row = dtype.itemsize * msg.width
+    if msg.step < row or len(msg.data) != msg.step * msg.height:
+        raise ValueError(f"depth image of {msg.width}x{msg.height} {msg.encoding}: expected step >= {row} and "
+                         f"step x height bytes, got step {msg.step} and {len(msg.data)} bytes")
+    rows = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.step)[:, :row]
+    depth = np.ascontiguousarray(rows).view(dtype).reshape(msg.height, msg.width).astype(np.float32) * scale
+    return np.where(np.isfinite(depth) & (depth > 0), depth, 0.0).astype(np.float32)
+
+
+def camera_info_to_msg(fx: float, fy: float, cx: float, cy: float, width: int, height: int, frame_id: str = "",
+                       stamp: Time | None = None) -> CameraInfo:
+    """A pinhole camera without distortion (OpenCV convention), as the simulated camera is."""
+    return CameraInfo(header=make_header(frame_id, stamp), width=int(width), height=int(height),
+                      distortion_model="plumb_bob", d=[0.0] * 5,
+                      k=[float(fx), 0.0, float(cx), 0.0, float(fy), float(cy), 0.0, 0.0, 1.0],
+                      r=[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+                      p=[float(fx), 0.0, float(cx), 0.0, 0.0, float(fy), float(cy), 0.0, 0.0, 0.0, 1.0, 0.0])
+
+
+def camera_info_from_msg(msg: CameraInfo) -> tuple[float, float, float, float, int, int]:
+    """(fx, fy, cx, cy, width, height) of a camera info's K; ValueError for one without a focal length."""
+    k = list(msg.k)
+    if len(k) != 9 or not (k[0] > 0 and k[4] > 0) or not (msg.width > 0 and msg.height > 0):
+        raise ValueError(f"camera info without a usable K or size: K={k}, {msg.width}x{msg.height}")
+    return float(k[0]), float(k[4]), float(k[2]), float(k[5]), int(msg.width), int(msg.height)
 
 
 def cloud_from_msg(msg: PointCloud2, require_labels: bool = False, drop_nonfinite: bool = False,

@@ -18,6 +18,8 @@ CAMERA_POINTS_TOPIC = "/f2p/camera/points"
 CAMERA_LABEL_MAP_TOPIC = "/f2p/camera/label_map"
 CAMERA_IMAGE_TOPIC = "/f2p/camera/image"
 CAMERA_LABEL_IMAGE_TOPIC = "/f2p/camera/label_image"
+CAMERA_DEPTH_TOPIC = "/f2p/camera/depth"
+CAMERA_INFO_TOPIC = "/f2p/camera/camera_info"
 CAMERA_CAPTURE_SERVICE = "/f2p/camera/capture"
 OBSERVED_RELATIONS_TOPIC = "/f2p/observed_relations"
 OBJECT_POSES_TOPIC = "/f2p/object_poses"
@@ -78,15 +80,21 @@ GRAPH: tuple[Endpoint, ...] = (
     Endpoint(CAMERA_LABEL_IMAGE_TOPIC, "topic", "sensor_msgs/msg/Image", "sim_robot", latched=True,
              doc="the object label of each pixel of that image (32SC1: the cloud's label values, -1 for "
                  "none), same stamp (ground truth only)"),
+    Endpoint(CAMERA_DEPTH_TOPIC, "topic", "sensor_msgs/msg/Image", "sim_robot", latched=True,
+             doc="the capture's depth image (32FC1, m along the optical axis, 0 = none), pixel-aligned with the "
+                 "colour image, same stamp (`publish_image`; perception's dino_sam reads it)"),
+    Endpoint(CAMERA_INFO_TOPIC, "topic", "sensor_msgs/msg/CameraInfo", "sim_robot", latched=True,
+             doc="the pinhole intrinsics of those images (no distortion), same stamp (`publish_image`)"),
     Endpoint(CAMERA_CAPTURE_SERVICE, "service", "std_srvs/srv/Trigger", "sim_robot",
              doc="publish a fresh cloud (with label map, relations and poses) now"),
     Endpoint(OBSERVED_RELATIONS_TOPIC, "topic", "f2p_msgs/msg/SymbolicState", "sim_robot", latched=True,
              doc="simulator ground-truth relations (A.9) of the objects, probability 1.0 for the true "
-                 "ones; same stamp as its cloud (ground truth only)"),
+                 "ones; same stamp as its cloud (what the simulated robot observes, labels or not)"),
     Endpoint(OBJECT_POSES_TOPIC, "topic", "visualization_msgs/msg/MarkerArray", "sim_robot", latched=True,
              doc="simulator object boxes for rviz"),
     Endpoint(SIM_TASK_TOPIC, "topic", "f2p_msgs/msg/Task", "sim_robot", latched=True,
-             doc="the sampled task: distribution, goal text, skeleton, the objects that exist (ids, classes)"),
+             doc="the sampled task: distribution, goal text, skeleton, the objects that exist (ids, classes) and "
+                 "where each is at the start (perception's task_names binds its segments to them)"),
     Endpoint(SCENE_TOPIC, "topic", "f2p_msgs/msg/SegmentedScene", "perception", latched=True,
              doc="one segment per object, stamp of the cloud it came from"),
     Endpoint(PLAN_TASK_ACTION, "action", "f2p_msgs/action/PlanTask", "planner"),

@@ -168,7 +168,21 @@ class RayCastCamera(DepthCamera):
                                float("inf"))
         keep = np.flatnonzero(geom >= 0)  # misses report geom -1 and distance -1
         pts = origin + dirs[keep] * dist[keep, None]  # (P, 3)
+        self._full = roi_boxes is None
         return pts.astype(np.float32), geom[keep].copy()
+
+    def depth_image(self) -> np.ndarray:
+        """(H, W) float32 depth along the optical axis (m) of the last full `render` (no `roi_boxes`), 0 where
+        the ray hit nothing: what a depth camera's image is, pixel-aligned with this camera's colour image."""
+        if not getattr(self, "_full", False):
+            raise RuntimeError("depth_image needs a full render (without roi_boxes) first")
+        hit = self._geom >= 0
+        depth = np.where(hit, self._dist * -self._unit[:, 2], 0.0)  # camera frame: looking along -z
+        return depth.reshape(self.height, self.width).astype(np.float32)
+
+    def intrinsics(self) -> tuple[float, float, float, float]:
+        """(fx, fy, cx, cy) in pixels, OpenCV convention (pixel centres at integer coordinates)."""
+        return self.focal, self.focal, 0.5 * self.width - 0.5, 0.5 * self.height - 0.5
 
     def _roi_mask(self, origin: np.ndarray, rot: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """(H*W,) bool: pixels inside the projected rectangle of any box (lo, hi (K, 3))."""

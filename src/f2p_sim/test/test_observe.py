@@ -124,6 +124,28 @@ def test_optical_pose_looks_where_the_camera_was_aimed(world):
     assert u.min() > -0.5 and u.max() < cam.width + 0.5 and v.min() > -0.5 and v.max() < cam.height + 0.5
 
 
+def test_ray_cast_depth_image_back_projects_onto_the_cloud(world):
+    """The depth image (along the optical axis) and the intrinsics of a RayCastCamera give back the very
+    points it cast, pixel by pixel, through the optical pose: what a depth camera driver delivers."""
+    from f2p_sim.observe import RayCastCamera
+
+    m, d, _ = world
+    cam = RayCastCamera(m, "front", 64, 48)
+    points, _ = cam.render(d)
+    depth = cam.depth_image()
+    assert depth.shape == (48, 64) and (depth > 0).sum() == len(points) and (depth >= 0).all()
+    fx, fy, cx, cy = cam.intrinsics()
+    v, u = np.nonzero(depth > 0)  # row-major, the order the camera keeps its hits in
+    z = depth[v, u].astype(np.float64)
+    local = np.stack([(u - cx) / fx * z, (v - cy) / fy * z, z], axis=1)
+    pose = cam.optical_pose(d)
+    back = local @ pose[:3, :3].T + pose[:3, 3]
+    assert np.abs(back - points).max() < 1e-4
+    cam.render(d, roi_boxes=(BOX_CENTRE[None] - BOX_HALF, BOX_CENTRE[None] + BOX_HALF))
+    with pytest.raises(RuntimeError, match="full render"):
+        cam.depth_image()
+
+
 def test_geom_object_index_and_segments(world):
     m, _, _ = world
     gidx = object_index_of_geoms(m, OBJECTS)
