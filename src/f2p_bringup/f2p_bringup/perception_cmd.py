@@ -18,7 +18,7 @@ from f2p_bringup.progress import progress_callback, write_results
 
 log = logging.getLogger("f2p.eval.perception")
 
-SCORES = ("precision", "recall", "class_accuracy", "identity_consistency", "relation_macro_f1")
+SCORES = ("precision", "recall", "class_accuracy", "identity_consistency", "name_accuracy", "relation_macro_f1")
 # The names of f2p_perception.backends.BACKENDS (a test keeps them equal); listed here so that
 # building the parser imports nothing heavy (cli.py).
 BACKEND_NAMES = ("dino_sam", "geometric", "sim_gt")
