@@ -466,3 +466,18 @@ def test_dino_sam_in_the_graph_reads_the_rgbd_images_and_without_weights_stays_u
     finally:
         unweighted.terminate()
         unweighted.wait(timeout=10)
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    (["backend:=geometric", 'backend_params:="{epsilon: 0.01}"'], "unknown parameter(s) ['epsilon']"),
+    (["backend:=geometric", "camera_pose:=1,2"], "x,y,z,roll,pitch,yaw"),
+    (["backend:=yolo"], "unknown perception backend 'yolo'"),
+])
+def test_a_wrongly_configured_perception_node_does_not_start(domain, params, message):
+    """A configuration the node cannot use is a start-up error naming it (bad input at run time is not)."""
+    args = [executable("f2p_perception", "perception"), "--ros-args"]
+    for p in params:
+        args += ["-p", p]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert message in proc.stdout + proc.stderr
