@@ -98,6 +98,8 @@ def main() -> None:
     ap.add_argument("--task", default="transport")
     ap.add_argument("--objects", type=int, default=3)
     ap.add_argument("--camera", default="default")
+    ap.add_argument("--perception", default="sim_gt", help="sim_gt (labels) or geometric (unlabelled cloud, "
+                    "segments bound to the task's names)")
     ap.add_argument("--planner-samples", type=int, default=1000)
     ap.add_argument("--ensemble", action="store_true", help="plan with the mean prediction of all --model")
     ap.add_argument("--out", required=True)
@@ -105,25 +107,27 @@ def main() -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
-    done = {(r["model"], r["task"], r["objects"], r["camera"], r["seed"]) for r in rows}
+    done = {(r["model"], r["task"], r["objects"], r["camera"], r.get("perception", "sim_gt"), r["seed"]) for r in rows}
     settings = TrialSettings(planner_samples=args.planner_samples)
     first, n = args.scenes
     names = []
     for ref, model, version, sha in load_models(args.model, args.ensemble):
         names.append(ref)
-        todo = [s for s in range(first, first + n) if (ref, args.task, args.objects, args.camera, s) not in done]
+        todo = [s for s in range(first, first + n)
+                if (ref, args.task, args.objects, args.camera, args.perception, s) not in done]
         for seed in tqdm(todo, desc=ref, unit="scene"):
             spec = TrialSpec("per_scene", "points2plans", Method.ORIGINAL, args.task, args.objects,
-                             args.camera, 0.0, seed)
+                             args.camera, 0.0, seed, perception=args.perception)
             result = run_trial(spec, model, version, settings)
             row = {"model": ref, "sha256": sha, "task": args.task, "objects": args.objects,
-                   "camera": args.camera, "seed": seed, **scene_facts(spec, model.config.n_points),
+                   "camera": args.camera, "perception": args.perception, "seed": seed,
+                   **scene_facts(spec, model.config.n_points),
                    "first_attempt_success": result.first_attempt_success,
                    "goal_probability": result.goal_probability, "unmet_first": result.unmet_first}
             rows.append(row)
             with out.open("a") as f:
                 f.write(json.dumps(row, sort_keys=True) + "\n")
-    summarise([r for r in rows if r["model"] in names])
+    summarise([r for r in rows if r["model"] in names and r.get("perception", "sim_gt") == args.perception])
 
 
 if __name__ == "__main__":
