@@ -42,6 +42,28 @@ def _params(pairs: list[str]) -> dict:
     return out
 
 
+def _backend_params(args: argparse.Namespace) -> dict | None:
+    """`--param KEY=VALUE` and `--weights` as the backend's parameters; None (after logging why) when they
+    cannot be used: a malformed pair, `--weights` for another backend, dino_sam without weights."""
+    try:
+        params = _params(args.param)
+    except ValueError as exc:
+        log.error("%s", exc)
+        return None
+    if args.weights is not None:
+        if args.backend != "dino_sam":
+            log.error("--weights is for --backend dino_sam")
+            return None
+        params.update(dino_model=args.weights[0], sam_model=args.weights[1])
+    if args.backend == "dino_sam" and not (params.get("dino_model") and params.get("sam_model")):
+        log.error("dino_sam needs local GroundingDINO and SAM checkpoints (they are never downloaded): pass "
+                  "--weights DINO_DIR SAM_PATH, e.g. --weights ~/models/grounding-dino-tiny ~/models/sam-vit-base "
+                  "(a transformers GroundingDINO directory with its vocab.txt; a transformers SAM directory or a "
+                  "Meta segment_anything .pth with --param sam_type=vit_b)")
+        return None
+    return params
+
+
 def _fmt(v) -> str:
     return "   -  " if v is None else f"{v:6.3f}"
 
@@ -71,21 +93,8 @@ def _plot_bars(rows: list[dict], path: pathlib.Path, title: str) -> None:
 def perception(args: argparse.Namespace) -> int:
     from f2p_perception.evaluate import evaluate, summarise
 
-    try:
-        params = _params(args.param)
-    except ValueError as exc:
-        log.error("%s", exc)
-        return 2
-    if args.weights is not None:
-        if args.backend != "dino_sam":
-            log.error("--weights is for --backend dino_sam")
-            return argtypes.EXIT_USAGE
-        params.update(dino_model=args.weights[0], sam_model=args.weights[1])
-    if args.backend == "dino_sam" and not (params.get("dino_model") and params.get("sam_model")):
-        log.error("dino_sam needs local GroundingDINO and SAM checkpoints (they are never downloaded): pass "
-                  "--weights DINO_DIR SAM_PATH, e.g. --weights ~/models/grounding-dino-tiny ~/models/sam-vit-base "
-                  "(a transformers GroundingDINO directory with its vocab.txt; a transformers SAM directory or a "
-                  "Meta segment_anything .pth with --param sam_type=vit_b)")
+    params = _backend_params(args)
+    if params is None:
         return argtypes.EXIT_USAGE
     rows, results_all = [], []
     for task in args.task:
@@ -175,21 +184,8 @@ def _sweep_task(args: argparse.Namespace, task: str, sigma: float, params: dict)
 def noise(args: argparse.Namespace) -> int:
     import numpy as np
 
-    try:
-        params = _params(args.param)
-    except ValueError as exc:
-        log.error("%s", exc)
-        return 2
-    if args.weights is not None:
-        if args.backend != "dino_sam":
-            log.error("--weights is for --backend dino_sam")
-            return argtypes.EXIT_USAGE
-        params.update(dino_model=args.weights[0], sam_model=args.weights[1])
-    if args.backend == "dino_sam" and not (params.get("dino_model") and params.get("sam_model")):
-        log.error("dino_sam needs local GroundingDINO and SAM checkpoints (they are never downloaded): pass "
-                  "--weights DINO_DIR SAM_PATH, e.g. --weights ~/models/grounding-dino-tiny ~/models/sam-vit-base "
-                  "(a transformers GroundingDINO directory with its vocab.txt; a transformers SAM directory or a "
-                  "Meta segment_anything .pth with --param sam_type=vit_b)")
+    params = _backend_params(args)
+    if params is None:
         return argtypes.EXIT_USAGE
     rows = []
     for sigma in args.sigmas:
@@ -264,5 +260,7 @@ def register(esub: argparse._SubParsersAction) -> None:
     n.add_argument("--sigmas", nargs="+", type=argtypes.nonnegative_float, default=[0.0, 0.005, 0.01, 0.02, 0.04])
     n.add_argument("--seed", type=argtypes.nonnegative_int, default=0)
     n.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    n.add_argument("--weights", nargs=2, metavar=("DINO_DIR", "SAM_PATH"), default=None,
+                   help="dino_sam: local GroundingDINO and SAM checkpoints, as for f2p eval perception")
     n.add_argument("--out", default="experiments/results/eval_noise.json")
     n.set_defaults(func=noise)

@@ -54,3 +54,5 @@ def test_dino_sam_without_weights_says_what_to_pass(tmp_path, caplog):
     assert "nowhere" in caplog.text and "does not exist" in caplog.text
     assert cli.main(["eval", "perception", "--backend", "geometric", "--weights", "a", "b", "--task", "organize",
                      "--out", str(tmp_path / "p.json")]) == 2
+    assert cli.main(["eval", "noise", "--backend", "dino_sam", "--trials", "1", "--sigmas", "0",
+                     "--out", str(tmp_path / "n.json")]) == 2  # the noise sweep checks the same way
