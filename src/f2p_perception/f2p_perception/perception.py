@@ -77,16 +77,7 @@ class SimCameraPerception:
         return self.binding.apply(scene) if self.binding is not None else scene
 
     def relations(self, scene: PerceivedScene) -> tuple[np.ndarray, np.ndarray]:
-        """The world's ground-truth relations (A.9) among `scene`'s objects, in its order: (N, U), (N, N, R);
-        an object the world does not hold (a segment under a tracker's name) relates to nothing."""
-        from f2p_sim.transitions import world_relations
+        """The world's ground-truth relations (A.9) among `scene`'s objects, in its order (`sim_gt`)."""
+        from f2p_perception.sim_gt import ground_truth_relations
 
-        rel = world_relations(self.world)
-        known = [i for i, n in enumerate(scene.names) if n in rel.names]
-        idx = [rel.index(scene.names[i]) for i in known]
-        n = len(scene.names)
-        unary = np.zeros((n, rel.unary.shape[1]), rel.unary.dtype)
-        binary = np.zeros((n, n, rel.binary.shape[2]), rel.binary.dtype)
-        unary[known] = rel.unary[idx]
-        binary[np.ix_(known, known)] = rel.binary[np.ix_(idx, idx)]
-        return unary, binary
+        return ground_truth_relations(self.world, scene.names)

@@ -52,9 +52,21 @@ class SimGroundTruthPerception:
 
     def relations(self, scene: PerceivedScene) -> tuple[np.ndarray, np.ndarray]:
         """The world's ground-truth relations (A.9) among `scene`'s objects, in its order: (N, U), (N, N, R)."""
-        rel = world_relations(self.world)
-        idx = [rel.index(n) for n in scene.names]
-        return rel.unary[idx], rel.binary[np.ix_(idx, idx)]
+        return ground_truth_relations(self.world, scene.names)
+
+
+def ground_truth_relations(world: World, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The world's ground-truth relations (A.9) among `names`, in that order: (N, U), (N, N, R); a name the
+    world does not hold (a segment under a tracker's name) relates to nothing (all false)."""
+    rel = world_relations(world)
+    known = [i for i, n in enumerate(names) if n in rel.names]
+    idx = [rel.index(names[i]) for i in known]
+    n = len(names)
+    unary = np.zeros((n, rel.unary.shape[1]), rel.unary.dtype)
+    binary = np.zeros((n, n, rel.binary.shape[2]), rel.binary.dtype)
+    unary[known] = rel.unary[idx]
+    binary[np.ix_(known, known)] = rel.binary[np.ix_(idx, idx)]
+    return unary, binary
 
 
 class SimGroundTruthBackend:

@@ -145,6 +145,7 @@ class RayCastCamera(DepthCamera):
         self._dist = np.empty(width * height, dtype=np.float64)
         self._dirs: np.ndarray | None = None
         self._dirs_rot: np.ndarray | None = None
+        self._full = False  # the last render cast every pixel (depth_image needs it)
 
     def render(self, data: mujoco.MjData,
                roi_boxes: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -174,7 +175,7 @@ class RayCastCamera(DepthCamera):
     def depth_image(self) -> np.ndarray:
         """(H, W) float32 depth along the optical axis (m) of the last full `render` (no `roi_boxes`), 0 where
         the ray hit nothing: what a depth camera's image is, pixel-aligned with this camera's colour image."""
-        if not getattr(self, "_full", False):
+        if not self._full:
             raise RuntimeError("depth_image needs a full render (without roi_boxes) first")
         hit = self._geom >= 0
         depth = np.where(hit, self._dist * -self._unit[:, 2], 0.0)  # camera frame: looking along -z
