@@ -42,7 +42,8 @@ freeze() {
     git -C "$FROZEN" checkout -q -f --detach "$head"
   fi
   [ -e "$FROZEN/.venv" ] || ln -s "$ROOT/.venv" "$FROZEN/.venv"
-  [ -e "$FROZEN/data" ] || ln -s "$ROOT/data" "$FROZEN/data"
+  mkdir -p "$ROOT/data"  # a fresh checkout has none yet: the link must not dangle (the runner makes the learner's data)
+  [ -e "$FROZEN/data" ] || ln -sfn "$ROOT/data" "$FROZEN/data"
   mkdir -p "$FROZEN/log" "$LOG_DIR"
   (cd "$FROZEN" && AMENT_PREFIX_PATH="$ROOT/.venv" CMAKE_PREFIX_PATH="$ROOT/.venv" "$ROOT/.venv/bin/colcon" \
      --log-base log build --symlink-install --base-paths src --build-base build --install-base install \
