@@ -71,6 +71,8 @@ def main() -> None:
     ap.add_argument("--finetune-seeds", type=int, nargs="+", required=True)
     ap.add_argument("--scenes", type=int, nargs=2, metavar=("FIRST_SEED", "N"), required=True)
     ap.add_argument("--objects", type=int, default=3)
+    ap.add_argument("--method", default="fail2progress", choices=[m.value for m in Method if m.learns],
+                    help="the learning method (its particles and objectives, as the runner's learning run)")
     ap.add_argument("--work", default="runs/finetune_seeds")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -78,10 +80,12 @@ def main() -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     scale = args.scale or "full"  # a failure is its scene; a scale is its learner settings
-    done = {(r.get("scale", "full"), r["scene_seed"], r["finetune_seed"], r["scenes"][0], r["scenes"][1])
+    done = {(r.get("scale", "full"), r.get("method", "fail2progress"), r["scene_seed"], r["finetune_seed"],
+             r["scenes"][0], r["scenes"][1])
             for r in map(json.loads, out.read_text().splitlines() if out.exists() else [])}
     parent_root = Path(cfg.model.store)
     parent_model, meta = ModelStore(parent_root).load(cfg.model.version)
+    method = Method(args.method)
     work = Path(args.work) / f"{cfg.experiment}-l{args.learning_seed}"
     failures = FailureStore(work / "failures")
     search = find_failure(cfg.experiment, cfg.architecture, args.learning_seed, parent_model.eval(),
@@ -91,14 +95,15 @@ def main() -> None:
     event = failures.load(search.event_id)
     first, n = args.scenes
     for k in args.finetune_seeds:
-        if (scale, search.scene_seed, k, first, n) in done:
+        if (scale, method.value, search.scene_seed, k, first, n) in done:
             print(f"fine-tuning seed {k}: already in {out}")
             continue
-        store = child_store(parent_root, cfg.model.version, work / f"store-k{k}")
+        tag = f"k{k}" if method is Method.FAIL2PROGRESS else f"{method.value}-k{k}"
+        store = child_store(parent_root, cfg.model.version, work / f"store-{tag}")
         t0 = time.perf_counter()
         learned = Fail2ProgressLearner(store, cfg.model.version,
-                                       learner_config(cfg.learner, Method.FAIL2PROGRESS, args.learning_seed,
-                                                      work / f"k{k}", finetune_seed=k)).learn(event)
+                                       learner_config(cfg.learner, method, args.learning_seed,
+                                                      work / tag, finetune_seed=k)).learn(event)
         learn_s = time.perf_counter() - t0
         validated = learned is not None  # an unvalidated child is published but not served
         child_version = [m.version for m in store.list() if m.version != cfg.model.version][-1]
@@ -112,7 +117,8 @@ def main() -> None:
             wins += run_trial(spec, model.eval(), served, cfg.trial).first_attempt_success
         row = {"experiment": cfg.experiment, "scale": args.scale or "full", "learning_seed": args.learning_seed,
                "scene_seed": search.scene_seed, "event_id": search.event_id,
-               "finetune_seed": k, "child_sha256": child_meta.weights_sha256[:16], "validated": validated,
+               "finetune_seed": k, "method": method.value, "child_sha256": child_meta.weights_sha256[:16],
+               "validated": validated,
                "scenes": [first, n], "objects": args.objects, "first_attempt_successes": wins,
                "learn_s": round(learn_s, 1), "learner": dataclasses.asdict(cfg.learner)}
         with out.open("a") as f:
