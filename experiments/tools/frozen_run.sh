@@ -20,8 +20,8 @@ LOG_DIR="$ROOT/runs/logs"
 
 active() { pgrep -f "$FROZEN/install/f2p_bringup/lib/f2p_bringup/f2p experiment run" >/dev/null; }
 
-sync_records() {  # copy the frozen run's records newer than this tree's into experiments/results
-  (cd "$FROZEN/experiments/results" && find . -type f \( -name '*.jsonl' -o -name '*.png' -o -name 'report.*' \) \
+sync_records() {  # copy the frozen run's records (and kept events) newer than this tree's into experiments/results
+  (cd "$FROZEN/experiments/results" && find . -type f \( -name '*.jsonl' -o -name '*.png' -o -name 'report.*' -o -path '*/events/*' \) \
      -exec cp -u --parents {} "$ROOT/experiments/results/" \;)
 }
 

@@ -4,19 +4,24 @@ Layout of one experiment (`Paths`)::
 
     experiments/results/<name>/   committed: the records and the report
       failures.jsonl  learning.jsonl  trials.jsonl
+      events/<event id>/  (each learning seed's failure, the one its methods learn from: ~90 kB)
     runs/experiments/<name>/      not committed: what the records were made with
       failures/  (the failure store)   stores/<arch>-<method>-s<l>/  (one model store per learning run)
       learn/     (the learners' work)  tiny_store/  (the toy parent of smoke runs)
 
-Learning seed after learning seed, three phases of independent jobs: the seed's failure search,
-its learning runs (each method from the seed's event), the trials of its fresh scenes (every
-method), so a run stopped half way has every method's numbers. Only this process writes records:
-a job's record is appended (flushed, fsynced) the moment it comes back, so a kill loses at most
-the jobs in flight, and a rerun skips every job whose record is there and still valid (same
-parent weights; for a learning method's trial, the same weights its learning run serves). A
-learning seed whose records are all there is complete and stands as recorded; in an incomplete
-one, a learning run whose store is gone (another machine, a cleaned `runs/`) is done again, and if
-its new weights differ, the trials of the old ones are done again too.
+Learning seed after learning seed, jobs in this order: the seed's failure search, the trials of the
+methods that do not learn, then method by method its learning run (from the seed's event) and the
+trials its model plans, so a run stopped half way has every finished method's numbers. Only this
+process writes records: a job's record is appended (flushed, fsynced) the moment it comes back, so a
+kill loses at most the jobs in flight, and a rerun skips every job whose record is there and still
+valid (same parent weights; for a learning method's trial, the same weights its learning run serves).
+
+`runs/` is not committed, and a session may end in the middle of a seed that takes hours (HTO's
+eight methods): what a checkout without it keeps is what the records need. The seed's event is kept
+beside the records (`events/`), so its search stands; a learning run whose trials are all recorded
+stands without its store; one with trials left and no store (another machine, a cleaned `runs/`)
+is done again, and if its new weights differ, the trials of the old ones are done again too (on the
+same machine type the weights are the same: experiments/README.md).
 
 Executors: `pool` (default; `workers` processes, spawned, each with `threads` torch threads;
 learning runs go one at a time with every worker's threads) or
@@ -103,6 +108,11 @@ class Paths:
     @property
     def failures(self) -> Path:
         return self.work / "failures"
+
+    @property
+    def events(self) -> Path:
+        """The learned-from events, kept with the records (module docstring)."""
+        return self.results / "events"
 
 
 class ResultLog:
@@ -402,7 +412,9 @@ class Runner:
         complete = self._complete_seeds(recorded, recorded_runs, trials, parent)
         searches = {seed: r for seed, r in recorded.items() if seed in complete or self._event_kept(r)}
         runs = {k: r for k, r in recorded_runs.items()
-                if r.spec.learning_seed in complete or (r.spec.learning_seed in searches and _store_serves(r))}
+                if r.spec.learning_seed in complete or (r.spec.learning_seed in searches and (
+                    self._trials_done(r.spec.learning_seed, r.spec.method, trials, parent, r.served_sha256)
+                    or _store_serves(r)))}
         left = []
         for spec in c.trial_specs():
             done = trials.get(spec.key)
@@ -428,24 +440,48 @@ class Runner:
             if c.learning_methods and search is None:
                 continue
             learned = bool(search and search.event_id)
-            scenes = set(c.trial_seeds(seed))
             ok = True
-            for spec in c.trial_specs():
-                if spec.seed not in scenes or (spec.method.learns and not learned):
-                    continue
-                t = trials.get(spec.key)
-                if t is None or t.parent_sha256 != parent.sha256:
-                    ok = False
-                elif spec.method.learns:
-                    run = runs.get(LearningSpec(c.experiment, c.architecture, spec.method, seed).key)
-                    ok = ok and run is not None and run.served_sha256 == t.model_sha256
+            for method in c.methods:
+                if not method.learns:
+                    ok = ok and self._trials_done(seed, method, trials, parent)
+                elif learned:
+                    run = runs.get(LearningSpec(c.experiment, c.architecture, method, seed).key)
+                    ok = ok and run is not None and self._trials_done(seed, method, trials, parent, run.served_sha256)
             if ok:
                 done.add(seed)
         return done
 
+    def _trials_done(self, seed: int, method, trials: dict, parent: Parent, served_sha256: str | None = None) -> bool:
+        """Every trial of `method` on learning seed `seed`'s scenes is recorded with `parent`'s weights
+        (a learning method's: planned with `served_sha256`, the weights its learning run serves)."""
+        scenes = set(self.config.trial_seeds(seed))
+        for spec in self.config.trial_specs():
+            if spec.seed not in scenes or spec.method is not method:
+                continue
+            t = trials.get(spec.key)
+            if t is None or t.parent_sha256 != parent.sha256 or (
+                    served_sha256 is not None and t.model_sha256 != served_sha256):
+                return False
+        return True
+
     def _event_kept(self, search: FailureSearch) -> bool:
-        """A search without an event, or one whose event is still in the failure store."""
-        return not search.event_id or (self.paths.failures / "events" / search.event_id).is_dir()
+        """A search without an event, or one whose event is in the failure store or kept with the records."""
+        return not search.event_id or any((root / search.event_id).is_dir()
+                                          for root in (self.paths.failures / "events", self.paths.events))
+
+    def _keep_events(self, searches: dict[int, FailureSearch]) -> None:
+        """Each search's event both with the records (committed: module docstring) and in the failure
+        store the learners read, copied from whichever holds it."""
+        import shutil
+
+        for search in searches.values():
+            if not search.event_id:
+                continue
+            store, kept = self.paths.failures / "events" / search.event_id, self.paths.events / search.event_id
+            if store.is_dir() and not kept.is_dir():
+                shutil.copytree(store, kept)
+            elif kept.is_dir() and not store.is_dir():
+                shutil.copytree(kept, store)
 
     def estimate(self, parent: Parent) -> tuple[float, str]:
         """Seconds the jobs left should take on this executor, and a line saying so."""
@@ -505,10 +541,12 @@ class Runner:
         counts["failure_search"] = self._phase(f"{tag} failure search", do_search, jobs, self.searches)
 
         st = self.state(parent)
+        self._keep_events(st.searches)
         found = seed in st.searches and bool(st.searches[seed].event_id)
         if c.learning_methods and not found:
             print(f"learning seed {seed}: no incorrect-prediction failure in {c.search.max_scenes} scenes; its "
                   "learning methods' trials are not run")
+        counts["trial"] = self._trials(parent, seed, f"{tag} trials", [m for m in c.methods if not m.learns])
         # One learning run at a time, on every core: two at once on 2 cores, one torch thread each,
         # fine-tuned at 1.6 s/epoch against 0.32 s/epoch alone on two (2.5x slower in all; AMD EPYC,
         # 2026-12-04), and a lone run then takes the idle workers' threads (`phase_threads`).
@@ -519,12 +557,20 @@ class Runner:
                               c.learner, self.phase_threads(1))
             counts["learning"] += self._phase(f"{tag} learning {k + 1}/{len(specs)} ({spec.method.value})",
                                               do_learning, [job], self.learning)
+            counts["trial"] += self._trials(parent, seed, f"{tag} trials ({spec.method.value})", [spec.method])
+        # the learning methods whose runs stood from before (their trials left, if any)
+        counts["trial"] += self._trials(parent, seed, f"{tag} trials", [m for m in c.methods if m.learns])
+        return counts
 
+    def _trials(self, parent: Parent, seed: int, what: str, methods: list) -> int:
+        """Run the trials left of `methods` on learning seed `seed`'s scenes (a learning method's with
+        the model its valid learning run serves; none without one)."""
+        c = self.config
         st = self.state(parent)
         scenes = set(c.trial_seeds(seed))
         jobs = []
         for spec in st.trials_left:
-            if spec.seed not in scenes:
+            if spec.seed not in scenes or spec.method not in methods:
                 continue
             if spec.method.learns:
                 run = st.runs.get(LearningSpec(c.experiment, c.architecture, spec.method, spec.learning_seed).key)
@@ -533,8 +579,7 @@ class Runner:
                 jobs.append(TrialJob(spec, run.store, run.served_version, parent.sha256, c.trial, self.threads))
             else:
                 jobs.append(TrialJob(spec, parent.store, parent.version, parent.sha256, c.trial, self.threads))
-        counts["trial"] = self._phase(f"{tag} trials", do_trial, jobs, self.trials)
-        return counts
+        return self._phase(what, do_trial, jobs, self.trials)
 
     def phase_threads(self, n_jobs: int) -> int:
         """Torch threads per job of a phase of `n_jobs`: a phase with fewer jobs than workers (one

@@ -193,9 +193,11 @@ def test_a_phase_of_fewer_jobs_than_workers_shares_their_cores(tmp_path):
 
 def test_a_complete_seed_stands_without_the_stores_it_was_made_with(tmp_path, reference):
     """A checkout on another machine has the committed records and none of `runs/`: its complete
-    seeds are not learned again; a seed with a trial missing is (its store is gone)."""
+    seeds are not learned again."""
     import shutil
 
+    (search,) = reference.searches.load().values()
+    assert (reference.paths.events / search.event_id / "event.json").is_file()  # kept with the records
     shutil.copytree(reference.paths.results, tmp_path / "results" / reference.config.name)
     log = tmp_path / "results" / "toy" / "trials.jsonl"
     before = {p.name: p.read_text() for p in log.parent.glob("*.jsonl")}
@@ -203,13 +205,35 @@ def test_a_complete_seed_stands_without_the_stores_it_was_made_with(tmp_path, re
     assert {p.name: p.read_text() for p in log.parent.glob("*.jsonl")} == before
     assert not (again.paths.work / "stores").exists() and not again.state(again.parent()).trials_left
 
+
+def test_an_open_seed_resumes_without_runs_learning_only_what_has_trials_left(tmp_path, reference):
+    """A session ends in the middle of a seed and the next starts from the committed records alone: the
+    seed's event comes back from the records (its search stands), a method whose trials are all
+    recorded is not learned again, and one with a trial left is, and only its trials left are run."""
+    import shutil
+
+    shutil.copytree(reference.paths.results, tmp_path / "results" / reference.config.name)
+    log = tmp_path / "results" / "toy" / "trials.jsonl"
+    runs = log.parent / "learning.jsonl"  # its stores where this checkout's runs/ would have them: nowhere
+    runs.write_text(runs.read_text().replace(str(reference.paths.work), str(tmp_path / "work" / "toy")))
     lines = _lines(log)
-    learned = [line for line in lines if from_json(line).spec.method.learns]
-    log.write_text("\n".join(line for line in lines if line != learned[0]) + "\n")
-    st = again.state(again.parent())
-    # the seed is open again: its search, runs and learning trials are redone, the baselines' stand
-    assert st.searches_left == [0] and len(st.learning_left) == 2
-    assert sorted(t.method.value for t in st.trials_left) == ["fail2progress"] * 2 + ["gradient"] * 2
+    dropped = next(line for line in lines if from_json(line).spec.method.learns)
+    method = from_json(dropped).spec.method
+    log.write_text("\n".join(line for line in lines if line != dropped) + "\n")
+    learning_before = len(_lines(log.parent / "learning.jsonl"))
+    c = from_dict(TOY)
+    runner = Runner(c, Paths.for_config(c, tmp_path / "results", tmp_path / "work"), make_executor("pool", 1, 1),
+                    threads=1, progress=False)
+    st = runner.state(runner.parent())
+    assert st.searches_left == [] and [s.method for s in st.learning_left] == [method]
+    assert sorted(t.method.value for t in st.trials_left) == [method.value] * 2  # until its run is redone
+    runner.run()
+    relearned = [from_json(line) for line in _lines(log.parent / "learning.jsonl")[learning_before:]]
+    assert [r.spec.method for r in relearned] == [method]
+    (search,) = runner.searches.load().values()
+    assert (runner.paths.failures / "events" / search.event_id / "event.json").is_file()  # restored for it
+    assert not runner.state(runner.parent()).trials_left and len(runner.trials.load()) == 8
+    assert len(runner.searches.load()) == 1 and len(_lines(log.parent / "failures.jsonl")) == 1
 
 
 def test_learning_runs_of_other_learner_settings_are_made_again(tmp_path, reference):
