@@ -66,6 +66,11 @@ class FailureEvent:
     classification: FailureClass = FailureClass.UNCLASSIFIED
     created: float = field(default_factory=time.time)
     event_id: str = field(default_factory=lambda: time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8])
+    # O^F' as perceived after the skill, object for object as `scene_before` (None: not recorded, as in
+    # events made before 2026-12-07 and those carried by ROS messages). The learner reads it to tell a
+    # wrong effect from the decoders misreading a right one (`f2p_learner.inference.effect_relations`).
+    points_after: np.ndarray | None = None  # (N, P, 3)
+    visible_after: np.ndarray | None = None  # (N,) bool
 
     def __post_init__(self) -> None:
         self.classification = FailureClass(self.classification)  # a stored or received label: its enum
@@ -88,3 +93,11 @@ class FailureEvent:
                                  ("predicted_binary", self.predicted_binary, (n, n, len(BINARY)))):
             if arr.shape != shape:
                 raise ValueError(f"event {self.event_id}: {name} has shape {arr.shape}, expected {shape}")
+        if (self.points_after is None) != (self.visible_after is None):
+            raise ValueError(f"event {self.event_id}: points_after and visible_after go together")
+        if self.points_after is not None:
+            if self.points_after.shape != self.scene_before.points.shape or self.visible_after.shape != (n,):
+                raise ValueError(f"event {self.event_id}: the scene after has shapes {self.points_after.shape}, "
+                                 f"{self.visible_after.shape}; the scene before {self.scene_before.points.shape}")
+            if not np.isfinite(self.points_after).all():
+                raise ValueError(f"event {self.event_id}: NaN or inf in the points after the skill")

@@ -3,8 +3,10 @@
 `find_failure`: for one learning seed, scenes of the training task run with the executive (monitor
 on, failures stored and classified, no replanning, no learner) until the first failure classified
 as an incorrect prediction in a task that did not reach its goal (the executive does not learn from a
-failure after which the goal holds either). Scene seeds come from `failure_seeds`, a range no trial
-seed can fall into (`ExperimentConfig` checks it).
+failure after which the goal holds either) and that has a failure relation the skill's effect explains
+(`f2p_learner.inference.effect_relations`: one whose every mismatch is the parent misreading the scene
+before or after teaches D+ nothing; its id is listed under "misread" in the search's `tried`). Scene
+seeds come from `failure_seeds`, a range no trial seed can fall into (`ExperimentConfig` checks it).
 
 `run_learning`: one method learns from that event, from the pre-trained parent, into a model store of
 its own (`child_store`: a copy holding only the parent), so one method's learning never reaches
@@ -25,7 +27,7 @@ from f2p_core.failure import FailureClass
 from f2p_experiments.records import FailureSearch, LearningRun, LearningSpec, TrialSpec, short_sha
 from f2p_experiments.trial import run_episode
 from f2p_learner.finetune import FinetuneConfig
-from f2p_learner.inference import InferenceConfig
+from f2p_learner.inference import InferenceConfig, effect_relations
 from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig
 from f2p_learner.methods import Method
 from f2p_model.store import ModelStore
@@ -112,6 +114,9 @@ def find_failure(experiment: str, architecture: str, learning_seed: int, model, 
             continue
         for step in ep.outcome.steps:
             if step.event_id and step.classification == FailureClass.INCORRECT_PREDICTION:
+                if not effect_relations(failures.load(step.event_id), model):
+                    tried[-1].setdefault("misread", []).append(step.event_id)  # nothing for D+ to teach
+                    continue
                 return FailureSearch(experiment, architecture, learning_seed, settings.task, settings.n_objects,
                                      step.event_id, seed, tried, version, parent_sha256, time.perf_counter() - t0)
     return FailureSearch(experiment, architecture, learning_seed, settings.task, settings.n_objects, "", -1, tried,

@@ -22,7 +22,13 @@ detection error, not a mispredicted effect: no action changes it, so it is left 
 relations (Eq. 6's entropy and the validation of `finetune.failure_accuracy`). On a transport
 failure of a small pre-trained model (`tiny_model_config`, 600 transitions, detection F1 0.75) 21
 of 37 mismatches were such errors (e.g. front/behind between a table and a marker, which nothing
-moved); the better the detector, the fewer there are.
+moved); the better the detector, the fewer there are. Likewise, where the event holds the scene
+perceived after the skill (O^F'), a mismatch the model makes again when it detects relations in O^F'
+is its decoders misreading the outcome, not a wrong effect: the dynamics predicted what happened and
+the decoders read it as they read the prediction, so no D+ of this skill teaches it, and it is left
+out too. HTO's first failures were mostly such (session 22, experiments/RESULTS.md "What HTO's
+failures teach"): the parent reads a capsule in a cup as also on the table, before and after placing
+it there, so four of five failure searches learned that reading instead of a cup carrying capsules.
 
 Actions (Eq. 6/7). With the states fixed, an action particle a is the failed skill's parameter
 vector; the log target is ln H(Γ(R | ξ(s)O^F, φ^F, a)), the entropy of the model's prediction of a
@@ -754,14 +760,19 @@ def _placement_bounds(scene, k: int, low, high):
 
 def effect_relations(event, model: SkillEffectModel) -> list[tuple[int, int, int]]:
     """The event's failure relations for `model`: (relation index in UNARY+BINARY, i, j or -1) of its
-    mismatches, less the detection errors the skill did not cause (module docstring, "Failure
-    relations"), judged by `model`'s own detection of relations in O^F."""
+    mismatches, less the detection errors the skill did not cause and, where the event holds O^F',
+    the misreadings of the outcome (module docstring, "Failure relations"), judged by `model`'s own
+    detection of relations in O^F and O^F'."""
     scene = event.scene_before
     names = scene.names
-    points = torch.as_tensor(scene.points, dtype=torch.float32)
-    visible = torch.as_tensor(scene.visible)
-    with torch.no_grad():
-        det_u, det_b = model.relation_probs(model.encode(points[None], visible[None]), visible[None])
+
+    def detect(points, visible):
+        points, visible = torch.as_tensor(points, dtype=torch.float32), torch.as_tensor(visible)
+        with torch.no_grad():
+            return model.relation_probs(model.encode(points[None], visible[None]), visible[None])
+
+    det_u, det_b = detect(scene.points, scene.visible)
+    after = detect(event.points_after, event.visible_after) if event.points_after is not None else None
     rels = []
     for m in event.mismatched:
         if m.subject not in names or (m.object and m.object not in names):
@@ -770,12 +781,16 @@ def effect_relations(event, model: SkillEffectModel) -> list[tuple[int, int, int
         if not m.object:
             r = UNARY.index(m.relation)
             was, seen = bool(event.unary_before[i, r]), bool(det_u[0, i, r] >= THRESHOLD)
+            read = None if after is None else bool(after[0][0, i, r] >= THRESHOLD)
         else:
             k = BINARY.index(m.relation)
             r = len(UNARY) + k
             was, seen = bool(event.binary_before[i, j, k]), bool(det_b[0, i, j, k] >= THRESHOLD)
+            read = None if after is None else bool(after[1][0, i, j, k] >= THRESHOLD)
         if was == m.observed and seen == (m.predicted >= THRESHOLD):
             continue  # unchanged by the skill and already wrong in detection
+        if read is not None and read == (m.predicted >= THRESHOLD):
+            continue  # the outcome itself is read so: a decoder's error, not the effect's
         rels.append((r, i, j))
     return rels
 

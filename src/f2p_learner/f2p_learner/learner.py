@@ -127,6 +127,10 @@ class Fail2ProgressLearner:
         self.version = meta.version  # "latest" resolved once, so the report names the real parent
         report["parent"] = meta.version
         ft = failure_tensors(event, model)
+        if not ft.failure_relations:  # every mismatch a detection or reading error (inference.effect_relations)
+            log.warning("event %s: no failure relation the skill's effect explains (every mismatch is the model "
+                        "misreading a scene): nothing to learn", event.event_id)
+            return None
         t = stage(LearningStage.STATE_INFERENCE, f"{cfg.method}: {cfg.inference.particles} state particles")
         iters = max(cfg.inference.state_iterations + cfg.inference.action_iterations, 1)
         seen = [0]

@@ -487,3 +487,48 @@ def test_finetune_config_refuses_bad_settings_where_it_is_made(bad):
 
     with pytest.raises(ValueError, match=next(iter(bad))):
         FinetuneConfig(**bad)
+
+
+def test_mismatches_the_model_reads_the_same_way_in_the_outcome_are_not_failure_relations(model):
+    """A 'prediction' that is exactly the model's reading of the true outcome O^F' disagrees with the
+    observation only where the decoders misread it: with O^F' in the event none of those mismatches is
+    a failure relation (the effect was right); without it, the old rule applies and keeps some."""
+    from f2p_learner.inference import effect_relations
+
+    sample = tasks.sample("transport", np.random.default_rng(0), 3)
+    world = World(sample.scene)
+    perception = SimGroundTruthPerception(world, n_points=16)
+    scene = perception.perceive(np.random.default_rng(0))
+    u0, b0 = _rel(world, scene.names)
+    box = sample.skeleton[0].object_ids[0]
+    call = SkillCall(SkillType.PICK_PLACE, (box, "table_B"), tasks.place_params(sample.scene, box, (0.3, 0.3),
+                                                                              "table_B"))
+    execute(world, call)
+    after = perception.perceive(np.random.default_rng(0))
+    assert after.names == scene.names
+    u1, b1 = _rel(world, scene.names)
+    points, visible = torch.as_tensor(after.points, dtype=torch.float32), torch.as_tensor(after.visible)
+    with torch.no_grad():
+        ru, rb = model.relation_probs(model.encode(points[None], visible[None]), visible[None])
+    pu, pb = ru[0].numpy().astype(float), rb[0].numpy().astype(float)
+    mism = compare(pu, pb, u1, b1, scene.names, tuple(BINARY))
+    assert mism  # an untrained model misreads plenty
+    ev = FailureEvent("t", 0, scene, u0, b0, call, u1, b1, pu, pb, mism, "v0001", sample.goal_text,
+                      points_after=after.points, visible_after=after.visible)
+    ev.validate()
+    without = FailureEvent("t", 0, scene, u0, b0, call, u1, b1, pu, pb, mism, "v0001", sample.goal_text)
+    assert effect_relations(ev, model) == []
+    assert effect_relations(without, model)  # the moved box's relations changed: the old rule keeps them
+    with pytest.raises(ValueError, match="go together"):
+        dataclasses.replace(ev, visible_after=None).validate()
+    # the learner has nothing to teach from it: no D+, no new version
+    import tempfile
+
+    from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig
+    from f2p_model.store import ModelStore
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = ModelStore(f"{tmp}/models")
+        store.publish(model, {}, parent=None, data_hash="test", metrics={}, validated=True)
+        learner = Fail2ProgressLearner(store, "latest", LearnerConfig(work_dir=f"{tmp}/learn"))
+        assert learner.learn(ev) is None and len(store.list()) == 1

@@ -235,8 +235,11 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
             # a failure may reach the goal
             reached = bool(mism) and goal.holds(table_lookup(after_scene.names, after_u, after_b))
             if mism and store is not None:
+                same = list(after_scene.names) == list(scene.names)  # O^F' object for object, or not recorded
                 event = FailureEvent(task_id, entry.step, scene, before_u, before_b, call, after_u, after_b,
-                                     pred_u, pred_b, mism, model_version, goal.text)
+                                     pred_u, pred_b, mism, model_version, goal.text,
+                                     points_after=after_scene.points if same else None,
+                                     visible_after=after_scene.visible if same else None)
                 learned = _handle_failure(event, entry, reached, config, store, learner, watch, say, frac())
                 failures.append(event.event_id)
                 if learned is not None:

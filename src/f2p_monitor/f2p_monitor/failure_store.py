@@ -4,7 +4,9 @@ Layout (schema version 1)::
 
     ROOT/events/<event_id>/event.json   scalars, names, classes, the skill, the mismatches
     ROOT/events/<event_id>/arrays.npz   points (N,P,3), visible, boxes, relations before/after,
-                                        predictions, and the full segments (seg_0, seg_1, ...)
+                                        predictions, and the full segments (seg_0, seg_1, ...);
+                                        optional (since 2026-12-07; absent in older events):
+                                        points_after (N,P,3), visible_after (N,), the scene after
 
 An event is written into a temporary directory inside ROOT and renamed into place in one step,
 so a kill at any moment leaves either the complete event or none (stale temporary directories are
@@ -63,6 +65,8 @@ class FailureStore:
                       "unary_after": event.unary_after, "binary_after": event.binary_after,
                       "predicted_unary": event.predicted_unary, "predicted_binary": event.predicted_binary,
                       "params": np.asarray(event.skill.params, dtype=np.float64)}
+            if event.points_after is not None:
+                arrays.update({"points_after": event.points_after, "visible_after": event.visible_after})
             arrays.update({f"seg_{i}": seg for i, seg in enumerate(s.segments)})
             with open(tmp / "arrays.npz", "wb") as f:
                 np.savez_compressed(f, **arrays)
@@ -114,7 +118,8 @@ class FailureStore:
             unary_after=a["unary_after"], binary_after=a["binary_after"], predicted_unary=a["predicted_unary"],
             predicted_binary=a["predicted_binary"], mismatched=[Mismatch(**m) for m in doc["mismatched"]],
             model_version=doc["model_version"], goal=doc["goal"], classification=doc["classification"],
-            created=doc["created"], event_id=doc["event_id"])
+            created=doc["created"], event_id=doc["event_id"], points_after=a.get("points_after"),
+            visible_after=a.get("visible_after"))
 
     def update_classification(self, event_id: str, classification: FailureClass) -> None:
         event = self.load(event_id)

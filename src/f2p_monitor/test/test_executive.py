@@ -50,6 +50,8 @@ def test_failures_are_stored_classified_and_replanned(tmp_path):
     assert outcome.replans <= 2 and outcome.replans <= len(outcome.failures)
     labels = {store.load(e).classification for e in outcome.failures}
     assert labels <= {"incorrect_prediction", "sim2real_gap"}
+    for e in map(store.load, outcome.failures):  # each with the scene after its skill, object for object
+        assert e.points_after is not None and e.points_after.shape == e.scene_before.points.shape
     assert set(learner.seen) <= set(outcome.failures)
     assert progress[-1][0] == "done"
     assert outcome.success == sample.goal.holds(table_lookup(outcome.names, outcome.final_unary,

@@ -153,3 +153,20 @@ def test_classification_of_a_sim2real_gap(transport_failure):
                    mismatched=compare(pu, pb_wrong, u0, b0, scene.names, ("above",)))
     result = classify(event)
     assert result.label == FailureClass.SIM2REAL_GAP and result.reproduced < result.checked, result.reason
+
+
+def test_the_scene_after_is_stored_with_the_event(tmp_path, transport_failure):
+    """O^F' (points and visibility after the skill) goes to disk and back; events without it still load."""
+    event = _event(transport_failure)
+    rng = np.random.default_rng(1)
+    after = dataclasses.replace(event, points_after=event.scene_before.points + rng.normal(0, 0.01, (1, 1, 3)),
+                                visible_after=event.scene_before.visible.copy(), event_id="with-after")
+    store = FailureStore(tmp_path)
+    store.save(after)
+    store.save(event)
+    back = store.load("with-after")
+    np.testing.assert_array_equal(back.points_after, after.points_after)
+    np.testing.assert_array_equal(back.visible_after, after.visible_after)
+    assert store.load(event.event_id).points_after is None
+    with pytest.raises(ValueError, match="scene after"):
+        dataclasses.replace(after, points_after=after.points_after[:, :3]).validate()
