@@ -89,7 +89,7 @@ def main() -> None:
     work = Path(args.work) / f"{cfg.experiment}-l{args.learning_seed}"
     failures = FailureStore(work / "failures")
     search = find_failure(cfg.experiment, cfg.architecture, args.learning_seed, parent_model.eval(),
-                          cfg.model.version, meta.weights_sha256, failures, cfg.search)
+                          cfg.model.version, meta.weights_sha256, failures, cfg.search, cfg.learner)
     if not search.event_id:
         raise SystemExit(f"learning seed {args.learning_seed}: no incorrect-prediction failure found")
     event = failures.load(search.event_id)

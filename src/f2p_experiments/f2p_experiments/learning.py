@@ -81,6 +81,8 @@ class LearningSettings:
     freeze_decoders: bool = False  # FinetuneConfig.freeze_decoders: Dyn only
     anchors: int = 8  # LearnerConfig.anchors: re-simulations of the failure itself in D+
     remember_occluded: bool = True  # LearnerConfig.remember_occluded: D+ shows unseen objects as believed
+    skip_misread: bool = LearnerConfig.skip_misread  # which mismatches are failure relations (also for the
+    contradiction_margin: float = LearnerConfig.contradiction_margin  # failure search: find_failure)
     gate_relations: str = FinetuneConfig.gate_relations  # FinetuneConfig.gate_relations: what the gate counts
     object_slots: int = 0  # FinetuneConfig.object_slots: objects in random rows while fine-tuning (0: off)
     scatter_replay: bool = FinetuneConfig.scatter_replay  # FinetuneConfig.scatter_replay: the replay's rows too
@@ -98,8 +100,12 @@ def failure_seeds(learning_seed: int, max_scenes: int, seed_base: int = FAILURE_
 
 
 def find_failure(experiment: str, architecture: str, learning_seed: int, model, version: str, parent_sha256: str,
-                 failures: FailureStore, settings: SearchSettings) -> FailureSearch:
-    """The first incorrect-prediction failure of `learning_seed`'s scenes (module docstring)."""
+                 failures: FailureStore, settings: SearchSettings, learner: LearningSettings | None = None
+                 ) -> FailureSearch:
+    """The first incorrect-prediction failure of `learning_seed`'s scenes with a failure relation as
+    `learner` chooses them (module docstring; None: `effect_relations`' defaults)."""
+    rule = {} if learner is None else {"skip_misread": learner.skip_misread,
+                                       "contradiction_margin": learner.contradiction_margin}
     t0 = time.perf_counter()
     config = ExecutiveConfig(planner=PlannerConfig(num_samples=settings.planner_samples), monitor=True,
                              max_replans=0, classify_failures=True)
@@ -114,7 +120,7 @@ def find_failure(experiment: str, architecture: str, learning_seed: int, model, 
             continue
         for step in ep.outcome.steps:
             if step.event_id and step.classification == FailureClass.INCORRECT_PREDICTION:
-                if not effect_relations(failures.load(step.event_id), model):
+                if not effect_relations(failures.load(step.event_id), model, **rule):
                     tried[-1].setdefault("misread", []).append(step.event_id)  # nothing for D+ to teach
                     continue
                 return FailureSearch(experiment, architecture, learning_seed, settings.task, settings.n_objects,
@@ -158,7 +164,8 @@ def learner_config(settings: LearningSettings, method: Method, learning_seed: in
                                 action_relations=settings.action_relations)
     return LearnerConfig(method=method.value, inference=inference, finetune=finetune, work_dir=str(work_dir),
                          heldout=settings.heldout, replay=settings.replay, anchors=settings.anchors,
-                         remember_occluded=settings.remember_occluded)
+                         remember_occluded=settings.remember_occluded, skip_misread=settings.skip_misread,
+                         contradiction_margin=settings.contradiction_margin)
 
 
 def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureStore, parent_root: Path,
@@ -174,6 +181,8 @@ def run_learning(spec: LearningSpec, search: FailureSearch, failures: FailureSto
     learner = Fail2ProgressLearner(store, search.parent_version, config)
     learned = learner.learn(event)
     report = json.loads((Path(config.work_dir) / event.event_id / "report.json").read_text())
+    if "dplus" not in report:  # the learner stopped before D+ (a search made with other failure-relation settings)
+        raise ValueError(f"{spec.method.value} on event {event.event_id}: {report['result']['reason']}")
     result, dplus = report["result"], report["dplus"]
     served = learned[1] if learned is not None else search.parent_version
     metrics = result.get("metrics", {})

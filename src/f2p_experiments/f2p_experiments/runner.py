@@ -194,7 +194,7 @@ def do_search(job: SearchJob) -> FailureSearch:
     model, version, sha = _model(job.parent.store, job.parent.version)
     c = job.config
     return find_failure(c.experiment, c.architecture, job.learning_seed, model, version, sha,
-                        FailureStore(job.failures), c.search)
+                        FailureStore(job.failures), c.search, c.learner)
 
 
 @dataclass(frozen=True)

@@ -252,7 +252,11 @@ def heldout_f1(models: list[SkillEffectModel], heldout: str | Path, *, shared_en
 def finetune_validate_publish(store: ModelStore, parent: str, dplus: list[str | Path], event,
                               config: FinetuneConfig, *, heldout: str | Path | None = None,
                               replay: str | Path | None = None, work_dir: str | Path | None = None,
-                              progress=None) -> FinetuneResult:
+                              progress=None, failure_relations: list[tuple[int, int, int]] | None = None
+                              ) -> FinetuneResult:
+    """Fine-tune `parent` on `dplus`, validate, publish (module docstring). `failure_relations`: the
+    event's failure relations as the learner chose them (`inference.effect_relations` with its
+    settings); None: `effect_relations(event, parent)` with the defaults of that function."""
     parent_model, meta = store.load(parent)
     loss_cfg = LossConfig.from_dict(meta.configs["loss"]) if "loss" in meta.configs else LossConfig()
     # Relation weights stay those of pre-training: counted on a 20-sample D+ they would push the
@@ -275,7 +279,8 @@ def finetune_validate_publish(store: ModelStore, parent: str, dplus: list[str | 
                          epoch_repeat=((config.dplus_repeats,) * len(dplus) + ((1,) if replay else ())
                                        if config.dplus_repeats > 1 else ()))
     streak = [0]
-    failure_relations = effect_relations(event, parent_model)  # the parent's, for every score
+    if failure_relations is None:
+        failure_relations = effect_relations(event, parent_model)  # the parent's, for every score
     scored = gated_relations(event, failure_relations, config.gate_relations)  # what the gate counts
 
     def learned(epoch: int, model: SkillEffectModel) -> bool:

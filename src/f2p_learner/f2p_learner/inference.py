@@ -26,9 +26,13 @@ moved); the better the detector, the fewer there are. Likewise, where the event 
 perceived after the skill (O^F'), a mismatch the model makes again when it detects relations in O^F'
 is its decoders misreading the outcome, not a wrong effect: the dynamics predicted what happened and
 the decoders read it as they read the prediction, so no D+ of this skill teaches it, and it is left
-out too. HTO's first failures were mostly such (session 22, experiments/RESULTS.md "What HTO's
+out too (`LearnerConfig.skip_misread`). And a prediction near the threshold (within
+`LearnerConfig.contradiction_margin` of it, e.g. 0.61 for a capsule left of its cup's centre by 2 cm)
+is a model unsure of the outcome, which the observation does not contradict (§4: a failure is the
+observation contradicting the prediction). Both come from HTO (experiments/RESULTS.md, "What HTO's
 failures teach"): the parent reads a capsule in a cup as also on the table, before and after placing
-it there, so four of five failure searches learned that reading instead of a cup carrying capsules.
+it there, and is unsure where in the cup it lands, so four of five failure searches found a capsule
+placement to learn from instead of a cup carrying its capsules, the interaction HTO needs (§6).
 
 Actions (Eq. 6/7). With the states fixed, an action particle a is the failed skill's parameter
 vector; the log target is ln H(Γ(R | ξ(s)O^F, φ^F, a)), the entropy of the model's prediction of a
@@ -758,11 +762,13 @@ def _placement_bounds(scene, k: int, low, high):
     return low, high
 
 
-def effect_relations(event, model: SkillEffectModel) -> list[tuple[int, int, int]]:
+def effect_relations(event, model: SkillEffectModel, *, skip_misread: bool = False,
+                     contradiction_margin: float = 0.0) -> list[tuple[int, int, int]]:
     """The event's failure relations for `model`: (relation index in UNARY+BINARY, i, j or -1) of its
-    mismatches, less the detection errors the skill did not cause and, where the event holds O^F',
-    the misreadings of the outcome (module docstring, "Failure relations"), judged by `model`'s own
-    detection of relations in O^F and O^F'."""
+    mismatches, less the detection errors the skill did not cause, judged by `model`'s own detection
+    of relations in O^F; with `skip_misread`, where the event holds O^F', less the misreadings of the
+    outcome; less the predictions within `contradiction_margin` of the threshold, which the observation
+    does not contradict (module docstring, "Failure relations"; `LearnerConfig` sets both)."""
     scene = event.scene_before
     names = scene.names
 
@@ -772,11 +778,14 @@ def effect_relations(event, model: SkillEffectModel) -> list[tuple[int, int, int
             return model.relation_probs(model.encode(points[None], visible[None]), visible[None])
 
     det_u, det_b = detect(scene.points, scene.visible)
-    after = detect(event.points_after, event.visible_after) if event.points_after is not None else None
+    after = detect(event.points_after, event.visible_after) if skip_misread and event.points_after is not None \
+        else None
     rels = []
     for m in event.mismatched:
         if m.subject not in names or (m.object and m.object not in names):
             continue
+        if abs(m.predicted - THRESHOLD) < contradiction_margin:
+            continue  # an unsure prediction: the observation does not contradict it
         i, j = names.index(m.subject), (names.index(m.object) if m.object else -1)
         if not m.object:
             r = UNARY.index(m.relation)

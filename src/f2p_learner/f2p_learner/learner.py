@@ -28,7 +28,7 @@ import torch
 
 from f2p_learner.dplus import generate_dplus
 from f2p_learner.finetune import FinetuneConfig, finetune_validate_publish
-from f2p_learner.inference import InferenceConfig, failure_tensors, kept_relations
+from f2p_learner.inference import InferenceConfig, effect_relations, failure_tensors, kept_relations
 from f2p_learner.methods import Method, MethodConfig, propose
 from f2p_model.store import ModelStore
 
@@ -103,6 +103,13 @@ class LearnerConfig:
     # on, 1.00, held-out prediction F1 kept (0.920 -> 0.922), 24 of 30 fresh organize scenes against the
     # parent's 13. experiments/RESULTS.md, "HTO: D+ with the objects the executive remembers".
     remember_occluded: bool = True
+    # Which mismatches are failure relations (`inference.effect_relations`, module docstring "Failure
+    # relations"): leave out those the model makes again reading the scene after the skill (its decoders,
+    # not the effect), and predictions within this margin of the threshold (unsure, not contradicted).
+    # Both from HTO's failure searches (experiments/RESULTS.md, "What HTO's failures teach"); the
+    # experiments made before pin False / 0.0.
+    skip_misread: bool = True
+    contradiction_margin: float = 0.25
 
 
 class Fail2ProgressLearner:
@@ -126,10 +133,15 @@ class Fail2ProgressLearner:
         model, meta = self.store.load(self.version)
         self.version = meta.version  # "latest" resolved once, so the report names the real parent
         report["parent"] = meta.version
-        ft = failure_tensors(event, model)
-        if not ft.failure_relations:  # every mismatch a detection or reading error (inference.effect_relations)
-            log.warning("event %s: no failure relation the skill's effect explains (every mismatch is the model "
-                        "misreading a scene): nothing to learn", event.event_id)
+        relations = effect_relations(event, model, skip_misread=cfg.skip_misread,
+                                     contradiction_margin=cfg.contradiction_margin)
+        ft = failure_tensors(event, model, relations)
+        if not ft.failure_relations:  # every mismatch misread or unsure (inference.effect_relations)
+            reason = ("no failure relation: every mismatch is the model misreading a scene or unsure of the outcome "
+                      "(LearnerConfig.skip_misread, contradiction_margin): nothing to learn")
+            report["result"] = {"validated": False, "reason": reason}
+            (work / "report.json").write_text(json.dumps(report, indent=1, default=str) + "\n")
+            log.warning("event %s: %s", event.event_id, reason)
             return None
         t = stage(LearningStage.STATE_INFERENCE, f"{cfg.method}: {cfg.inference.particles} state particles")
         iters = max(cfg.inference.state_iterations + cfg.inference.action_iterations, 1)
@@ -158,7 +170,7 @@ class Fail2ProgressLearner:
         t = stage(LearningStage.FINETUNE, f"{cfg.finetune.epochs} epochs")
         result = finetune_validate_publish(
             self.store, meta.version, [work / "dplus"], event, cfg.finetune, heldout=cfg.heldout, replay=cfg.replay,
-            work_dir=work / "finetune",
+            work_dir=work / "finetune", failure_relations=relations,
             progress=lambda done, total, msg: self.progress(
                 LearningStage.FINETUNE, (STAGES.index(LearningStage.FINETUNE) + done / max(total, 1)) / len(STAGES),
                 msg))

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from f2p_core.failure import FailureEvent
-from f2p_core.relations import BINARY
+from f2p_core.relations import BINARY, UNARY
 from f2p_core.skills import SkillCall, SkillType
 from f2p_learner.inference import (
     ActionRelations,
@@ -492,7 +492,7 @@ def test_finetune_config_refuses_bad_settings_where_it_is_made(bad):
 def test_mismatches_the_model_reads_the_same_way_in_the_outcome_are_not_failure_relations(model):
     """A 'prediction' that is exactly the model's reading of the true outcome O^F' disagrees with the
     observation only where the decoders misread it: with O^F' in the event none of those mismatches is
-    a failure relation (the effect was right); without it, the old rule applies and keeps some."""
+    a failure relation (the effect was right); without it, the old rule applies; unsure predictions are left out by the margin."""
     from f2p_learner.inference import effect_relations
 
     sample = tasks.sample("transport", np.random.default_rng(0), 3)
@@ -517,8 +517,17 @@ def test_mismatches_the_model_reads_the_same_way_in_the_outcome_are_not_failure_
                       points_after=after.points, visible_after=after.visible)
     ev.validate()
     without = FailureEvent("t", 0, scene, u0, b0, call, u1, b1, pu, pb, mism, "v0001", sample.goal_text)
-    assert effect_relations(ev, model) == []
-    assert effect_relations(without, model)  # the moved box's relations changed: the old rule keeps them
+    assert effect_relations(ev, model, skip_misread=True) == []
+    assert effect_relations(ev, model) == effect_relations(without, model, skip_misread=True)  # the rule is off
+    # unsure predictions (within the margin of the threshold) are not contradicted by any observation
+    every = effect_relations(without, model)
+    sure = effect_relations(without, model, contradiction_margin=0.1)
+    p = {(m.relation, m.subject, m.object): m.predicted for m in mism}
+    names = [*UNARY, *BINARY]
+    assert set(sure) <= set(every)
+    for r, i, j in every:
+        key = (names[r], scene.names[i], scene.names[j] if j >= 0 else "")
+        assert ((r, i, j) in sure) == (abs(p[key] - 0.5) >= 0.1)
     with pytest.raises(ValueError, match="go together"):
         dataclasses.replace(ev, visible_after=None).validate()
     # the learner has nothing to teach from it: no D+, no new version

@@ -1,0 +1,55 @@
+"""What each model believes of its own best plan: on fresh scenes, the first plan each model makes
+(the trial's planner, K samples) and the goal atoms it holds least likely, so a model whose plans are
+not believed can be read atom by atom (RESULTS.md, "What HTO's failures teach").
+
+    python experiments/tools/plan_atoms.py --task organize --objects 3 --scenes 500000 8 \\
+        --model runs/frozen/runs/experiments/organize-dev-slots16/stores/points2plans-fail2progress-s0:v0002 \\
+        experiments/parent_slots16:v0001
+
+One line per (scene, model): p(goal), the four least likely goal atoms with their probabilities, the plan.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from f2p_experiments.records import TrialSpec
+from f2p_experiments.trial import TrialSettings, draw_scene, trial_perception
+from f2p_learner.methods import Method
+from f2p_monitor.executive import InProcessPlanner
+from f2p_planner.skeleton import Skeleton
+from f2p_sim.world import World
+
+
+def main() -> None:
+    from per_scene import load_models  # the same STORE:VERSION loading as per_scene.py
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", nargs="+", required=True, help="STORE:VERSION, one or more")
+    ap.add_argument("--scenes", type=int, nargs=2, metavar=("FIRST_SEED", "N"), required=True)
+    ap.add_argument("--task", default="organize")
+    ap.add_argument("--objects", type=int, default=3)
+    ap.add_argument("--planner-samples", type=int, default=1000)
+    ap.add_argument("--least", type=int, default=4, help="atoms shown per plan")
+    args = ap.parse_args()
+    settings = TrialSettings(planner_samples=args.planner_samples)
+    models = load_models(args.model, False)
+    first, n = args.scenes
+    for seed in range(first, first + n):
+        spec = TrialSpec("plan_atoms", "points2plans", Method.ORIGINAL, args.task, args.objects, "default", 0.0, seed)
+        for ref, model, version, _ in models:
+            drawn = draw_scene(spec, model.config.n_points)
+            world = World(drawn.sample.scene)
+            scene = trial_perception(spec, world, model.config.n_points).perceive(np.random.default_rng(0))
+            plan = InProcessPlanner(model, settings.planner_config(), version).plan(
+                scene, drawn.sample.goal, Skeleton.from_task(drawn.sample), np.random.default_rng(1))
+            atoms = sorted(zip(plan.atom_probabilities, (a.text for a in drawn.sample.goal.atoms), strict=True))
+            least = ", ".join(f"{t} {p:.2f}" for p, t in atoms[:args.least])
+            steps = " ".join(f"{c.type.value}({', '.join(c.object_ids)})" for c in plan.skill_calls)
+            print(f"{seed} {ref}: p(goal) {plan.goal_probability:.1e}; least: {least}; plan: {steps}")
+
+
+if __name__ == "__main__":
+    main()
