@@ -492,7 +492,8 @@ def test_finetune_config_refuses_bad_settings_where_it_is_made(bad):
 def test_mismatches_the_model_reads_the_same_way_in_the_outcome_are_not_failure_relations(model):
     """A 'prediction' that is exactly the model's reading of the true outcome O^F' disagrees with the
     observation only where the decoders misread it: with O^F' in the event none of those mismatches is
-    a failure relation (the effect was right); without it, the old rule applies; unsure predictions are left out by the margin."""
+    a failure relation (the effect was right); without it, the old rule applies. Unsure predictions
+    (within the margin of the threshold) are left out by the margin."""
     from f2p_learner.inference import effect_relations
 
     sample = tasks.sample("transport", np.random.default_rng(0), 3)
