@@ -5,7 +5,7 @@ whether it is a failure relation (`effect_relations` with the config's learner s
 (a misreading or an unsure prediction).
 
     python experiments/tools/failure_events.py experiments/configs/organize.yaml --scale slots16 \\
-        --seeds 5 --store runs/failure_events/organize-slots16
+        --seeds 5 --store runs/failure_events/organize-slots16 [--learner skip_misread=false contradiction_margin=0]
 
 The failure store (--store) is written afresh (events are timestamped: a rerun finds the same scenes).
 """
@@ -13,6 +13,7 @@ The failure store (--store) is written afresh (events are timestamped: a rerun f
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -30,8 +31,17 @@ def main() -> None:
     ap.add_argument("--scale", default="full")
     ap.add_argument("--seeds", type=int, default=None, help="learning seeds 0..N-1 (default: the config's)")
     ap.add_argument("--store", required=True, help="a failure store directory, replaced")
+    ap.add_argument("--learner", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="learner settings over the config's, e.g. skip_misread=false contradiction_margin=0")
     args = ap.parse_args()
     cfg = load(args.config, args.scale)
+    if args.learner:
+        over = {}
+        for item in args.learner:
+            key, _, value = item.partition("=")
+            current = getattr(cfg.learner, key)  # an unknown key: AttributeError naming it
+            over[key] = value.lower() in ("1", "true", "yes") if isinstance(current, bool) else type(current)(value)
+        cfg = dataclasses.replace(cfg, learner=dataclasses.replace(cfg.learner, **over))
     model, meta = ModelStore(cfg.model.store).load(cfg.model.version)
     model.eval()
     store_dir = Path(args.store)
