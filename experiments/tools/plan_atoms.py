@@ -7,6 +7,8 @@ not believed can be read atom by atom (RESULTS.md, "What HTO's failures teach").
         experiments/parent_slots16:v0001
 
 One line per (scene, model): p(goal), the four least likely goal atoms with their probabilities, the plan.
+With --execute the plan is also executed open loop (the trial's first attempt) and, per object a
+pick_place moves, where the plan puts it, where the model predicts it ends and where it ends (x, y).
 """
 
 from __future__ import annotations
@@ -16,11 +18,42 @@ import argparse
 import numpy as np
 
 from f2p_experiments.records import TrialSpec
-from f2p_experiments.trial import TrialSettings, draw_scene, trial_perception
+from f2p_experiments.trial import TrialSettings, draw_scene, open_loop_config, trial_perception
 from f2p_learner.methods import Method
-from f2p_monitor.executive import InProcessPlanner
+from f2p_monitor.executive import InProcessPlanner, run_task
+from f2p_monitor.sim_harness import SimRobot
 from f2p_planner.skeleton import Skeleton
 from f2p_sim.world import World
+
+
+def executed(spec: TrialSpec, model, version: str, settings: TrialSettings) -> str:
+    """The trial's first attempt with `model`, and per moved object: planned, predicted and final (x, y)."""
+    drawn = draw_scene(spec, model.config.n_points)
+    world = World(drawn.sample.scene)
+    config = open_loop_config(settings)
+    planner = KeepingPlanner(model, config.planner, version)
+    out = run_task(f"plan_atoms-{spec.seed}", drawn.sample.goal, Skeleton.from_task(drawn.sample), SimRobot(world),
+                   trial_perception(spec, world, model.config.n_points), model, version, config, drawn.rng,
+                   planner=planner)
+    plan, names = planner.kept
+    parts = []
+    for call, target in zip(plan.skill_calls, plan.targets, strict=True):
+        name = call.object_ids[0]
+        if call.type.value != "pick_place" or name not in names:
+            continue
+        pred, end = plan.predicted_pos[-1][names.index(name)], world.body_pose(name)[0]
+        parts.append(f"{name} planned ({target[0]:.2f}, {target[1]:+.2f}) predicted ({pred[0]:.2f}, {pred[1]:+.2f}) "
+                     f"ended ({end[0]:.2f}, {end[1]:+.2f})")
+    return f"{'success' if out.success else 'failed'}, p(goal) {plan.goal_probability:.2f}; " + "; ".join(parts)
+
+
+class KeepingPlanner(InProcessPlanner):
+    """The in-process planner, keeping its last plan and the names of the scene it planned in."""
+
+    def plan(self, scene, goal, skeleton, rng):
+        result = super().plan(scene, goal, skeleton, rng)
+        self.kept = (result, list(scene.names))
+        return result
 
 
 def main() -> None:
@@ -33,6 +66,8 @@ def main() -> None:
     ap.add_argument("--objects", type=int, default=3)
     ap.add_argument("--planner-samples", type=int, default=1000)
     ap.add_argument("--least", type=int, default=4, help="atoms shown per plan")
+    ap.add_argument("--execute", action="store_true", help="execute the plan open loop and show where the moved "
+                    "objects were planned, predicted and ended")
     args = ap.parse_args()
     settings = TrialSettings(planner_samples=args.planner_samples)
     models = load_models(args.model, False)
@@ -40,6 +75,9 @@ def main() -> None:
     for seed in range(first, first + n):
         spec = TrialSpec("plan_atoms", "points2plans", Method.ORIGINAL, args.task, args.objects, "default", 0.0, seed)
         for ref, model, version, _ in models:
+            if args.execute:
+                print(f"{seed} {ref}: {executed(spec, model, version, settings)}")
+                continue
             drawn = draw_scene(spec, model.config.n_points)
             world = World(drawn.sample.scene)
             scene = trial_perception(spec, world, model.config.n_points).perceive(np.random.default_rng(0))
