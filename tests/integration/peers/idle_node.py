@@ -11,14 +11,16 @@ from rclpy.executors import ExternalShutdownException
 
 def main() -> int:
     rclpy.init(args=sys.argv)
-    node = rclpy.create_node("idle_node")
-    node.get_logger().info("up")
-    try:
+    node = None
+    try:  # from the node's creation on: it is in the graph from then, so a Ctrl-C may come at once
+        node = rclpy.create_node("idle_node")
+        node.get_logger().info("up")
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        node.destroy_node()
+        if node is not None:
+            node.destroy_node()
         rclpy.try_shutdown()
     return 0
 
