@@ -91,16 +91,22 @@ def load_models(refs: list[str], ensemble: bool) -> list[tuple[str, object, str,
              "+".join(sha for _, _, _, sha in loaded))]
 
 
+def scene_arguments(ap: argparse.ArgumentParser, task: str = "transport",
+                    model_help: str = "STORE:VERSION, one or more") -> None:
+    """The options every per-scene diagnostic shares: the models, the fresh scenes, the planner's K."""
+    ap.add_argument("--model", nargs="+", required=True, help=model_help)
+    ap.add_argument("--scenes", type=int, nargs=2, metavar=("FIRST_SEED", "N"), required=True)
+    ap.add_argument("--task", default=task)
+    ap.add_argument("--objects", type=int, default=3)
+    ap.add_argument("--planner-samples", type=int, default=1000)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", nargs="+", required=True, help="STORE:VERSION, one or more")
-    ap.add_argument("--scenes", type=int, nargs=2, metavar=("FIRST_SEED", "N"), required=True)
-    ap.add_argument("--task", default="transport")
-    ap.add_argument("--objects", type=int, default=3)
+    scene_arguments(ap)
     ap.add_argument("--camera", default="default")
     ap.add_argument("--perception", default="sim_gt", help="sim_gt (labels) or geometric (unlabelled cloud, "
                     "segments bound to the task's names)")
-    ap.add_argument("--planner-samples", type=int, default=1000)
     ap.add_argument("--ensemble", action="store_true", help="plan with the mean prediction of all --model")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()

@@ -57,14 +57,10 @@ class KeepingPlanner(InProcessPlanner):
 
 
 def main() -> None:
-    from per_scene import load_models  # the same STORE:VERSION loading as per_scene.py
+    from per_scene import load_models, scene_arguments  # the same models and scenes as per_scene.py
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", nargs="+", required=True, help="STORE:VERSION, one or more")
-    ap.add_argument("--scenes", type=int, nargs=2, metavar=("FIRST_SEED", "N"), required=True)
-    ap.add_argument("--task", default="organize")
-    ap.add_argument("--objects", type=int, default=3)
-    ap.add_argument("--planner-samples", type=int, default=1000)
+    scene_arguments(ap, task="organize")
     ap.add_argument("--least", type=int, default=4, help="atoms shown per plan")
     ap.add_argument("--execute", action="store_true", help="execute the plan open loop and show where the moved "
                     "objects were planned, predicted and ended")

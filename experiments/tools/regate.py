@@ -41,7 +41,9 @@ def main() -> None:
             continue
         event = failures.load(r["event_id"])
         child, _ = ModelStore(store).load(r["child_version"])
-        relations = effect_relations(event, parent)
+        learner = r.get("learner") or {}  # the failure relations as that run's learner chose them
+        relations = effect_relations(event, parent, skip_misread=bool(learner.get("skip_misread", False)),
+                                     contradiction_margin=float(learner.get("contradiction_margin", 0.0)))
         scored = gated_relations(event, relations, args.gate)
         right = failure_accuracy(child, event, scored)
         heldout_ok = "held-out" not in r["reason"]

@@ -106,15 +106,11 @@ def summarise(rows: list[dict]) -> None:
 
 
 def main() -> None:
-    from per_scene import load_models  # the same STORE:VERSION loading as per_scene.py
+    from per_scene import load_models, scene_arguments  # the same models and scenes as per_scene.py
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", nargs="+", required=True, help="STORE:VERSION of each model that plans the retry")
+    scene_arguments(ap, model_help="STORE:VERSION of each model that plans the retry")
     ap.add_argument("--start", required=True, help="STORE:VERSION of the model that makes the first plan")
-    ap.add_argument("--scenes", type=int, nargs=2, metavar=("FIRST_SEED", "N"), required=True)
-    ap.add_argument("--task", default="transport")
-    ap.add_argument("--objects", type=int, default=3)
-    ap.add_argument("--planner-samples", type=int, default=1000)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     out = Path(args.out)
