@@ -224,6 +224,15 @@ class InferenceConfig:
     # `diag-rigid`). Fresh scenes place their items anywhere in the box; the drift shows the model
     # items at more places in it than the failure's (experiments/RESULTS.md, 2026-12-06).
     rigid_contents: bool = False
+    # The objects the failed skill does not move (`moved_objects`) may stand on any static support of
+    # the scene at the height of their own (both tables), chosen uniformly per particle at the prior
+    # draw (`Supports`, `prior_states`); the barrier then keeps each on the support nearest to it. The
+    # paper's P(S) is uniform over feasible states (A.13.1); with StateRelations.MOVED where the rest
+    # stands is the prior's. Off, a particle moved every object only within ±max_offset of O^F, on its
+    # own table: every D+ row of an HTO step-1 cup carry had the other cup on table A, and its child
+    # placed cup_2 on the wrong side of cup_1 on table B in 12 of 15 fresh scenes (experiments/RESULTS.md,
+    # "What HTO's failures teach"). Off by default (the transport runs were made without it).
+    other_supports: bool = False
     barrier_weight: float = 200.0  # soft feasibility barrier (1/m²)
     kernel: str = Kernel.RBF.value  # `Kernel`: "rbf" (Fail2Progress) or "none" (the Gradient baseline)
     action_objective: str = "joint"  # Eq. 7's ln H: "joint" or "per_relation" (`action_log_prob`)
@@ -275,6 +284,56 @@ def _support_of(lo: Tensor, hi: Tensor, static: Tensor) -> Tensor:
     height = torch.where(ok, hi[None, :, 2].expand_as(ok), torch.full_like(ok, -1e9, dtype=lo.dtype))
     best = height.argmax(dim=1)
     return torch.where(ok.any(dim=1), best, torch.full_like(best, -1))
+
+
+@dataclass
+class Supports:
+    """Where each object of a failure may stand in a state particle (`InferenceConfig.other_supports`).
+
+    `own` (N,): the static support each object stands on in O^F (`_support_of`), -1 if none.
+    `allowed` (N, N): allowed[i, j] when object i may stand on static object j: its own support, and with
+    other_supports every static support whose top is within 2 cm of its own's for a free movable object
+    the failed skill does not move (`moved_objects`; contents follow their container). `shift` (N, N, 2):
+    the planar offset that takes object i to the same place on support j as it has on its own (the
+    supports' footprint centres' difference; 0 for its own), the centre of i's ±max_offset box there."""
+
+    own: Tensor
+    allowed: Tensor
+    shift: Tensor
+
+    @property
+    def relocatable(self) -> Tensor:
+        """(N,) objects that may stand on a support other than their own."""
+        return self.allowed.sum(1) > 1
+
+    def nearest(self, ft: FailureTensors, centre: Tensor) -> Tensor:
+        """(M, N) the allowed support nearest each object's footprint centre `centre` (M, N, 2) (the one
+        the barrier keeps it on; 0 m from a footprint it is over), `own` where only one is allowed."""
+        lo, hi = ft.box_lo[:, :2], ft.box_hi[:, :2]  # (N, 2) of every object as a support
+        gap = (torch.relu(lo[None, None] - centre[:, :, None]) + torch.relu(centre[:, :, None] - hi[None, None]))
+        dist = gap.norm(dim=-1).masked_fill(~self.allowed[None], float("inf"))  # (M, N, N)
+        near = dist.argmin(-1)
+        return torch.where(self.relocatable[None], near, self.own[None].expand_as(near))
+
+
+def supports(ft: FailureTensors, other_supports: bool) -> Supports:
+    """The supports each object of `ft` may stand on in a state particle (`Supports`)."""
+    n = ft.points.shape[0]
+    static = ~ft.movable & ft.mask
+    own = _support_of(ft.box_lo, ft.box_hi, static)
+    allowed = torch.zeros(n, n, dtype=torch.bool)
+    has = own >= 0
+    allowed[has.nonzero(as_tuple=True)[0], own[has]] = True
+    centre = (ft.box_lo + ft.box_hi)[:, :2] / 2
+    shift = torch.zeros(n, n, 2)
+    if other_supports:
+        free = ft.movable & ft.mask & (ft.containers < 0) & ~moved_objects(ft) & has
+        top = ft.box_hi[:, 2]
+        level = (top[None, :] - top[own.clamp_min(0)][:, None]).abs() <= 0.02  # (N, N)
+        allowed = allowed | (free[:, None] & static[None, :] & level)
+        shift = centre[None, :, :] - centre[own.clamp_min(0)][:, None, :]
+        shift = shift * allowed[..., None]
+    return Supports(own, allowed, shift)
 
 
 def _container_of(ft: FailureTensors, movable: Tensor) -> Tensor:
@@ -342,10 +401,11 @@ def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: Inferenc
     mask = ft.mask
     kept, pair = kept_relations(ft, config.state_relations)
     movable = ft.movable & mask
-    support = _support_of(ft.box_lo, ft.box_hi, ~ft.movable & mask)
+    stands = supports(ft, config.other_supports)
     container = ft.containers  # (N,) the movable object each one sits inside in O^F, -1 if none
     held = container >= 0
-    support = torch.where(held, container, support)
+    support = torch.where(held, container, stands.own)
+    relocating = bool(stands.relocatable.any())
     half = (ft.box_hi - ft.box_lo)[:, :2] / 2  # (N, 2)
     centre = (ft.box_hi + ft.box_lo)[:, :2] / 2
     overlap0 = _overlap(centre[None], half) > 0  # (1, N, N) pairs already overlapping in O^F (contents)
@@ -378,11 +438,15 @@ def state_log_prob(model: SkillEffectModel, ft: FailureTensors, config: Inferenc
         ov = _overlap(c, half) * (~overlap0) * (movable[None, :, None] & movable[None, None, :])
         # the support's footprint where the particle put it (static supports do not move); contents
         # must keep their whole footprint inside their container's, other objects their centre on
-        # their support
-        sup = support.clamp_min(0)
+        # their support (InferenceConfig.other_supports: the allowed one nearest to where the particle put them)
+        sup = support[None].expand(m, -1)
+        if relocating:
+            sup = torch.where(stands.relocatable[None], stands.nearest(ft, c.detach()), sup)
+        sup = sup.clamp_min(0)  # (M, N)
+        off_sup = off[..., :2].gather(1, sup[..., None].expand(-1, -1, 2))  # (M, N, 2) the support's offset
         inset = half * held[:, None]  # (N, 2)
-        lo_s = ft.box_lo[sup, :2] + off[:, sup, :2] + inset
-        hi_s = ft.box_hi[sup, :2] + off[:, sup, :2] - inset
+        lo_s = ft.box_lo[sup, :2] + off_sup + inset
+        hi_s = ft.box_hi[sup, :2] + off_sup - inset
         off_support = (torch.relu(lo_s - c) + torch.relu(c - hi_s)).pow(2).sum(-1)  # (M, N)
         off_support = off_support * (movable & (support >= 0))[None]
         barrier = ov.pow(2).sum((1, 2)) / 2 + off_support.sum(1)
@@ -497,7 +561,9 @@ def prior_states(ft: FailureTensors, m: int, config: InferenceConfig, generator:
     """m draws (m, N, 3) from the uniform prior P(S) of `config.state_init` (`StateInit`).
 
     PRIOR: a free movable object (inside no other) draws its planar offset uniformly where its
-    footprint centre stays over its support (the barrier's rule) and within ±max_offset, its yaw in
+    footprint centre stays over its support (the barrier's rule) and within ±max_offset (with
+    `InferenceConfig.other_supports`, an object the skill does not move first draws which of its allowed
+    supports it stands on, uniformly, and the box is centred at the same place on that one), its yaw in
     ±π/4; what is inside it in R^F turns and moves with it rigidly (about the container's centre:
     each segment turns about its own centroid, so its offset takes the container's turn of the
     centroid's lever arm), transitively. LOCAL: every movable object independently uniform in the box."""
@@ -506,18 +572,23 @@ def prior_states(ft: FailureTensors, m: int, config: InferenceConfig, generator:
     u = torch.rand(m, n, 3, generator=generator)
     if StateInit.parse(config.state_init) is StateInit.LOCAL:
         return (u * 2 - 1) * lim * ft.movable[None, :, None]
-    support = _support_of(ft.box_lo, ft.box_hi, ~ft.movable & ft.mask)
+    stands = supports(ft, config.other_supports)
+    chosen = stands.own[None].expand(m, n)  # (m, N) the support each object stands on in each draw
+    if bool(stands.relocatable.any()):  # InferenceConfig.other_supports: one of its allowed, uniformly
+        score = torch.rand(m, n, n, generator=generator).masked_fill(~stands.allowed[None], -1.0)
+        chosen = torch.where(stands.relocatable[None], score.argmax(-1), chosen)
     centre = (ft.box_lo + ft.box_hi)[:, :2] / 2  # (N, 2)
-    sup = support.clamp_min(0)
-    on = (support >= 0)[:, None]
-    lo = torch.where(on, torch.maximum(ft.box_lo[sup, :2] - centre, -lim[:2]), -lim[:2])  # (N, 2)
-    hi = torch.where(on, torch.minimum(ft.box_hi[sup, :2] - centre, lim[:2]), lim[:2])
+    sup = chosen.clamp_min(0)
+    on = (chosen >= 0)[..., None]  # (m, N, 1)
+    shift = stands.shift[torch.arange(n)[None], sup]  # (m, N, 2) the centre of the ±max_offset box there
+    lo = torch.where(on, torch.maximum(ft.box_lo[sup, :2] - centre, shift - lim[:2]), -lim[:2])  # (m, N, 2)
+    hi = torch.where(on, torch.minimum(ft.box_hi[sup, :2] - centre, shift + lim[:2]), lim[:2])
     if config.reachable:  # a free object on a table starts where the arm reaches it (tasks.SPAWN_X)
-        lo[:, 0] = torch.where(on[:, 0], torch.maximum(lo[:, 0], SPAWN_X[0] - centre[:, 0]), lo[:, 0])
-        hi[:, 0] = torch.where(on[:, 0], torch.minimum(hi[:, 0], SPAWN_X[1] - centre[:, 0]), hi[:, 0])
+        lo[..., 0] = torch.where(on[..., 0], torch.maximum(lo[..., 0], SPAWN_X[0] - centre[:, 0]), lo[..., 0])
+        hi[..., 0] = torch.where(on[..., 0], torch.minimum(hi[..., 0], SPAWN_X[1] - centre[:, 0]), hi[..., 0])
     # a container keeps what it carries inside ±max_offset too (`content_swing`)
-    swing = content_swing(ft, config)
-    lo, hi = torch.maximum(lo, -lim[:2] + swing[:, None]), torch.minimum(hi, lim[:2] - swing[:, None])
+    swing = content_swing(ft, config)[:, None]
+    lo, hi = torch.maximum(lo, shift - lim[:2] + swing), torch.minimum(hi, shift + lim[:2] - swing)
     hi = torch.maximum(hi, lo)  # an object already off its support's footprint: stays where it is
     s = torch.cat([lo + (hi - lo) * u[..., :2], (u[..., 2:] * 2 - 1) * lim[2]], dim=-1)  # (m, N, 3)
     return attach_contents(ft, s)
@@ -588,6 +659,13 @@ def infer_states(model: SkillEffectModel, ft: FailureTensors, config: InferenceC
     n = ft.points.shape[0]
     lim = prior_limits(config)
     low, high = -lim.expand(n, 3).clone(), lim.expand(n, 3).clone()
+    stands = supports(ft, config.other_supports)
+    if bool(stands.relocatable.any()):  # every allowed support's ±max_offset box (the barrier picks the nearest)
+        ok = stands.allowed[..., None]
+        box_lo = torch.where(ok, stands.shift - lim[:2], torch.full_like(stands.shift, float("inf"))).amin(1)
+        box_hi = torch.where(ok, stands.shift + lim[:2], torch.full_like(stands.shift, -float("inf"))).amax(1)
+        low[:, :2] = torch.where(stands.relocatable[:, None], box_lo, low[:, :2])
+        high[:, :2] = torch.where(stands.relocatable[:, None], box_hi, high[:, :2])
     if config.rigid_contents:  # a container's range keeps its contents within ±max_offset (`content_swing`)
         swing = content_swing(ft, config)
         low[:, :2] += swing[:, None]
@@ -727,6 +805,7 @@ __all__ = [
     "Likelihood",
     "ParticleEncoder",
     "StateInit",
+    "Supports",
     "action_log_prob",
     "action_objective",
     "action_relations",
@@ -745,6 +824,7 @@ __all__ = [
     "prior_states",
     "state_log_prob",
     "state_satisfaction",
+    "supports",
     "uniform_actions",
 ]
 

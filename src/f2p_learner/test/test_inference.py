@@ -29,6 +29,7 @@ from f2p_learner.inference import (
     prior_states,
     state_log_prob,
     state_satisfaction,
+    supports,
     uniform_actions,
 )
 from f2p_model.config import tiny_model_config
@@ -165,6 +166,46 @@ def test_the_feasible_prior_moves_contents_with_their_container_and_keeps_object
     assert s[:, box, :2].std(0).min() > 0.04  # spread over the box of the prior, not around O^F
     local = prior_states(ft, 64, InferenceConfig(state_init="local"), torch.Generator().manual_seed(0))
     assert not torch.allclose(local[:, items[0], :2], local[:, box, :2])
+
+
+def test_objects_the_skill_does_not_move_may_stand_on_either_table_with_other_supports(event, model):
+    """InferenceConfig.other_supports: a free object the failed skill does not move (the markers on table B)
+    draws which table it stands on, uniformly, and stands over it within the prior's box centred at the
+    same place there, in the prior and through SVGD; what the skill moves (the box and its items) stays
+    on its own table; off, every object stays on its own."""
+    ft = failure_tensors(event, model)
+    names = event.scene_before.names
+    markers = [names.index(n) for n in names if n.startswith("marker_")]
+    box, tables = ft.acted, [names.index("table_A"), names.index("table_B")]
+    centre = ((ft.box_lo + ft.box_hi) / 2)[:, :2]
+    cfg = InferenceConfig(state_init="prior", other_supports=True)
+
+    def table_of(states):  # (M, N) the table each object's centre is over, -1 if none
+        c = centre[None] + states[..., :2]
+        over = [((c >= ft.box_lo[t, :2] - 1e-5) & (c <= ft.box_hi[t, :2] + 1e-5)).all(-1) for t in tables]
+        return torch.where(over[0], tables[0], torch.where(over[1], tables[1], -1))
+
+    stands = supports(ft, True)
+    assert torch.all(stands.relocatable[markers]) and not bool(stands.relocatable[moved_objects(ft)].any())
+    s = prior_states(ft, 200, cfg, torch.Generator().manual_seed(0))
+    on = table_of(s)
+    assert torch.all(on[:, box] == tables[0]) and torch.all(on[:, markers] >= 0)
+    share_a = float((on[:, markers] == tables[0]).float().mean())
+    assert 0.35 < share_a < 0.65  # each table about half the time
+    shift = stands.shift[torch.tensor(markers)[None], on[:, markers]]  # (M, K, 2) the box's centre on that table
+    assert torch.all((s[:, markers, :2] - shift).abs() <= cfg.max_offset + 1e-5)
+    assert torch.all(table_of(prior_states(ft, 200, InferenceConfig(state_init="prior"),
+                                           torch.Generator().manual_seed(0)))[:, markers] == tables[1])
+    post = infer_states(model, ft, dataclasses.replace(cfg, particles=8, state_iterations=4)).particles
+    assert torch.all(table_of(post)[:, markers] >= 0) and torch.all(table_of(post)[:, box] == tables[0])
+    assert bool((table_of(post)[:, markers] == tables[0]).any())  # SVGD keeps the relocated ones there
+    with torch.no_grad():  # the barrier holds each marker to the table it is over, not to its own
+        with_other = state_log_prob(model, ft, cfg)(s[:32])
+        own_only = state_log_prob(model, ft, dataclasses.replace(cfg, other_supports=False))(s[:32])
+    away = (on[:32, markers] == tables[0]).any(1)
+    assert bool(away.any()) and bool((~away).any())
+    torch.testing.assert_close(with_other[~away], own_only[~away])
+    assert torch.all(with_other[away] > own_only[away])
 
 
 def test_state_particles_start_at_the_best_of_their_prior_draws(event, model):
