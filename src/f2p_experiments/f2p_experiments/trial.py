@@ -88,9 +88,11 @@ class TrialSettings:
     # PlanMethod: "shooting" (A.11: the best of K sampled sequences) or "cem" (that round refitted
     # `PlannerConfig.cem_iterations` times to its elite: 4x the rollouts, finer in narrow goal regions)
     planner: str = PlanMethod.SHOOTING.value
+    grounded_top_k: int = 0  # PlannerConfig.grounded_top_k: the best K re-scored by grounded rollouts (0: off)
 
     def planner_config(self) -> PlannerConfig:
-        return PlannerConfig(num_samples=self.planner_samples, method=PlanMethod(self.planner))
+        return PlannerConfig(num_samples=self.planner_samples, method=PlanMethod(self.planner),
+                             grounded_top_k=self.grounded_top_k)
 
 
 class TimedPlanner(InProcessPlanner):

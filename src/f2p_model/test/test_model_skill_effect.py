@@ -139,6 +139,33 @@ def test_rollout_many_equals_per_sample_rollout(model):
                 torch.testing.assert_close(getattr(many, name)[i : i + 1], getattr(one, name), atol=1e-5, rtol=1e-5)
 
 
+def test_grounded_rollout_predicts_each_skill_from_the_re_encoded_scene(model):
+    """rollout_grounded: the first skill as rollout_many predicts it; each later one is the 1-step prediction
+    from the scene with every segment translated by the displacements predicted so far and encoded anew,
+    not from the previous step's predicted latent (which a latent rollout feeds on)."""
+    cfg = model.config
+    b = make_batch(cfg, b=1, n=4, seed=5, n_real=[3])
+    k, skills, acted = 3, torch.tensor([0, 1, 0]), torch.tensor([1, 0, 2])
+    params = torch.randn(k, 3, cfg.max_param_dim) * 0.2
+    pts, mask = b["points_t"][0], b["mask"][0]
+    with torch.no_grad():
+        grounded = model.rollout_grounded(pts, mask, skills, acted, params, moved_tol=0.0)
+        latent = model.rollout_many(pts, mask, skills, acted, params)
+        for name in ("unary", "binary", "pos"):
+            torch.testing.assert_close(getattr(grounded, name)[:, :2], getattr(latent, name)[:, :2])
+        for i in range(k):
+            for t in (1, 2):
+                moved = (grounded.pos[i, t] - grounded.pos[i, 0]) * mask[:, None]
+                x = model.encode((pts + moved[:, None, :])[None], mask[None])
+                x_next, dx = model.dynamics(x, mask[None], skills[t:t + 1], acted[t:t + 1], params[i:i + 1, t])
+                u, bb = model.relation_probs(x_next, mask[None])
+                torch.testing.assert_close(grounded.unary[i, t + 1], u[0], atol=1e-5, rtol=1e-5)
+                torch.testing.assert_close(grounded.binary[i, t + 1], bb[0], atol=1e-5, rtol=1e-5)
+                torch.testing.assert_close(grounded.pos[i, t + 1] - grounded.pos[i, t],
+                                           model.decode_delta_pos(dx)[0] * mask[:, None], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(grounded.binary[:, 2:], latent.binary[:, 2:], atol=1e-4)
+
+
 def test_gradients_reach_params_and_segment_poses(model):
     cfg = model.config
     b = make_batch(cfg, b=1, n=3, seed=6)

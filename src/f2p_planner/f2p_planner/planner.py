@@ -68,6 +68,12 @@ class PlannerConfig:
     cem_elite_fraction: float = 0.1  # share of a round's samples the Gaussian is fitted to
     cem_min_std: float = 0.01  # floor of the refitted std, as a fraction of each parameter's range
     chunk_size: int = 1000  # sequences per rollout_many call; lower it when the device runs out of memory
+    # The best `grounded_top_k` sequences of the search (by the latent rollout's score) scored again with
+    # grounded rollouts (`SkillEffectModel.rollout_grounded`: every skill predicted from the scene re-encoded
+    # where the earlier skills put the objects), the best of them kept; 0: off (the latent rollout decides).
+    # A latent rollout drifts over several skills (experiments/RESULTS.md, "Rollouts drift"); re-encoding
+    # costs about 0.6 ms per moved segment and step, so only for a few candidates.
+    grounded_top_k: int = 0
     seed: int = 0  # seed of the generator plan() uses when none is passed
     sampling: SamplingConfig = field(default_factory=SamplingConfig)  # workspace bounds
 
@@ -83,6 +89,8 @@ class PlannerConfig:
             raise ValueError(f"cem_min_std must be >= 0, got {self.cem_min_std}")
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
+        if self.grounded_top_k < 0:
+            raise ValueError(f"grounded_top_k must be >= 0, got {self.grounded_top_k}")
 
     @property
     def num_elites(self) -> int:
@@ -187,6 +195,8 @@ class _Problem:
         self.points, self.mask, self.skills, self.acted = points, mask, skills, acted
         self.sampler, self.index = sampler, index
         self.best = _Best()
+        self.top: list[tuple[float, int, np.ndarray]] = []  # (score, order, decisions): the best config.grounded_top_k
+        self.seen = 0  # decisions evaluated so far (the order of `top`'s ties)
         self.rollouts = 0
         self.calls = 0
         self.rollout_s = 0.0
@@ -208,6 +218,7 @@ class _Problem:
             assert out.binary.shape[:4] == (stop - start, h1, n, n), f"binary {tuple(out.binary.shape)}"
             logp = goal_log_probability(out.unary[:, -1], out.binary[:, -1], self.index)  # (k,)
             scores[start:stop] = logp.cpu().numpy()
+            self._keep_top(decisions[start:stop], scores[start:stop])
             i = int(torch.argmax(logp))
             if float(logp[i]) > self.best.score or self.best.params is None:
                 self.best = _Best(
@@ -222,6 +233,35 @@ class _Problem:
         self.rollouts += k
         self.round_best.append(self.best.score)
         return scores
+
+    def _keep_top(self, decisions: np.ndarray, scores: np.ndarray) -> None:
+        """Keep the `config.grounded_top_k` best decisions seen so far (ties: the first seen)."""
+        top_k = self.config.grounded_top_k
+        if top_k == 0:
+            return
+        pairs = enumerate(zip(scores, decisions, strict=True))
+        self.top.extend((float(s), self.seen + i, d.copy()) for i, (s, d) in pairs)
+        self.seen += len(scores)
+        self.top = sorted(self.top, key=lambda e: (-e[0], e[1]))[:top_k]
+
+    def rescore_grounded(self) -> None:
+        """Score the kept best decisions again with grounded rollouts and keep the best of them as
+        `best` (`PlannerConfig.grounded_top_k`); `best.score` is then the grounded one."""
+        if not self.top:
+            return
+        decisions = np.stack([d for _, _, d in self.top])  # (k, H, A)
+        params = self.sampler.to_params(decisions)
+        t0 = time.perf_counter()
+        chunk = torch.as_tensor(params, dtype=self.points.dtype, device=self.points.device)
+        out = self.model.rollout_grounded(self.points, self.mask, self.skills, self.acted, chunk)
+        logp = goal_log_probability(out.unary[:, -1], out.binary[:, -1], self.index)
+        i = int(torch.argmax(logp))
+        self.best = _Best(score=float(logp[i]), decisions=decisions[i].copy(), params=params[i].copy(),
+                          unary=out.unary[i].float().cpu().numpy(), binary=out.binary[i].float().cpu().numpy(),
+                          pos=out.pos[i].float().cpu().numpy())
+        self.calls += 1
+        self.rollout_s += time.perf_counter() - t0
+        self.round_best.append(self.best.score)
 
 
 @contextmanager
@@ -323,6 +363,11 @@ class Planner(ABC):
         )
         with torch.no_grad(), _eval_mode(self.model):
             self._search(problem, rng)
+            if self.config.grounded_top_k:
+                if not hasattr(self.model, "rollout_grounded"):
+                    raise ValueError(f"grounded_top_k needs a model with rollout_grounded; {type(self.model).__name__} "
+                                     "has none")
+                problem.rescore_grounded()
         return self._result(problem, goal, skeleton, t_start)
 
     @abstractmethod

@@ -201,3 +201,44 @@ def test_real_tiny_skill_effect_model_end_to_end(scene, one_thread):
     assert results[ShootingPlanner].timing.rollout_calls == 2  # ceil(24 / 16)
     assert results[CEMPlanner].timing.rollout_calls == 4
     assert results[CEMPlanner].goal_log_probability >= results[ShootingPlanner].goal_log_probability
+
+
+def test_grounded_rescoring_keeps_the_best_of_the_top_k_by_grounded_rollouts(scene, one_thread):
+    """PlannerConfig.grounded_top_k: the plan is the best, by a grounded rollout
+    (`SkillEffectModel.rollout_grounded`), of the K best sequences of the latent search, and its
+    predictions are that rollout's; the latent search's own best is among those K, so the kept plan
+    scores at least as well under grounded rollouts."""
+    torch.manual_seed(0)
+    model = SkillEffectModel(tiny_model_config()).eval()
+    for lin in model.dynamics_out.values():  # dynamics that act (an untrained projection predicts no change)
+        torch.nn.init.normal_(lin.weight, std=0.2)
+    goal = "on(cup_1, table_B) & inside(capsule_1, cup_1) & not in_contact(cube_1, cup_2)"
+    skeleton = "pick_place(capsule_2, cup_2); push(cube_1); pick_place(cup_1, table_B)"
+    pts, msk = torch.as_tensor(scene.points), torch.as_tensor(scene.mask)
+
+    def plan(**config):
+        return ShootingPlanner(model, PlannerConfig(num_samples=24, chunk_size=10, **config)).plan(
+            pts, msk, scene.names, None, scene.classes, goal, skeleton, np.random.default_rng(0))
+
+    def grounded(res):
+        skills, acted = res.skeleton.to_tensors(scene.names)
+        with torch.no_grad():
+            params = torch.as_tensor(res.params[None], dtype=torch.float32)
+            return model.rollout_grounded(pts, msk, skills, acted, params)
+
+    latent, rescored = plan(), plan(grounded_top_k=5)
+    again = grounded(rescored)
+    np.testing.assert_allclose(again.unary[0].numpy(), rescored.predicted_unary, atol=1e-5)
+    np.testing.assert_allclose(again.binary[0].numpy(), rescored.predicted_binary, atol=1e-5)
+    np.testing.assert_allclose(again.pos[0].numpy(), rescored.predicted_pos, atol=1e-5)
+    assert rescored.goal_probability == pytest.approx(float(np.prod(rescored.atom_probabilities)), rel=1e-4)
+    index = latent.goal.index(scene.names, UNARY, BINARY)
+    out = grounded(latent)
+    atoms = index.atom_probabilities(out.unary[0, -1].numpy(), out.binary[0, -1].numpy())
+    latent_best = float(np.log(np.clip(atoms, 1e-12, 1)).sum())
+    assert rescored.goal_log_probability >= latent_best - 1e-4
+    with pytest.raises(ValueError, match="grounded_top_k must be"):
+        PlannerConfig(grounded_top_k=-1)
+    with pytest.raises(ValueError, match="needs a model with rollout_grounded"):
+        run(AnalyticModel(scene.names), scene, "on(cube_1, table_B)", "pick_place(cube_1, table_B)", "shooting",
+            num_samples=8, grounded_top_k=2)
