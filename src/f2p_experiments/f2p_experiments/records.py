@@ -97,11 +97,23 @@ class TrialResult:
     parent_sha256: str
     error: str = ""  # why no plan was made
     redraws: int = 0  # scenes drawn before this one and rejected: a goal object unseen at the start (trial.py)
+    # the experiment's `TrialSettings` the trial was made with (asdict); {} in records made before
+    # 2026-12-07 (session 23), which are taken as made with their config's settings (`made_with`)
+    trial: dict[str, Any] = field(default_factory=dict)
     kind: str = "trial"
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "spec": self.spec.to_dict()}
+
+    def made_with(self, settings: dict[str, Any]) -> bool:
+        """Whether this trial was made with the trial `settings` (an asdict of `TrialSettings`): a trial of
+        other settings (a planner option turned on in the config) is made again, as `LearningRun.learned_with`.
+        A record without settings counts as made with its config's, a setting added after it was made as
+        what the trials did before it existed (`TRIAL_SETTINGS_ADDED`)."""
+        made = {**settings, **TRIAL_SETTINGS_ADDED} if not self.trial else {
+            **{k: v for k, v in TRIAL_SETTINGS_ADDED.items() if k not in self.trial}, **self.trial}
+        return made == settings
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrialResult:
@@ -181,6 +193,12 @@ class LearningRun:
         d["spec"] = LearningSpec.from_dict(d["spec"])
         return cls(**d)
 
+
+# A `TrialSettings` field added after trial records carried their settings (or added with them) -> the
+# value every trial made before it had, so adding a setting does not void them (`TrialResult.made_with`).
+TRIAL_SETTINGS_ADDED: dict[str, Any] = {
+    "grounded_top_k": 0,  # 2026-12-07 (session 23): PlannerConfig.grounded_top_k (latent rollouts decided)
+}
 
 # A `LearningSettings` field added after learning records carried their settings -> the value every
 # run made before it had (the learner's behaviour then), so adding a setting does not void them.

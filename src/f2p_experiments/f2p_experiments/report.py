@@ -97,7 +97,7 @@ def build(config: ExperimentConfig, paths: Paths) -> Report:
     wanted = {s.key for s in config.trial_specs()}
     keep = []
     for t in trials:
-        if t.parent_sha256 != parent or t.spec.key not in wanted:
+        if t.parent_sha256 != parent or t.spec.key not in wanted or not t.made_with(asdict(config.trial)):
             continue
         if t.spec.method.learns and served.get((t.spec.method.value, t.spec.learning_seed)) != t.model_sha256:
             continue

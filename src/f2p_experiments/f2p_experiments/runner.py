@@ -418,7 +418,7 @@ class Runner:
         left = []
         for spec in c.trial_specs():
             done = trials.get(spec.key)
-            if done is None or done.parent_sha256 != parent.sha256:
+            if done is None or done.parent_sha256 != parent.sha256 or not done.made_with(asdict(c.trial)):
                 left.append(spec)
             elif spec.method.learns:
                 run = runs.get(LearningSpec(c.experiment, c.architecture, spec.method, spec.learning_seed).key)
@@ -459,7 +459,7 @@ class Runner:
             if spec.seed not in scenes or spec.method is not method:
                 continue
             t = trials.get(spec.key)
-            if t is None or t.parent_sha256 != parent.sha256 or (
+            if t is None or t.parent_sha256 != parent.sha256 or not t.made_with(asdict(self.config.trial)) or (
                     served_sha256 is not None and t.model_sha256 != served_sha256):
                 return False
         return True

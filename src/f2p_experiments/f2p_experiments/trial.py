@@ -26,7 +26,7 @@ stream of the same seed (`draw_scene`); the count is recorded (`TrialResult.redr
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -203,4 +203,4 @@ def run_trial(spec: TrialSpec, model, version: str, settings: TrialSettings, *, 
         mismatched_steps=sum(s.mismatches > 0 for s in out.steps), replans=out.replans,
         goal_probability=run.goal_probability, plan_s=run.plan_s, execute_s=max(total - run.plan_s, 0.0),
         model_version=out.model_version or version, model_sha256=model_sha256, parent_sha256=parent_sha256,
-        error=out.error, redraws=run.redraws)
+        error=out.error, redraws=run.redraws, trial=asdict(settings))

@@ -267,6 +267,31 @@ def test_learning_runs_of_other_learner_settings_are_made_again(tmp_path, refere
     assert not older.learned_with({**now, **{k: v * 2 for k, v in LEARNER_SETTINGS_ADDED.items()}})
 
 
+def test_trials_of_other_trial_settings_are_made_again(tmp_path, reference):
+    """A planner option turned on in the config: every trial made without it is made again and the report
+    leaves it out, while the failure searches and learning runs stand; a trial made before trials carried
+    their settings counts as made with its config's, without the settings added since."""
+    import shutil
+
+    trials = list(reference.trials.load().values())
+    assert all(t.trial == asdict(reference.config.trial) for t in trials)  # each trial says how it was made
+    shutil.copytree(reference.paths.results, tmp_path / "results" / reference.config.name)
+    shutil.copytree(reference.paths.work, tmp_path / "work" / reference.config.name)
+    c = from_dict({**TOY, "trial": {**TOY["trial"], "grounded_top_k": 4}})
+    runner = Runner(c, Paths.for_config(c, tmp_path / "results", tmp_path / "work"), make_executor("pool", 1, 1),
+                    threads=1, progress=False)
+    st = runner.state(runner.parent())
+    assert len(st.trials_left) == len(trials) and not st.learning_left and not st.searches_left
+    assert all(r.first.trials == 0 for r in report.build(c, runner.paths).rows)  # nor does the report count them
+    from f2p_experiments.records import TRIAL_SETTINGS_ADDED
+
+    legacy = TrialResult.from_dict({**trials[0].to_dict(), "trial": {}})
+    assert legacy.made_with(asdict(reference.config.trial)) and not legacy.made_with(asdict(c.trial))
+    older = TrialResult.from_dict({**trials[0].to_dict(), "trial": {
+        k: v for k, v in asdict(c.trial).items() if k not in TRIAL_SETTINGS_ADDED}})
+    assert older.made_with(asdict(reference.config.trial)) and not older.made_with(asdict(c.trial))
+
+
 def test_the_estimate_divides_trials_not_learning_by_the_workers(tmp_path, reference):
     """Learning runs go one at a time on every core: more workers shorten only the searches and trials."""
     import shutil
