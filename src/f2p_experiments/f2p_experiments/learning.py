@@ -75,6 +75,7 @@ class LearningSettings:
     reachable: bool = InferenceConfig.reachable  # particles kept in the robot's workspace (InferenceConfig.reachable)
     rigid_contents: bool = InferenceConfig.rigid_contents  # contents follow their container in the posterior too
     other_supports: bool = InferenceConfig.other_supports  # what the skill does not move may stand on either table
+    unmoved_anywhere: bool = InferenceConfig.unmoved_anywhere  # ... and anywhere over it, not within max_offset
     epochs: int = FinetuneConfig.epochs  # fine-tuning epochs (A.11: 200)
     lr: float = 0.0  # FinetuneConfig.lr: fine-tuning Adam rate, 0 = the parent's pre-training rate
     stop_when_learned: bool = False  # FinetuneConfig.stop_when_learned: stop once the failure is learned
@@ -161,6 +162,7 @@ def learner_config(settings: LearningSettings, method: Method, learning_seed: in
                                 state_starts=settings.state_starts, state_relations=settings.state_relations,
                                 max_offset=settings.max_offset, reachable=settings.reachable,
                                 rigid_contents=settings.rigid_contents, other_supports=settings.other_supports,
+                                unmoved_anywhere=settings.unmoved_anywhere,
                                 action_objective=settings.action_objective,
                                 action_relations=settings.action_relations)
     return LearnerConfig(method=method.value, inference=inference, finetune=finetune, work_dir=str(work_dir),

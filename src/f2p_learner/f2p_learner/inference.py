@@ -160,6 +160,10 @@ class StateRelations(str, Enum):
         return parse_name(cls, name, "state relations")
 
 
+#: the planar offset bound (m) of a coordinate the prior leaves free (`InferenceConfig.unmoved_anywhere`)
+UNBOUNDED_M = 2.0
+
+
 @dataclass
 class InferenceConfig:
     particles: int = 20  # M (A.5)
@@ -233,6 +237,14 @@ class InferenceConfig:
     # placed cup_2 on the wrong side of cup_1 on table B in 12 of 15 fresh scenes (experiments/RESULTS.md,
     # "What HTO's failures teach"). Off by default (the transport runs were made without it).
     other_supports: bool = False
+    # The objects the failed skill does not move (`Supports.unmoved`) drawn uniformly over the whole
+    # footprint of the support they stand on (within reach), their contents with them, instead of within
+    # ±max_offset of where they stood in O^F; SVGD does not bound them (the barrier keeps them feasible).
+    # The paper's P(S) is uniform over all feasible states. Why: with ±max_offset the other cup of an HTO
+    # carry stayed on the side of the carried cup it had in O^F (17 of 20 D+ rows of the second development
+    # failure), and the children predicted the other cup to travel with the carried one from 1-step
+    # predictions on fresh scenes where it stood on the other side (experiments/RESULTS.md, "Rollouts drift").
+    unmoved_anywhere: bool = False
     barrier_weight: float = 200.0  # soft feasibility barrier (1/m²)
     kernel: str = Kernel.RBF.value  # `Kernel`: "rbf" (Fail2Progress) or "none" (the Gradient baseline)
     action_objective: str = "joint"  # Eq. 7's ln H: "joint" or "per_relation" (`action_log_prob`)
@@ -300,6 +312,7 @@ class Supports:
     own: Tensor
     allowed: Tensor
     shift: Tensor
+    unmoved: Tensor  # (N,) free movable objects on a support that the failed skill does not move
 
     @property
     def relocatable(self) -> Tensor:
@@ -326,14 +339,14 @@ def supports(ft: FailureTensors, other_supports: bool) -> Supports:
     allowed[has.nonzero(as_tuple=True)[0], own[has]] = True
     centre = (ft.box_lo + ft.box_hi)[:, :2] / 2
     shift = torch.zeros(n, n, 2)
+    free = ft.movable & ft.mask & (ft.containers < 0) & ~moved_objects(ft) & has
     if other_supports:
-        free = ft.movable & ft.mask & (ft.containers < 0) & ~moved_objects(ft) & has
         top = ft.box_hi[:, 2]
         level = (top[None, :] - top[own.clamp_min(0)][:, None]).abs() <= 0.02  # (N, N)
         allowed = allowed | (free[:, None] & static[None, :] & level)
         shift = centre[None, :, :] - centre[own.clamp_min(0)][:, None, :]
         shift = shift * allowed[..., None]
-    return Supports(own, allowed, shift)
+    return Supports(own, allowed, shift, free)
 
 
 def _container_of(ft: FailureTensors, movable: Tensor) -> Tensor:
@@ -561,7 +574,8 @@ def prior_states(ft: FailureTensors, m: int, config: InferenceConfig, generator:
     """m draws (m, N, 3) from the uniform prior P(S) of `config.state_init` (`StateInit`).
 
     PRIOR: a free movable object (inside no other) draws its planar offset uniformly where its
-    footprint centre stays over its support (the barrier's rule) and within ±max_offset (with
+    footprint centre stays over its support (the barrier's rule) and within ±max_offset (anywhere over it
+    for an object the skill does not move with `InferenceConfig.unmoved_anywhere`; with
     `InferenceConfig.other_supports`, an object the skill does not move first draws which of its allowed
     supports it stands on, uniformly, and the box is centred at the same place on that one), its yaw in
     ±π/4; what is inside it in R^F turns and moves with it rigidly (about the container's centre:
@@ -589,6 +603,13 @@ def prior_states(ft: FailureTensors, m: int, config: InferenceConfig, generator:
     # a container keeps what it carries inside ±max_offset too (`content_swing`)
     swing = content_swing(ft, config)[:, None]
     lo, hi = torch.maximum(lo, shift - lim[:2] + swing), torch.minimum(hi, shift + lim[:2] - swing)
+    if config.unmoved_anywhere:  # the whole footprint of the support each unmoved object stands on, within reach
+        wide = (stands.unmoved[None, :] & (chosen >= 0))[..., None]
+        lo_w, hi_w = ft.box_lo[sup, :2] - centre, ft.box_hi[sup, :2] - centre
+        if config.reachable:
+            lo_w[..., 0] = torch.maximum(lo_w[..., 0], SPAWN_X[0] - centre[:, 0])
+            hi_w[..., 0] = torch.minimum(hi_w[..., 0], SPAWN_X[1] - centre[:, 0])
+        lo, hi = torch.where(wide, lo_w, lo), torch.where(wide, hi_w, hi)
     hi = torch.maximum(hi, lo)  # an object already off its support's footprint: stays where it is
     s = torch.cat([lo + (hi - lo) * u[..., :2], (u[..., 2:] * 2 - 1) * lim[2]], dim=-1)  # (m, N, 3)
     return attach_contents(ft, s)
@@ -666,6 +687,11 @@ def infer_states(model: SkillEffectModel, ft: FailureTensors, config: InferenceC
         box_hi = torch.where(ok, stands.shift + lim[:2], torch.full_like(stands.shift, -float("inf"))).amax(1)
         low[:, :2] = torch.where(stands.relocatable[:, None], box_lo, low[:, :2])
         high[:, :2] = torch.where(stands.relocatable[:, None], box_hi, high[:, :2])
+    if config.unmoved_anywhere:  # unmoved objects and their contents: no box (the barrier keeps them feasible)
+        wide = stands.unmoved.clone()
+        for _ in range(n):  # contents of contents: at most N rounds
+            wide = wide | ((ft.containers >= 0) & wide[ft.containers.clamp_min(0)])
+        low[wide, :2], high[wide, :2] = -UNBOUNDED_M, UNBOUNDED_M
     if config.rigid_contents:  # a container's range keeps its contents within ±max_offset (`content_swing`)
         swing = content_swing(ft, config)
         low[:, :2] += swing[:, None]

@@ -208,6 +208,30 @@ def test_objects_the_skill_does_not_move_may_stand_on_either_table_with_other_su
     assert torch.all(with_other[away] > own_only[away])
 
 
+def test_unmoved_objects_may_stand_anywhere_on_their_support_with_unmoved_anywhere(event, model):
+    """InferenceConfig.unmoved_anywhere: what the failed skill does not move (the markers) is drawn over the
+    whole reachable footprint of its table, beyond ±max_offset of O^F, and SVGD leaves it unbounded but over
+    the table; what the skill moves is drawn exactly as without it."""
+    ft = failure_tensors(event, model)
+    names = event.scene_before.names
+    markers = [names.index(n) for n in names if n.startswith("marker_")]
+    table = names.index("table_B")
+    centre = ((ft.box_lo + ft.box_hi) / 2)[:, :2]
+    cfg = InferenceConfig(state_init="prior", unmoved_anywhere=True)
+    wide = prior_states(ft, 200, cfg, torch.Generator().manual_seed(0))
+    narrow = prior_states(ft, 200, InferenceConfig(state_init="prior"), torch.Generator().manual_seed(0))
+    moved = moved_objects(ft)
+    assert torch.equal(wide[:, moved], narrow[:, moved])
+    c = centre[markers][None] + wide[:, markers, :2]  # (M, K, 2)
+    assert torch.all(c >= ft.box_lo[table, :2] - 1e-5) and torch.all(c <= ft.box_hi[table, :2] + 1e-5)
+    assert torch.all(c[..., 0] >= SPAWN_X[0] - 1e-5) and torch.all(c[..., 0] <= SPAWN_X[1] + 1e-5)
+    assert bool((wide[:, markers, :2].abs() > cfg.max_offset + 0.02).any())  # beyond the box of O^F
+    assert not bool((narrow[:, markers, :2].abs() > cfg.max_offset + 1e-5).any())
+    post = infer_states(model, ft, dataclasses.replace(cfg, particles=8, state_iterations=4)).particles
+    c = centre[markers][None] + post[:, markers, :2]
+    assert torch.all(c >= ft.box_lo[table, :2] - 0.05) and torch.all(c <= ft.box_hi[table, :2] + 0.05)
+
+
 def test_state_particles_start_at_the_best_of_their_prior_draws(event, model):
     ft = failure_tensors(event, model)
     cfg = InferenceConfig(particles=4, state_init="prior", state_starts=8)
