@@ -372,7 +372,7 @@ class SkillEffectModel(nn.Module):
         latents step by step. Measured on HTO development scenes (experiments/RESULTS.md, "Rollouts
         drift"): after two predicted capsule placements into cup_1 the latent rollout put the carried
         cup_1 at y -0.01 / +0.14 / +0.08 for targets +0.40 / +0.43 / +0.31, while predicting the same
-        carry from the perceived scene gave +0.37 / +0.38 / +0.33.
+        carry from the perceived scene gave +0.37 / +0.38 / +0.32.
 
         Translation only (Dec_p predicts no rotation); a segment whose predicted displacement stays
         under `moved_tol` (m) in every sample keeps its features. The relations after each step are
@@ -400,17 +400,8 @@ class SkillEffectModel(nn.Module):
             delta = self.decode_delta_pos(dx) * masks.unsqueeze(-1)
             deltas.append(delta)
             moved = moved + delta
-        lat = torch.stack(latents + predicted, dim=1)  # (K, H+1, N, D): X_0, then each step's prediction
-        unary, binary = self.relation_probs(lat.reshape(k * (h + 1), n, -1), masks.repeat_interleave(h + 1, dim=0))
         pos0 = segment_centroids(points.unsqueeze(0), mask.unsqueeze(0)).expand(k, n, 3)
-        steps = torch.cumsum(torch.stack(deltas, dim=1), dim=1) if deltas else pos0.new_zeros(k, 0, n, 3)
-        return RolloutOutput(
-            unary=unary.reshape(k, h + 1, n, -1),
-            binary=binary.reshape(k, h + 1, n, n, -1),
-            pos=torch.cat([pos0.unsqueeze(1), pos0.unsqueeze(1) + steps], dim=1),
-            latent=lat,
-            mask=masks,
-        )
+        return self._rollout_output(latents + predicted, deltas, masks, pos0)
 
     def _regrounded(self, points: Tensor, feats: Tensor, groupings, row: Tensor, moved: Tensor, mask: Tensor,
                     tol: float) -> Tensor:
@@ -431,25 +422,24 @@ class SkillEffectModel(nn.Module):
     def _rollout_latent(
         self, x: Tensor, mask: Tensor, pos0: Tensor, skills: Tensor, acted: Tensor, params: Tensor
     ) -> RolloutOutput:
-        b, n, d = x.shape
         h = skills.shape[1]
         latents, deltas = [x], []
         for t in range(h):
             x, dx = self.dynamics(x, mask, skills[:, t], acted[:, t], params[:, t])
             latents.append(x)
             deltas.append(self.decode_delta_pos(dx) * mask.unsqueeze(-1))  # (B, N, 3)
+        return self._rollout_output(latents, deltas, mask, pos0)
+
+    def _rollout_output(self, latents: list[Tensor], deltas: list[Tensor], mask: Tensor, pos0: Tensor) -> RolloutOutput:
+        """X_0..X_H (each (B, N, D)), the H predicted δp (B, N, 3), mask (B, N) and the start positions (B, N, 3)
+        -> the rollout's relation probabilities (every step decoded in one call) and positions."""
         lat = torch.stack(latents, dim=1)  # (B, H+1, N, D)
-        # Decode every step in one call: fold H+1 into the batch.
-        unary, binary = self.relation_probs(lat.reshape(b * (h + 1), n, d), mask.repeat_interleave(h + 1, dim=0))
+        b, h1, n, d = lat.shape
+        unary, binary = self.relation_probs(lat.reshape(b * h1, n, d), mask.repeat_interleave(h1, dim=0))
         if deltas:
             steps = torch.cumsum(torch.stack(deltas, dim=1), dim=1)  # (B, H, N, 3)
             pos = torch.cat([pos0.unsqueeze(1), pos0.unsqueeze(1) + steps], dim=1)  # (B, H+1, N, 3)
         else:
             pos = pos0.unsqueeze(1)
-        return RolloutOutput(
-            unary=unary.reshape(b, h + 1, n, -1),
-            binary=binary.reshape(b, h + 1, n, n, -1),
-            pos=pos,
-            latent=lat,
-            mask=mask,
-        )
+        return RolloutOutput(unary=unary.reshape(b, h1, n, -1), binary=binary.reshape(b, h1, n, n, -1), pos=pos,
+                             latent=lat, mask=mask)

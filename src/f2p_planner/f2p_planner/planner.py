@@ -176,6 +176,13 @@ class _Best:
     binary: np.ndarray | None = None  # (H+1, N, N, R)
     pos: np.ndarray | None = None  # (H+1, N, 3)
 
+    @classmethod
+    def of(cls, score: float, decisions: np.ndarray, params: np.ndarray, out: Any, i: int) -> _Best:
+        """Sample `i` of a rollout `out` with its decisions and parameters (copied)."""
+        return cls(score=score, decisions=decisions.copy(), params=params.copy(),
+                   unary=out.unary[i].float().cpu().numpy(), binary=out.binary[i].float().cpu().numpy(),
+                   pos=out.pos[i].float().cpu().numpy())
+
 
 class _Problem:
     """One planning problem: the scene tensors, the sampler, the goal index and the evaluations."""
@@ -221,14 +228,7 @@ class _Problem:
             self._keep_top(decisions[start:stop], scores[start:stop])
             i = int(torch.argmax(logp))
             if float(logp[i]) > self.best.score or self.best.params is None:
-                self.best = _Best(
-                    score=float(logp[i]),
-                    decisions=decisions[start + i].copy(),
-                    params=params[start + i].copy(),
-                    unary=out.unary[i].float().cpu().numpy(),
-                    binary=out.binary[i].float().cpu().numpy(),
-                    pos=out.pos[i].float().cpu().numpy(),
-                )
+                self.best = _Best.of(float(logp[i]), decisions[start + i], params[start + i], out, i)
         self.rollout_s += time.perf_counter() - t0
         self.rollouts += k
         self.round_best.append(self.best.score)
@@ -256,9 +256,7 @@ class _Problem:
         out = self.model.rollout_grounded(self.points, self.mask, self.skills, self.acted, chunk)
         logp = goal_log_probability(out.unary[:, -1], out.binary[:, -1], self.index)
         i = int(torch.argmax(logp))
-        self.best = _Best(score=float(logp[i]), decisions=decisions[i].copy(), params=params[i].copy(),
-                          unary=out.unary[i].float().cpu().numpy(), binary=out.binary[i].float().cpu().numpy(),
-                          pos=out.pos[i].float().cpu().numpy())
+        self.best = _Best.of(float(logp[i]), decisions[i], params[i], out, i)
         self.calls += 1
         self.rollout_s += time.perf_counter() - t0
         self.round_best.append(self.best.score)
@@ -361,12 +359,12 @@ class Planner(ABC):
             sampler,
             goal.index(geometry.names, self.unary_names, self.binary_names),
         )
+        if self.config.grounded_top_k and not hasattr(self.model, "rollout_grounded"):
+            raise ValueError(f"grounded_top_k needs a model with rollout_grounded; {type(self.model).__name__} "
+                             "has none")
         with torch.no_grad(), _eval_mode(self.model):
             self._search(problem, rng)
             if self.config.grounded_top_k:
-                if not hasattr(self.model, "rollout_grounded"):
-                    raise ValueError(f"grounded_top_k needs a model with rollout_grounded; {type(self.model).__name__} "
-                                     "has none")
                 problem.rescore_grounded()
         return self._result(problem, goal, skeleton, t_start)
 
