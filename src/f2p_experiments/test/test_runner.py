@@ -239,18 +239,24 @@ def test_an_open_seed_resumes_without_runs_learning_only_what_has_trials_left(tm
     assert len(runner.searches.load()) == 1 and len(_lines(log.parent / "failures.jsonl")) == 1
 
 
+def _runner_on_copy(reference: Runner, config, root: Path) -> Runner:
+    """A runner of `config` over a copy of the reference run's records and work under `root` (not run)."""
+    import shutil
+
+    shutil.copytree(reference.paths.results, root / "results" / reference.config.name)
+    shutil.copytree(reference.paths.work, root / "work" / reference.config.name)
+    return Runner(config, Paths.for_config(config, root / "results", root / "work"), make_executor("pool", 1, 1),
+                  threads=1, progress=False)
+
+
 def test_learning_runs_of_other_learner_settings_are_made_again(tmp_path, reference):
     """A changed default or an edited config: the runs made with the old learner settings (and the
     trials their children planned) are not this experiment's records any more; the baselines stand."""
-    import shutil
 
     runs = list(reference.learning.load().values())
     assert all(r.learner == asdict(reference.config.learner) for r in runs)  # each run says how it was made
-    shutil.copytree(reference.paths.results, tmp_path / "results" / reference.config.name)
-    shutil.copytree(reference.paths.work, tmp_path / "work" / reference.config.name)
     c = from_dict({**TOY, "learner": {**TOY["learner"], "dplus_repeats": 2}})
-    runner = Runner(c, Paths.for_config(c, tmp_path / "results", tmp_path / "work"), make_executor("pool", 1, 1),
-                    threads=1, progress=False)
+    runner = _runner_on_copy(reference, c, tmp_path)
     st = runner.state(runner.parent())
     assert not st.runs and len(st.learning_left) == 2
     assert sorted(t.method.value for t in st.trials_left) == ["fail2progress"] * 2 + ["gradient"] * 2
@@ -271,15 +277,11 @@ def test_trials_of_other_trial_settings_are_made_again(tmp_path, reference):
     """A planner option turned on in the config: every trial made without it is made again and the report
     leaves it out, while the failure searches and learning runs stand; a trial made before trials carried
     their settings counts as made with its config's, without the settings added since."""
-    import shutil
 
     trials = list(reference.trials.load().values())
     assert all(t.trial == asdict(reference.config.trial) for t in trials)  # each trial says how it was made
-    shutil.copytree(reference.paths.results, tmp_path / "results" / reference.config.name)
-    shutil.copytree(reference.paths.work, tmp_path / "work" / reference.config.name)
     c = from_dict({**TOY, "trial": {**TOY["trial"], "grounded_top_k": 4}})
-    runner = Runner(c, Paths.for_config(c, tmp_path / "results", tmp_path / "work"), make_executor("pool", 1, 1),
-                    threads=1, progress=False)
+    runner = _runner_on_copy(reference, c, tmp_path)
     st = runner.state(runner.parent())
     assert len(st.trials_left) == len(trials) and not st.learning_left and not st.searches_left
     assert all(r.first.trials == 0 for r in report.build(c, runner.paths).rows)  # nor does the report count them
