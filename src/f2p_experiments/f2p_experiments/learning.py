@@ -76,6 +76,7 @@ class LearningSettings:
     rigid_contents: bool = InferenceConfig.rigid_contents  # contents follow their container in the posterior too
     other_supports: bool = InferenceConfig.other_supports  # what the skill does not move may stand on either table
     unmoved_anywhere: bool = InferenceConfig.unmoved_anywhere  # ... and anywhere over it, not within max_offset
+    relocated_contents: bool = InferenceConfig.relocated_contents  # ... with their contents (SVGD's bounds)
     epochs: int = FinetuneConfig.epochs  # fine-tuning epochs (A.11: 200)
     lr: float = 0.0  # FinetuneConfig.lr: fine-tuning Adam rate, 0 = the parent's pre-training rate
     stop_when_learned: bool = False  # FinetuneConfig.stop_when_learned: stop once the failure is learned
@@ -163,6 +164,7 @@ def learner_config(settings: LearningSettings, method: Method, learning_seed: in
                                 max_offset=settings.max_offset, reachable=settings.reachable,
                                 rigid_contents=settings.rigid_contents, other_supports=settings.other_supports,
                                 unmoved_anywhere=settings.unmoved_anywhere,
+                                relocated_contents=settings.relocated_contents,
                                 action_objective=settings.action_objective,
                                 action_relations=settings.action_relations)
     return LearnerConfig(method=method.value, inference=inference, finetune=finetune, work_dir=str(work_dir),

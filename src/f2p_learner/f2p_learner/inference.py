@@ -245,6 +245,15 @@ class InferenceConfig:
     # failure), and the children predicted the other cup to travel with the carried one from 1-step
     # predictions on fresh scenes where it stood on the other side (experiments/RESULTS.md, "Rollouts drift").
     unmoved_anywhere: bool = False
+    # With other_supports, what sits inside an object that may stand on another support gets SVGD bounds
+    # around every allowed support too (its container's, widened by how far the container's turn swings
+    # it), as the prior draws it there with its container (`attach_contents`). Without it (as the
+    # other_supports runs of session 23 were made) the contents kept their own ±max_offset box: on HTO's
+    # development failures the other cup's capsule was clamped at y +0.02 / +0.06, off its cup and
+    # between the tables, in every D+ row that put the cup on table B, so no row showed a capsule in
+    # the other cup staying where it stood (experiments/RESULTS.md, "The other cup's capsule"). Off by
+    # default as other_supports is (a learning record's settings say which it was made with).
+    relocated_contents: bool = False
     barrier_weight: float = 200.0  # soft feasibility barrier (1/m²)
     kernel: str = Kernel.RBF.value  # `Kernel`: "rbf" (Fail2Progress) or "none" (the Gradient baseline)
     action_objective: str = "joint"  # Eq. 7's ln H: "joint" or "per_relation" (`action_log_prob`)
@@ -687,6 +696,8 @@ def infer_states(model: SkillEffectModel, ft: FailureTensors, config: InferenceC
         box_hi = torch.where(ok, stands.shift + lim[:2], torch.full_like(stands.shift, -float("inf"))).amax(1)
         low[:, :2] = torch.where(stands.relocatable[:, None], box_lo, low[:, :2])
         high[:, :2] = torch.where(stands.relocatable[:, None], box_hi, high[:, :2])
+        if config.relocated_contents:  # contents go where their container may (`relocated_contents`)
+            low, high = _contents_bounds(ft, config, stands.relocatable, low, high)
     if config.unmoved_anywhere:  # unmoved objects and their contents: no box (the barrier keeps them feasible)
         wide = stands.unmoved.clone()
         for _ in range(n):  # contents of contents: at most N rounds
@@ -813,6 +824,29 @@ def infer_actions(model: SkillEffectModel, ft: FailureTensors, states: Tensor, c
     finally:
         for p in model.parameters():
             p.requires_grad_(True)
+
+
+def _contents_bounds(ft: FailureTensors, config: InferenceConfig, relocatable: Tensor, low: Tensor,
+                     high: Tensor) -> tuple[Tensor, Tensor]:
+    """SVGD's (N, 3) bounds with every content of a `relocatable` container (transitively) given its
+    container's planar range, widened by the farthest the container's turn swings it, besides its own
+    (`InferenceConfig.relocated_contents`)."""
+    low, high = low.clone(), high.clone()
+    container = ft.containers
+    centre = (ft.box_lo + ft.box_hi)[:, :2] / 2
+    reach = 2 * np.sin(float(prior_limits(config)[2]) / 2)
+    widened = relocatable.clone()
+    for _ in range(ft.points.shape[0]):  # contents of contents: at most N rounds
+        todo = ~widened & (container >= 0) & widened[container.clamp_min(0)]
+        if not bool(todo.any()):
+            break
+        for i in todo.nonzero(as_tuple=True)[0].tolist():
+            c = int(container[i])
+            swing = float((centre[i] - centre[c]).norm()) * reach
+            low[i, :2] = torch.minimum(low[i, :2], low[c, :2] - swing)
+            high[i, :2] = torch.maximum(high[i, :2], high[c, :2] + swing)
+        widened = widened | todo
+    return low, high
 
 
 def _algorithm(log_prob, config: InferenceConfig, bounds, lr: float) -> SVGD:

@@ -208,6 +208,42 @@ def test_objects_the_skill_does_not_move_may_stand_on_either_table_with_other_su
     assert torch.all(with_other[away] > own_only[away])
 
 
+def test_contents_of_an_object_on_another_support_stay_inside_it_with_relocated_contents(model):
+    """InferenceConfig.relocated_contents: a cup carried with its capsule fails; the other cup (with a capsule
+    inside, organize seed 5) may stand on either table (other_supports). SVGD then keeps that capsule inside
+    its cup wherever the cup stands; without it the capsule keeps its own ±max_offset box and is left
+    behind, off its cup, in the particles that put the cup on table B."""
+    sample = tasks.sample("organize", np.random.default_rng(5), 3)
+    world = World(sample.scene)
+    scene = SimGroundTruthPerception(world, n_points=16).perceive(np.random.default_rng(0))
+    u0, b0 = _rel(world, scene.names)
+    call = SkillCall(SkillType.PICK_PLACE, ("cup_1", "table_B"),
+                     tasks.place_params(sample.scene, "cup_1", (0.35, 0.3), "table_B"))
+    execute(world, call)
+    u1, b1 = _rel(world, scene.names)
+    pu, pb = u0.astype(float), b0.astype(float)  # "nothing but the cup moves"
+    ev = FailureEvent("t", 0, scene, u0, b0, call, u1, b1, pu, pb, compare(pu, pb, u1, b1, scene.names, ()),
+                      "v0001", sample.goal_text)
+    ft = failure_tensors(ev, model)
+    names = list(scene.names)
+    cup, capsule, table_b = names.index("cup_2"), names.index("capsule_2"), names.index("table_B")
+    assert int(ft.containers[capsule]) == cup and bool(supports(ft, True).relocatable[cup])
+    centre = ((ft.box_lo + ft.box_hi) / 2)[:, :2]
+    cfg = InferenceConfig(state_init="prior", other_supports=True, particles=12, state_iterations=4)
+
+    def apart(post):  # (M,) the capsule's centre from its cup's, and whether the cup stands on table B
+        c = centre[None] + post[..., :2]
+        on_b = ((c[:, cup] >= ft.box_lo[table_b, :2]) & (c[:, cup] <= ft.box_hi[table_b, :2])).all(-1)
+        return (c[:, capsule] - c[:, cup]).norm(dim=-1), on_b
+
+    kept, on_b = apart(infer_states(model, ft, dataclasses.replace(cfg, relocated_contents=True)).particles)
+    assert bool(on_b.any())
+    half = float((ft.box_hi[cup, :2] - ft.box_lo[cup, :2]).max()) / 2
+    assert torch.all(kept <= half)  # inside its cup's footprint, on either table
+    left, on_b = apart(infer_states(model, ft, cfg).particles)
+    assert bool(on_b.any()) and torch.all(left[on_b] > half)
+
+
 def test_unmoved_objects_may_stand_anywhere_on_their_support_with_unmoved_anywhere(event, model):
     """InferenceConfig.unmoved_anywhere: what the failed skill does not move (the markers) is drawn over the
     whole reachable footprint of its table, beyond ±max_offset of O^F, and SVGD leaves it unbounded but over
