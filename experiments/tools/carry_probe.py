@@ -12,8 +12,9 @@ chosen on it (RESULTS.md, "Rollouts drift, and the other cup").
         runs/frozen/runs/experiments/organize-dev-slots16-grounded/stores/points2plans-fail2progress-s0:v0002
 
 Per model: of the contents, the share predicted to travel (displacement >= half the cup's); of the objects that
-must stay, the share predicted to move more than 10 cm, split by class and by the side of the carried cup they
-stand on (+y: left). With --out, one JSON line per (model, scene, carry) for later looks.
+must stay, the share predicted to move more than 10 cm, split by kind (the other cups, capsules in another cup,
+loose capsules) and by the side of the carried cup they stand on (+y: left). With --out, one JSON line per
+(model, scene, carry) for later looks.
 """
 
 from __future__ import annotations
@@ -68,6 +69,19 @@ def predicted_shifts(model, scene, call: SkillCall) -> np.ndarray:
     return np.linalg.norm(pos[1, :, :2] - pos[0, :, :2], axis=1)
 
 
+def _kind(names: list[str], lo: np.ndarray, hi: np.ndarray, visible: np.ndarray, i: int) -> str:
+    """"cup", "capsule in a cup" (inside some cup by the permanence rule) or "loose capsule"."""
+    if names[i].startswith("cup_"):
+        return "cup"
+    for j, other in enumerate(names):
+        if other.startswith("cup_") and j != i:
+            held = skill_motion(lo, hi, visible, j, SkillCall(SkillType.PICK_PLACE, (other,), (0.0, 0.0, 0.0, 0.0)),
+                                SkillStatus.OK).moved
+            if held[i]:
+                return "capsule in a cup"
+    return "loose capsule"
+
+
 def probe(model, scene, calls: list[SkillCall]) -> list[dict]:
     """One record per carry: which objects the rule moves, and what the model predicts for each."""
     names = list(scene.names)
@@ -85,7 +99,8 @@ def probe(model, scene, calls: list[SkillCall]) -> list[dict]:
             if i == k or not visible[i] or name.startswith("table"):
                 continue
             objects.append({"name": name, "moves": bool(motion.moved[i]), "predicted_m": float(shift[i]),
-                            "side": "left" if centre[i, 1] > centre[k, 1] else "right"})
+                            "side": "left" if centre[i, 1] > centre[k, 1] else "right",
+                            "kind": _kind(names, lo, hi, visible, i)})
         rows.append({"cup": call.object_ids[0], "shift_m": cup_shift, "cup_predicted_m": float(shift[k]),
                      "objects": objects})
     return rows
@@ -98,7 +113,7 @@ def summarise(ref: str, rows: list[dict]) -> str:
             if o["moves"]:
                 travel.append(o["predicted_m"] >= r["shift_m"] / 2)
             else:
-                stay[(o["name"].split("_")[0], o["side"])].append(o["predicted_m"] > MOVED_M)
+                stay[(o["kind"], o["side"])].append(o["predicted_m"] > MOVED_M)
     parts = [f"{ref}: {len(rows)} carries; contents travel {sum(travel)}/{len(travel)}"]
     for (cls, side), v in sorted(stay.items()):
         parts.append(f"{cls} {side} carried along {sum(v)}/{len(v)}")
