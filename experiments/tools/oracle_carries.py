@@ -1,7 +1,8 @@
 """What fine-tuning can teach from a D+-sized dataset when the data is broad: N cup carries from N different
 organize scenes (each cup carried holds at least one capsule; the other cups, capsules in them and loose
-capsules stand wherever the scene put them), fine-tuned with exactly the learner's fine-tuning settings of a
-config scale, then probed with carry_probe.py. If this child tells contents from bystanders and the D+ children do
+capsules stand wherever the scene put them; what the carry hides is kept as the executive believes it, as in
+D+), fine-tuned with exactly the learner's fine-tuning settings of a config scale, then probed with
+carry_probe.py. If this child tells contents from bystanders and the D+ children do
 not, D+ is too narrow; if it does not either, fine-tuning is the limit (RESULTS.md, "The other cup's capsule").
 
     python experiments/tools/oracle_carries.py --config experiments/configs/organize.yaml \\
@@ -16,6 +17,7 @@ drawn with seeds disjoint from the probe's (organize scenes by `--seed`, not tri
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from f2p_core.skills import SkillCall, SkillStatus, SkillType
 from f2p_core.task import SkeletonStep
 from f2p_experiments.config import load
 from f2p_experiments.learning import child_store, learner_config
+from f2p_learner.dplus import remember_unseen
 from f2p_learner.finetune import finetune_validate_publish
 from f2p_learner.methods import Method
 from f2p_monitor.failure_store import FailureStore
@@ -49,7 +52,9 @@ def carries(n: int, seed: int, n_points: int) -> tuple[list[dict], GenerationCon
         if full:
             cup = str(rng.choice(full))
             call = tasks.sample_params(sample.scene, SkeletonStep(SkillType.PICK_PLACE, (cup, "table_B")), rng)
-            records.append(record_transition(sample.scene, call, config, rng, index))
+            rec = record_transition(sample.scene, call, config, rng, index)
+            remember_unseen(rec, {}, call, rng)  # as the learner's D+ (a capsule hidden in its cup after the carry)
+            records.append(rec)
         index += 1
     return records, config
 
@@ -58,6 +63,19 @@ def _holds(lo: np.ndarray, hi: np.ndarray, k: int) -> bool:
     """Whether object k has contents by the permanence rule (something in its footprint above its bottom)."""
     still = SkillCall(SkillType.PICK_PLACE, ("",), (0.0, 0.0, 0.0, 0.0))
     return int(skill_motion(lo, hi, np.ones(len(lo), bool), k, still, SkillStatus.OK).moved.sum()) > 1
+
+
+def _value(text: str):
+    """A FinetuneConfig value from the command line: a bool, a number or a string."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
 
 
 def main() -> None:
@@ -69,17 +87,21 @@ def main() -> None:
     ap.add_argument("--failures", required=True, help="failure store holding --event")
     ap.add_argument("--event", required=True)
     ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--finetune", nargs="*", default=[], metavar="FIELD=VALUE",
+                    help="FinetuneConfig fields to change, e.g. lr=0.001 freeze_encoder=false")
     args = ap.parse_args()
     cfg = load(args.config, args.scale or "full")
     learner = learner_config(cfg.learner, Method.FAIL2PROGRESS, 0, args.out / "learn")
-    data = args.out / "carries"
+    changes = dict(a.split("=", 1) for a in args.finetune)
+    finetune = dataclasses.replace(learner.finetune, **{k: _value(v) for k, v in changes.items()})
+    data = args.out.parent / f"oracle-carries-{args.n}-{args.seed}"  # shared by every --finetune variant
     if not (data / "manifest.json").exists():
         records, gen = carries(args.n, args.seed, 128)
         write_records(data, records, gen)
     event = FailureStore(args.failures).load(args.event)
     store = child_store(Path(cfg.model.store), cfg.model.version, args.out / "store")
     t = time.perf_counter()
-    res = finetune_validate_publish(store, cfg.model.version, [str(data)], event, learner.finetune,
+    res = finetune_validate_publish(store, cfg.model.version, [str(data)], event, finetune,
                                     heldout=cfg.learner.heldout, replay=cfg.learner.replay,
                                     work_dir=args.out / "finetune")
     print(f"fine-tuned {args.out / 'store'}:{res.version} in {time.perf_counter() - t:.0f} s: {res.reason} "
