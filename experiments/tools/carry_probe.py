@@ -31,7 +31,7 @@ from f2p_core.skills import MAX_PARAMS, SKILL_NAMES, SkillCall, SkillStatus, Ski
 from f2p_experiments.records import TrialSpec
 from f2p_experiments.trial import draw_scene, trial_perception
 from f2p_learner.methods import Method
-from f2p_sim.permanence import skill_motion
+from f2p_sim.permanence import contents, skill_motion
 from f2p_sim.world import World
 
 MOVED_M = 0.10  # an object that must stay, predicted to move more than this, is believed carried along
@@ -69,17 +69,14 @@ def predicted_shifts(model, scene, call: SkillCall) -> np.ndarray:
     return np.linalg.norm(pos[1, :, :2] - pos[0, :, :2], axis=1)
 
 
-def _kind(names: list[str], lo: np.ndarray, hi: np.ndarray, visible: np.ndarray, i: int) -> str:
-    """"cup", "capsule in a cup" (inside some cup by the permanence rule) or "loose capsule"."""
-    if names[i].startswith("cup_"):
-        return "cup"
-    for j, other in enumerate(names):
-        if other.startswith("cup_") and j != i:
-            held = skill_motion(lo, hi, visible, j, SkillCall(SkillType.PICK_PLACE, (other,), (0.0, 0.0, 0.0, 0.0)),
-                                SkillStatus.OK).moved
-            if held[i]:
-                return "capsule in a cup"
-    return "loose capsule"
+def kinds(names: list[str], lo: np.ndarray, hi: np.ndarray, visible: np.ndarray) -> list[str]:
+    """Per object: "cup", "capsule in a cup" (inside some cup by the permanence rule) or "loose capsule"."""
+    held = np.zeros(len(names), bool)
+    for j, name in enumerate(names):
+        if name.startswith("cup_"):
+            held |= contents(lo, hi, visible, j)
+    return ["cup" if n.startswith("cup_") else "capsule in a cup" if held[i] else "loose capsule"
+            for i, n in enumerate(names)]
 
 
 def probe(model, scene, calls: list[SkillCall]) -> list[dict]:
@@ -88,6 +85,7 @@ def probe(model, scene, calls: list[SkillCall]) -> list[dict]:
     visible = np.asarray(scene.visible, bool)
     lo, hi = scene.box_lo, scene.box_hi
     centre = (lo + hi) / 2
+    kind = kinds(names, lo, hi, visible)
     rows = []
     for call in calls:
         k = names.index(call.object_ids[0])
@@ -100,7 +98,7 @@ def probe(model, scene, calls: list[SkillCall]) -> list[dict]:
                 continue
             objects.append({"name": name, "moves": bool(motion.moved[i]), "predicted_m": float(shift[i]),
                             "side": "left" if centre[i, 1] > centre[k, 1] else "right",
-                            "kind": _kind(names, lo, hi, visible, i)})
+                            "kind": kind[i]})
         rows.append({"cup": call.object_ids[0], "shift_m": cup_shift, "cup_predicted_m": float(shift[k]),
                      "objects": objects})
     return rows

@@ -13,12 +13,11 @@ The failure store (--store) is written afresh (events are timestamped: a rerun f
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import shutil
 from pathlib import Path
 
 from f2p_core.relations import BINARY, UNARY
-from f2p_experiments.config import load
+from f2p_experiments.config import load, with_learner
 from f2p_experiments.learning import find_failure
 from f2p_learner.inference import effect_relations
 from f2p_model.store import ModelStore
@@ -34,14 +33,7 @@ def main() -> None:
     ap.add_argument("--learner", nargs="*", default=[], metavar="KEY=VALUE",
                     help="learner settings over the config's, e.g. skip_misread=false contradiction_margin=0")
     args = ap.parse_args()
-    cfg = load(args.config, args.scale)
-    if args.learner:
-        over = {}
-        for item in args.learner:
-            key, _, value = item.partition("=")
-            current = getattr(cfg.learner, key)  # an unknown key: AttributeError naming it
-            over[key] = value.lower() in ("1", "true", "yes") if isinstance(current, bool) else type(current)(value)
-        cfg = dataclasses.replace(cfg, learner=dataclasses.replace(cfg.learner, **over))
+    cfg = with_learner(load(args.config, args.scale), args.learner)
     model, meta = ModelStore(cfg.model.store).load(cfg.model.version)
     model.eval()
     store_dir = Path(args.store)

@@ -17,15 +17,14 @@ drawn with seeds disjoint from the probe's (organize scenes by `--seed`, not tri
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from pathlib import Path
 
 import numpy as np
 
-from f2p_core.skills import SkillCall, SkillStatus, SkillType
+from f2p_core.skills import SkillType
 from f2p_core.task import SkeletonStep
-from f2p_experiments.config import load
+from f2p_experiments.config import load, with_learner
 from f2p_experiments.learning import child_store, learner_config
 from f2p_learner.dplus import remember_unseen
 from f2p_learner.finetune import finetune_validate_publish
@@ -33,7 +32,7 @@ from f2p_learner.methods import Method
 from f2p_monitor.failure_store import FailureStore
 from f2p_sim import tasks
 from f2p_sim.dataset import write_records
-from f2p_sim.permanence import skill_motion
+from f2p_sim.permanence import contents
 from f2p_sim.transitions import GenerationConfig, record_transition
 from f2p_sim.world import World
 
@@ -48,7 +47,8 @@ def carries(n: int, seed: int, n_points: int) -> tuple[list[dict], GenerationCon
         world = World(sample.scene)
         lo, hi = world.object_boxes()
         names = list(world.object_names)
-        full = [c for c in names if c.startswith("cup_") and _holds(lo, hi, names.index(c))]
+        seen = np.ones(len(names), bool)
+        full = [c for c in names if c.startswith("cup_") and contents(lo, hi, seen, names.index(c)).any()]
         if full:
             cup = str(rng.choice(full))
             call = tasks.sample_params(sample.scene, SkeletonStep(SkillType.PICK_PLACE, (cup, "table_B")), rng)
@@ -57,25 +57,6 @@ def carries(n: int, seed: int, n_points: int) -> tuple[list[dict], GenerationCon
             records.append(rec)
         index += 1
     return records, config
-
-
-def _holds(lo: np.ndarray, hi: np.ndarray, k: int) -> bool:
-    """Whether object k has contents by the permanence rule (something in its footprint above its bottom)."""
-    still = SkillCall(SkillType.PICK_PLACE, ("",), (0.0, 0.0, 0.0, 0.0))
-    return int(skill_motion(lo, hi, np.ones(len(lo), bool), k, still, SkillStatus.OK).moved.sum()) > 1
-
-
-def _value(text: str):
-    """A FinetuneConfig value from the command line: a bool, a number or a string."""
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            return text
 
 
 def main() -> None:
@@ -87,14 +68,12 @@ def main() -> None:
     ap.add_argument("--failures", required=True, help="failure store holding --event")
     ap.add_argument("--event", required=True)
     ap.add_argument("--out", required=True, type=Path)
-    ap.add_argument("--finetune", nargs="*", default=[], metavar="FIELD=VALUE",
-                    help="FinetuneConfig fields to change, e.g. lr=0.001 freeze_encoder=false")
+    ap.add_argument("--learner", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="learner settings over the config's, e.g. lr=0.001 epochs=1000")
     args = ap.parse_args()
-    cfg = load(args.config, args.scale or "full")
-    learner = learner_config(cfg.learner, Method.FAIL2PROGRESS, 0, args.out / "learn")
-    changes = dict(a.split("=", 1) for a in args.finetune)
-    finetune = dataclasses.replace(learner.finetune, **{k: _value(v) for k, v in changes.items()})
-    data = args.out.parent / f"oracle-carries-{args.n}-{args.seed}"  # shared by every --finetune variant
+    cfg = with_learner(load(args.config, args.scale or "full"), args.learner)
+    finetune = learner_config(cfg.learner, Method.FAIL2PROGRESS, 0, args.out / "learn").finetune
+    data = args.out.parent / f"oracle-carries-{args.n}-{args.seed}"  # shared by every --learner variant
     if not (data / "manifest.json").exists():
         records, gen = carries(args.n, args.seed, 128)
         write_records(data, records, gen)

@@ -16,7 +16,7 @@ is tried while developing the method never sees the scenes or the failures of th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -285,6 +285,21 @@ def from_dict(data: dict[str, Any], scale: str = "full") -> ExperimentConfig:
 
 def _raise(message: str):
     raise ConfigError(message)
+
+
+def with_learner(config: ExperimentConfig, items: list[str]) -> ExperimentConfig:
+    """`config` with learner settings changed by "KEY=VALUE" items (values read as YAML scalars, as in a
+    config file: `lr=0.001`, `skip_misread=false`); an unknown key is a ConfigError naming the known ones.
+    For diagnostics that rerun a config's learner with one setting changed, not for experiments (their
+    settings live in the config)."""
+    over = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"learner override {item!r}: KEY=VALUE is required")
+        over[key] = yaml.safe_load(value)
+    learner = _section(LearningSettings, {**asdict(config.learner), **over}, "learner")
+    return replace(config, learner=learner)
 
 
 def load(path: str | Path, scale: str = "full") -> ExperimentConfig:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from f2p_experiments.config import ConfigError, from_dict, load
+from f2p_experiments.config import ConfigError, from_dict, load, with_learner
 from f2p_experiments.learning import FAILURE_SEED_BASE, failure_seeds
 from f2p_learner.methods import Method
 
@@ -93,3 +93,15 @@ def test_a_cell_names_its_perception_and_its_trials_carry_it():
     assert [cell.label for cell in c.cells] == ["transport 3 obj", "transport 3 obj (geometric)"]
     specs = c.trial_specs()
     assert {s.perception for s in specs} == {"sim_gt", "geometric"} and len({s.key for s in specs}) == len(specs)
+
+
+def test_learner_overrides_are_read_as_yaml_and_checked():
+    """with_learner: a diagnostic reruns a config's learner with settings changed on the command line."""
+    cfg = from_dict(BASE)
+    changed = with_learner(cfg, ["lr=0.001", "skip_misread=true", "epochs=7"])
+    assert (changed.learner.lr, changed.learner.skip_misread, changed.learner.epochs) == (0.001, True, 7)
+    assert changed.learner.particles == cfg.learner.particles and changed.trial == cfg.trial
+    with pytest.raises(ConfigError, match="unknown keys \\['spam'\\]"):
+        with_learner(cfg, ["spam=1"])
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        with_learner(cfg, ["lr"])

@@ -624,18 +624,21 @@ def prior_states(ft: FailureTensors, m: int, config: InferenceConfig, generator:
     return attach_contents(ft, s)
 
 
-def content_swing(ft: FailureTensors, config: InferenceConfig) -> Tensor:
-    """(N,) for each container, the farthest its turn within ±π/4 can swing a content's centre
-    (|arm| · 2 sin(π/8)): its planar range shrinks by this much so that what it carries stays inside
-    ±max_offset too; 0 for every other object."""
+def _swung(ft: FailureTensors, config: InferenceConfig) -> Tensor:
+    """(N,) for each content, the farthest its container's turn within ±π/4 can swing its centre
+    (|arm| · 2 sin(π/8)); 0 for an object inside none."""
     container = ft.containers
     centre = (ft.box_lo + ft.box_hi)[:, :2] / 2
-    swing = torch.zeros(ft.points.shape[0])
-    reach = 2 * np.sin(float(prior_limits(config)[2]) / 2)
-    for i in (container >= 0).nonzero(as_tuple=True)[0].tolist():
-        c = int(container[i])
-        swing[c] = torch.maximum(swing[c], (centre[i] - centre[c]).norm() * reach)
-    return swing
+    arm = (centre - centre[container.clamp_min(0)]).norm(dim=-1)
+    return torch.where(container >= 0, arm * 2 * np.sin(float(prior_limits(config)[2]) / 2), torch.zeros_like(arm))
+
+
+def content_swing(ft: FailureTensors, config: InferenceConfig) -> Tensor:
+    """(N,) for each container, the farthest its turn can swing a content's centre (`_swung`): its planar
+    range shrinks by this much so that what it carries stays inside ±max_offset too; 0 for every other object."""
+    container = ft.containers
+    held = container >= 0
+    return torch.zeros(ft.points.shape[0]).scatter_reduce(0, container[held], _swung(ft, config)[held], "amax")
 
 
 def attach_contents(ft: FailureTensors, s: Tensor) -> Tensor:
@@ -833,8 +836,7 @@ def _contents_bounds(ft: FailureTensors, config: InferenceConfig, relocatable: T
     (`InferenceConfig.relocated_contents`)."""
     low, high = low.clone(), high.clone()
     container = ft.containers
-    centre = (ft.box_lo + ft.box_hi)[:, :2] / 2
-    reach = 2 * np.sin(float(prior_limits(config)[2]) / 2)
+    swing = _swung(ft, config)
     widened = relocatable.clone()
     for _ in range(ft.points.shape[0]):  # contents of contents: at most N rounds
         todo = ~widened & (container >= 0) & widened[container.clamp_min(0)]
@@ -842,9 +844,8 @@ def _contents_bounds(ft: FailureTensors, config: InferenceConfig, relocatable: T
             break
         for i in todo.nonzero(as_tuple=True)[0].tolist():
             c = int(container[i])
-            swing = float((centre[i] - centre[c]).norm()) * reach
-            low[i, :2] = torch.minimum(low[i, :2], low[c, :2] - swing)
-            high[i, :2] = torch.maximum(high[i, :2], high[c, :2] + swing)
+            low[i, :2] = torch.minimum(low[i, :2], low[c, :2] - swing[i])
+            high[i, :2] = torch.maximum(high[i, :2], high[c, :2] + swing[i])
         widened = widened | todo
     return low, high
 

@@ -41,17 +41,25 @@ def skill_motion(box_lo: np.ndarray, box_hi: np.ndarray, visible: np.ndarray, ac
     """The motion the rule believes `call` gave each object: boxes (N, 3) and `visible` (N,) before the skill,
     `acted` the index of call.object_ids[0] (-1: not among them). Nothing moves unless a pick_place succeeded."""
     n = len(visible)
-    moved = np.zeros(n, bool)
     if status is not SkillStatus.OK or call.type is not SkillType.PICK_PLACE or not 0 <= acted < n:
-        return SkillMotion(moved, np.zeros(3, np.float32), 0.0, np.zeros(3, np.float32))
-    lo, hi = box_lo[acted], box_hi[acted]
-    centre = (box_lo + box_hi) / 2
-    moved = (visible & (lo[0] <= centre[:, 0]) & (centre[:, 0] <= hi[0]) & (lo[1] <= centre[:, 1])
-             & (centre[:, 1] <= hi[1]) & (box_lo[:, 2] >= lo[2] - 1e-3))
+        return SkillMotion(np.zeros(n, bool), np.zeros(3, np.float32), 0.0, np.zeros(3, np.float32))
+    moved = contents(box_lo, box_hi, visible, acted)
     moved[acted] = True
+    lo, hi = box_lo[acted], box_hi[acted]
     params = np.asarray(call.params, np.float32)
     return SkillMotion(moved, params[:3].copy(), float(params[3]) if len(params) > 3 else 0.0,
                        ((lo + hi) / 2).astype(np.float32))
+
+
+def contents(box_lo: np.ndarray, box_hi: np.ndarray, visible: np.ndarray, k: int) -> np.ndarray:
+    """(N,) bool: the visible objects the rule counts as inside or on object k (its box centre over k's
+    footprint, its bottom above k's bottom), k itself excluded. Boxes (N, 3)."""
+    lo, hi = box_lo[k], box_hi[k]
+    centre = (box_lo + box_hi) / 2
+    inside = (visible & (lo[0] <= centre[:, 0]) & (centre[:, 0] <= hi[0]) & (lo[1] <= centre[:, 1])
+              & (centre[:, 1] <= hi[1]) & (box_lo[:, 2] >= lo[2] - 1e-3))
+    inside[k] = False
+    return inside
 
 
 def rigid(points: np.ndarray, shift: np.ndarray, dyaw: float, pivot: np.ndarray) -> np.ndarray:
@@ -68,4 +76,4 @@ def believed(points: np.ndarray, k: int, motion: SkillMotion) -> np.ndarray:
     return points.astype(np.float32, copy=True)
 
 
-__all__ = ["SkillMotion", "believed", "rigid", "skill_motion"]
+__all__ = ["SkillMotion", "believed", "contents", "rigid", "skill_motion"]
