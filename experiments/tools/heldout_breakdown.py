@@ -30,6 +30,7 @@ import torch
 from f2p_model.augment import random_slots, scatter_objects, static_objects
 from f2p_model.data import TransitionDataset, iter_batches
 from f2p_model.metrics import THRESHOLD, model_relation_f1
+from f2p_model.model import segment_centroids
 from f2p_model.store import LATEST, ModelStore
 
 
@@ -75,7 +76,8 @@ def breakdown(model, ds: TransitionDataset, kinds: dict[tuple[str, int], str], h
     for rows, batch in iter_batches(ds, np.arange(len(ds)), batch_size, with_rows=True):
         mask = batch["mask"]
         x = model.encode(batch["points_t"], mask)
-        x1, _ = model.dynamics(x, mask, batch["skill"], batch["acted"], batch["params"])
+        x1, _ = model.dynamics(x, mask, batch["skill"], batch["acted"], batch["params"],
+                              segment_centroids(batch["points_t"], mask))
         _, b1 = model.relation_probs(x1, mask)
         pred, before, after = b1 >= THRESHOLD, batch["binary_t"].bool(), batch["binary_t1"].bool()
         changed = before != after

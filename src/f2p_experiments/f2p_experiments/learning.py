@@ -62,6 +62,7 @@ class LearningSettings:
     l2_to_parent: float = 0.0  # FinetuneConfig.l2_to_parent: L2-SP weight towards the parent (0: off)
     position_power: float = 0.0  # FinetuneConfig.position_power: the position loss's power (0: the parent's)
     position_weight: float = 1.0  # FinetuneConfig.position_weight: a factor on the parent's position weight
+    relative_bias: bool = False  # FinetuneConfig.relative_bias: a relative-geometry bias fine-tuned into Dyn
     particles: int = 20  # M (A.5)
     state_iterations: int = InferenceConfig.state_iterations  # SVGD iterations over the state particles (Eq. 5)
     state_lr: float = InferenceConfig.state_lr  # their Adam step (m, rad)
@@ -155,7 +156,8 @@ def learner_config(settings: LearningSettings, method: Method, learning_seed: in
                               replay_per_epoch=settings.replay_per_epoch, dplus_repeats=settings.dplus_repeats,
                               schedule=settings.schedule, l2_to_parent=settings.l2_to_parent,
                               position_power=settings.position_power, position_weight=settings.position_weight,
-                              gate_relations=settings.gate_relations, seed=finetune_seed)
+                              gate_relations=settings.gate_relations, relative_bias=settings.relative_bias,
+                              seed=finetune_seed)
     inference = InferenceConfig(particles=settings.particles, seed=learning_seed, init_spread=settings.init_spread,
                                 state_iterations=settings.state_iterations, state_lr=settings.state_lr,
                                 action_iterations=settings.action_iterations,

@@ -222,6 +222,7 @@ LEARNER_SETTINGS_ADDED: dict[str, Any] = {
     "unmoved_anywhere": False,  # 2026-12-07 (session 23): InferenceConfig.unmoved_anywhere (within max_offset)
     "other_supports": False,  # 2026-12-07 (session 23): InferenceConfig.other_supports (each object on its own)
     "relocated_contents": False,  # 2026-12-07 (session 24): InferenceConfig.relocated_contents (own box only)
+    "relative_bias": False,  # 2026-12-07 (session 25): FinetuneConfig.relative_bias (Dyn as the parent's)
     "gate_relations": "all",  # 2026-12-06 (session 19): FinetuneConfig.gate_relations
     "state_iterations": 8,  # 2026-12-06 (session 20): InferenceConfig.state_iterations, recorded from then on
     "action_iterations": 10,  # 2026-12-06 (session 20): InferenceConfig.action_iterations, recorded from then on

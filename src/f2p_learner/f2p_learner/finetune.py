@@ -36,7 +36,7 @@ from f2p_learner.names import parse_name
 from f2p_model.config import SCHEDULES, LossConfig, TrainConfig
 from f2p_model.data import TransitionDataset, data_manifest_hash, iter_batches
 from f2p_model.metrics import model_relation_f1
-from f2p_model.model import SkillEffectModel
+from f2p_model.model import SkillEffectModel, with_relative_bias
 from f2p_model.store import ModelStore
 from f2p_model.train import RunOptions, encode_records, model_from_checkpoint, train
 
@@ -177,6 +177,12 @@ class FinetuneConfig:
     position_weight: float = 1.0
     # Which failure relations `min_failure_accuracy` counts (`GateRelations`; "all" = every one).
     gate_relations: str = GateRelations.ALL.value
+    # Fine-tune a relative-geometry attention bias into Dyn when the parent has none
+    # (`f2p_model.model.with_relative_bias`, `ModelConfig.dyn_relative_bias`; not in the paper): the
+    # child starts as the parent exactly and learns how attention depends on where objects are relative
+    # to each other and to the acted object, which a carry's contents need (experiments/RESULTS.md,
+    # "What a child believes a carry takes along"). A parent that has the bias keeps it either way.
+    relative_bias: bool = False
 
     def __post_init__(self) -> None:  # checked where the config is made (a node's start), not at a failure
         if self.schedule not in SCHEDULES:
@@ -290,8 +296,10 @@ def finetune_validate_publish(store: ModelStore, parent: str, dplus: list[str | 
         streak[0] = streak[0] + 1 if right >= config.min_failure_accuracy else 0
         return epoch >= config.min_epochs and streak[0] >= config.patience
 
-    run = train(meta.model_config, train_cfg, loss_cfg, data, work, options=options, store=None, resume=False,
-                progress=progress, init_state=parent_model.state_dict(), parent=parent, stop_after_epoch=learned)
+    start = (with_relative_bias(parent_model) if config.relative_bias and not parent_model.config.dyn_relative_bias
+             else parent_model)
+    run = train(start.config, train_cfg, loss_cfg, data, work, options=options, store=None, resume=False,
+                progress=progress, init_state=start.state_dict(), parent=parent, stop_after_epoch=learned)
     model = model_from_checkpoint(work / "checkpoint.pt").eval()
 
     metrics: dict = {"failure_accuracy_parent": failure_accuracy(parent_model, event, scored),

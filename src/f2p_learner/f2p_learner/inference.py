@@ -60,7 +60,7 @@ from f2p_core.relations import BINARY, THRESHOLD, UNARY
 from f2p_core.skills import MAX_PARAMS, PARAM_BOUNDS, SKILL_NAMES, YAW_CHANGE_MAX
 from f2p_learner.names import parse_name
 from f2p_learner.svgd import SVGD, RBFKernel, SVGDResult, gradient_ascent
-from f2p_model.model import SkillEffectModel, transform_segments, yaw_rotation
+from f2p_model.model import SkillEffectModel, segment_centroids, transform_segments, yaw_rotation
 from f2p_model.pointconv import tile_groupings
 from f2p_sim.tasks import SPAWN_MARGIN, SPAWN_X, TABLE_CENTERS, TABLE_SIZE
 
@@ -516,6 +516,15 @@ def encode_particles(model: SkillEffectModel, ft: FailureTensors, states: Tensor
     return ParticleEncoder(model, ft)(states)
 
 
+def particle_centroids(ft: FailureTensors, states: Tensor) -> Tensor:
+    """The segment centroids of ξ(s)O^F for state particles (M, N, 3) (dx, dy, yaw of the movable
+    objects; a yaw turns a segment about its own centroid) -> (M, N, 3), what Dyn's relative-geometry
+    bias reads (`ModelConfig.dyn_relative_bias`)."""
+    base = segment_centroids(ft.points.unsqueeze(0), ft.mask.unsqueeze(0))  # (1, N, 3)
+    shift = torch.cat([states[..., :2], torch.zeros_like(states[..., :1])], dim=-1)  # (M, N, 3)
+    return base + shift * (ft.movable & ft.mask)[None, :, None]
+
+
 @torch.no_grad()
 def state_satisfaction(model: SkillEffectModel, ft: FailureTensors, states: Tensor,
                        which: str | StateRelations = StateRelations.ALL) -> Tensor:
@@ -530,15 +539,16 @@ def state_satisfaction(model: SkillEffectModel, ft: FailureTensors, states: Tens
     return (ok_u.sum((1, 2)) + ok_b.sum((1, 2, 3))).float() / total
 
 
-def failure_entropy(model: SkillEffectModel, ft: FailureTensors, latent: Tensor, actions: Tensor,
+def failure_entropy(model: SkillEffectModel, ft: FailureTensors, latent: Tensor, pos: Tensor, actions: Tensor,
                     relations: list[tuple[int, int, int]] | None = None) -> Tensor:
     """Binary entropy (nats) of the model's prediction of each of `relations` (default: the failure
-    relations) after φ^F(a), for action particles (M, A) on state latents (M, N, D) -> (M, F)."""
+    relations) after φ^F(a), for action particles (M, A) on state latents (M, N, D) whose segment
+    centroids are `pos` (M, N, 3) (`particle_centroids`) -> (M, F)."""
     m = actions.shape[0]
     skill = torch.full((m,), ft.skill, dtype=torch.long)
     acted = torch.full((m,), ft.acted, dtype=torch.long)
     msk = ft.mask.expand(m, -1)
-    x_next, _ = model.dynamics(latent, msk, skill, acted, actions)
+    x_next, _ = model.dynamics(latent, msk, skill, acted, actions, pos)
     eps = 1e-6
     rels = ft.failure_relations if relations is None else relations
     p = failure_relation_probs(*model.relation_probs(x_next, msk), rels).clamp(eps, 1 - eps)
@@ -561,7 +571,8 @@ def action_objective(model: SkillEffectModel, ft: FailureTensors, states: Tensor
                      relations: list[tuple[int, int, int]] | None = None) -> Tensor:
     """Mean entropy (nats, at most ln 2) of the predictions of `relations` (default: the failure
     relations) -> (M,): what the action particles raise (Eq. 6), on one scale for every method."""
-    return failure_entropy(model, ft, encode_particles(model, ft, states), actions, relations).mean(1)
+    return failure_entropy(model, ft, encode_particles(model, ft, states), particle_centroids(ft, states), actions,
+                           relations).mean(1)
 
 
 def _overlap(c: Tensor, half: Tensor) -> Tensor:
@@ -752,9 +763,10 @@ def action_log_prob(model: SkillEffectModel, ft: FailureTensors, states: Tensor,
         raise ValueError(f"unknown action objective {objective!r}: 'joint' or 'per_relation'")
     with torch.no_grad():
         latent = encode_particles(model, ft, states)  # (M, N, D): states fixed, encode once
+        pos = particle_centroids(ft, states)
 
     def log_prob(a: Tensor) -> Tensor:
-        h = failure_entropy(model, ft, latent, a, relations)  # (M, F)
+        h = failure_entropy(model, ft, latent, pos, a, relations)  # (M, F)
         if objective == "joint":
             return h.sum(1).clamp_min(1e-9).log()
         return h.clamp_min(1e-9).log().sum(1)
@@ -803,7 +815,8 @@ def initial_actions(ft: FailureTensors, m: int, config: InferenceConfig, model: 
     with torch.no_grad():
         latent = encode_particles(model, ft, states)  # (m, N, D) once, shared by the K draws of a particle
         tiled = latent[None].expand(k, *latent.shape).reshape(k * m, *latent.shape[1:])
-        score = failure_entropy(model, ft, tiled, draws.reshape(k * m, -1),
+        pos = particle_centroids(ft, states).repeat(k, 1, 1)  # (k·m, N, 3) as `tiled`
+        score = failure_entropy(model, ft, tiled, pos, draws.reshape(k * m, -1),
                                 action_relations(ft, config.action_relations)).mean(1).reshape(k, m)
     best = score.argmax(0)  # (m,)
     return draws[best, torch.arange(m)]
@@ -881,6 +894,7 @@ __all__ = [
     "initial_states",
     "kept_relations",
     "moved_objects",
+    "particle_centroids",
     "prior_limits",
     "prior_states",
     "state_log_prob",

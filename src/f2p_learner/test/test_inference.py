@@ -26,6 +26,7 @@ from f2p_learner.inference import (
     initial_states,
     kept_relations,
     moved_objects,
+    particle_centroids,
     prior_states,
     state_log_prob,
     state_satisfaction,
@@ -108,7 +109,8 @@ def test_the_joint_action_objective_is_the_log_of_the_summed_entropies(event, mo
     states = infer_states(model, ft, cfg).particles
     actions = initial_actions(ft, 4, cfg, states=states)
     with torch.no_grad():
-        h = failure_entropy(model, ft, encode_particles(model, ft, states), actions)  # (M, F)
+        h = failure_entropy(model, ft, encode_particles(model, ft, states), particle_centroids(ft, states),
+                            actions)  # (M, F)
         joint = action_log_prob(model, ft, states, "joint")(actions)
         per = action_log_prob(model, ft, states, "per_relation")(actions)
     torch.testing.assert_close(joint, h.sum(1).log())

@@ -183,6 +183,15 @@ class ModelConfig(ConfigBase):
     # must learn to cancel it for every object the skill does not touch; with W, X_{t+1} = X_t at
     # initialisation (prediction = detection) and training learns only the change.
     dyn_out_proj: bool = True
+    # Relative-geometry attention bias in Dyn: not in A.11. Each head's attention logit of token q on
+    # token k gets + MLP(s·(c_q − c_k)), c the segment centroids and the skill token placed at its acted
+    # object's centroid; the MLP's last layer starts at zero (the transformer of A.11 until training says
+    # otherwise). Without it a token learns where the others are only through one linear centroid
+    # embedding among its PointConv features, and "what is inside the acted object moves with it" takes
+    # more than the one failure's data (experiments/RESULTS.md, "What a child believes a carry takes along").
+    dyn_relative_bias: bool = False
+    dyn_bias_hidden: int = 64  # width of the two hidden layers of that MLP (one MLP per skill type)
+    dyn_bias_scale: float = 10.0  # s: offsets in decimetres, so the MLP's ReLUs resolve centimetres
     dec_hidden: int = 64  # width of every decoder layer, A.11
     dec_p_layers: int = 3  # Dec_p linear layers, A.11
     dec_u_layers: int = 2  # Dec_u linear layers, A.11
@@ -214,7 +223,9 @@ class ModelConfig(ConfigBase):
             raise ValueError(f"latent dim {self.latent_dim} is not divisible by dyn_heads {self.dyn_heads}")
         if not 0.0 <= self.dyn_dropout < 1.0:
             raise ValueError(f"dyn_dropout must be in [0, 1), got {self.dyn_dropout}")
-        for name in ("param_hidden", "dyn_layers", "dyn_ff", "dec_hidden"):
+        if self.dyn_bias_scale <= 0:
+            raise ValueError(f"dyn_bias_scale must be > 0, got {self.dyn_bias_scale}")
+        for name in ("param_hidden", "dyn_layers", "dyn_ff", "dec_hidden", "dyn_bias_hidden"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("dec_p_layers", "dec_u_layers", "dec_b_layers"):

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from f2p_model.config import LossConfig
-from f2p_model.model import SkillEffectModel
+from f2p_model.model import SkillEffectModel, segment_centroids
 
 #: Keys of a training batch (the dataset contract), all stacked along B.
 BATCH_KEYS: tuple[str, ...] = (
@@ -131,7 +131,8 @@ def transition_loss(
     assert batch["points_t"].shape == batch["points_t1"].shape, "points_t and points_t1 must have the same shape"
 
     if all(k in batch for k in LATENT_KEYS):  # a frozen encoder's latents: Enc is not run (nor trained)
-        out = model.step(batch["latent_t"], mask, batch["skill"], batch["acted"], batch["params"])
+        out = model.step(batch["latent_t"], mask, batch["skill"], batch["acted"], batch["params"],
+                         segment_centroids(batch["points_t"], mask))
         target = batch["latent_t1"]
     else:
         out = model(batch["points_t"], mask, batch["skill"], batch["acted"], batch["params"])

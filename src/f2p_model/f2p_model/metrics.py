@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 
 from f2p_core.relations import THRESHOLD
+from f2p_model.model import segment_centroids
 
 
 def _pair_mask(mask: Tensor) -> Tensor:
@@ -148,7 +149,8 @@ def model_relation_f1(
             # X_t: a frozen encoder's latents when the batch carries them (TransitionDataset.attach_latents)
             x = batch["latent_t"] if "latent_t" in batch else model.encode(batch["points_t"], mask)  # (B, N, D)
             u0, b0 = model.relation_probs(x, mask)
-            x1, _ = model.dynamics(x, mask, batch["skill"], batch["acted"], batch["params"])
+            x1, _ = model.dynamics(x, mask, batch["skill"], batch["acted"], batch["params"],
+                                   segment_centroids(batch["points_t"], mask))
             u1, b1 = model.relation_probs(x1, mask)
             scores["detection"].update(u0, b0, batch["unary_t"], batch["binary_t"], mask)
             scores["prediction"].update(u1, b1, batch["unary_t1"], batch["binary_t1"], mask)

@@ -24,9 +24,11 @@ and Fail2Progress's Stein updates use together with :func:`transform_segments`. 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -94,6 +96,19 @@ def identity_encoding(n: int, dim: int, base: float = 10000.0) -> Tensor:
     pe[:, 0::2] = torch.sin(pos * freq)
     pe[:, 1::2] = torch.cos(pos * freq)
     return pe
+
+
+@contextlib.contextmanager
+def _without_attention_fast_path() -> Iterator[None]:
+    """PyTorch's inference fast path of nn.TransformerEncoderLayer (eval mode, no grad) reads a float
+    attention mask as a boolean one (torch 2.13: every non-zero bias masks its key, a row of them is
+    NaN), so Dyn's relative-geometry bias runs the plain path, which adds it to the logits."""
+    enabled = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(enabled)
 
 
 def _mlp(d_in: int, hidden: int, n_layers: int, d_out: int) -> nn.Sequential:
@@ -167,6 +182,13 @@ class SkillEffectModel(nn.Module):
             for lin in self.dynamics_out.values():
                 nn.init.zeros_(lin.weight)
                 nn.init.zeros_(lin.bias)
+        if cfg.dyn_relative_bias:  # see ModelConfig.dyn_relative_bias: the transformer of A.11 at initialisation
+            self.dynamics_bias = nn.ModuleDict(
+                {name: _mlp(3, cfg.dyn_bias_hidden, 3, cfg.dyn_heads) for name in cfg.skill_types}
+            )
+            for mlp in self.dynamics_bias.values():
+                nn.init.zeros_(mlp[-1].weight)
+                nn.init.zeros_(mlp[-1].bias)
         self.dec_u = _mlp(d, cfg.dec_hidden, cfg.dec_u_layers, cfg.n_unary)
         self.dec_b = _mlp(2 * d, cfg.dec_hidden, cfg.dec_b_layers, cfg.n_binary)
         self.dec_p = _mlp(d, cfg.dec_hidden, cfg.dec_p_layers, 3)
@@ -253,9 +275,11 @@ class SkillEffectModel(nn.Module):
         return torch.cat([a_lat, self.identity[acted]], dim=-1)  # (B, D)
 
     def dynamics(
-        self, latent: Tensor, mask: Tensor, skill: Tensor, acted: Tensor, params: Tensor
+        self, latent: Tensor, mask: Tensor, skill: Tensor, acted: Tensor, params: Tensor, pos: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
-        """X_t, φ(a) -> (X_{t+1}, δX), both (B, N, D); δX is zero on padded objects."""
+        """X_t, φ(a) -> (X_{t+1}, δX), both (B, N, D); δX is zero on padded objects. `pos` (B, N, 3): the
+        objects' segment centroids at t, which a Dyn with the relative-geometry bias needs
+        (`ModelConfig.dyn_relative_bias`); others ignore it."""
         b, n, d = latent.shape
         assert d == self.config.latent_dim and mask.shape == (b, n), (
             f"latent {tuple(latent.shape)}, mask {tuple(mask.shape)}"
@@ -264,14 +288,33 @@ class SkillEffectModel(nn.Module):
         al = self.skill_latent(skill, acted, params)  # (B, D)
         tokens = torch.cat([al.unsqueeze(1), latent], dim=1)  # (B, 1+N, D) skill token first
         ignore = torch.cat([mask.new_zeros(b, 1), ~mask], dim=1)  # (B, 1+N) True = padding, never attended
+        extra = (self._token_offsets(pos, acted, b, n),) if self.config.dyn_relative_bias else ()
 
-        def dyn(name: str, tok: Tensor, ign: Tensor) -> Tensor:
-            out = self.dynamics_nets[name](tok, src_key_padding_mask=ign)[:, 1:]  # (b, N, D)
+        def dyn(name: str, tok: Tensor, ign: Tensor, *offsets: Tensor) -> Tensor:
+            if offsets:
+                bias = self.dynamics_bias[name](offsets[0]).permute(0, 3, 1, 2)  # (b, heads, 1+N, 1+N)
+                bias = bias.masked_fill(ign[:, None, None, :], float("-inf"))  # padded keys never attended
+                with _without_attention_fast_path():
+                    out = self.dynamics_nets[name](tok, mask=bias.flatten(0, 1))[:, 1:]  # (b, N, D)
+            else:
+                out = self.dynamics_nets[name](tok, src_key_padding_mask=ign)[:, 1:]  # (b, N, D)
             return self.dynamics_out[name](out) if self.config.dyn_out_proj else out
 
-        delta = self._per_skill(skill, dyn, tokens, ignore, out=torch.zeros_like(latent))
+        delta = self._per_skill(skill, dyn, tokens, ignore, *extra, out=torch.zeros_like(latent))
         delta = delta * mask.unsqueeze(-1)  # (B, N, D)
         return latent + delta, delta
+
+    def _token_offsets(self, pos: Tensor | None, acted: Tensor, b: int, n: int) -> Tensor:
+        """s·(c_q − c_k) for every pair of Dyn's tokens (skill token first, at its acted object's centroid):
+        pos (B, N, 3) -> (B, 1+N, 1+N, 3)."""
+        if pos is None:
+            raise ValueError("this model's Dyn has a relative-geometry bias (dyn_relative_bias): give the objects' "
+                             "centroids pos (B, N, 3)")
+        if pos.shape != (b, n, 3):
+            raise ValueError(f"pos must be ({b}, {n}, 3), got {tuple(pos.shape)}")
+        at = pos.gather(1, acted.view(b, 1, 1).expand(b, 1, 3))  # (B, 1, 3) the acted object's centroid
+        c = torch.cat([at, pos], dim=1)  # (B, 1+N, 3)
+        return (c.unsqueeze(2) - c.unsqueeze(1)) * self.config.dyn_bias_scale
 
     # --- Dec ----------------------------------------------------------------------------------
 
@@ -308,12 +351,14 @@ class SkillEffectModel(nn.Module):
 
     def forward(self, points: Tensor, mask: Tensor, skill: Tensor, acted: Tensor, params: Tensor) -> StepOutput:
         """One skill from O_t: points (B, N, P, 3), mask (B, N), skill/acted (B,), params (B, A)."""
-        return self.step(self.encode(points, mask), mask, skill, acted, params)
+        return self.step(self.encode(points, mask), mask, skill, acted, params, segment_centroids(points, mask))
 
-    def step(self, x: Tensor, mask: Tensor, skill: Tensor, acted: Tensor, params: Tensor) -> StepOutput:
-        """One skill from the latent X_t (B, N, D) = Enc(O_t): what :meth:`forward` does after encoding.
-        Fine-tuning with a frozen encoder trains on latents encoded once (`f2p_model.train`)."""
-        x_next, dx = self.dynamics(x, mask, skill, acted, params)
+    def step(self, x: Tensor, mask: Tensor, skill: Tensor, acted: Tensor, params: Tensor,
+             pos: Tensor | None = None) -> StepOutput:
+        """One skill from the latent X_t (B, N, D) = Enc(O_t) and the segment centroids `pos` (B, N, 3) of O_t
+        (:meth:`dynamics`): what :meth:`forward` does after encoding. Fine-tuning with a frozen encoder
+        trains on latents encoded once (`f2p_model.train`)."""
+        x_next, dx = self.dynamics(x, mask, skill, acted, params, pos)
         return StepOutput(
             latent=x,
             unary_logits=self.decode_unary(x),
@@ -391,16 +436,17 @@ class SkillEffectModel(nn.Module):
         masks = mask.unsqueeze(0).expand(k, n)
         x = self.with_identity(feats.unsqueeze(0)).expand(k, n, -1)
         moved = points.new_zeros(k, n, 3)  # Σ δp so far
+        pos0 = segment_centroids(points.unsqueeze(0), mask.unsqueeze(0)).expand(k, n, 3)
         latents, deltas, predicted = [x], [], []
         for t in range(h):
             if t > 0:
                 x = self._regrounded(points, feats, groupings, row, moved, mask, moved_tol)
-            x_next, dx = self.dynamics(x, masks, skills[t].expand(k), acted[t].expand(k), params[:, t])
+            x_next, dx = self.dynamics(x, masks, skills[t].expand(k), acted[t].expand(k), params[:, t],
+                                       pos0 + moved)
             predicted.append(x_next)
             delta = self.decode_delta_pos(dx) * masks.unsqueeze(-1)
             deltas.append(delta)
             moved = moved + delta
-        pos0 = segment_centroids(points.unsqueeze(0), mask.unsqueeze(0)).expand(k, n, 3)
         return self._rollout_output(latents + predicted, deltas, masks, pos0)
 
     def _regrounded(self, points: Tensor, feats: Tensor, groupings, row: Tensor, moved: Tensor, mask: Tensor,
@@ -423,11 +469,12 @@ class SkillEffectModel(nn.Module):
         self, x: Tensor, mask: Tensor, pos0: Tensor, skills: Tensor, acted: Tensor, params: Tensor
     ) -> RolloutOutput:
         h = skills.shape[1]
-        latents, deltas = [x], []
+        latents, deltas, pos = [x], [], pos0
         for t in range(h):
-            x, dx = self.dynamics(x, mask, skills[:, t], acted[:, t], params[:, t])
+            x, dx = self.dynamics(x, mask, skills[:, t], acted[:, t], params[:, t], pos)
             latents.append(x)
             deltas.append(self.decode_delta_pos(dx) * mask.unsqueeze(-1))  # (B, N, 3)
+            pos = pos + deltas[-1]
         return self._rollout_output(latents, deltas, mask, pos0)
 
     def _rollout_output(self, latents: list[Tensor], deltas: list[Tensor], mask: Tensor, pos0: Tensor) -> RolloutOutput:
@@ -443,3 +490,19 @@ class SkillEffectModel(nn.Module):
             pos = pos0.unsqueeze(1)
         return RolloutOutput(unary=unary.reshape(b, h1, n, -1), binary=binary.reshape(b, h1, n, n, -1), pos=pos,
                              latent=lat, mask=mask)
+
+
+def with_relative_bias(model: SkillEffectModel) -> SkillEffectModel:
+    """A copy of `model` (built without it) with a fresh relative-geometry bias in Dyn
+    (`ModelConfig.dyn_relative_bias`): every weight of `model` kept, the bias's last layer at zero, so
+    the copy predicts exactly what `model` does until it is trained. Lets a learner fine-tune the bias
+    into a child of a parent pre-trained without it."""
+    if model.config.dyn_relative_bias:
+        raise ValueError("the model already has a relative-geometry bias in Dyn")
+    config = dataclasses.replace(model.config, dyn_relative_bias=True)
+    with torch.random.fork_rng(devices=[]):  # the bias's hidden layers: the same start in every run
+        torch.manual_seed(0)
+        out = SkillEffectModel(config)
+    missing, unexpected = out.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("dynamics_bias.") for k in missing), (missing, unexpected)
+    return out.train(model.training)

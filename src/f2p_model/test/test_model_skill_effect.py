@@ -8,16 +8,20 @@ import pytest
 import torch
 from f2p_model_testlib import make_batch, tiny_config
 
-from f2p_model.model import SkillEffectModel, identity_encoding, transform_segments
+from f2p_model.model import SkillEffectModel, identity_encoding, segment_centroids, transform_segments
 
 
-@pytest.fixture
-def model() -> SkillEffectModel:
+@pytest.fixture(params=[False, True], ids=["a11", "relative-bias"])
+def model(request) -> SkillEffectModel:
     """A tiny model whose dynamics act: δX's output projection starts at zero (nothing moves until
-    trained, see test_untrained_dynamics_predict_no_change), so give it weights as training would."""
+    trained, see test_untrained_dynamics_predict_no_change), so give it weights as training would; the
+    same for the last layer of the relative-geometry bias (`ModelConfig.dyn_relative_bias`) when it has one."""
     torch.manual_seed(0)
-    m = SkillEffectModel(tiny_config())
-    for lin in m.dynamics_out.values():
+    m = SkillEffectModel(tiny_config(dyn_relative_bias=request.param))
+    last = [lin for lin in m.dynamics_out.values()]
+    if request.param:
+        last += [mlp[-1] for mlp in m.dynamics_bias.values()]
+    for lin in last:
         torch.nn.init.normal_(lin.weight, std=0.2)
     return m.eval()
 
@@ -82,11 +86,12 @@ def test_mixed_skill_batch_equals_per_sample(model):
     assert set(b["skill"].tolist()) == {0, 1}
     with torch.no_grad():
         x = model.encode(b["points_t"], b["mask"])
-        x_next, _ = model.dynamics(x, b["mask"], b["skill"], b["acted"], b["params"])
+        pos = segment_centroids(b["points_t"], b["mask"])
+        x_next, _ = model.dynamics(x, b["mask"], b["skill"], b["acted"], b["params"], pos)
         for i in range(6):
             sl = slice(i, i + 1)
             xi = model.encode(b["points_t"][sl], b["mask"][sl])
-            xi_next, _ = model.dynamics(xi, b["mask"][sl], b["skill"][sl], b["acted"][sl], b["params"][sl])
+            xi_next, _ = model.dynamics(xi, b["mask"][sl], b["skill"][sl], b["acted"][sl], b["params"][sl], pos[sl])
             torch.testing.assert_close(x_next[sl], xi_next, atol=1e-5, rtol=1e-5)
 
 
@@ -96,7 +101,9 @@ def test_skills_use_their_own_dynamics(model):
     with torch.no_grad():
         x = model.encode(b["points_t"], b["mask"])
         outs = [
-            model.dynamics(x, b["mask"], torch.tensor([s]), b["acted"], b["params"])[0] for s in range(cfg.n_skills)
+            model.dynamics(x, b["mask"], torch.tensor([s]), b["acted"], b["params"],
+                           segment_centroids(b["points_t"], b["mask"]))[0]
+            for s in range(cfg.n_skills)
         ]
     for s in range(1, cfg.n_skills):
         assert (outs[s] - outs[0]).abs().max() > 1e-4
@@ -157,7 +164,8 @@ def test_grounded_rollout_predicts_each_skill_from_the_re_encoded_scene(model):
             for t in (1, 2):
                 moved = (grounded.pos[i, t] - grounded.pos[i, 0]) * mask[:, None]
                 x = model.encode((pts + moved[:, None, :])[None], mask[None])
-                x_next, dx = model.dynamics(x, mask[None], skills[t:t + 1], acted[t:t + 1], params[i:i + 1, t])
+                x_next, dx = model.dynamics(x, mask[None], skills[t:t + 1], acted[t:t + 1], params[i:i + 1, t],
+                                            segment_centroids((pts + moved[:, None, :])[None], mask[None]))
                 u, bb = model.relation_probs(x_next, mask[None])
                 torch.testing.assert_close(grounded.unary[i, t + 1], u[0], atol=1e-5, rtol=1e-5)
                 torch.testing.assert_close(grounded.binary[i, t + 1], bb[0], atol=1e-5, rtol=1e-5)
