@@ -106,7 +106,8 @@ def main() -> None:
             if step % max(1, args.steps // 5) == 0:
                 e = errors(model, batch)
                 print(f"  step {step}: acted error {e['acted_err']:.3f} m, contents error {e['contents_err']:.3f} m "
-                      f"(predicted {e['contents_pred']:.3f} m), the rest predicted {e['others_pred']:.3f} m", flush=True)
+                      f"(predicted {e['contents_pred']:.3f} m), the rest predicted {e['others_pred']:.3f} m",
+                      flush=True)
 
 
 if __name__ == "__main__":
