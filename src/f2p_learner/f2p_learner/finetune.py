@@ -172,7 +172,14 @@ class FinetuneConfig:
     # 0.06 of held-out prediction F1. Measured in experiments/RESULTS.md.
     l2_to_parent: float = 0.0
     # The position loss in fine-tuning (not in the paper): its power p (`LossConfig.pos_power`; 0 = the
-    # parent's, A.11's 0.5) and a factor on the parent's weight. Measured in experiments/RESULTS.md.
+    # parent's, A.11's 0.5) and a factor on the parent's weight. The power decides which objects fine-tuning
+    # listens to: the gradient of b·(a·‖e‖)^p on an object's predicted displacement scales as ‖e‖^(p−1). At
+    # A.11's 0.5 the objects the parent already gets nearly right (every bystander) pull hardest and an object
+    # it misses by 0.7 m (a carried cup's capsule, predicted to stay) hardly at all: 8.96 against 0.038 per
+    # object on 28 HTO carries; at 1 every object pulls alike and, before Dyn can tell the contents from the
+    # rest, their median (0 m) wins; only at 2 do the missed contents lead. Fine-tuned on those 28 carries the
+    # contents travel in 0/288 probe carries at p = 1 and 282/288 at p = 2 (with `relative_bias`: 288/288 and
+    # no bystander moved). experiments/RESULTS.md, "The position loss's power decides what a child can learn".
     position_power: float = 0.0
     position_weight: float = 1.0
     # Which failure relations `min_failure_accuracy` counts (`GateRelations`; "all" = every one).
