@@ -34,7 +34,7 @@ from f2p_learner.inference import (
     uniform_actions,
 )
 from f2p_model.config import tiny_model_config
-from f2p_model.model import SkillEffectModel
+from f2p_model.model import SkillEffectModel, segment_centroids
 from f2p_monitor.failure import compare
 from f2p_perception.sim_gt import SimGroundTruthPerception
 from f2p_sim import tasks
@@ -491,6 +491,37 @@ def test_finetune_draws_its_replay_afresh_each_epoch_on_its_schedule(event, mode
         assert [int(r["n_train"]) for r in csv.DictReader(f)] == [3 * n_dplus + 2] * 2  # D+ three times
 
 
+def test_finetune_grows_a_relative_bias_into_the_child_and_the_learner_runs_on_it(event, model, tmp_path):
+    """FinetuneConfig.relative_bias: the child of a parent without the bias has it, trained, every other
+    weight started from the parent (the encoder still frozen); a parent that has it learns with it
+    (SVGD's particles pass their centroids to Dyn, `particle_centroids`)."""
+    from f2p_learner.dplus import generate_dplus
+    from f2p_learner.finetune import FinetuneConfig, finetune_validate_publish
+    from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig
+    from f2p_model.store import ModelStore
+
+    store = ModelStore(tmp_path / "models")
+    parent = store.publish(model, {}, parent=None, data_hash="test", metrics={}, validated=True)
+    ft = failure_tensors(event, model)
+    states = torch.zeros(4, len(event.scene_before.names), 3)
+    generate_dplus(event, states.numpy(), ft.params.repeat(4, 1).numpy(), tmp_path / "dplus", n_points=16)
+    config = FinetuneConfig(epochs=3, lr=1e-3, batch_size=4, max_regression=1.0, relative_bias=True,
+                            min_failure_accuracy=0.0)
+    result = finetune_validate_publish(store, parent, [tmp_path / "dplus"], event, config, work_dir=tmp_path / "ft")
+    child, _ = store.load(result.version)
+    assert child.config.dyn_relative_bias and not model.config.dyn_relative_bias
+    assert any(mlp[-1].weight.abs().max() > 0 for mlp in child.dynamics_bias.values())  # trained from zero
+    state = child.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items() if k.startswith("encoder."))
+    learner = Fail2ProgressLearner(store, result.version, LearnerConfig(
+        inference=InferenceConfig(particles=4, state_iterations=2, action_iterations=2, action_starts=2),
+        finetune=FinetuneConfig(epochs=2, lr=1e-3, batch_size=4, max_regression=1.0, min_failure_accuracy=0.0),
+        work_dir=str(tmp_path / "learn")))
+    assert learner.learn(event) is not None
+    grandchild, meta = store.load(store.latest())
+    assert meta.parent == result.version and grandchild.config.dyn_relative_bias
+
+
 def test_learner_runs_every_stage_and_reports(event, model, tmp_path):
     import json
 
@@ -534,6 +565,9 @@ def test_particle_encoding_equals_encoding_the_moved_scene(event, model):
         particles = encode_particles(model, ft, s)
     torch.testing.assert_close(particles, whole, atol=1e-2, rtol=1e-2)
     assert ((particles - whole).abs() <= 1e-5 + 1e-5 * whole.abs()).float().mean() > 0.95
+    # and the centroids Dyn's relative-geometry bias reads are those of the moved scene
+    torch.testing.assert_close(particle_centroids(ft, s), segment_centroids(pts, ft.mask.expand(4, -1)),
+                               atol=1e-6, rtol=1e-6)
 
 
 def test_fresh_work_dir_keeps_an_earlier_run(tmp_path):
