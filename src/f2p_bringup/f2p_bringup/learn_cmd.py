@@ -28,6 +28,8 @@ def learn(args: argparse.Namespace) -> int:
                            finetune=FinetuneConfig(epochs=args.epochs, lr=args.lr, schedule=args.schedule,
                                                    replay_per_epoch=args.replay_per_epoch,
                                                    dplus_repeats=args.dplus_repeats,
+                                                   position_power=args.position_power,
+                                                   relative_bias=args.relative_bias,
                                                    freeze_encoder=not args.train_encoder), work_dir=args.work_dir,
                            heldout=args.heldout, replay=args.replay, anchors=args.anchors)
     learner = Fail2ProgressLearner(ModelStore(args.store), args.version, config,
@@ -66,6 +68,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="times D+ appears in each fine-tuning epoch (the replay once)")
     p.add_argument("--anchors", type=argtypes.nonnegative_int, default=8,
                    help="re-simulations of the failure itself added to D+ (LearnerConfig.anchors)")
+    p.add_argument("--position-power", type=float, default=0.0, metavar="P",
+                   help="power of the position loss in fine-tuning (0: the parent's, A.11's 0.5; 2 lets a large "
+                        "missed displacement lead: experiments/RESULTS.md)")
+    p.add_argument("--relative-bias", action="store_true",
+                   help="fine-tune a relative-geometry attention bias into Dyn (FinetuneConfig.relative_bias)")
     p.add_argument("--train-encoder", action="store_true",
                    help="fine-tune the whole model, encoder included (A.11); default: Dyn and decoders only")
     p.add_argument("--heldout", default=None, help="held-out pre-training dataset (no-regression check)")

@@ -56,6 +56,7 @@ def test_learner_flags_default_to_the_library_defaults():
                                                                        LearnerConfig().anchors)
     assert (learn.schedule, learn.replay_per_epoch, learn.dplus_repeats) == (ft.schedule, ft.replay_per_epoch,
                                                                              ft.dplus_repeats)
+    assert (learn.position_power, learn.relative_bias) == (ft.position_power, ft.relative_bias)
     assert not learn.train_encoder and not bench.train_encoder and ft.freeze_encoder
     assert (bench.particles, bench.state_iterations, bench.action_iterations, bench.epochs) == (
         inf.particles, inf.state_iterations, inf.action_iterations, ft.epochs)

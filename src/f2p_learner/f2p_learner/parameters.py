@@ -32,6 +32,8 @@ class LearnerParameters:
     schedule: str = _FT.schedule  # fine-tuning rate schedule: "cosine" or "constant"
     replay_per_epoch: int = _FT.replay_per_epoch  # replay drawn afresh each epoch (0: all of it)
     dplus_repeats: int = _FT.dplus_repeats  # times D+ appears in each fine-tuning epoch
+    position_power: float = _FT.position_power  # the fine-tuning position loss's power (0: the parent's, A.11's 0.5)
+    relative_bias: bool = _FT.relative_bias  # fine-tune a relative-geometry attention bias into Dyn
     state_iterations: int = _INF.state_iterations  # SVGD iterations over the state particles (Eq. 5)
     action_iterations: int = _INF.action_iterations  # SVGD iterations over the action particles (Eq. 7)
     min_failure_accuracy: float = _FT.min_failure_accuracy  # the gate: share of the failure relations learned
@@ -61,7 +63,8 @@ class LearnerParameters:
             finetune=dataclasses.replace(_FT, epochs=self.epochs, lr=self.lr,
                                          min_failure_accuracy=self.min_failure_accuracy, seed=self.seed,
                                          freeze_encoder=self.freeze_encoder, schedule=self.schedule,
-                                         replay_per_epoch=self.replay_per_epoch, dplus_repeats=self.dplus_repeats),
+                                         replay_per_epoch=self.replay_per_epoch, dplus_repeats=self.dplus_repeats,
+                                         position_power=self.position_power, relative_bias=self.relative_bias),
             work_dir=self.work_dir, heldout=self.heldout or None, replay=self.replay or None, anchors=self.anchors)
 
 
