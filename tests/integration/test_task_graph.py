@@ -169,7 +169,11 @@ def test_a_task_fails_learns_and_ends_with_a_result_and_the_bag_holds_it_all(pro
     # (sim_robot published it: the bag has it, or this test does where the recorder missed it)
     image_stamps = {stamp_key(m.message.header.stamp) for m in bag if m.topic == names.CAMERA_IMAGE_TOPIC} | {
         stamp_key(deserialize_message(d, Image).header.stamp) for t, d in received if t == names.CAMERA_IMAGE_TOPIC}
-    assert steps and all(stamp_key(s.header.stamp) in image_stamps for s in steps)
+    # The image topic is latched (reliable, keep last 1): under load a capture's image can be replaced by the next
+    # capture's before any reader has it (CI, 2026-12-07: one step's image reached neither the recorder nor this
+    # test). A step's image may be missing only where a later capture's image is there.
+    missing = [stamp_key(s.header.stamp) for s in steps if stamp_key(s.header.stamp) not in image_stamps]
+    assert steps and all(any(k > m for k in image_stamps) for m in missing), (missing, sorted(image_stamps))
     assert all(s.task_id == "graph-test" and s.model_version and s.predicted.relations for s in steps)
     for f in (m.message for m in bag if m.topic == names.FAILURES_TOPIC):
         failed = [s for s in steps if s.step_index == f.step_index and s.mismatched]
