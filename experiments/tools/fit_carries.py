@@ -17,6 +17,7 @@ broad D+ is (RESULTS.md, "The position loss's power decides what a child can lea
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 
 import numpy as np
@@ -82,18 +83,18 @@ def main() -> None:
     root, version = parse_model_ref(args.model)
     parent, meta = ModelStore(root).load(version)
     base_loss = LossConfig.from_dict(meta.configs["loss"])
+    # the encoder stays frozen: the rows' latents are the parent's for every power
+    ds = TransitionDataset([args.data], parent.config)
+    ds.attach_latents(*encode_records(parent, ds, 64))
+    batch = next(iter(iter_batches(ds, np.arange(len(ds)), len(ds))))
+    counts = {k: int(m.sum()) for k, m in kinds(batch).items()}
+    print(f"{args.model}: {counts}", flush=True)
     for power in args.powers:
         torch.manual_seed(0)
-        model = with_relative_bias(parent) if args.relative_bias else SkillEffectModel(parent.config)
-        if not args.relative_bias:
-            model.load_state_dict(parent.state_dict())
-        ds = TransitionDataset([args.data], model.config)
-        ds.attach_latents(*encode_records(model, ds, 64))
-        batch = next(iter(iter_batches(ds, np.arange(len(ds)), len(ds))))
+        model = with_relative_bias(parent) if args.relative_bias else copy.deepcopy(parent)
         loss_cfg = dataclasses.replace(base_loss, pos_power=power)
-        counts = {k: int(m.sum()) for k, m in kinds(batch).items()}
         grads = gradient_shares(model, batch, loss_cfg)
-        print(f"power {power}: {counts}; gradient on δp per object at the parent: "
+        print(f"power {power}: gradient on δp per object at the parent: "
               + ", ".join(f"{k} {v:.3f}" for k, v in grads.items()), flush=True)
         model.encoder.requires_grad_(False)
         model.train()
