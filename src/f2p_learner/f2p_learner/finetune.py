@@ -188,7 +188,7 @@ class FinetuneConfig:
     # (`f2p_model.model.with_relative_bias`, `ModelConfig.dyn_relative_bias`; not in the paper): the
     # child starts as the parent exactly and learns how attention depends on where objects are relative
     # to each other and to the acted object, which a carry's contents need (experiments/RESULTS.md,
-    # "What a child believes a carry takes along"). A parent that has the bias keeps it either way.
+    # "The position loss's power decides what a child can learn"). A parent with the bias keeps it either way.
     relative_bias: bool = False
 
     def __post_init__(self) -> None:  # checked where the config is made (a node's start), not at a failure

@@ -188,7 +188,8 @@ class ModelConfig(ConfigBase):
     # object's centroid; the MLP's last layer starts at zero (the transformer of A.11 until training says
     # otherwise). Without it a token learns where the others are only through one linear centroid
     # embedding among its PointConv features, and "what is inside the acted object moves with it" takes
-    # more than the one failure's data (experiments/RESULTS.md, "What a child believes a carry takes along").
+    # more than one failure's data: with it, 28 carries teach the rule exactly (experiments/RESULTS.md,
+    # "The position loss's power decides what a child can learn").
     dyn_relative_bias: bool = False
     dyn_bias_hidden: int = 64  # width of the two hidden layers of that MLP (one MLP per skill type)
     dyn_bias_scale: float = 10.0  # s: offsets in decimetres, so the MLP's ReLUs resolve centimetres
