@@ -96,7 +96,7 @@ class TrialSettings:
 
 
 class TimedPlanner(InProcessPlanner):
-    """The in-process planner, counting the seconds spent planning."""
+    """The in-process planner, counting the seconds spent planning (and predicting the rest of a plan)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -106,6 +106,13 @@ class TimedPlanner(InProcessPlanner):
         t = time.perf_counter()
         try:
             return super().plan(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - t
+
+    def score(self, *args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return super().score(*args, **kwargs)
         finally:
             self.seconds += time.perf_counter() - t
 
@@ -132,6 +139,9 @@ class _FirstPlan(Observer):
         if first_step == 0 and np.isnan(self.goal_probability):
             self.goal_probability = float(plan.goal_probability)
         self.inner.planned(plan, scene, first_step)
+
+    def rescored(self, *args):
+        self.inner.rescored(*args)
 
     def executing(self, *args):
         self.inner.executing(*args)

@@ -3,6 +3,20 @@ observed relations with the plan's prediction → on a mismatch: store the failu
 it, hand it to the learner, and replan from the current scene — until the goal holds, the skeleton
 is used up, or `max_replans` is reached.
 
+With the monitor on, every step is judged against a prediction made from the observation just
+before it: after each step the rest of the plan (its skills and parameters, unchanged) is predicted
+again from the new observation (`Planner.score`). A prediction carried over several skills from the
+first scene drifts, and its errors about objects no skill touches showed up as "failures" at every
+step. §4's failure event is (O_{k−1}, R̂_{k−1}, φ_k, R̂_k) against the model's prediction *from
+O_{k−1}*, and that is now the prediction it stores.
+
+A mismatch leads to a new plan, but the new plan is kept only when the model rates it more likely
+to reach the goal than the rest of the current plan from the same observation; otherwise the robot
+carries on (`max_replans` counts kept replans). Replanning on every mismatch re-did steps that had
+worked: with a learned HTO model (experiments/RESULTS.md, "Replanning undid right plans") 15 of 15
+scenes succeeded open loop and 10 of 15 with the monitor and one replan, every one of the 5 lost to a
+re-placement of an object that was already where the goal wanted it.
+
 A replan starts with the step that failed (`ExecutiveConfig.retry_failed_step`): its outcome was not
 what the plan needed, so it is planned again from the scene it left, now with the model the learner
 may have just published. Without the retry a one-skill task (Multi-object Transport) could never
@@ -72,6 +86,11 @@ class Planner(Protocol):
         goal or skeleton does not fit the scene."""
         ...
 
+    def score(self, scene: PerceivedScene, goal: Goal, calls: list[SkillCall]) -> TaskPlan:
+        """The plan of exactly `calls` (parameters as given, no search) predicted from `scene`: what the
+        model expects after each and p(goal) (`f2p_planner.planner.Planner.score`)."""
+        ...
+
     def use_model(self, model, version: str) -> None:
         """A learner produced `version` (`model` is None when it lives elsewhere): plan with it next."""
         ...
@@ -88,6 +107,11 @@ class InProcessPlanner:
             scene.points, scene.visible, scene.names, np.stack([scene.box_lo, scene.box_hi], axis=1),
             scene.classes, goal, skeleton, rng)
 
+    def score(self, scene: PerceivedScene, goal: Goal, calls: list[SkillCall]) -> PlanResult:
+        return make_planner(self.model, self.config, self.model_version).score(
+            scene.points, scene.visible, scene.names, np.stack([scene.box_lo, scene.box_hi], axis=1),
+            scene.classes, goal, calls)
+
     def use_model(self, model, version: str) -> None:
         if model is None:
             raise ValueError(f"an in-process planner needs the model of {version}, got None")
@@ -100,6 +124,10 @@ class Observer:
 
     def planned(self, plan: TaskPlan, scene: PerceivedScene, first_step: int) -> None:
         """A plan was made from `scene`; its skill 0 will be step `first_step` of the task."""
+
+    def rescored(self, plan: TaskPlan, scene: PerceivedScene, first_step: int) -> None:
+        """The rest of the plan, predicted again from `scene` (the observation after the step before
+        `first_step`); it is what the next step is judged against unless a replan replaces it."""
 
     def executing(self, step: int, call: SkillCall) -> None:
         """Step `step` (0-based over the whole task) is about to run."""
@@ -177,6 +205,19 @@ def _handle_failure(event: FailureEvent, entry: StepLog, reached: bool, config: 
     return learned
 
 
+def _unplannable(task_id: str, exc: ValueError, perception: Perception, scene: PerceivedScene, steps: list[StepLog],
+                 failures: list[str], replans: int, model_version: str, say: Callable[[TaskStage, float, str], None],
+                 t0: float) -> TaskOutcome:
+    """The outcome of a task whose (re)plan was refused (GoalError/SkeletonError: e.g. an object the
+    camera does not see)."""
+    why = str(exc).splitlines()[0]
+    log.error("task %s cannot be planned: %s", task_id, why)
+    u, b = perception.relations(scene)
+    say(TaskStage.DONE, 1.0, "planning failed")
+    return TaskOutcome(False, steps, failures, replans, model_version, u, b, scene.names, time.perf_counter() - t0,
+                       error=why)
+
+
 def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, perception: Perception, model,
              model_version: str, config: ExecutiveConfig, rng: np.random.Generator, *,
              store: FailureStore | None = None, learner: Learner | None = None,
@@ -201,64 +242,82 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
         return done_steps / max(done_steps + len(remaining), 1)
 
     scene = perception.perceive(rng)
+    plan: TaskPlan | None = None
+    h = 0  # the next step's index in `plan`
     while remaining:
-        say(TaskStage.PLANNING if not replans else TaskStage.REPLANNING, frac(),
-            f"{len(remaining)} skill(s) left" + (f", model {model_version}" if model_version else ""))
-        try:
-            plan = planner.plan(scene, goal, Skeleton(remaining), rng)
-        except ValueError as exc:  # GoalError/SkeletonError: e.g. an object the camera does not see
-            log.error("task %s cannot be planned: %s", task_id, str(exc).splitlines()[0])
-            u, b = perception.relations(scene)
-            say(TaskStage.DONE, 1.0, "planning failed")
-            return TaskOutcome(False, steps, failures, replans, model_version, u, b, scene.names,
-                               time.perf_counter() - t0, error=str(exc).splitlines()[0])
-        model_version = plan.model_version or model_version
-        watch.planned(plan, scene, done_steps)
-        replanned = False
+        if plan is None:
+            say(TaskStage.PLANNING if not replans else TaskStage.REPLANNING, frac(),
+                f"{len(remaining)} skill(s) left" + (f", model {model_version}" if model_version else ""))
+            try:
+                plan = planner.plan(scene, goal, Skeleton(remaining), rng)
+            except ValueError as exc:  # GoalError/SkeletonError: e.g. an object the camera does not see
+                return _unplannable(task_id, exc, perception, scene, steps, failures, replans, model_version, say, t0)
+            h = 0
+            model_version = plan.model_version or model_version
+            watch.planned(plan, scene, done_steps)
         n = len(scene.names)
-        for h, call in enumerate(plan.skill_calls):
-            before_u, before_b = perception.relations(scene)
-            say(TaskStage.EXECUTING, frac(), f"step {done_steps}: {call.type.value}{call.object_ids}")
-            watch.executing(done_steps, call)
-            status = robot.execute(call)
-            after_scene, _ = carry_occluded(scene, perception.perceive(rng), call, status)  # object permanence
-            after_u, after_b = perception.relations(after_scene)
-            pred_u, pred_b = plan.predicted_unary[h + 1][:n], plan.predicted_binary[h + 1][:n, :n]
-            mism = []
-            if config.monitor:
-                mism = compare(pred_u, pred_b, after_u, after_b, scene.names, relations, config.detection.threshold)
-            entry = StepLog(done_steps, f"{call.type.value}({', '.join(call.object_ids)})", status, len(mism))
-            steps.append(entry)
-            watch.observed(done_steps, call, status, scene, after_scene, (pred_u, pred_b), (after_u, after_b), mism)
-            done_steps += 1
-            step_def = remaining.pop(0)
-            # a failure may reach the goal
-            reached = bool(mism) and goal.holds(table_lookup(after_scene.names, after_u, after_b))
-            if mism and store is not None:
-                same = list(after_scene.names) == list(scene.names)  # O^F' object for object, or not recorded
-                event = FailureEvent(task_id, entry.step, scene, before_u, before_b, call, after_u, after_b,
-                                     pred_u, pred_b, mism, model_version, goal.text,
-                                     points_after=after_scene.points if same else None,
-                                     visible_after=after_scene.visible if same else None)
-                learned = _handle_failure(event, entry, reached, config, store, learner, watch, say, frac())
-                failures.append(event.event_id)
-                if learned is not None:
-                    model, model_version = learned
-                    planner.use_model(model, model_version)
-            scene = after_scene
-            if not (mism and config.monitor):
-                continue
-            if reached:
-                remaining.clear()  # the goal holds: nothing left to do, whatever the plan expected
-                break
-            if config.retry_failed_step and replans < config.max_replans:
-                remaining.insert(0, step_def)
-            if remaining and replans < config.max_replans:
-                replans += 1
-                replanned = True
-                break
-        if not replanned:
-            break
+        call = plan.skill_calls[h]
+        before_u, before_b = perception.relations(scene)
+        say(TaskStage.EXECUTING, frac(), f"step {done_steps}: {call.type.value}{call.object_ids}")
+        watch.executing(done_steps, call)
+        status = robot.execute(call)
+        after_scene, _ = carry_occluded(scene, perception.perceive(rng), call, status)  # object permanence
+        after_u, after_b = perception.relations(after_scene)
+        pred_u, pred_b = plan.predicted_unary[h + 1][:n], plan.predicted_binary[h + 1][:n, :n]
+        mism = []
+        if config.monitor:
+            mism = compare(pred_u, pred_b, after_u, after_b, scene.names, relations, config.detection.threshold)
+        entry = StepLog(done_steps, f"{call.type.value}({', '.join(call.object_ids)})", status, len(mism))
+        steps.append(entry)
+        watch.observed(done_steps, call, status, scene, after_scene, (pred_u, pred_b), (after_u, after_b), mism)
+        done_steps += 1
+        h += 1
+        step_def = remaining.pop(0)
+        # a failure may reach the goal
+        reached = bool(mism) and goal.holds(table_lookup(after_scene.names, after_u, after_b))
+        if mism and store is not None:
+            same = list(after_scene.names) == list(scene.names)  # O^F' object for object, or not recorded
+            event = FailureEvent(task_id, entry.step, scene, before_u, before_b, call, after_u, after_b,
+                                 pred_u, pred_b, mism, model_version, goal.text,
+                                 points_after=after_scene.points if same else None,
+                                 visible_after=after_scene.visible if same else None)
+            learned = _handle_failure(event, entry, reached, config, store, learner, watch, say, frac())
+            failures.append(event.event_id)
+            if learned is not None:
+                model, model_version = learned
+                planner.use_model(model, model_version)
+        scene = after_scene
+        if reached:
+            break  # the goal holds: nothing left to do, whatever the plan expected
+        if not config.monitor:
+            continue  # open loop: the first plan to its end
+        rest = None
+        if remaining:  # the rest of the plan, predicted from this observation
+            try:
+                rest = planner.score(scene, goal, plan.skill_calls[h:])
+            except ValueError as exc:
+                return _unplannable(task_id, exc, perception, scene, steps, failures, replans, model_version, say, t0)
+            model_version = rest.model_version or model_version
+            watch.rescored(rest, scene, done_steps)
+        plan, h = rest, 0
+        if mism and replans < config.max_replans:
+            retry = [step_def] if config.retry_failed_step else []
+            if retry or remaining:
+                say(TaskStage.REPLANNING, frac(), f"{len(retry) + len(remaining)} skill(s) left")
+                try:
+                    candidate = planner.plan(scene, goal, Skeleton(retry + remaining), rng)
+                except ValueError as exc:
+                    return _unplannable(task_id, exc, perception, scene, steps, failures, replans, model_version,
+                                        say, t0)
+                if rest is None or candidate.goal_probability > rest.goal_probability:
+                    remaining[:0] = retry
+                    replans += 1
+                    plan, model_version = candidate, candidate.model_version or model_version
+                    watch.planned(candidate, scene, done_steps)
+                else:
+                    log.info("task %s: keeping the plan after step %d: p(goal) %.3g of its rest from here >= %.3g "
+                             "of a new plan", task_id, done_steps - 1, rest.goal_probability,
+                             candidate.goal_probability)
     final_u, final_b = perception.relations(scene)
     success = goal.holds(table_lookup(scene.names, final_u, final_b))
     say(TaskStage.DONE, 1.0, "goal reached" if success else "goal not reached")

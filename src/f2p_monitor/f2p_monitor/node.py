@@ -280,6 +280,18 @@ class RosPlanner:
                                         f"{self.expected}")
             self.node.pause(0.5)
 
+    def score(self, scene: PerceivedScene, goal: Goal, calls: list[SkillCall]) -> ReceivedPlan:
+        """The planner's prediction of exactly `calls` from `scene` (PlanTask with score_only)."""
+        request = PlanTask.Goal(scene=scene_to_msg(scene, self.perception.current_msg.header.stamp
+                                                   if self.perception.current_msg is not None else None),
+                                goal=goal.text, skeleton=[skill_to_msg(c) for c in calls], score_only=True)
+        response = self.caller.call(request, self.node.plan_timeout_s, "predicting the rest of the plan")
+        if response is None:
+            raise TaskAborted("the planner rejected the scoring goal")
+        if response.status != GoalStatus.STATUS_SUCCEEDED or not response.result.success:
+            raise ValueError(response.result.error or "the planner failed without saying why")
+        return plan_from_msg(response.result.plan, scene.names)
+
     def use_model(self, model, version: str) -> None:
         self.expected = version
 
@@ -343,6 +355,10 @@ class NodeObserver(Observer):
     def planned(self, plan, scene: PerceivedScene, first_step: int) -> None:
         self.model_version = plan.model_version
         n = len(scene.names)
+        self.markers(scene, (plan.predicted_unary[1][:n], plan.predicted_binary[1][:n, :n]))
+
+    def rescored(self, plan, scene: PerceivedScene, first_step: int) -> None:
+        n = len(scene.names)  # the next step's prediction, now made from this scene
         self.markers(scene, (plan.predicted_unary[1][:n], plan.predicted_binary[1][:n, :n]))
 
     def executing(self, step: int, call: SkillCall) -> None:

@@ -3,12 +3,14 @@ detected against ground truth, stored before anything else, classified, and repl
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from tiny import tiny_model as _tiny_model
 
 from f2p_core.goal import Goal
 from f2p_core.relations import table_lookup
-from f2p_monitor.executive import ExecutiveConfig, run_task
+from f2p_monitor.executive import ExecutiveConfig, InProcessPlanner, Observer, run_task
 from f2p_monitor.failure_store import FailureStore
 from f2p_monitor.sim_harness import SimRobot
 from f2p_perception.sim_gt import SimGroundTruthPerception
@@ -112,14 +114,16 @@ class RecordingPlanner:
     """The in-process planner behind the Planner interface, recording what the executive asks of it."""
 
     def __init__(self, model):
-        from f2p_monitor.executive import InProcessPlanner
-
         self.inner = InProcessPlanner(model, PlannerConfig(num_samples=8), "v0001")
-        self.plans, self.swaps = [], []
+        self.plans, self.swaps, self.scored = [], [], []
 
     def plan(self, scene, goal, skeleton, rng):
         self.plans.append(len(skeleton))
         return self.inner.plan(scene, goal, skeleton, rng)
+
+    def score(self, scene, goal, calls):
+        self.scored.append(len(calls))
+        return self.inner.score(scene, goal, calls)
 
     def use_model(self, model, version):
         assert model is None  # a learner that runs elsewhere hands over the version only
@@ -139,7 +143,7 @@ class RemoteLearner:
         return None, f"v{self.count:04d}"
 
 
-class RecordingObserver:
+class RecordingObserver(Observer):
     def __init__(self, store):
         self.store, self.calls = store, []
 
@@ -186,3 +190,65 @@ def test_a_planner_and_an_observer_plug_in_and_learned_versions_reach_the_planne
     executed = [c[1] for c in observer.calls if c[0] == "executing"]
     assert executed == list(range(len(outcome.steps)))
     assert [c[1] for c in observer.calls if c[0] == "failure"] == outcome.failures
+
+
+class RatedPlanner(InProcessPlanner):
+    """The in-process planner with the rest of a plan rated `rest_probability` by `score` (the real
+    predictions kept): 1.0 makes every new plan lose against carrying on, 0.0 every one win."""
+
+    def __init__(self, model, rest_probability: float):
+        super().__init__(model, PlannerConfig(num_samples=8), "v0001")
+        self.rest_probability, self.plans = rest_probability, 0
+
+    def plan(self, *args):
+        self.plans += 1
+        return super().plan(*args)
+
+    def score(self, scene, goal, calls):
+        return dataclasses.replace(super().score(scene, goal, calls), goal_probability=self.rest_probability)
+
+
+def test_a_replan_is_kept_only_when_it_beats_the_rest_of_the_plan(tmp_path):
+    # the untrained model mispredicts organize at every step: each mismatch makes a new plan, and the
+    # executive keeps it only where the model rates it above the rest of the current plan from the
+    # same observation
+    sample = tasks.sample("organize", np.random.default_rng(3), 3)
+    runs = {}
+    for rest in (1.0, 0.0):
+        world = World(sample.scene)
+        planner = RatedPlanner(_tiny_model(), rest)
+        out = run_task("task-keep", sample.goal, Skeleton.from_task(sample), SimRobot(world),
+                       SimGroundTruthPerception(world, n_points=16), None, "", ExecutiveConfig(max_replans=2),
+                       np.random.default_rng(0), store=FailureStore(tmp_path / str(rest)), planner=planner)
+        runs[rest] = out, planner.plans
+    (kept, kept_plans), (replanned, replanned_plans) = runs[1.0], runs[0.0]
+    skeleton = [f"{s.type.value}({', '.join(s.object_ids)})" for s in sample.skeleton]
+    assert kept.failures and replanned.failures
+    # carrying on: the first plan to its end; only a failed last step (nothing left to carry on with)
+    # is planned again
+    assert [s.skill for s in kept.steps][: len(skeleton)] == skeleton
+    assert kept_plans > 1 + kept.replans  # new plans were made and lost
+    first = next(i for i, s in enumerate(replanned.steps) if s.event_id)  # a replan repeats the failed step
+    assert replanned.replans > 0 and replanned.steps[first + 1].skill == replanned.steps[first].skill
+    assert replanned_plans == 1 + replanned.replans  # every new plan was kept
+
+
+def test_each_step_is_judged_against_a_prediction_from_the_observation_before_it(tmp_path):
+    # §4: a failure event holds O_{k-1} and the relations predicted after skill k; the executive predicts
+    # the rest of its plan again after every step, so each stored prediction is the model's from the
+    # stored scene (scoring the skill from there gives it back), not one carried over from the first scene
+    sample = tasks.sample("organize", np.random.default_rng(3), 3)
+    world = World(sample.scene)
+    store = FailureStore(tmp_path)
+    model = _tiny_model()
+    planner = InProcessPlanner(model, PlannerConfig(num_samples=8), "v0001")
+    out = run_task("task-1step", sample.goal, Skeleton.from_task(sample), SimRobot(world),
+                   SimGroundTruthPerception(world, n_points=16), None, "", ExecutiveConfig(max_replans=0),
+                   np.random.default_rng(0), store=store, planner=planner)
+    later = [e for e in map(store.load, out.failures) if e.step_index > 0]
+    assert later, "the untrained model should mispredict a step after the first"
+    for event in later:
+        again = planner.score(event.scene_before, sample.goal, [event.skill])
+        n = len(event.scene_before.names)
+        np.testing.assert_allclose(event.predicted_binary, again.predicted_binary[1][:n, :n], atol=1e-5)
+        np.testing.assert_allclose(event.predicted_unary, again.predicted_unary[1][:n], atol=1e-5)

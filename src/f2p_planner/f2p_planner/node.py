@@ -1,7 +1,8 @@
 """The `planner` node: /f2p/plan_task (PlanTask) over the skill effect model, with model hot-swap.
 
 Thin by design: a SegmentedScene, a goal and a skeleton in; `make_planner(...).plan` (the library)
-in the middle; a Plan out, with the relations the model predicts after every skill (all of them,
+in the middle (`.score` when the goal asks `score_only`: the skeleton's own parameters predicted from
+the scene, no search); a Plan out, with the relations the model predicts after every skill (all of them,
 as probabilities, so the monitor compares them with its own threshold) and the model version that
 made it.
 
@@ -44,7 +45,7 @@ from f2p_planner.parameters import PlannerParameters
 from f2p_planner.planner import make_planner
 from f2p_planner.skeleton import Skeleton, SkeletonError
 from f2p_ros import names
-from f2p_ros.convert import plan_to_msg, scene_from_msg, step_from_msg
+from f2p_ros.convert import plan_to_msg, scene_from_msg, skill_from_msg, step_from_msg
 from f2p_ros.params import declare
 from f2p_ros.qos import action_server_qos, topic_qos
 from f2p_ros.spin import run_node
@@ -133,15 +134,20 @@ class PlannerNode(Node):
         try:
             n_points = int(getattr(getattr(serving.model, "config", None), "n_points", SEGMENT_POINTS))
             scene = scene_from_msg(req.scene, n_points=n_points, rng=rng)
-            skeleton = Skeleton.from_steps([step_from_msg(s) for s in req.skeleton])
-            if len(skeleton) == 0:
+            if not req.skeleton:
                 raise ValueError("the skeleton is empty: nothing to plan")
             config = self.config
             if req.num_samples:
                 config = dataclasses.replace(config, num_samples=int(req.num_samples))
-            plan = make_planner(serving.model, config, serving.version).plan(
-                scene.points, scene.visible, scene.names, np.stack([scene.box_lo, scene.box_hi], axis=1),
-                scene.classes, req.goal, skeleton, rng)
+            planner = make_planner(serving.model, config, serving.version)
+            boxes = np.stack([scene.box_lo, scene.box_hi], axis=1)
+            if req.score_only:
+                plan = planner.score(scene.points, scene.visible, scene.names, boxes, scene.classes, req.goal,
+                                     [skill_from_msg(s) for s in req.skeleton])
+            else:
+                skeleton = Skeleton.from_steps([step_from_msg(s) for s in req.skeleton])
+                plan = planner.plan(scene.points, scene.visible, scene.names, boxes, scene.classes, req.goal,
+                                    skeleton, rng)
         except (GoalError, SkeletonError, ValueError) as exc:
             error = str(exc)
             self.get_logger().error(f"cannot plan '{req.goal}': {error.splitlines()[0]}")
@@ -151,7 +157,8 @@ class PlannerNode(Node):
         goal_handle.publish_feedback(PlanTask.Feedback(stage="done", progress=1.0,
                                                        message=f"p(goal) = {plan.goal_probability:.3f}"))
         goal_handle.succeed()
-        self.get_logger().info(f"planned {len(plan.skill_calls)} skill(s) for '{req.goal}' with {serving.version}: "
+        verb = "predicted" if req.score_only else "planned"
+        self.get_logger().info(f"{verb} {len(plan.skill_calls)} skill(s) for '{req.goal}' with {serving.version}: "
                                f"p(goal) = {plan.goal_probability:.3f} in {plan.timing.total_s:.2f} s")
         return PlanTask.Result(success=True, error="", plan=msg)
 

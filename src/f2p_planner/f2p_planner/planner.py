@@ -42,6 +42,7 @@ from torch import nn
 from f2p_core.goal import Goal, GoalIndex, parse_goal
 from f2p_core.relations import BINARY, UNARY
 from f2p_core.skills import MAX_PARAMS, PARAM_NAMES, SKILL_NAMES, SkillCall
+from f2p_core.task import SkeletonStep
 
 from .sampling import ParameterSampler, SamplingConfig, SceneGeometry, boxes_from_points, wrap_angle
 from .skeleton import Skeleton, parse_skeleton
@@ -177,9 +178,10 @@ class _Best:
     pos: np.ndarray | None = None  # (H+1, N, 3)
 
     @classmethod
-    def of(cls, score: float, decisions: np.ndarray, params: np.ndarray, out: Any, i: int) -> _Best:
-        """Sample `i` of a rollout `out` with its decisions and parameters (copied)."""
-        return cls(score=score, decisions=decisions.copy(), params=params.copy(),
+    def of(cls, score: float, decisions: np.ndarray | None, params: np.ndarray, out: Any, i: int) -> _Best:
+        """Sample `i` of a rollout `out` with its decisions (None: parameters given, not sampled) and
+        parameters (copied)."""
+        return cls(score=score, decisions=None if decisions is None else decisions.copy(), params=params.copy(),
                    unary=out.unary[i].float().cpu().numpy(), binary=out.binary[i].float().cpu().numpy(),
                    pos=out.pos[i].float().cpu().numpy())
 
@@ -197,8 +199,11 @@ class _Problem:
         acted: torch.Tensor,
         sampler: ParameterSampler,
         index: GoalIndex,
+        goal: Goal,
+        skeleton: Skeleton,
     ) -> None:
         self.model, self.config = model, config
+        self.goal, self.skeleton = goal, skeleton
         self.points, self.mask, self.skills, self.acted = points, mask, skills, acted
         self.sampler, self.index = sampler, index
         self.best = _Best()
@@ -326,6 +331,70 @@ class Planner(ABC):
         """
         t_start = time.perf_counter()
         rng = rng if rng is not None else np.random.default_rng(self.config.seed)
+        problem = self._problem(points, mask, names, boxes, classes, goal, skeleton)
+        with torch.no_grad(), _eval_mode(self.model):
+            self._search(problem, rng)
+            if self.config.grounded_top_k:
+                problem.rescore_grounded()
+        assert problem.best.decisions is not None
+        _, targets = problem.sampler.rollout_geometry(problem.best.decisions[None])
+        return self._result(problem, targets[0], t_start)
+
+    def score(
+        self,
+        points: np.ndarray | torch.Tensor,
+        mask: np.ndarray | torch.Tensor,
+        names: Sequence[str],
+        boxes: np.ndarray | None,
+        classes: Sequence[str],
+        goal: Goal | str,
+        calls: Sequence[SkillCall],
+    ) -> PlanResult:
+        """The plan of exactly ``calls`` (their parameters as given, no search) from this scene: what the
+        model predicts after each and p(goal) after the last, rolled out as :meth:`plan` scores its
+        choice (grounded when ``config.grounded_top_k``), so the two probabilities compare.
+
+        The task executive asks this after every step of a plan (f2p_monitor.executive): the rest of
+        the plan predicted from the scene just observed, so each step is judged against a prediction
+        from the observation before it (§4's O^F, R^F), and a replan is kept only when it beats it.
+        Arguments as :meth:`plan`; ``targets`` of the result are NaN (no sampled decision behind them).
+        """
+        t_start = time.perf_counter()
+        if not calls:
+            raise ValueError("no skill calls to score")
+        skeleton = Skeleton.from_steps(SkeletonStep(c.type, tuple(c.object_ids)) for c in calls)
+        problem = self._problem(points, mask, names, boxes, classes, goal, skeleton)
+        params = np.zeros((1, len(calls), self.param_width))
+        for t, call in enumerate(calls):
+            given = np.asarray(call.params, dtype=np.float64)
+            if given.shape != (len(PARAM_NAMES[call.type]),):
+                raise ValueError(f"{call.type.value} takes {len(PARAM_NAMES[call.type])} parameters, got {given.shape}")
+            params[0, t, : len(given)] = given
+        rollout = self.model.rollout_grounded if self.config.grounded_top_k else self.model.rollout_many
+        t0 = time.perf_counter()
+        with torch.no_grad(), _eval_mode(self.model):
+            out = rollout(problem.points, problem.mask, problem.skills, problem.acted,
+                          torch.as_tensor(params, dtype=problem.points.dtype, device=problem.points.device))
+            logp = goal_log_probability(out.unary[:, -1], out.binary[:, -1], problem.index)
+        problem.best = _Best.of(float(logp[0]), None, params[0], out, 0)
+        problem.rollouts, problem.calls, problem.rollout_s = 1, 1, time.perf_counter() - t0
+        problem.round_best.append(problem.best.score)
+        return self._result(problem, np.full((len(calls), 3), np.nan), t_start)
+
+    def _problem(
+        self,
+        points: np.ndarray | torch.Tensor,
+        mask: np.ndarray | torch.Tensor,
+        names: Sequence[str],
+        boxes: np.ndarray | None,
+        classes: Sequence[str],
+        goal: Goal | str,
+        skeleton: Skeleton | str,
+    ) -> _Problem:
+        """The inputs of :meth:`plan` checked and turned into one planning problem (nothing evaluated)."""
+        if self.config.grounded_top_k and not hasattr(self.model, "rollout_grounded"):
+            raise ValueError(f"grounded_top_k needs a model with rollout_grounded; {type(self.model).__name__} "
+                             "has none")
         pts = np.asarray(points.detach().cpu() if isinstance(points, torch.Tensor) else points, dtype=np.float32)
         msk = np.asarray(mask.detach().cpu() if isinstance(mask, torch.Tensor) else mask, dtype=bool)
         if pts.ndim != 3 or pts.shape[-1] != 3 or msk.shape != pts.shape[:1] or len(names) != len(msk):
@@ -349,7 +418,7 @@ class Planner(ABC):
         sampler = ParameterSampler(geometry, skeleton, self.param_width, self.config.sampling)
         device = _model_device(self.model)
         skills, acted = skeleton.to_tensors(geometry.names, self.skill_names, device)
-        problem = _Problem(
+        return _Problem(
             self.model,
             self.config,
             torch.as_tensor(pts, device=device),
@@ -358,25 +427,19 @@ class Planner(ABC):
             acted,
             sampler,
             goal.index(geometry.names, self.unary_names, self.binary_names),
+            goal,
+            skeleton,
         )
-        if self.config.grounded_top_k and not hasattr(self.model, "rollout_grounded"):
-            raise ValueError(f"grounded_top_k needs a model with rollout_grounded; {type(self.model).__name__} "
-                             "has none")
-        with torch.no_grad(), _eval_mode(self.model):
-            self._search(problem, rng)
-            if self.config.grounded_top_k:
-                problem.rescore_grounded()
-        return self._result(problem, goal, skeleton, t_start)
 
     @abstractmethod
     def _search(self, problem: _Problem, rng: np.random.Generator) -> None:
         """Fill ``problem.best`` by evaluating decision samples (``problem.evaluate``)."""
 
-    def _result(self, problem: _Problem, goal: Goal, skeleton: Skeleton, t_start: float) -> PlanResult:
-        best = problem.best
-        assert best.params is not None and best.decisions is not None
+    def _result(self, problem: _Problem, targets: np.ndarray, t_start: float) -> PlanResult:
+        """The result of `problem`'s best sequence; `targets` (H, 3) its pick_place target centres."""
+        best, goal, skeleton = problem.best, problem.goal, problem.skeleton
+        assert best.params is not None
         assert best.unary is not None and best.binary is not None and best.pos is not None
-        _, targets = problem.sampler.rollout_geometry(best.decisions[None])
         calls = [
             SkillCall(step.type, step.object_ids, best.params[t, : len(PARAM_NAMES[step.type])])
             for t, step in enumerate(skeleton)
@@ -386,7 +449,7 @@ class Planner(ABC):
             skeleton=skeleton,
             params=best.params,
             skill_calls=calls,
-            targets=targets[0],
+            targets=targets,
             goal_probability=math.exp(best.score),
             goal_log_probability=best.score,
             atom_probabilities=problem.index.atom_probabilities(best.unary[-1], best.binary[-1]),

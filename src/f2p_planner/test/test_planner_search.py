@@ -242,3 +242,36 @@ def test_grounded_rescoring_keeps_the_best_of_the_top_k_by_grounded_rollouts(sce
     with pytest.raises(ValueError, match="needs a model with rollout_grounded"):
         run(AnalyticModel(scene.names), scene, "on(cube_1, table_B)", "pick_place(cube_1, table_B)", "shooting",
             num_samples=8, grounded_top_k=2)
+
+
+@pytest.mark.parametrize("grounded_top_k", [0, 5])
+def test_scoring_a_plans_own_calls_gives_back_its_predictions_and_probability(scene, one_thread, grounded_top_k):
+    """Planner.score: the calls of a plan, scored from the scene it was made from, give that plan's
+    predictions and p(goal) (the same kind of rollout as the search's choice), without a search; from
+    a scene where an object moved, the predictions start there."""
+    torch.manual_seed(0)
+    model = SkillEffectModel(tiny_model_config()).eval()
+    for lin in model.dynamics_out.values():
+        torch.nn.init.normal_(lin.weight, std=0.2)
+    goal = "on(cup_1, table_B) & inside(capsule_1, cup_1)"
+    skeleton = "pick_place(capsule_2, cup_2); pick_place(cup_1, table_B)"
+    planner = ShootingPlanner(model, PlannerConfig(num_samples=24, grounded_top_k=grounded_top_k), "v3")
+    plan = planner.plan(scene.points, scene.mask, scene.names, None, scene.classes, goal, skeleton,
+                        np.random.default_rng(0))
+    scored = planner.score(scene.points, scene.mask, scene.names, None, scene.classes, goal, plan.skill_calls)
+    assert scored.goal_probability == pytest.approx(plan.goal_probability, rel=1e-4)
+    np.testing.assert_allclose(scored.predicted_binary, plan.predicted_binary, atol=1e-5)
+    np.testing.assert_allclose(scored.params, plan.params)
+    assert scored.num_rollouts == 1 and scored.model_version == "v3" and np.isnan(scored.targets).all()
+    assert [c.object_ids for c in scored.skill_calls] == [c.object_ids for c in plan.skill_calls]
+    # the rest of the plan from a scene where its first skill moved capsule_2: predicted from there
+    moved = scene.points.copy()
+    moved[scene.names.index("capsule_2")] += np.array([0.0, 0.1, 0.0], dtype=np.float32)
+    rest = planner.score(moved, scene.mask, scene.names, None, scene.classes, goal, plan.skill_calls[1:])
+    assert rest.predicted_unary.shape[0] == 2
+    np.testing.assert_allclose(rest.predicted_pos[0], moved.mean(axis=1) * scene.mask[:, None], atol=1e-4)
+    with pytest.raises(ValueError, match="no skill calls"):
+        planner.score(scene.points, scene.mask, scene.names, None, scene.classes, goal, [])
+    wrong = SkillCall(plan.skill_calls[0].type, plan.skill_calls[0].object_ids, np.zeros(1))
+    with pytest.raises(ValueError, match="parameters"):
+        planner.score(scene.points, scene.mask, scene.names, None, scene.classes, goal, [wrong])
