@@ -198,6 +198,8 @@ class LearningRun:
 # value every trial made before it had, so adding a setting does not void them (`TrialResult.made_with`).
 TRIAL_SETTINGS_ADDED: dict[str, Any] = {
     "grounded_top_k": 0,  # 2026-12-07 (session 23): PlannerConfig.grounded_top_k (latent rollouts decided)
+    "replan_below": 1.0,  # 2026-12-07 (session 26): ExecutiveConfig.replan_below (a replan after every mismatch)
+    "executive": 1,  # 2026-12-07 (session 26): f2p_experiments.trial.EXECUTIVE (before one-step monitoring)
 }
 
 # A `LearningSettings` field added after learning records carried their settings -> the value every

@@ -385,6 +385,7 @@ class MonitorNode(Node):
         self.store = FailureStore(params.failures_dir)
         self.learn = params.learn_from_failures
         self.max_replans = params.max_replans
+        self.replan_below = params.replan_below
         self.observed_mode = params.observed_relations
         self.n_points, self.num_samples = params.n_points, params.num_samples
         self.classify, self.seed = params.classify, params.seed
@@ -484,7 +485,8 @@ class MonitorNode(Node):
 
         learn = self.learn and req.learn_from_failures
         max_replans = int(req.max_replans) if req.max_replans > 0 else self.max_replans
-        config = ExecutiveConfig(detection=self.detection, max_replans=max_replans, classify_failures=self.classify)
+        config = ExecutiveConfig(detection=self.detection, max_replans=max_replans, classify_failures=self.classify,
+                                 replan_below=self.replan_below)
         try:
             outcome = run_task(task_id, goal, skeleton, RosRobot(self, perception, self.robot_caller), perception,
                                None, "", config, np.random.default_rng([self.seed, self.tasks]), store=self.store,

@@ -19,6 +19,8 @@ class MonitorParameters:
     failures_dir: str = "failures"  # failure store: every failure event is saved here
     learn_from_failures: bool = True  # send incorrect-prediction failures to the learner (a goal may say no)
     max_replans: int = ExecutiveConfig.max_replans  # give up after this many replans (a goal's > 0 overrides)
+    replan_below: float = ExecutiveConfig.replan_below  # after a mismatch, replan only when the rest of the plan's
+    # p(goal) from the observation is below this (f2p_monitor.executive)
     relations: str = "goal"  # which relations are compared after each skill: "goal" or "all" (`DetectionConfig`)
     observed_relations: str = "sim_gt"  # `OBSERVED_MODES`
     n_points: int = SEGMENT_POINTS  # points per segment kept in failure events (the learner re-samples to its model)
@@ -39,6 +41,8 @@ class MonitorParameters:
             raise ValueError(f"relations must be 'goal' or 'all', got '{self.relations}'")
         if self.max_replans < 0 or self.n_points <= 0 or self.num_samples < 0:
             raise ValueError("max_replans and num_samples must be >= 0, n_points > 0")
+        if not 0.0 < self.replan_below <= 1.0:
+            raise ValueError(f"replan_below must lie in (0, 1], got {self.replan_below}")
 
     @property
     def detection(self) -> DetectionConfig:

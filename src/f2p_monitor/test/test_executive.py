@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 from tiny import tiny_model as _tiny_model
 
 from f2p_core.goal import Goal
@@ -208,29 +209,32 @@ class RatedPlanner(InProcessPlanner):
         return dataclasses.replace(super().score(scene, goal, calls), goal_probability=self.rest_probability)
 
 
-def test_a_replan_is_kept_only_when_it_beats_the_rest_of_the_plan(tmp_path):
-    # the untrained model mispredicts organize at every step: each mismatch makes a new plan, and the
-    # executive keeps it only where the model rates it above the rest of the current plan from the
-    # same observation
+def test_a_replan_is_made_only_when_the_rest_of_the_plan_is_at_risk_and_kept_only_when_better(tmp_path):
+    # the untrained model mispredicts organize at every step. With the rest of the plan rated at or above
+    # `replan_below` the robot carries on without planning; below it a new plan is made and kept only where
+    # the model rates it above the rest of the current plan from the same observation
     sample = tasks.sample("organize", np.random.default_rng(3), 3)
+    skeleton = [f"{s.type.value}({', '.join(s.object_ids)})" for s in sample.skeleton]
     runs = {}
-    for rest in (1.0, 0.0):
+    for rest, below in ((1.0, 0.5), (0.99, 1.0), (0.0, 0.5)):
         world = World(sample.scene)
         planner = RatedPlanner(_tiny_model(), rest)
         out = run_task("task-keep", sample.goal, Skeleton.from_task(sample), SimRobot(world),
-                       SimGroundTruthPerception(world, n_points=16), None, "", ExecutiveConfig(max_replans=2),
-                       np.random.default_rng(0), store=FailureStore(tmp_path / str(rest)), planner=planner)
+                       SimGroundTruthPerception(world, n_points=16), None, "",
+                       ExecutiveConfig(max_replans=2, replan_below=below), np.random.default_rng(0),
+                       store=FailureStore(tmp_path / f"{rest}-{below}"), planner=planner)
+        assert out.failures
         runs[rest] = out, planner.plans
-    (kept, kept_plans), (replanned, replanned_plans) = runs[1.0], runs[0.0]
-    skeleton = [f"{s.type.value}({', '.join(s.object_ids)})" for s in sample.skeleton]
-    assert kept.failures and replanned.failures
-    # carrying on: the first plan to its end; only a failed last step (nothing left to carry on with)
-    # is planned again
-    assert [s.skill for s in kept.steps][: len(skeleton)] == skeleton
-    assert kept_plans > 1 + kept.replans  # new plans were made and lost
+    for rest in (1.0, 0.99):  # the first plan to its end; only a failed last step (no rest) is planned again
+        assert [s.skill for s in runs[rest][0].steps][: len(skeleton)] == skeleton
+    assert runs[1.0][1] == 1 + runs[1.0][0].replans  # carried on without planning
+    assert runs[0.99][1] > 1 + runs[0.99][0].replans  # new plans were made and lost
+    replanned, plans = runs[0.0]
     first = next(i for i, s in enumerate(replanned.steps) if s.event_id)  # a replan repeats the failed step
     assert replanned.replans > 0 and replanned.steps[first + 1].skill == replanned.steps[first].skill
-    assert replanned_plans == 1 + replanned.replans  # every new plan was kept
+    assert plans == 1 + replanned.replans  # every new plan was kept
+    with pytest.raises(ValueError, match="replan_below"):
+        ExecutiveConfig(replan_below=0.0)
 
 
 def test_each_step_is_judged_against_a_prediction_from_the_observation_before_it(tmp_path):
