@@ -1,4 +1,5 @@
-"""The `planner` node as installed: plans for a scene and says which model made the plan, hot-swaps
+"""The `planner` node as installed: plans for a scene and says which model made the plan, predicts a
+given plan again without searching (score_only, what the monitor asks after every step), hot-swaps
 when a new validated version is announced on /f2p/model_version, refuses a goal that does not fit
 the scene with a message, and without a validated model exits saying how to make one."""
 
@@ -14,7 +15,7 @@ from graph_nodes import executable, tiny_store
 from f2p_msgs.action import PlanTask
 from f2p_msgs.msg import ModelVersion
 from f2p_ros import names
-from f2p_ros.convert import model_version_to_msg, plan_from_msg, scene_to_msg, step_to_msg
+from f2p_ros.convert import model_version_to_msg, plan_from_msg, scene_to_msg, skill_to_msg, step_to_msg
 from f2p_ros.qos import topic_qos
 
 
@@ -56,6 +57,17 @@ def test_planner_plans_states_its_model_and_hot_swaps(procs, ros, tmp_path):
     received = plan_from_msg(plan, scene.names)
     assert received.predicted_binary.shape == (len(plan.skills) + 1, len(scene.names), len(scene.names), 10)
     assert len(plan.predicted_states[0].relations) > 0  # every relation travels, with its probability
+
+    # score_only: the plan's own skills and parameters predicted from the scene, no search: the same plan back
+    scored = ros.result(ros.send(client, PlanTask.Goal(
+        scene=scene_to_msg(scene), goal=sample.goal_text, skeleton=[skill_to_msg(c) for c in received.skill_calls],
+        score_only=True), procs=procs), 30, procs)
+    assert scored.status == GoalStatus.STATUS_SUCCEEDED, scored.result.error
+    again = plan_from_msg(scored.result.plan, scene.names)
+    assert [list(c.params) for c in again.skill_calls] == [list(c.params) for c in received.skill_calls]
+    assert abs(again.goal_probability - received.goal_probability) < 1e-4
+    np.testing.assert_allclose(again.predicted_binary, received.predicted_binary, atol=1e-4)
+    procs.wait_log("planner", "predicted 1 skill(s)", 10)
 
     # a new validated version is announced: the planner loads it and the next plans say so
     meta = store.set_validated(v2, True)

@@ -198,8 +198,11 @@ class LearningRun:
 # value every trial made before it had, so adding a setting does not void them (`TrialResult.made_with`).
 TRIAL_SETTINGS_ADDED: dict[str, Any] = {
     "grounded_top_k": 0,  # 2026-12-07 (session 23): PlannerConfig.grounded_top_k (latent rollouts decided)
-    "replan_below": 1.0,  # 2026-12-07 (session 26): ExecutiveConfig.replan_below (a replan after every mismatch)
-    "executive": 1,  # 2026-12-07 (session 26): f2p_experiments.trial.EXECUTIVE (before one-step monitoring)
+    # 2026-12-07 (session 26): ExecutiveConfig.replan_below. Trials before it replanned after every mismatch and
+    # judged each step against the first plan's prediction. For a one-skill task (transport) that is exactly what
+    # the executive does now at any replan_below (its plan has no rest after its step), so its configs say 1.0 and
+    # keep their records; a multi-step task's config must not set 1.0 while it holds records from before.
+    "replan_below": 1.0,
 }
 
 # A `LearningSettings` field added after learning records carried their settings -> the value every

@@ -45,11 +45,6 @@ from f2p_sim.world import World
 
 #: second word of every trial's seed sequence, so trial streams never coincide with other seeded uses
 TRIAL_STREAM = 7919
-#: the executive a trial is run by (`TrialSettings.executive`): 1 until 2026-12-07 (session 26): every step judged
-#: against the first plan's prediction from the first scene, and a replan after every mismatch; 2: each step judged
-#: against a prediction from the observation before it, a replan only when the rest of the plan is at risk
-#: (`f2p_monitor.executive`, `replan_below`)
-EXECUTIVE = 2
 #: scenes drawn for one trial seed before giving up (`draw_scene`)
 MAX_REDRAWS = 20
 
@@ -95,12 +90,6 @@ class TrialSettings:
     planner: str = PlanMethod.SHOOTING.value
     grounded_top_k: int = 0  # PlannerConfig.grounded_top_k: the best K re-scored by grounded rollouts (0: off)
     replan_below: float = ExecutiveConfig.replan_below  # the budgeted run's ExecutiveConfig.replan_below
-    executive: int = EXECUTIVE  # which executive made the trial; only the current one runs
-
-    def __post_init__(self) -> None:
-        if self.executive != EXECUTIVE:
-            raise ValueError(f"trials are run by executive {EXECUTIVE} (f2p_experiments.trial.EXECUTIVE); "
-                             f"executive {self.executive} is only in older records")
 
     def planner_config(self) -> PlannerConfig:
         return PlannerConfig(num_samples=self.planner_samples, method=PlanMethod(self.planner),

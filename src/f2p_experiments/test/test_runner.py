@@ -293,7 +293,7 @@ def test_trials_of_other_trial_settings_are_made_again(tmp_path, reference):
     older = TrialResult.from_dict({**trials[0].to_dict(), "trial": {
         k: v for k, v in asdict(c.trial).items() if k not in TRIAL_SETTINGS_ADDED}})
     assert older.made_with(then) and not older.made_with({**then, "grounded_top_k": 4})
-    # a trial of the executive before one-step monitoring (f2p_experiments.trial.EXECUTIVE) is made again
+    # a trial of the executive before ExecutiveConfig.replan_below replanned after every mismatch: made again
     assert not legacy.made_with(asdict(reference.config.trial))
 
 
