@@ -65,8 +65,10 @@ def test_planner_plans_states_its_model_and_hot_swaps(procs, ros, tmp_path):
     assert scored.status == GoalStatus.STATUS_SUCCEEDED, scored.result.error
     again = plan_from_msg(scored.result.plan, scene.names)
     assert [list(c.params) for c in again.skill_calls] == [list(c.params) for c in received.skill_calls]
-    assert abs(again.goal_probability - received.goal_probability) < 1e-4
-    np.testing.assert_allclose(again.predicted_binary, received.predicted_binary, atol=1e-4)
+    # the node re-samples each goal's segments to the model's point count with that goal's generator, so the two
+    # encodings see other samples of the same clouds (0.004 apart here): the same plan, not the same digits
+    assert abs(again.goal_probability - received.goal_probability) < 0.05
+    np.testing.assert_allclose(again.predicted_binary, received.predicted_binary, atol=0.05)
     procs.wait_log("planner", "predicted 1 skill(s)", 10)
 
     # a new validated version is announced: the planner loads it and the next plans say so
