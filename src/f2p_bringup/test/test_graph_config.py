@@ -74,7 +74,7 @@ def test_the_repository_configs_load_and_list_the_graph():
     assert sim.nodes["perception"].parameters == {"backend": "sim_gt"}
     assert sim.nodes["planner"].parameters == {"model_store": "models", "num_samples": 1000, "method": "shooting"}
     assert sim.nodes["monitor"].parameters == {"failures_dir": "failures", "learn_from_failures": True,
-                                               "max_replans": 3, "relations": "goal"}
+                                               "max_replans": 3, "replan_below": 0.5, "relations": "goal"}
     assert sim.nodes["learner"].parameters == {"model_store": "models", "failures_dir": "failures",
                                                "heldout": "data/heldout_pretrain", "replay": "data/replay_480",
                                                "particles": 20}
