@@ -103,19 +103,18 @@ class TimedPlanner(InProcessPlanner):
         super().__init__(*args, **kwargs)
         self.seconds = 0.0
 
-    def plan(self, *args, **kwargs):
+    def _timed(self, call, *args):
         t = time.perf_counter()
         try:
-            return super().plan(*args, **kwargs)
+            return call(*args)
         finally:
             self.seconds += time.perf_counter() - t
 
-    def score(self, *args, **kwargs):
-        t = time.perf_counter()
-        try:
-            return super().score(*args, **kwargs)
-        finally:
-            self.seconds += time.perf_counter() - t
+    def plan(self, *args):
+        return self._timed(super().plan, *args)
+
+    def score(self, *args):
+        return self._timed(super().score, *args)
 
 
 @dataclass

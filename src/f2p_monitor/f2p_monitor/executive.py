@@ -102,6 +102,11 @@ class Planner(Protocol):
         ...
 
 
+def _segments(scene: PerceivedScene) -> tuple:
+    """A scene as `f2p_planner.planner.Planner` takes it: points, mask, names, boxes (N, 2, 3), classes."""
+    return scene.points, scene.visible, scene.names, np.stack([scene.box_lo, scene.box_hi], axis=1), scene.classes
+
+
 class InProcessPlanner:
     """`make_planner` over a model held in this process (the default of `run_task`)."""
 
@@ -109,14 +114,10 @@ class InProcessPlanner:
         self.model, self.config, self.model_version = model, config, model_version
 
     def plan(self, scene: PerceivedScene, goal: Goal, skeleton: Skeleton, rng: np.random.Generator) -> PlanResult:
-        return make_planner(self.model, self.config, self.model_version).plan(
-            scene.points, scene.visible, scene.names, np.stack([scene.box_lo, scene.box_hi], axis=1),
-            scene.classes, goal, skeleton, rng)
+        return make_planner(self.model, self.config, self.model_version).plan(*_segments(scene), goal, skeleton, rng)
 
     def score(self, scene: PerceivedScene, goal: Goal, calls: list[SkillCall]) -> PlanResult:
-        return make_planner(self.model, self.config, self.model_version).score(
-            scene.points, scene.visible, scene.names, np.stack([scene.box_lo, scene.box_hi], axis=1),
-            scene.classes, goal, calls)
+        return make_planner(self.model, self.config, self.model_version).score(*_segments(scene), goal, calls)
 
     def use_model(self, model, version: str) -> None:
         if model is None:

@@ -256,9 +256,12 @@ class RosPlanner:
         self.node, self.perception, self.caller = node, perception, caller
         self.expected: str = ""  # the newest version the learner reported
 
+    def _scene_msg(self, scene: PerceivedScene):
+        current = self.perception.current_msg
+        return scene_to_msg(scene, current.header.stamp if current is not None else None)
+
     def plan(self, scene: PerceivedScene, goal: Goal, skeleton: Skeleton, rng: np.random.Generator) -> ReceivedPlan:
-        request = PlanTask.Goal(scene=scene_to_msg(scene, self.perception.current_msg.header.stamp
-                                                   if self.perception.current_msg is not None else None),
+        request = PlanTask.Goal(scene=self._scene_msg(scene),
                                 goal=goal.text, skeleton=[step_to_msg(s) for s in skeleton.to_steps()],
                                 num_samples=self.node.num_samples)
         deadline = time.monotonic() + self.node.swap_timeout_s
@@ -282,8 +285,7 @@ class RosPlanner:
 
     def score(self, scene: PerceivedScene, goal: Goal, calls: list[SkillCall]) -> ReceivedPlan:
         """The planner's prediction of exactly `calls` from `scene` (PlanTask with score_only)."""
-        request = PlanTask.Goal(scene=scene_to_msg(scene, self.perception.current_msg.header.stamp
-                                                   if self.perception.current_msg is not None else None),
+        request = PlanTask.Goal(scene=self._scene_msg(scene),
                                 goal=goal.text, skeleton=[skill_to_msg(c) for c in calls], score_only=True)
         response = self.caller.call(request, self.node.plan_timeout_s, "predicting the rest of the plan")
         if response is None:
