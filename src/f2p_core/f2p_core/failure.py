@@ -17,7 +17,7 @@ from f2p_core.relations import BINARY, UNARY, relation_text
 from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall
 
-__all__ = ["FailureClass", "FailureEvent", "Mismatch"]
+__all__ = ["FailureClass", "FailureEvent", "Mismatch", "StepJudgement"]
 
 
 class FailureClass(str, Enum):
@@ -29,6 +29,17 @@ class FailureClass(str, Enum):
     SIM2REAL_GAP = "sim2real_gap"
 
     def __str__(self) -> str:  # the value in f-strings and logs, on every Python version
+        return self.value
+
+
+class StepJudgement(str, Enum):
+    """What the monitor judged a step's observed relations against: the prediction an event's R^F' is
+    compared with (§4). Which steps of a multi-skill plan count as failures depends on it."""
+
+    FIRST_PLAN = "first_plan"  # the plan's rollout from the first scene (the executive before 2026-12-07)
+    ONE_STEP = "one_step"  # the rest of the plan predicted again from the observation just before the step
+
+    def __str__(self) -> str:
         return self.value
 
 

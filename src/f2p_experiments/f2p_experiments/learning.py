@@ -31,7 +31,7 @@ from f2p_learner.inference import InferenceConfig, effect_relations
 from f2p_learner.learner import Fail2ProgressLearner, LearnerConfig
 from f2p_learner.methods import Method
 from f2p_model.store import ModelStore
-from f2p_monitor.executive import ExecutiveConfig
+from f2p_monitor.executive import STEP_JUDGEMENT, ExecutiveConfig
 from f2p_monitor.failure_store import FailureStore
 from f2p_planner.planner import PlannerConfig
 
@@ -128,9 +128,10 @@ def find_failure(experiment: str, architecture: str, learning_seed: int, model, 
                     tried[-1].setdefault("misread", []).append(step.event_id)  # nothing for D+ to teach
                     continue
                 return FailureSearch(experiment, architecture, learning_seed, settings.task, settings.n_objects,
-                                     step.event_id, seed, tried, version, parent_sha256, time.perf_counter() - t0)
+                                     step.event_id, seed, tried, version, parent_sha256, time.perf_counter() - t0,
+                                     STEP_JUDGEMENT)
     return FailureSearch(experiment, architecture, learning_seed, settings.task, settings.n_objects, "", -1, tried,
-                         version, parent_sha256, time.perf_counter() - t0)
+                         version, parent_sha256, time.perf_counter() - t0, STEP_JUDGEMENT)
 
 
 def child_store(parent_root: Path, version: str, dest: Path) -> ModelStore:

@@ -25,6 +25,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from f2p_core.failure import StepJudgement
 from f2p_learner.methods import Method
 
 SCHEMA_VERSION = 1
@@ -250,6 +251,9 @@ class FailureSearch:
     parent_version: str
     parent_sha256: str
     seconds: float
+    # what the executive judged each step against (f2p_monitor.executive.STEP_JUDGEMENT); records made before
+    # 2026-12-07 (session 27) say nothing and were judged against the first plan's rollout
+    judged: StepJudgement = StepJudgement.FIRST_PLAN
     kind: str = "failure_search"
     schema_version: int = SCHEMA_VERSION
 
@@ -258,11 +262,14 @@ class FailureSearch:
         return f"{self.architecture}/{self.learning_seed}"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "judged": self.judged.value}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FailureSearch:
-        return cls(**_strict_kwargs(cls, data))
+        d = _strict_kwargs(cls, data)
+        if "judged" in d:
+            d["judged"] = StepJudgement(d["judged"])
+        return cls(**d)
 
 
 RECORD_TYPES = {"trial": TrialResult, "learning": LearningRun, "failure_search": FailureSearch}

@@ -14,7 +14,8 @@ methods that do not learn, then method by method its learning run (from the seed
 trials its model plans, so a run stopped half way has every finished method's numbers. Only this
 process writes records: a job's record is appended (flushed, fsynced) the moment it comes back, so a
 kill loses at most the jobs in flight, and a rerun skips every job whose record is there and still
-valid (same parent weights; for a learning method's trial, the same weights its learning run serves).
+valid (same parent weights; for a learning method's trial, the same weights its learning run serves;
+for a failure search, steps judged as the executive judges them now: `f2p_monitor.executive.STEP_JUDGEMENT`).
 
 `runs/` is not committed, and a session may end in the middle of a seed that takes hours (HTO's
 eight methods): what a checkout without it keeps is what the records need. The seed's event is kept
@@ -57,7 +58,8 @@ from f2p_experiments.records import (
     short_sha,
     to_json,
 )
-from f2p_experiments.trial import TrialSettings, run_trial
+from f2p_experiments.trial import TrialSettings, run_trial, skeleton_steps
+from f2p_monitor.executive import STEP_JUDGEMENT
 
 log = logging.getLogger(__name__)
 
@@ -352,6 +354,15 @@ def make_executor(kind: str, workers: int, threads: int = 0, address: str | None
     raise ValueError(f"unknown executor {kind!r}; known: pool, ray")
 
 
+def _judged_now(search: FailureSearch) -> bool:
+    """A search whose steps were judged as `run_task` judges them now (`STEP_JUDGEMENT`). One made under
+    the first-plan judgement stands when every scene it tried has a one-skill plan (transport): the only
+    step is predicted from the first scene either way. On a multi-skill task another judgement makes other
+    steps failures, so its event, and everything learned from it, is made again."""
+    return search.judged is STEP_JUDGEMENT or all(
+        skeleton_steps(search.task, search.n_objects, t["seed"]) == 1 for t in search.tried)
+
+
 # --- the runner --------------------------------------------------------------------------------------
 
 
@@ -404,7 +415,8 @@ class Runner:
         """The valid records and the jobs left (module docstring: what makes a record valid)."""
         c = self.config
         trials = self.trials.load()
-        recorded = {r.learning_seed: r for r in self.searches.load().values() if r.parent_sha256 == parent.sha256}
+        recorded = {r.learning_seed: r for r in self.searches.load().values()
+                    if r.parent_sha256 == parent.sha256 and _judged_now(r)}
         events = {seed: r.event_id for seed, r in recorded.items()}
         recorded_runs = {k: r for k, r in self.learning.load().items()
                          if r.parent_sha256 == parent.sha256 and r.event_id

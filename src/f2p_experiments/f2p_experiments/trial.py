@@ -79,6 +79,13 @@ def draw_scene(spec: TrialSpec, n_points: int) -> DrawnScene:
                        f"the {spec.camera!r} camera never saw every object the task names")
 
 
+def skeleton_steps(task: str, n_objects: int, seed: int) -> int:
+    """Skills in the plan skeleton of scene `seed`'s first draw (`draw_scene` without its redraws for
+    unseen objects, which move objects, not what the task asks): how many steps its plan has."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, TRIAL_STREAM]))
+    return len(tasks.sample(task, rng, n_objects, real=True).skeleton)
+
+
 @dataclass(frozen=True)
 class TrialSettings:
     """What every trial of an experiment shares (the same for every method)."""

@@ -297,6 +297,33 @@ def test_trials_of_other_trial_settings_are_made_again(tmp_path, reference):
     assert not legacy.made_with(asdict(reference.config.trial))
 
 
+def test_failure_searches_judged_otherwise_on_a_multi_skill_task_are_made_again(tmp_path, reference):
+    """A search records how the executive judged its steps; one made before (the first plan's rollout)
+    stands on a one-skill task, where both judgements predict the only step from the first scene, and
+    is made again, with everything learned from its event, on a task of several skills."""
+    from f2p_core.failure import StepJudgement
+    from f2p_experiments.trial import skeleton_steps
+    from f2p_monitor.executive import STEP_JUDGEMENT
+
+    (search,) = reference.searches.load().values()
+    assert search.judged is STEP_JUDGEMENT and from_json(to_json(search)) == search
+    runner = _runner_on_copy(reference, from_dict(TOY), tmp_path)
+    log = runner.paths.log("failures")
+    made = from_json(_lines(log)[0]).to_dict()
+
+    def searches_left(**record) -> list[int]:
+        log.write_text(to_json(type(search).from_dict({**made, **record})) + "\n")
+        return runner.state(runner.parent()).searches_left
+
+    older = {k: v for k, v in made.items() if k != "judged"}  # a record of before judgements were recorded
+    assert type(search).from_dict(older).judged is StepJudgement.FIRST_PLAN
+    assert searches_left() == [] and searches_left(judged="first_plan") == []  # transport: one skill
+    organize = [{**t, "seed": s} for t, s in zip(made["tried"], range(40), strict=False)]
+    assert all(skeleton_steps("organize", 3, t["seed"]) > 1 for t in organize)
+    assert searches_left(task="organize", tried=organize, judged="first_plan") == [0]
+    assert searches_left(task="organize", tried=organize) == []  # judged as now: stands
+
+
 def test_the_estimate_divides_trials_not_learning_by_the_workers(tmp_path, reference):
     """Learning runs go one at a time on every core: more workers shorten only the searches and trials."""
     import shutil

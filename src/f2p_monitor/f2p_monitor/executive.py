@@ -51,7 +51,7 @@ from typing import Protocol
 
 import numpy as np
 
-from f2p_core.failure import FailureClass, FailureEvent, Mismatch
+from f2p_core.failure import FailureClass, FailureEvent, Mismatch, StepJudgement
 from f2p_core.goal import Goal
 from f2p_core.relations import table_lookup
 from f2p_core.scene import PerceivedScene
@@ -65,6 +65,10 @@ from f2p_planner.planner import PlannerConfig, PlanResult, make_planner
 from f2p_planner.skeleton import Skeleton
 
 log = logging.getLogger(__name__)
+
+#: How `run_task` judges each step with the monitor on (module docstring): recorded with the experiments'
+#: failure searches, so a search made under another judgement is made again (f2p_experiments.runner).
+STEP_JUDGEMENT = StepJudgement.ONE_STEP
 
 
 class Robot(Protocol):
