@@ -102,6 +102,12 @@ if [ "$rc" -ne 0 ]; then
   die "colcon build failed (exit $rc)"
 fi
 
+step "Stretch RE2 model (hello-robot-stretch-urdf, built once and cached)"
+# Hello Robot's URDF and meshes (pinned in f2p_sim.stretch_model) as a MuJoCo model for `robot: stretch`;
+# a no-op when the cached model is there (~/.cache/f2p, or F2P_CACHE)
+bash -c 'source "$1/scripts/env.sh" && python -m f2p_sim.stretch_model' _ "$ROOT" \
+  || die "could not build the Stretch RE2 model (see above)"
+
 step "the f2p command"
 cat > "$VENV/bin/f2p" <<SHIM
 #!/usr/bin/env bash

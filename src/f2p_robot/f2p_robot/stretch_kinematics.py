@@ -29,7 +29,9 @@ Frames and conventions (all positions in metres, angles in radians):
   (the RE2's standard gripper has no pitch joint); the object turns with the wrist by pick_place's
   dyaw. The object's width across the fingers must fit the gripper's opening.
 
-The numbers (`StretchGeometry`) are nominal RE2 values: joint_lift 0–1.1 m of travel,
+The numbers (`StretchGeometry`) are nominal RE2 values (the kinematic offsets those of Hello Robot's
+URDF, measured in the MuJoCo model of issue 20; until 2026-12-07 they were guesses: 0 / 0.25 / 0.18 / 0 m):
+joint_lift 0–1.1 m of travel,
 wrist_extension 0–0.52 m (4 telescoping links of 0.13 m), joint_wrist_yaw kept within
 -1.38..4.0 rad (inside the URDF ranges we have seen; check the robot's calibrated range in
 stretch_body's wrist_yaw parameters), joint_gripper_finger_left -0.376..0.263 rad (the finger angle
@@ -69,10 +71,12 @@ class StretchGeometry:
     gripper_closed: float = -0.1  # finger rad, a moderate squeeze
     max_aperture: float = 0.09  # m between the finger pads when open
     max_base_travel: float = 1.0  # m per goal: a longer drive is navigation, not a skill
-    arm_offset_x: float = 0.0  # m, arm plane ahead of the base centre
-    wrist_reach_retracted: float = 0.25  # m, base centre to wrist yaw axis along -y, arm retracted
-    gripper_length: float = 0.18  # m, wrist yaw axis to the grasp centre
-    grasp_height_offset: float = 0.0  # m, grasp centre height minus joint_lift
+    # the offsets of Hello Robot's RE2 URDF (hello-robot-stretch-urdf 0.1.2, tool_stretch_gripper), measured by
+    # forward kinematics of the model f2p_sim.stretch_model builds from it (test_stretch_sim.py checks them)
+    arm_offset_x: float = -0.0214  # m, arm plane ahead of the base centre
+    wrist_reach_retracted: float = 0.145  # m, base centre to wrist yaw axis along -y, arm retracted
+    gripper_length: float = 0.2055  # m, wrist yaw axis to the grasp centre (link_grasp_center)
+    grasp_height_offset: float = 0.0261  # m, grasp centre height minus joint_lift
     travel_clearance: float = 0.05  # m, carried objects and the empty gripper move this far above
     push_gap: float = 0.02  # m, the fingertips start this far behind the pushed face (f2p_sim: PUSH_GAP)
     push_max_height: float = 0.03  # m, push at most this high above the object's bottom (f2p_sim)

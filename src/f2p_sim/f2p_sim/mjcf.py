@@ -41,6 +41,8 @@ GRASP_SOLREF = (0.02, 1.0)
 # Drawer slide: viscous damping (N·s/m) and dry friction (N) so a released drawer stays put.
 DRAWER_DAMPING = 5.0
 DRAWER_FRICTIONLOSS = 0.5
+# Collision bit of a robot model's geoms (f2p_sim.stretch_model): objects have it in their conaffinity.
+ROBOT_AFFINITY = 2
 # Offscreen buffer (pixels): at least as large as the largest camera image.
 MIN_OFFSCREEN = (640, 480)
 
@@ -84,6 +86,7 @@ def _add_object(world: ET.Element, o: ObjectSpec) -> None:
             attrs["size"] = _fmt(p.half)
         elif p.kind == "plane":
             attrs["size"] = _fmt((p.half[0], p.half[1], 0.05))
+            attrs["conaffinity"] = "1"  # a robot standing on the ground does not collide with it
         elif p.kind == "cylinder":
             attrs["size"] = _fmt((p.half[0], p.half[2]))
         else:  # capsule: radius and half length of the cylindrical part
@@ -106,14 +109,16 @@ def scene_to_mjcf(scene: Scene, *, timestep: float = 0.004) -> str:
     visual = ET.SubElement(root, "visual")
     ET.SubElement(visual, "global", offwidth=str(w), offheight=str(h))
     default = ET.SubElement(root, "default")
+    # conaffinity 1 | ROBOT_AFFINITY: objects collide with each other and with a robot model's geoms
+    # (f2p_sim.stretch_model: contype ROBOT_AFFINITY, conaffinity 0), the floor only with objects
     ET.SubElement(default, "geom", condim="3", solref=_fmt(CONTACT_SOLREF),
-                  solimp=_fmt(CONTACT_SOLIMP))
+                  solimp=_fmt(CONTACT_SOLIMP), conaffinity=str(1 | ROBOT_AFFINITY))
     world = ET.SubElement(root, "worldbody")
     ET.SubElement(world, "light", name="sun", directional="true", pos="0 0 3", dir="0.3 0.2 -1",
                   diffuse="0.8 0.8 0.8", castshadow="false")
     if not any(o.cls is ObjectClass.GROUND for o in scene.objects):
         ET.SubElement(world, "geom", name="floor", type="plane", size="5 5 0.05",
-                      rgba="0.55 0.55 0.55 1")
+                      rgba="0.55 0.55 0.55 1", conaffinity="1")
     for cam in scene.cameras:
         ET.SubElement(world, "camera", name=cam.name, pos=_fmt(cam.pos),
                       xyaxes=_fmt(camera_xyaxes(cam)), fovy=f"{cam.fovy_deg:.9g}")

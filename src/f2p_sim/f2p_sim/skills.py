@@ -15,10 +15,11 @@ from f2p_core.skills import OBJECT_COUNTS, PARAM_NAMES, SkillCall, SkillResult, 
 from .reach import BaseModel
 from .world import World
 
-__all__ = ["BaseModel", "execute"]
+__all__ = ["BaseModel", "check_call", "execute"]
 
 
-def _check_call(world: World, call: SkillCall) -> tuple[SkillType | None, str]:
+def check_call(world: World, call: SkillCall) -> tuple[SkillType | None, str]:
+    """The call's skill type if it is well formed for `world`, else None and what is wrong (`invalid`)."""
     try:
         kind = SkillType(call.type)
     except ValueError:
@@ -41,7 +42,7 @@ def execute(world: World, call: SkillCall) -> SkillResult:
     """Run one skill in `world` (mutating it) and report how it went; see SkillStatus."""
     from . import skill_impl  # skill bodies import the types above
 
-    kind, problem = _check_call(world, call)
+    kind, problem = check_call(world, call)
     if kind is None:
         return SkillResult(SkillStatus.INVALID, problem)
     run = {

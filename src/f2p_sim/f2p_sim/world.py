@@ -53,7 +53,7 @@ class World:
                  settle_seconds: float = SETTLE_SECONDS) -> None:
         validate_specs(scene)  # before compiling: MuJoCo's own errors would not name objects
         self.scene = copy.deepcopy(scene)
-        self.model = mujoco.MjModel.from_xml_string(scene_to_mjcf(scene, timestep=timestep))
+        self.model = self._compile(scene, timestep)
         validate_layout(scene, self.model)
         self.data = mujoco.MjData(self.model)
         self.base = BaseModel(xy=tuple(scene.base_xy))
@@ -95,6 +95,10 @@ class World:
         mujoco.mj_forward(m, self.data)
         if settle_seconds > 0:
             self.settle(settle_seconds)
+
+    def _compile(self, scene: Scene, timestep: float) -> mujoco.MjModel:
+        """The MuJoCo model of `scene` (a robot model is attached here: f2p_sim.stretch_world)."""
+        return mujoco.MjModel.from_xml_string(scene_to_mjcf(scene, timestep=timestep))
 
     # --- names and indices -------------------------------------------------------------
     @property
@@ -262,37 +266,50 @@ class World:
     def attach(self, name: str, solref: tuple[float, float] = (0.02, 1.0)) -> None:
         """Switch the `grasp` weld on between the gripper (at its current mocap pose) and
         object `name`, at their current relative pose so nothing jumps (SIM_NOTES)."""
-        m, d, e = self.model, self.data, self.grasp_eq
+        d = self.data
+        self.weld(self.grasp_eq, d.mocap_pos[self.gripper_mocap].copy(), d.mocap_quat[self.gripper_mocap].copy(),
+                  name, solref)
+
+    def weld(self, eq: int, pos, quat, name: str, solref: tuple[float, float]) -> None:
+        """Switch weld `eq` on between its first body, now at `pos` / `quat` (w x y z), and object `name`
+        (its second body from now on), at their current relative pose."""
+        m, d = self.model, self.data
         b = self.body_id(name)
-        gp = d.mocap_pos[self.gripper_mocap].copy()
-        gq = d.mocap_quat[self.gripper_mocap].copy()
         rot = np.empty(9)
-        mujoco.mju_quat2Mat(rot, gq)
-        m.eq_obj2id[e] = b
-        m.eq_data[e, 0:3] = 0.0  # anchor at the object's origin
-        m.eq_data[e, 3:6] = rot.reshape(3, 3).T @ (d.xpos[b] - gp)
-        m.eq_data[e, 6:10] = quat_mul(quat_conj(gq), d.xquat[b])
-        m.eq_data[e, 10] = 1.0
-        m.eq_solref[e] = solref
-        d.eq_active[e] = 1
+        mujoco.mju_quat2Mat(rot, np.asarray(quat, float))
+        m.eq_obj2id[eq] = b
+        m.eq_data[eq, 0:3] = 0.0  # anchor at the object's origin
+        m.eq_data[eq, 3:6] = rot.reshape(3, 3).T @ (d.xpos[b] - pos)
+        m.eq_data[eq, 6:10] = quat_mul(quat_conj(quat), d.xquat[b])
+        m.eq_data[eq, 10] = 1.0
+        m.eq_solref[eq] = solref
+        d.eq_active[eq] = 1
 
     def release(self) -> None:
         self.data.eq_active[self.grasp_eq] = 0
 
     @property
     def grasped(self) -> str | None:
-        if not self.data.eq_active[self.grasp_eq]:
+        return self.welded(self.grasp_eq)
+
+    def welded(self, eq: int) -> str | None:
+        """The object weld `eq` holds, None while it is off."""
+        if not self.data.eq_active[eq]:
             return None
-        return self._names[list(self._body).index(int(self.model.eq_obj2id[self.grasp_eq]))]
+        return self._names[list(self._body).index(int(self.model.eq_obj2id[eq]))]
 
     def grasp_error(self) -> float:
         """Distance (m) between the grasped object and where the weld wants it."""
-        m, d, e = self.model, self.data, self.grasp_eq
-        b = int(m.eq_obj2id[e])
+        d = self.data
+        return self.weld_error(self.grasp_eq, d.mocap_pos[self.gripper_mocap], d.mocap_quat[self.gripper_mocap])
+
+    def weld_error(self, eq: int, pos, quat) -> float:
+        """Distance (m) between weld `eq`'s object and where the weld wants it, its first body at `pos` / `quat`."""
+        m, d = self.model, self.data
         rot = np.empty(9)
-        mujoco.mju_quat2Mat(rot, d.mocap_quat[self.gripper_mocap])
-        want = d.mocap_pos[self.gripper_mocap] + rot.reshape(3, 3) @ m.eq_data[e, 3:6]
-        return float(np.linalg.norm(d.xpos[b] - want))
+        mujoco.mju_quat2Mat(rot, np.asarray(quat, float))
+        want = pos + rot.reshape(3, 3) @ m.eq_data[eq, 3:6]
+        return float(np.linalg.norm(d.xpos[int(m.eq_obj2id[eq])] - want))
 
     # --- export ------------------------------------------------------------------------------
     def to_scene(self) -> Scene:
