@@ -27,7 +27,12 @@ Frames and conventions (all positions in metres, angles in radians):
   e = d·a - wrist_reach_retracted - gripper_length·cos w.
 * Grasps are side grasps at the object's box centre with the gripper pointing along the arm
   (the RE2's standard gripper has no pitch joint); the object turns with the wrist by pick_place's
-  dyaw. The object's width across the fingers must fit the gripper's opening.
+  dyaw. The object's width across the fingers must fit the gripper's opening. An open box wider
+  than that (a container, a bag: `ObjectBox.wall` > 0) is grasped by its near wall instead: the
+  wrist turned by +π/2 so the fingers close across the wall's thickness, lowered onto the rim from
+  above to `rim_depth` under its top; it then turns about that grasp point, so the placement is
+  planned for the box's centre to land where the skill says (issue 20: with centre grasps alone
+  the Stretch could carry none of transport's bags).
 
 The numbers (`StretchGeometry`) are nominal RE2 values (the kinematic offsets those of Hello Robot's
 URDF, measured in the MuJoCo model of issue 20; until 2026-12-07 they were guesses: 0 / 0.25 / 0.18 / 0 m):
@@ -47,7 +52,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from f2p_core.classes import ObjectClass
 from f2p_core.skills import PARAM_NAMES, SkillCall, SkillType
+from f2p_sim.scene import default_wall
 
 TRANSLATE, ROTATE = "translate_mobile_base", "rotate_mobile_base"
 LIFT, EXTENSION, YAW, GRIPPER = "joint_lift", "wrist_extension", "joint_wrist_yaw", "joint_gripper_finger_left"
@@ -67,9 +74,11 @@ class StretchGeometry:
     extension: tuple[float, float] = (0.0, 0.52)
     wrist_yaw: tuple[float, float] = (-1.38, 4.0)
     gripper: tuple[float, float] = (-0.376, 0.263)
-    gripper_open: float = 0.26  # finger rad, ~9 cm aperture
+    gripper_open: float = 0.26  # finger rad, fully open
     gripper_closed: float = -0.1  # finger rad, a moderate squeeze
-    max_aperture: float = 0.09  # m between the finger pads when open
+    aperture_per_rad: float = 0.315  # m between the fingertip pads per finger rad (the URDF's: 0 = touching)
+    max_aperture: float = 0.082  # m between the pads at gripper_open
+    grasp_margin: float = 0.02  # m: the fingers open to the object's width plus this (not wider: neighbours)
     max_base_travel: float = 1.0  # m per goal: a longer drive is navigation, not a skill
     # the offsets of Hello Robot's RE2 URDF (hello-robot-stretch-urdf 0.1.2, tool_stretch_gripper), measured by
     # forward kinematics of the model f2p_sim.stretch_model builds from it (test_stretch_sim.py checks them)
@@ -77,7 +86,13 @@ class StretchGeometry:
     wrist_reach_retracted: float = 0.145  # m, base centre to wrist yaw axis along -y, arm retracted
     gripper_length: float = 0.2055  # m, wrist yaw axis to the grasp centre (link_grasp_center)
     grasp_height_offset: float = 0.0261  # m, grasp centre height minus joint_lift
-    travel_clearance: float = 0.05  # m, carried objects and the empty gripper move this far above
+    rim_depth: float = 0.015  # m, an open box's wall is grasped this far under its top
+    # m, the gripper moves between places this far above the target's top, empty or carrying (its bottom
+    # this far over the target's top height): over the scenes' other objects (cups 10 cm), which the
+    # kinematics does not see (issue 20: at 5 cm the fingertips swept through the neighbouring cups)
+    travel_clearance: float = 0.12
+    fingertip_drop: float = 0.030  # m, the fingertips' lowest point under the grasp centre (the URDF's)
+    support_gap: float = 0.005  # m, the fingertips stay this far above what the grasped object stands on
     push_gap: float = 0.02  # m, the fingertips start this far behind the pushed face (f2p_sim: PUSH_GAP)
     push_max_height: float = 0.03  # m, push at most this high above the object's bottom (f2p_sim)
     speeds: dict[str, float] = field(default_factory=lambda: {
@@ -112,6 +127,7 @@ class ObjectBox:
     centre: tuple[float, float, float]
     size: tuple[float, float, float]
     yaw: float = 0.0
+    wall: float = 0.0  # an open box's wall thickness (m); 0 for a solid object
 
     def __post_init__(self) -> None:
         c, s = np.asarray(self.centre, float), np.asarray(self.size, float)
@@ -119,17 +135,32 @@ class ObjectBox:
                                                      and math.isfinite(self.yaw)) or (s < 0).any():
             raise ValueError(f"object '{self.name}': centre and size must be 3 finite numbers (size >= 0), "
                              f"yaw finite; got {self.centre}, {self.size}, {self.yaw}")
+        if not (math.isfinite(self.wall) and self.wall >= 0):
+            raise ValueError(f"object '{self.name}': wall must be finite and >= 0, got {self.wall}")
 
     @classmethod
-    def from_aabb(cls, name: str, lo, hi) -> ObjectBox:
+    def from_aabb(cls, name: str, lo, hi, wall: float = 0.0) -> ObjectBox:
         lo, hi = np.asarray(lo, float), np.asarray(hi, float)
-        return cls(name, tuple((lo + hi) / 2), tuple(hi - lo))
+        return cls(name, tuple((lo + hi) / 2), tuple(hi - lo), wall=wall)
 
     def extent_along(self, direction_xy: np.ndarray) -> float:
         """Width of the box's footprint along a horizontal unit direction."""
         c, s = math.cos(self.yaw), math.sin(self.yaw)
         return (abs(direction_xy @ np.array([c, s])) * self.size[0]
                 + abs(direction_xy @ np.array([-s, c])) * self.size[1])
+
+
+def target_box(name: str, names, classes, box_lo, box_hi) -> ObjectBox:
+    """Object `name` as the kinematics sees it, from a scene's names, classes and axis-aligned boxes:
+    what the robot node has from /f2p/scene and the simulated Stretch from its world (f2p_robot.stretch_sim),
+    so both translate a skill the same way. An open box gets its class's nominal wall thickness
+    (f2p_sim.scene.default_wall: the robot does not measure walls)."""
+    names = list(names)
+    if name not in names:
+        raise ValueError(f"unknown object '{name}'; the scene has {names}")
+    k = names.index(name)
+    cls = ObjectClass(classes[k])
+    return ObjectBox.from_aabb(name, box_lo[k], box_hi[k], wall=default_wall(cls) if cls.is_open_box else 0.0)
 
 
 @dataclass(frozen=True)
@@ -242,29 +273,60 @@ def plan_skill(call: SkillCall, target: ObjectBox, state: StretchState,
     return SkillPlan(b.goals, b.state)
 
 
-def _pick_place(b: _Builder, obj: ObjectBox, dx: float, dy: float, dz: float, dyaw: float) -> None:
+def _grasp(b: _Builder, obj: ObjectBox) -> tuple[np.ndarray, float, float]:
+    """(grasp point, wrist yaw, finger opening in rad) for `obj`: its centre between the fingers if it
+    fits the opening (raised so the fingertips clear its support), else the rim of an open box's near
+    wall (module docstring). The fingers open to what they grasp plus `grasp_margin`."""
     g = b.g
-    grasp = np.asarray(obj.centre, float)
-    place = grasp + np.array([dx, dy, dz])
-    b.face(grasp)
-    across = np.array([math.cos(b.state.base_theta), math.sin(b.state.base_theta)])  # fingers close along h
+    centre = np.asarray(obj.centre, float)
+    across = b.heading  # with the wrist at 0 the fingers close along the base's heading
     width = obj.extent_along(across)
-    if width > g.max_aperture:
+
+    def opening(w: float) -> float:
+        return min(g.gripper_open, (w + g.grasp_margin) / g.aperture_per_rad)
+
+    if width <= g.max_aperture:  # as high as the fingertips need to stay clear of the support
+        bottom = centre[2] - obj.size[2] / 2
+        point = np.array([*centre[:2], max(centre[2], bottom + g.fingertip_drop + g.support_gap)])
+        return point, 0.0, opening(width)
+    if not 0 < obj.wall <= g.max_aperture:
         raise UnreachableError(f"{b.what}: the object is {width:.3f} m wide across the fingers, the gripper "
                                f"opens {g.max_aperture} m")
-    yaw_place = _wrist_yaw(math.remainder(dyaw, 2 * math.pi), g.wrist_yaw)
-    travel = max(grasp[2], place[2]) + obj.size[2] / 2 + g.travel_clearance - g.grasp_height_offset
-    b.move("prepare", extension=0.0, lift=grasp[2] - g.grasp_height_offset, yaw=0.0, gripper=g.gripper_open)
-    t, e, _ = b.reach(grasp, 0.0, "grasp")
+    near = centre[:2] - (obj.extent_along(b.arm_dir) / 2 - obj.wall / 2) * b.arm_dir
+    top = centre[2] + obj.size[2] / 2
+    return np.array([*near, top - g.rim_depth]), math.pi / 2, opening(obj.wall)
+
+
+def _pick_place(b: _Builder, obj: ObjectBox, dx: float, dy: float, dz: float, dyaw: float) -> None:
+    g = b.g
+    b.face(np.asarray(obj.centre, float))
+    grasp, yaw_grasp, open_rad = _grasp(b, obj)
+    dyaw = math.remainder(dyaw, 2 * math.pi)
+    # the object turns by dyaw about the grasp point: put the grasp where the centre lands as asked
+    c, s = math.cos(dyaw), math.sin(dyaw)
+    centre = np.asarray(obj.centre, float)[:2]
+    offset = centre - grasp[:2]
+    turned = np.array([c * offset[0] - s * offset[1], s * offset[0] + c * offset[1]])
+    place = np.array([*(centre + np.array([dx, dy]) - turned), grasp[2] + dz])
+    yaw_place = _wrist_yaw(math.remainder(yaw_grasp + dyaw, 2 * math.pi), g.wrist_yaw)
+    hang = grasp[2] - (obj.centre[2] - obj.size[2] / 2)  # grasp point above the object's bottom
+    top = obj.centre[2] + obj.size[2] / 2
+    # empty, the gripper travels travel_clearance above the target's top; carrying, the object's bottom does
+    approach = top + g.travel_clearance - g.grasp_height_offset
+    travel = max(top, place[2] - hang + obj.size[2]) + g.travel_clearance + hang - g.grasp_height_offset
+    b.move("prepare", extension=0.0, lift=approach, yaw=yaw_grasp, gripper=open_rad)
+    t, e, lift = b.reach(grasp, yaw_grasp, "grasp")
     b.move("align_base", translate=t)
     b.move("reach", extension=e)
+    b.move("descend", lift=lift)
     b.move("grasp", gripper=g.gripper_closed)
     b.move("lift", lift=travel)
     t, e, lift = b.reach(place, yaw_place, "place")
     b.move("carry", translate=t, yaw=yaw_place)
     b.move("place_reach", extension=e)
     b.move("lower", lift=lift)
-    b.move("release", gripper=g.gripper_open)
+    b.move("release", gripper=open_rad)
+    b.move("clear", lift=approach)
     b.move("retreat", extension=0.0)
 
 

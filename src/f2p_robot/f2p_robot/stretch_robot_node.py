@@ -27,7 +27,7 @@ from rclpy.node import Node
 from f2p_msgs.action import ExecuteSkill
 from f2p_msgs.msg import SegmentedScene
 from f2p_robot.stretch_backends import BackendError, make_backend
-from f2p_robot.stretch_kinematics import ObjectBox, UnreachableError, plan_skill
+from f2p_robot.stretch_kinematics import UnreachableError, plan_skill, target_box
 from f2p_robot.stretch_parameters import StretchRobotParameters
 from f2p_ros import names
 from f2p_ros.convert import aborted_result, invalid_result, scene_from_msg, skill_from_msg
@@ -84,7 +84,8 @@ class StretchRobotNode(Node):
         result = ExecuteSkill.Result()
         with self.lock:
             try:
-                plan = plan_skill(call, ObjectBox.from_aabb(name, scene.box_lo[k], scene.box_hi[k]), self.state)
+                box = target_box(name, scene.names, scene.classes, scene.box_lo, scene.box_hi)
+                plan = plan_skill(call, box, self.state)
             except UnreachableError as exc:
                 result.status, result.error = ExecuteSkill.Result.STATUS_UNREACHABLE, str(exc)
                 goal_handle.abort()

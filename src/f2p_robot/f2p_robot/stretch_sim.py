@@ -40,9 +40,10 @@ from f2p_robot.stretch_kinematics import (
     StretchState,
     UnreachableError,
     plan_skill,
+    target_box,
 )
 from f2p_sim.motion import CONTROL_STEPS
-from f2p_sim.skill_impl import SETTLE_AFTER
+from f2p_sim.skill_impl import SETTLE_AFTER, carried_by
 from f2p_sim.skills import check_call
 from f2p_sim.stretch_model import ARM_LINKS, FINGERS
 from f2p_sim.stretch_world import StretchWorld
@@ -70,11 +71,11 @@ def robot_state(world: StretchWorld) -> StretchState:
                         gripper=world.joint(FINGERS[0]))
 
 
-def target_box(world: StretchWorld, name: str) -> ObjectBox:
-    """The object as the kinematics sees it: its axis-aligned box in the world (what perception gives)."""
+def world_box(world: StretchWorld, name: str) -> ObjectBox:
+    """Object `name` as the kinematics sees it, from the world's boxes and classes through the robot
+    node's `target_box` (the sim_gt perception publishes the same boxes: test_stretch_sim.py)."""
     lo, hi = world.object_boxes()
-    k = world.index(name)
-    return ObjectBox.from_aabb(name, lo[k], hi[k])
+    return target_box(name, world.object_names, [world.spec(n).cls.value for n in world.object_names], lo, hi)
 
 
 def _targets(world: StretchWorld, goal: JointGoal) -> dict[str, float]:
@@ -98,10 +99,11 @@ def _targets(world: StretchWorld, goal: JointGoal) -> dict[str, float]:
 
 
 def _allowed(world: StretchWorld, kind: SkillType, target: int) -> np.ndarray:
-    """(N,) objects the robot may touch in this skill: the target and, but for pick-and-place and the
-    drawers, every movable object (a push moves what is in its way)."""
+    """(N,) objects the robot may touch in this skill: the target and what rests on or in it (a rim
+    grasp's inner finger goes into a container) and, in a push, every movable object (it moves what is
+    in its way)."""
     ok = np.zeros(len(world.object_names), bool)
-    ok[target] = True
+    ok[carried_by(world, target, *world.object_boxes())] = True
     if kind is SkillType.PUSH:
         ok |= ~world.static_mask
     return ok
@@ -122,14 +124,29 @@ def _play(world: StretchWorld, goal: JointGoal, allowed: np.ndarray, cfg: Stretc
             world.command(j, start[j] + (v - start[j]) * s)
         world.step(CONTROL_STEPS)
         problem = _contact_problem(world, allowed)
+        if problem and goal.stage == "lower":
+            return SkillStatus.OK, ""  # a guarded move (the lift stops on contact): released from here
         if problem:
             return SkillStatus.COLLISION, f"{goal.stage}: {problem}"
         if world.held is not None and world.hold_error() > cfg.drop_tol:
             return SkillStatus.DROPPED, f"{goal.stage}: '{world.held}' slipped from the gripper"
         if k >= n and _arrived(world, end, cfg, skip=FINGERS if gripping else ()):
             return SkillStatus.OK, ""
+        if goal.stage == "lower" and _resting(world, allowed):
+            return SkillStatus.OK, ""  # a guarded move: the lift stops where the held object lands
     late = [j for j in end if j not in (FINGERS if gripping else ()) and not _arrived(world, {j: end[j]}, cfg)]
     return SkillStatus.COLLISION, f"{goal.stage}: {', '.join(late)} did not reach the goal (blocked)"
+
+
+def _resting(world: StretchWorld, carried: np.ndarray) -> bool:
+    """The held object touches something that does not ride with it (it has landed)."""
+    held = world.held
+    if held is None:
+        return False
+    k = world.index(held)
+    pairs = world.contact_object_pairs()
+    other = np.concatenate([pairs[pairs[:, 0] == k, 1], pairs[pairs[:, 1] == k, 0]])
+    return bool(np.any(~carried[other]))
 
 
 def _arrived(world: StretchWorld, end: dict[str, float], cfg: StretchSimConfig, skip=()) -> bool:
@@ -172,7 +189,7 @@ def execute(world: StretchWorld, call: SkillCall, config: StretchSimConfig = DEF
         return SkillResult(SkillStatus.INVALID, f"'{name}' is not movable")
     base0 = np.array(world.base_pose)
     try:
-        plan = plan_skill(call, target_box(world, name), robot_state(world), config.geometry)
+        plan = plan_skill(call, world_box(world, name), robot_state(world), config.geometry)
     except UnreachableError as exc:
         return SkillResult(SkillStatus.UNREACHABLE, str(exc))
     except ValueError as exc:
@@ -188,6 +205,9 @@ def execute(world: StretchWorld, call: SkillCall, config: StretchSimConfig = DEF
         if status is not SkillStatus.OK:
             message = why
             break
+        if goal.stage == "lower":  # what a guarded lowering stopped on may be touched while letting go
+            touching = world.robot_contacts()
+            allowed[touching[:, 1]] = True
         if goal.stage == "grasp" and kind is not SkillType.PUSH:
             if not _finger_contact(world, k):
                 status, message = SkillStatus.DROPPED, f"the fingers closed on nothing (no contact with '{name}')"

@@ -114,7 +114,8 @@ def test_stretch_body_backend_sends_each_goal_then_waits_for_it():
     first = robot.log[: pushes[0]]  # "prepare": retract, lift, wrist yaw, open the gripper
     assert ("arm.move_to", 0.0) in first and ("end_of_arm.move_to", "wrist_yaw", 0.0) in first
     gripper = [c for c in first if c[:2] == ("end_of_arm.move_to", "stretch_gripper")]
-    assert gripper and gripper[0][2] == pytest.approx(sb.finger_to_robotis(0.26))
+    opened = goals[0].positions["joint_gripper_finger_left"]  # to the object's width (stretch_kinematics)
+    assert gripper and gripper[0][2] == pytest.approx(sb.finger_to_robotis(opened)) and 0 < opened <= 0.26
     assert sb.finger_to_robotis(0.045 / sb.FINGER_LENGTH_M) == pytest.approx(70.0)  # 9 cm aperture
     translations = [c[1] for c in robot.log if c[0] == "base.translate_by"]
     assert translations == [g.positions[k] for g in goals for k in g.positions if k == "translate_mobile_base"]

@@ -74,13 +74,20 @@ def test_pick_place_grasps_the_object_and_places_it_at_the_target(dyaw):
     plan = plan_skill(call, CUBE, START)
     check_limits(plan.goals)
     states = replay(START, plan.goals)
-    assert [s[0] for s in states] == ["prepare", "align_base", "reach", "grasp", "lift", "carry", "place_reach",
-                                      "lower", "release", "retreat"]
+    assert [s[0] for s in states] == ["prepare", "align_base", "reach", "descend", "grasp", "lift", "carry",
+                                      "place_reach", "lower", "release", "clear", "retreat"]
+    # the grasp centre over the cube's centre, as high as the fingertips need to clear the table
+    point = np.array([*CUBE.centre[:2], CUBE.centre[2] - CUBE.size[2] / 2 + G.fingertip_drop + G.support_gap])
+    assert point[2] > CUBE.centre[2]
     grasp = at(states, "grasp")
-    assert np.allclose(grasp_centre(*grasp[1:]), CUBE.centre, atol=1e-9)
+    assert np.allclose(grasp_centre(*grasp[1:]), point, atol=1e-9)
     assert grasp[4]["joint_gripper_finger_left"] == G.gripper_closed
+    opened = at(states, "prepare")[4]["joint_gripper_finger_left"]  # to the cube's width and the margin
+    assert opened * G.aperture_per_rad == pytest.approx(CUBE.size[0] + G.grasp_margin)
+    reached = at(states, "reach")  # above the cube: the fingers come down around it
+    assert np.allclose(grasp_centre(*reached[1:])[:2], point[:2]) and grasp_centre(*reached[1:])[2] > point[2] + 0.1
     released = at(states, "release")
-    assert np.allclose(grasp_centre(*released[1:]), np.add(CUBE.centre, [0.05, 0.6, 0.0]), atol=1e-9)
+    assert np.allclose(grasp_centre(*released[1:]), point + [0.05, 0.6, 0.0], atol=1e-9)
     assert released[4]["joint_wrist_yaw"] == pytest.approx(dyaw)
     carried = at(states, "carry")
     assert carried[4]["joint_lift"] > CUBE.centre[2] + CUBE.size[2] / 2  # lifted clear before driving
@@ -127,13 +134,13 @@ def test_objects_on_the_other_side_turn_the_base_first():
 
 @pytest.mark.parametrize(("box", "params", "match"), [
     (ObjectBox("cube_1", (0.3, -0.4, 1.5), (0.05, 0.05, 0.05)), [0, 0, 0, 0],
-     r"joint_lift = 1\.474 m, outside \[0\.0, 1\.1\] m"),
+     r"prepare needs joint_lift = 1\.619 m, outside \[0\.0, 1\.1\] m"),
     (ObjectBox("cube_1", (1.5, -0.4, 0.5), (0.05, 0.05, 0.05)), [0, 0, 0, 0],
      r"grasp needs wrist_extension = 1\.450 m, outside \[0\.0, 0\.52\] m"),
-    (CUBE, [0.0, 0.0, 0.8, 0.0], r"lift needs joint_lift = 1\.324"),
+    (CUBE, [0.0, 0.0, 0.8, 0.0], r"lift needs joint_lift = 1\.429"),
     (CUBE, [0.0, 1.6, 0.0, 0.0], r"drive 1\.6.* more than 1\.0 m"),
     (CUBE, [0.0, 0.0, 0.0, -2.0], r"joint_wrist_yaw = -2\.000"),
-    (ObjectBox("cube_1", (0.3, -0.4, 0.5), (0.2, 0.2, 0.05)), [0, 0, 0, 0], r"0\.200 m wide.*opens 0\.09 m"),
+    (ObjectBox("cube_1", (0.3, -0.4, 0.5), (0.2, 0.2, 0.05)), [0, 0, 0, 0], r"0\.200 m wide.*opens 0\.082 m"),
 ])
 def test_targets_outside_the_limits_are_unreachable(box, params, match):
     with pytest.raises(UnreachableError, match=match):

@@ -12,7 +12,7 @@ import pytest
 from f2p_core.classes import ObjectClass
 from f2p_core.skills import SkillCall, SkillStatus, SkillType
 from f2p_robot.stretch_kinematics import DEFAULT_GEOMETRY, UnreachableError, plan_skill
-from f2p_robot.stretch_sim import _targets, execute, robot_state, target_box
+from f2p_robot.stretch_sim import _targets, execute, robot_state, world_box
 from f2p_sim import stretch_model, tasks
 from f2p_sim.scene import Scene
 from f2p_sim.scenes import on_surface
@@ -87,7 +87,7 @@ def test_joint_goals_stay_within_the_urdf_limits(model, task):
         for step in sample.skeleton:
             call = tasks.sample_params(world.to_scene(), step, np.random.default_rng(seed))
             try:
-                plan = plan_skill(call, target_box(world, call.object_ids[0]), robot_state(world))
+                plan = plan_skill(call, world_box(world, call.object_ids[0]), robot_state(world))
             except UnreachableError:
                 continue
             planned += 1

@@ -77,7 +77,7 @@ def _plan_base(world: World, points) -> tuple[bool, bool]:
     return True, moved
 
 
-def _carried(world: World, k: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def carried_by(world: World, k: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Indices of objects resting on or in object k (moving with it), including k."""
     centre = (lo + hi) / 2
     inside_xy = np.all((centre[:, :2] >= lo[k, :2]) & (centre[:, :2] <= hi[k, :2]), axis=1)
@@ -113,7 +113,7 @@ def pick_place(world: World, kind: SkillType, call: SkillCall) -> SkillResult:
     pos, _ = world.body_pose(name)
     grasp = np.array([pos[0], pos[1], hi[k, 2]])
     place = grasp + np.array([dx, dy, dz])
-    carried = _carried(world, k, lo, hi)
+    carried = carried_by(world, k, lo, hi)
     half_xy = (hi[k, :2] - lo[k, :2]) / 2 + 0.01
     top = _path_top(world, carried, grasp, place, half_xy, lo, hi)
     hang = grasp[2] - lo[k, 2]  # gripper height above the object's bottom
