@@ -87,7 +87,7 @@ def test_pick_place_grasps_the_object_and_places_it_at_the_target(dyaw):
     reached = at(states, "reach")  # above the cube: the fingers come down around it
     assert np.allclose(grasp_centre(*reached[1:])[:2], point[:2]) and grasp_centre(*reached[1:])[2] > point[2] + 0.1
     released = at(states, "release")
-    assert np.allclose(grasp_centre(*released[1:]), point + [0.05, 0.6, 0.0], atol=1e-9)
+    assert np.allclose(grasp_centre(*released[1:]), np.add(point, [0.05, 0.6, 0.0]), atol=1e-9)
     assert released[4]["joint_wrist_yaw"] == pytest.approx(dyaw)
     carried = at(states, "carry")
     assert carried[4]["joint_lift"] > CUBE.centre[2] + CUBE.size[2] / 2  # lifted clear before driving
