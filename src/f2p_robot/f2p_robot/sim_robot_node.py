@@ -9,7 +9,9 @@ relations (A.9: what the simulated robot observes of the outcome, whatever segme
 same stamp, plus object box markers for rviz and, with `publish_image`, the camera's colour image, its
 depth image and intrinsics (what an RGB-D driver publishes: perception's dino_sam reads them) and (ground
 truth) the object label of each of its pixels, under the same stamp (for people: rviz, the demo report).
-ExecuteSkill runs f2p_sim.skills.execute (which never raises), then captures again;
+ExecuteSkill runs the skill (never raises): with `robot: floating` (default) f2p_sim.skills.execute, with
+`robot: stretch` the Stretch RE2's model driven by the joint goals the real robot gets
+(f2p_robot.stretch_sim; `camera: head` is then its D435i, mounted sideways as on the robot), then captures again;
 /f2p/camera/capture captures on demand.
 
 Goal states: succeeded when the skill's status is OK, aborted otherwise (the result's `status`
@@ -40,6 +42,7 @@ from f2p_core.skills import SkillStatus
 from f2p_msgs.action import ExecuteSkill
 from f2p_msgs.msg import LabelMap, SymbolicState, Task
 from f2p_robot.sim_parameters import SimRobotParameters
+from f2p_robot.stretch_sim import skill_executor
 from f2p_ros import names
 from f2p_ros.convert import (
     aborted_result,
@@ -62,16 +65,15 @@ from f2p_ros.spin import run_node
 from f2p_sim import tasks
 from f2p_sim.observe import ImageCamera, RayCastCamera, observe
 from f2p_sim.scene import camera_spec
-from f2p_sim.skills import execute
+from f2p_sim.stretch_world import HEAD_CAMERA, make_world, model_camera
 from f2p_sim.transitions import MAX_FPS_CANDIDATES, model_objects, world_relations
-from f2p_sim.world import World
 
 RESULT_TIMEOUT_S = 60  # keep finished goals' results this long (Humble and Jazzy defaults differ)
 
 
 class SimRobotNode(Node):
-    def __init__(self) -> None:
-        super().__init__("sim_robot")
+    def __init__(self, **node_kwargs) -> None:
+        super().__init__("sim_robot", **node_kwargs)
         params = declare(self, SimRobotParameters)
         task, n_objects, seed, real, camera = params.task, params.n_objects, params.seed, params.real, params.camera
         self.n_points, self.noise_sigma = params.n_points, params.noise_sigma
@@ -80,11 +82,14 @@ class SimRobotNode(Node):
 
         task_rng, self.rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
         self.sample = tasks.sample(task, task_rng, n_objects, real=real)
-        self.sample.scene.cameras = [camera_spec(camera)]
-        self.world = World(self.sample.scene)
+        # the head camera is the robot model's; the scene keeps the default one beside it
+        self.sample.scene.cameras = [camera_spec(camera if camera != HEAD_CAMERA else "default")]
+        self.world = make_world(self.sample.scene, params.robot)
+        self.execute_skill = skill_executor(params.robot)
         spec = self.sample.scene.cameras[0]
-        self.camera = RayCastCamera(self.world.model, camera, spec.width, spec.height)
-        self.image_camera = self._image_camera(camera, spec.width, spec.height) if publish_image else None
+        model_cam = model_camera(self.world, camera)
+        self.camera = RayCastCamera(self.world.model, model_cam, spec.width, spec.height)
+        self.image_camera = self._image_camera(model_cam, spec.width, spec.height) if publish_image else None
         w = self.world
         self.keep = model_objects(w.scene)  # every object but the ground
         self.ids = [w.object_names[k] for k in self.keep]
@@ -119,8 +124,9 @@ class SimRobotNode(Node):
         self.task_pub.publish(task_to_msg(self.sample, positions={n: (lo[k] + hi[k]) / 2
                                                                   for k, n in enumerate(w.object_names)}))
         n = self.capture()
-        self.get_logger().info(f"sim_robot: {task} with {n_objects} objects (seed {seed}, real={real}), "
-                               f"camera {camera}: first cloud of {n} points; goal: {self.sample.goal_text}")
+        self.get_logger().info(f"sim_robot: {task} with {n_objects} objects (seed {seed}, real={real}), robot "
+                               f"{params.robot}, camera {camera}: first cloud of {n} points; "
+                               f"goal: {self.sample.goal_text}")
 
     # --- observation -------------------------------------------------------------------------
     def _image_camera(self, camera: str, width: int, height: int) -> ImageCamera | None:
@@ -199,7 +205,7 @@ class SimRobotNode(Node):
             self.started.add(key)
             self.feedback(goal_handle, "executing", 0.1, f"{call.type.value} {list(call.object_ids)}")
             try:
-                result = execute(self.world, call)
+                result = self.execute_skill(self.world, call)
             except Exception as exc:  # a simulator bug must not kill the robot node
                 self.get_logger().error(f"skill {call} raised: {exc!r}")
                 self.started.discard(key)

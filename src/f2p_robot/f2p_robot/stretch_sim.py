@@ -21,6 +21,7 @@ close on nothing or the held object falls behind the weld; `invalid` for a malfo
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,9 +46,10 @@ from f2p_robot.stretch_kinematics import (
 from f2p_sim.motion import CONTROL_STEPS
 from f2p_sim.skill_impl import SETTLE_AFTER, carried_by
 from f2p_sim.skills import check_call
+from f2p_sim.skills import execute as sim_execute
 from f2p_sim.stretch_model import ARM_LINKS, FINGERS
-from f2p_sim.stretch_world import StretchWorld
-from f2p_sim.world import SETTLE_VEL
+from f2p_sim.stretch_world import RobotModel, StretchWorld
+from f2p_sim.world import SETTLE_VEL, World
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,11 @@ def _contact_problem(world: StretchWorld, allowed: np.ndarray) -> str:
 def _finger_contact(world: StretchWorld, k: int) -> bool:
     contacts = world.robot_contacts()
     return bool(len(contacts)) and bool(np.any(np.isin(contacts[:, 0], world.finger_geoms) & (contacts[:, 1] == k)))
+
+
+def skill_executor(robot: RobotModel | str) -> Callable[[World, SkillCall], SkillResult]:
+    """What runs a skill in a world of `robot`: f2p_sim.skills.execute (the floating gripper) or `execute`."""
+    return execute if RobotModel(robot) is RobotModel.STRETCH else sim_execute
 
 
 def execute(world: StretchWorld, call: SkillCall, config: StretchSimConfig = DEFAULT_CONFIG) -> SkillResult:

@@ -88,3 +88,30 @@ def test_a_skill_runs_and_is_observed(node):
     assert handle.feedback[-1] == "done" and "executing" in handle.feedback
     assert len(node.published["clouds"]) == before + 1
     assert node.on_cancel(SimpleNamespace(goal_id=SimpleNamespace(uuid=bytes(16)))).name == "ACCEPT"
+
+
+def test_the_stretch_executes_and_its_head_camera_observes():
+    """robot: stretch, camera: head: the skill goes through the Stretch's joint goals (a placement beyond
+    its arm is refused by name), and the head camera's capture sees the scene's objects."""
+    from rclpy.parameter import Parameter
+
+    from f2p_sim.stretch_world import StretchWorld
+
+    context = rclpy.Context()  # beside the module's node
+    rclpy.init(context=context, domain_id=random.randint(150, 199))
+    try:
+        n = SimRobotNode(context=context, parameter_overrides=[
+            Parameter("robot", value="stretch"), Parameter("camera", value="head"),
+            Parameter("publish_image", value=False)])
+        clouds = []
+        n.cloud_pub.publish = clouds.append
+        assert isinstance(n.world, StretchWorld) and n.capture() > 1000
+        _, labels = cloud_from_msg(clouds[-1], require_labels=True)
+        assert len(set(np.unique(labels)) - {0xFFFFFFFF}) >= 3  # tables and the task's objects in view
+        box = n.sample.skeleton[0].object_ids[0]
+        far = GoalHandle(Skill(type="pick_place", object_ids=[box, "table_B"], parameters=[1.5, 0.0, 0.0, 0.0]))
+        result = n.on_execute(far)
+        assert result.status == ExecuteSkill.Result.STATUS_UNREACHABLE and "wrist_extension" in result.error
+        n.destroy_node()
+    finally:
+        rclpy.try_shutdown(context=context)

@@ -22,7 +22,8 @@ it (`python -m f2p_sim.stretch_model`); the result is cached (`model_dir()`, und
 * Collision geometry: the URDF's collision meshes (MuJoCo collides their convex hulls) in
   `f2p_sim.mjcf.ROBOT_AFFINITY`; the robot never collides with itself or the floor, and collides with every scene
   object (`f2p_sim.mjcf` gives objects the matching affinity). Visual meshes are group 1, collision
-  geoms group 3 (not rendered).
+  geoms group 3 (not rendered); the head's geoms, which enclose its camera, group 4 (`SELF_HIDDEN_GROUP`:
+  neither rendered nor hit by the simulated depth camera's rays).
 * A camera `head` at the D435i's colour optical frame (MuJoCo cameras look along -z with y up; the
   optical frame looks along +z with y down) and a site `grasp_center` at `link_grasp_center`.
 """
@@ -46,7 +47,7 @@ from .mjcf import ROBOT_AFFINITY
 PACKAGE = "hello-robot-stretch-urdf"
 VERSION = "0.1.2"
 URDF_MEMBER = "stretch_urdf/RE2V0/stretch_description_RE2V0_tool_stretch_gripper.urdf"
-BUILD_VERSION = 1  # bump when the conversion below changes: a cached model of another version is rebuilt
+BUILD_VERSION = 2  # bump when the conversion below changes: a cached model of another version is rebuilt
 MAX_FACES = 20000
 MODEL_FILE = "stretch_re2.xml"
 PREFIX = ""  # body / joint names as the URDF has them
@@ -57,6 +58,10 @@ HEAD_JOINTS = ("joint_head_pan", "joint_head_tilt")
 # Collision bits: robot geoms have contype ROBOT_AFFINITY and conaffinity 0 (no self-collision, none
 # with the floor); scene objects have ROBOT_AFFINITY in their conaffinity (f2p_sim.mjcf).
 VISUAL_GROUP, COLLISION_GROUP = 1, 3
+# The head's own geoms (the pan/tilt links, the D435i's housing): the head camera sits inside them, so
+# neither its rays (f2p_sim.observe.RayCastCamera) nor default renderers see this group.
+SELF_HIDDEN_GROUP = 4
+HEAD_ROOT = "link_head_pan"
 # Position actuator gains (N/m or N·m/rad) and damping: stiff enough that contact forces of a few
 # newtons move a joint by millimetres, damped to about critical for the moving masses.
 GAINS = {"base": (20000.0, 2000.0), "base_yaw": (5000.0, 500.0), "joint_lift": (20000.0, 1000.0),
@@ -163,12 +168,15 @@ def _edit(spec):
     for body in spec.bodies:
         if body.name != "world":
             body.gravcomp = 1.0
+    head = {b.name for b in spec.body(HEAD_ROOT).find_all(mujoco.mjtObj.mjOBJ_BODY)} | {HEAD_ROOT}
     for geom in spec.geoms:
         if geom.contype == 0 and geom.conaffinity == 0:
             geom.group = VISUAL_GROUP
         else:
             geom.contype, geom.conaffinity, geom.group = ROBOT_AFFINITY, 0, COLLISION_GROUP
             geom.condim, geom.friction = 4, [1.0, 0.02, 0.002]
+        if geom.parent.name in head:
+            geom.group = SELF_HIDDEN_GROUP
     for name in (*BASE_JOINTS, "joint_lift", *ARM_LINKS, "joint_wrist_yaw", *FINGERS, *HEAD_JOINTS):
         group = ("base" if name in ("base_x", "base_y") else "arm" if name in ARM_LINKS else
                  "finger" if name in FINGERS else "head" if name in HEAD_JOINTS else name)

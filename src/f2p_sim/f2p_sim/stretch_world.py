@@ -16,6 +16,7 @@ the same `stretch_kinematics` the real robot uses and plays them on the actuator
 from __future__ import annotations
 
 import math
+from enum import Enum
 
 import mujoco
 import numpy as np
@@ -33,6 +34,33 @@ STATION = (-0.18, 0.0, math.pi / 2)
 STOW_LIFT = 0.6  # m: the lift when the robot waits (the arm above every object on the tables)
 WORKSPACE_CENTRE = (0.40, 0.0, 0.45)  # what the head looks at: the middle of the two tables' tops
 GRASP_WELD = PREFIX + "grasp"
+HEAD_CAMERA = "head"  # the camera name a user gives (sim_robot's `camera`); in the model: PREFIX + "head"
+
+
+class RobotModel(str, Enum):
+    """What executes the skills in simulation: the floating gripper (data generation: fast, reaches
+    anything) or the Stretch RE2's own model driven by its joint goals (f2p_robot.stretch_sim)."""
+
+    FLOATING = "floating"
+    STRETCH = "stretch"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def make_world(scene: Scene, robot: RobotModel | str = RobotModel.FLOATING, **kwargs) -> World:
+    """The world of `scene` with `robot` in it."""
+    robot = RobotModel(robot)
+    return StretchWorld(scene, **kwargs) if robot is RobotModel.STRETCH else World(scene, **kwargs)
+
+
+def model_camera(world: World, camera: str) -> str:
+    """The MuJoCo camera of a user's camera name: `head` is the Stretch's D435i (a StretchWorld only)."""
+    if camera != HEAD_CAMERA:
+        return camera
+    if not isinstance(world, StretchWorld):
+        raise ValueError("camera 'head' is the Stretch's head camera: it needs robot 'stretch'")
+    return PREFIX + HEAD_CAMERA
 
 
 class StretchWorld(World):
