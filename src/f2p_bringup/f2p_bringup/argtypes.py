@@ -36,12 +36,12 @@ def fraction(text: str) -> float:
 
 
 def camera(text: str) -> str:
-    """A camera name `f2p_sim.scene.camera_spec` resolves: default, view1, view2 or a user-defined
-    pose:x,y,z,roll,pitch,yaw."""
-    from f2p_sim.scene import camera_spec
+    """A camera name `f2p_sim.stretch_world.scene_camera` resolves: default, view1, view2, a user-defined
+    pose:x,y,z,roll,pitch,yaw, or head (the Stretch's, with --robot stretch)."""
+    from f2p_sim.stretch_world import scene_camera
 
     try:
-        camera_spec(text)
+        scene_camera(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
@@ -58,7 +58,7 @@ def add_camera_arguments(parser: argparse.ArgumentParser) -> None:
     """--camera NAME or --camera-pose X,Y,Z,ROLL,PITCH,YAW, one of them; both set `camera`."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--camera", type=camera, default="default",
-                       help="default, view1, view2 (A.14), or pose:x,y,z,roll,pitch,yaw")
+                       help="default, view1, view2 (A.14), pose:x,y,z,roll,pitch,yaw, or head (robot stretch)")
     group.add_argument("--camera-pose", dest="camera", type=camera_pose, metavar="X,Y,Z,ROLL,PITCH,YAW",
                        help="a camera at this pose in the world frame (m, rad; REP 103: looks along its x, "
                        "positive pitch looks down)")

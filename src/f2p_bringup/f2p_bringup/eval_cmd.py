@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import pathlib
+from collections import Counter
 
 from f2p_bringup import argtypes, perception_cmd
 from f2p_bringup.progress import progress_callback, write_results
+from f2p_sim.stretch_world import RobotModel
 
 log = logging.getLogger("f2p.eval")
 
@@ -45,7 +47,7 @@ def original(args: argparse.Namespace) -> int:
     except ModelStoreError as exc:
         log.error("%s (train one with 'f2p model pretrain')", exc)
         return argtypes.EXIT_USAGE
-    settings = TrialSettings(replan_budget=0, planner_samples=args.samples)
+    settings = TrialSettings(replan_budget=0, planner_samples=args.samples, robot=args.robot)
     rows, episodes = [], []
     for task in args.task:
         for n in args.objects:
@@ -61,23 +63,101 @@ def original(args: argparse.Namespace) -> int:
                 close()
             k = sum(r.success for r in results)
             lo, hi = wilson_interval(k, len(results))
+            statuses = Counter(getattr(s, "value", s) for r in results for s in r.statuses)  # every skill run
             rows.append({"task": task, "objects": n, "trials": len(results), "successes": k,
                          "success_rate": k / len(results), "ci95": [lo, hi],
                          "plan_s_mean": sum(r.plan_s for r in results) / len(results),
-                         "not_planned": sum(bool(r.error) for r in results)})
+                         "not_planned": sum(bool(r.error) for r in results),
+                         "skills": dict(sorted(statuses.items())),
+                         "skills_ok": statuses["ok"] / max(1, sum(statuses.values()))})
             episodes += [r.to_dict() for r in results]
-    print(f"model {meta.version} ({args.store}), shooting planner K={args.samples}, camera {args.camera}")
-    print(f"{'task':<10} {'objects':>7} {'trials':>6} {'success':>8}  95 % interval  not planned")
+    print(f"model {meta.version} ({args.store}), shooting planner K={args.samples}, camera {args.camera}, "
+          f"robot {args.robot}")
+    print(f"{'task':<10} {'objects':>7} {'trials':>6} {'success':>8}  95 % interval  not planned  skills ok")
     for r in rows:
         print(f"{r['task']:<10} {r['objects']:>7} {r['trials']:>6} {r['success_rate']:>8.0%}  "
-              f"[{r['ci95'][0]:.0%}, {r['ci95'][1]:.0%}]{r['not_planned']:>13}")
+              f"[{r['ci95'][0]:.0%}, {r['ci95'][1]:.0%}]{r['not_planned']:>13}  {r['skills_ok']:>8.0%} {r['skills']}")
     command = (f"f2p eval original --task {' '.join(args.task)} --objects {' '.join(map(str, args.objects))} "
                f"--trials {args.trials} --seed {args.seed} --samples {args.samples} "
-               f"--camera {args.camera} --noise {args.noise}")
-    out = write_results(args.out, command, {"model_version": meta.version, "rows": rows, "trials": episodes})
-    _plot(rows, out.with_suffix(".png"), f"Original (pre-trained {meta.version})")
+               f"--camera {args.camera} --noise {args.noise} --robot {args.robot}")
+    out = write_results(args.out, command, {"model_version": meta.version, "robot": args.robot, "rows": rows,
+                                            "trials": episodes})
+    _plot(rows, out.with_suffix(".png"), f"Original (pre-trained {meta.version}, robot {args.robot})")
     print(f"results written to {out} and {out.with_suffix('.png')}")
     return 0
+
+
+def stretch(args: argparse.Namespace) -> int:
+    """Share of the planned skills the simulated Stretch RE2 executes (f2p_experiments.feasibility)."""
+    from f2p_experiments.feasibility import compare, summarise
+    from f2p_experiments.trial import TrialSettings
+    from f2p_model.store import ModelStore, ModelStoreError
+    from f2p_monitor.stats import wilson_interval
+
+    try:
+        model, meta = ModelStore(args.store).load(args.version)
+    except ModelStoreError as exc:
+        log.error("%s (train one with 'f2p model pretrain')", exc)
+        return argtypes.EXIT_USAGE
+    settings = TrialSettings(replan_budget=0, planner_samples=args.samples, robot="stretch")
+    rows, scenes = [], []
+    for task in args.task:
+        for n in args.objects:
+            update, close = progress_callback(f"{task}, {n} objects", unit="scene")
+            results = []
+            try:
+                for t in range(args.trials):
+                    results.append(compare(task, n, args.seed + t, model, meta.version, settings, args.camera))
+                    update(t + 1, args.trials)
+            finally:
+                close()
+            row = {"task": task, "objects": n, **summarise(results)}
+            row["stretch_ok_ci95"] = list(wilson_interval(row["stretch_ok"], row["skills"]))
+            rows.append(row)
+            scenes += [r.to_dict() for r in results]
+    print(f"model {meta.version} ({args.store}), camera {args.camera}: the plan executed by the Stretch, its calls "
+          "replayed by the floating gripper")
+    print(f"{'task':<10} {'obj':>3} {'skills':>6} {'Stretch ok':>11} {'floating ok':>11}  tasks S/F  reasons")
+    for r in rows:
+        share = r["stretch_ok"] / max(1, r["skills"])
+        print(f"{r['task']:<10} {r['objects']:>3} {r['skills']:>6} {r['stretch_ok']:>5} {share:>5.0%} "
+              f"{r['floating_ok']:>11}  {r['stretch_success']:>4}/{r['floating_success']:<4} {r['reasons']}")
+    command = (f"f2p eval stretch --task {' '.join(args.task)} --objects {' '.join(map(str, args.objects))} "
+               f"--trials {args.trials} --seed {args.seed} --samples {args.samples} --camera {args.camera} "
+               f"--store {args.store}")
+    out = write_results(args.out, command, {"model_version": meta.version, "rows": rows, "scenes": scenes})
+    _plot_stretch(rows, out.with_suffix(".png"))
+    print(f"results written to {out} and {out.with_suffix('.png')}")
+    return 0
+
+
+FAILURE_COLOURS = ("#C44E52", "#4C72B0", "#DD8452", "#8172B2", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974")
+
+
+def _plot_stretch(rows: list[dict], path: pathlib.Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r['task']}\n{r['objects']} obj" for r in rows]
+    reasons = sorted({k for r in rows for k in r["reasons"]})
+    fig, ax = plt.subplots(figsize=(1.5 * len(rows) + 4, 4))
+    bottom = [r["stretch_ok"] / max(1, r["skills"]) for r in rows]
+    ax.bar(labels, bottom, color="#55A868", label="Stretch: executed")
+    for i, why in enumerate(reasons):
+        share = [r["reasons"].get(why, 0) / max(1, r["skills"]) for r in rows]
+        ax.bar(labels, share, bottom=bottom, color=FAILURE_COLOURS[i % len(FAILURE_COLOURS)], label=f"Stretch: {why}")
+        bottom = [b + s for b, s in zip(bottom, share, strict=True)]
+    ax.plot(labels, [r["floating_ok"] / max(1, r["skills"]) for r in rows], "k_", markersize=30, mew=2,
+            label="floating gripper: executed (same calls)")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of the planned skills")
+    ax.set_title("Planned skills the simulated Stretch RE2 can execute")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -93,6 +173,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--samples", type=argtypes.positive_int, default=1000, help="shooting samples K")
     argtypes.add_camera_arguments(o)
     o.add_argument("--noise", type=argtypes.nonnegative_float, default=0.0)
+    o.add_argument("--robot", choices=[r.value for r in RobotModel], default=RobotModel.FLOATING.value,
+                   help="what executes the skills: the floating gripper, or the Stretch RE2's model (issue 20)")
     o.add_argument("--out", default="experiments/results/eval_original.json")
     o.set_defaults(func=original)
+    s = esub.add_parser("stretch", help="share of the planned skills the simulated Stretch RE2 can execute (issue 20)")
+    s.add_argument("--task", nargs="+", default=["transport", "organize", "packing"])
+    s.add_argument("--objects", nargs="+", type=argtypes.positive_int, default=[3, 5, 7])
+    s.add_argument("--trials", type=argtypes.positive_int, default=10, help="scenes per task and object count")
+    s.add_argument("--seed", type=argtypes.nonnegative_int, default=1000, help="scene t uses seed + t")
+    s.add_argument("--store", default="experiments/parent_slots16", help="model store directory")
+    s.add_argument("--version", default="latest")
+    s.add_argument("--samples", type=argtypes.positive_int, default=1000, help="shooting samples K")
+    s.add_argument("--camera", type=argtypes.camera, default="head",
+                   help="what the planner sees (head: the Stretch's D435i; other cameras may see its mast)")
+    s.add_argument("--out", default="experiments/results/stretch_feasibility.json")
+    s.set_defaults(func=stretch)
     perception_cmd.register(esub)

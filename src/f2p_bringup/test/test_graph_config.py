@@ -68,8 +68,8 @@ def test_the_repository_configs_load_and_list_the_graph():
     sim = load_graph(CONFIG / "sim.yaml")
     assert list(sim.nodes) == ["sim_robot", "perception", "planner", "monitor", "learner"]
     assert sim.nodes["sim_robot"].parameters == {
-        "task": "transport", "n_objects": 3, "seed": 0, "real": True, "camera": "default", "n_points": 128,
-        "noise_sigma": 0.0, "ground_truth_labels": True}
+        "task": "transport", "n_objects": 3, "seed": 0, "real": True, "camera": "default", "robot": "floating",
+        "n_points": 128, "noise_sigma": 0.0, "ground_truth_labels": True}
     assert isinstance(sim.nodes["sim_robot"].parameters["noise_sigma"], float)
     assert sim.nodes["perception"].parameters == {"backend": "sim_gt"}
     assert sim.nodes["planner"].parameters == {"model_store": "models", "num_samples": 1000, "method": "shooting"}

@@ -204,6 +204,7 @@ TRIAL_SETTINGS_ADDED: dict[str, Any] = {
     # the executive does now at any replan_below (its plan has no rest after its step), so its configs say 1.0 and
     # keep their records; a multi-step task's config must not set 1.0 while it holds records from before.
     "replan_below": 1.0,
+    "robot": "floating",  # 2026-12-07 (session 27): TrialSettings.robot (issue 20); every trial before it floated
 }
 
 # A `LearningSettings` field added after learning records carried their settings -> the value every

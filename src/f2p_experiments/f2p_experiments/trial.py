@@ -38,8 +38,9 @@ from f2p_monitor.sim_harness import SimRobot
 from f2p_perception.sim_gt import SimGroundTruthPerception
 from f2p_planner.planner import PlanMethod, PlannerConfig
 from f2p_planner.skeleton import Skeleton
+from f2p_robot.stretch_sim import skill_executor
 from f2p_sim import tasks
-from f2p_sim.scene import camera_spec
+from f2p_sim.stretch_world import RobotModel, make_world, scene_camera
 from f2p_sim.transitions import world_relations
 from f2p_sim.world import World
 
@@ -56,24 +57,27 @@ class DrawnScene:
     redraws: int
 
 
-def unseen_task_objects(sample: tasks.TaskSample, camera: str, n_points: int, noise: float) -> list[str]:
-    """Objects the goal or skeleton of `sample` names that the camera does not see in its scene."""
+def unseen_task_objects(sample: tasks.TaskSample, camera: str, n_points: int, noise: float,
+                        robot: RobotModel | str = RobotModel.FLOATING) -> list[str]:
+    """Objects the goal or skeleton of `sample` names that the camera does not see in its scene (with
+    `robot` in it: the Stretch hides some objects from some cameras)."""
     named = set(sample.goal.objects()) if sample.goal is not None else set()
     named |= {o for step in sample.skeleton for o in step.object_ids}
-    look = SimGroundTruthPerception(World(sample.scene), camera, n_points, noise).perceive(np.random.default_rng(0))
+    world = make_world(sample.scene, robot)
+    look = SimGroundTruthPerception(world, camera, n_points, noise).perceive(np.random.default_rng(0))
     seen = {n for n, v in zip(look.names, look.visible, strict=True) if v}
     return sorted(named - seen)
 
 
-def draw_scene(spec: TrialSpec, n_points: int) -> DrawnScene:
+def draw_scene(spec: TrialSpec, n_points: int, robot: RobotModel | str = RobotModel.FLOATING) -> DrawnScene:
     """`spec`'s scene: drawn from the stream (seed, TRIAL_STREAM), and while an object the task names
     is unseen at the start (module docstring) from (seed, TRIAL_STREAM, k) for k = 1, 2, ..."""
     for k in range(MAX_REDRAWS + 1):
         words = [spec.seed, TRIAL_STREAM, *([k] if k else [])]
         rng = np.random.default_rng(np.random.SeedSequence(words))
         sample = tasks.sample(spec.task, rng, spec.n_objects, real=True)
-        sample.scene.cameras = [camera_spec(spec.camera)]  # the trial's viewpoint (A.14: view1, view2)
-        if not unseen_task_objects(sample, spec.camera, n_points, spec.noise):
+        sample.scene.cameras = [scene_camera(spec.camera)]  # the trial's viewpoint (A.14: view1, view2)
+        if not unseen_task_objects(sample, spec.camera, n_points, spec.noise, robot):
             return DrawnScene(sample, rng, k)
     raise RuntimeError(f"{spec.task} with {spec.n_objects} objects, seed {spec.seed}: in {MAX_REDRAWS + 1} scenes "
                        f"the {spec.camera!r} camera never saw every object the task names")
@@ -97,6 +101,7 @@ class TrialSettings:
     planner: str = PlanMethod.SHOOTING.value
     grounded_top_k: int = 0  # PlannerConfig.grounded_top_k: the best K re-scored by grounded rollouts (0: off)
     replan_below: float = ExecutiveConfig.replan_below  # the budgeted run's ExecutiveConfig.replan_below
+    robot: str = RobotModel.FLOATING.value  # RobotModel: what executes the skills (stretch: the RE2's model, issue 20)
 
     def planner_config(self) -> PlannerConfig:
         return PlannerConfig(num_samples=self.planner_samples, method=PlanMethod(self.planner),
@@ -176,17 +181,20 @@ def trial_perception(spec: TrialSpec, world: World, n_points: int):
 
 
 def run_episode(spec: TrialSpec, model, version: str, config: ExecutiveConfig, *, store: FailureStore | None = None,
-                learner=None, observer: Observer | None = None, task_id: str | None = None) -> Episode:
-    """Run the executive once on `spec`'s scene (`store`, `learner`, `observer` as `run_task` takes them)."""
-    drawn = draw_scene(spec, model.config.n_points)
+                learner=None, observer: Observer | None = None, task_id: str | None = None,
+                robot: RobotModel | str = RobotModel.FLOATING, run=None) -> Episode:
+    """Run the executive once on `spec`'s scene (`store`, `learner`, `observer` as `run_task` takes them),
+    its skills executed by `robot` (the floating gripper, or the Stretch RE2: f2p_robot.stretch_sim), through
+    `run(world, call) -> SkillResult` if given (f2p_experiments.feasibility records what each skill did)."""
+    drawn = draw_scene(spec, model.config.n_points, robot)
     sample, rng = drawn.sample, drawn.rng
-    world = World(sample.scene)
+    world = make_world(sample.scene, robot)
     perception = trial_perception(spec, world, model.config.n_points)
     planner = TimedPlanner(model, config.planner, version)
     first = _FirstPlan(observer)
     outcome = run_task(task_id or f"{spec.task}-{spec.seed}", sample.goal,
-                       Skeleton.from_task(sample), SimRobot(world), perception, model, version, config, rng,
-                       store=store, learner=learner, planner=planner, observer=first)
+                       Skeleton.from_task(sample), SimRobot(world, run or skill_executor(robot)), perception, model,
+                       version, config, rng, store=store, learner=learner, planner=planner, observer=first)
     rel = world_relations(world)
     unmet = [atom.text for atom in sample.goal.unmet(rel.holds)]
     return Episode(outcome, unmet, first.goal_probability, planner.seconds, drawn.redraws)
@@ -207,11 +215,13 @@ def run_trial(spec: TrialSpec, model, version: str, settings: TrialSettings, *, 
               parent_sha256: str = "") -> TrialResult:
     """Both numbers of one trial (module docstring)."""
     t0 = time.perf_counter()
+    robot = settings.robot
     if spec.method is Method.ORIGINAL:
-        run = first = run_episode(spec, model, version, open_loop_config(settings))
+        run = first = run_episode(spec, model, version, open_loop_config(settings), robot=robot)
     else:
-        run = run_episode(spec, model, version, budget_config(settings))
-        first = run if run.outcome.replans == 0 else run_episode(spec, model, version, open_loop_config(settings))
+        run = run_episode(spec, model, version, budget_config(settings), robot=robot)
+        first = run if run.outcome.replans == 0 else run_episode(spec, model, version, open_loop_config(settings),
+                                                                 robot=robot)
     out = run.outcome
     total = time.perf_counter() - t0
     return TrialResult(

@@ -20,6 +20,7 @@ from f2p_perception.observation import CameraObservation, check_observation
 from f2p_perception.segmentation import Segmentation
 from f2p_sim.observe import RayCastCamera, observe
 from f2p_sim.relations import box_from_points
+from f2p_sim.stretch_world import camera_view
 from f2p_sim.transitions import world_relations
 from f2p_sim.world import World
 
@@ -31,7 +32,7 @@ class SimGroundTruthPerception:
     def __init__(self, world: World, camera: str = "default", n_points: int = SEGMENT_POINTS, noise_sigma: float = 0.0,
                  width: int = 320, height: int = 240):
         self.world = world
-        self.camera = RayCastCamera(world.model, camera, width, height)
+        self.camera = RayCastCamera(world.model, *camera_view(world, camera, width, height))
         self.n_points, self.noise_sigma = n_points, noise_sigma
         self.objects = [k for k, n in enumerate(world.object_names) if world.spec(n).cls is not ObjectClass.GROUND]
 

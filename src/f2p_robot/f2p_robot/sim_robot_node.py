@@ -64,8 +64,7 @@ from f2p_ros.qos import action_server_qos, topic_qos
 from f2p_ros.spin import run_node
 from f2p_sim import tasks
 from f2p_sim.observe import ImageCamera, RayCastCamera, observe
-from f2p_sim.scene import camera_spec
-from f2p_sim.stretch_world import HEAD_CAMERA, make_world, model_camera
+from f2p_sim.stretch_world import camera_view, make_world, scene_camera
 from f2p_sim.transitions import MAX_FPS_CANDIDATES, model_objects, world_relations
 
 RESULT_TIMEOUT_S = 60  # keep finished goals' results this long (Humble and Jazzy defaults differ)
@@ -82,14 +81,13 @@ class SimRobotNode(Node):
 
         task_rng, self.rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
         self.sample = tasks.sample(task, task_rng, n_objects, real=real)
-        # the head camera is the robot model's; the scene keeps the default one beside it
-        self.sample.scene.cameras = [camera_spec(camera if camera != HEAD_CAMERA else "default")]
+        self.sample.scene.cameras = [scene_camera(camera)]
         self.world = make_world(self.sample.scene, params.robot)
         self.execute_skill = skill_executor(params.robot)
         spec = self.sample.scene.cameras[0]
-        model_cam = model_camera(self.world, camera)
-        self.camera = RayCastCamera(self.world.model, model_cam, spec.width, spec.height)
-        self.image_camera = self._image_camera(model_cam, spec.width, spec.height) if publish_image else None
+        model_cam, width, height = camera_view(self.world, camera, spec.width, spec.height)
+        self.camera = RayCastCamera(self.world.model, model_cam, width, height)
+        self.image_camera = self._image_camera(model_cam, width, height) if publish_image else None
         w = self.world
         self.keep = model_objects(w.scene)  # every object but the ground
         self.ids = [w.object_names[k] for k in self.keep]

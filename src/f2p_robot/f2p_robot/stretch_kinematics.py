@@ -55,6 +55,7 @@ import numpy as np
 from f2p_core.classes import ObjectClass
 from f2p_core.skills import PARAM_NAMES, SkillCall, SkillType
 from f2p_sim.scene import default_wall
+from f2p_sim.stretch_world import STOW_LIFT, STOW_YAW
 
 TRANSLATE, ROTATE = "translate_mobile_base", "rotate_mobile_base"
 LIFT, EXTENSION, YAW, GRIPPER = "joint_lift", "wrist_extension", "joint_wrist_yaw", "joint_gripper_finger_left"
@@ -93,6 +94,8 @@ class StretchGeometry:
     travel_clearance: float = 0.12
     fingertip_drop: float = 0.030  # m, the fingertips' lowest point under the grasp centre (the URDF's)
     support_gap: float = 0.005  # m, the fingertips stay this far above what the grasped object stands on
+    stow_lift: float = STOW_LIFT  # m: every skill ends with the arm stowed (f2p_sim.stretch_world: out of view)
+    stow_yaw: float = STOW_YAW  # rad: the wrist turned back over the base
     push_gap: float = 0.02  # m, the fingertips start this far behind the pushed face (f2p_sim: PUSH_GAP)
     push_max_height: float = 0.03  # m, push at most this high above the object's bottom (f2p_sim)
     speeds: dict[str, float] = field(default_factory=lambda: {
@@ -270,7 +273,16 @@ def plan_skill(call: SkillCall, target: ObjectBox, state: StretchState,
         _push(b, target, *params)
     else:
         _drawer(b, target, params[0], opening=kind is SkillType.OPEN_DRAWER)
+    b.move("stow_wrist", yaw=geometry.stow_yaw)  # turned back where the arm is, clear of the tables
+    b.move("stow", lift=geometry.stow_lift)
     return SkillPlan(b.goals, b.state)
+
+
+def _prepare(b: _Builder, lift: float, yaw: float, gripper: float) -> None:
+    """Retract and raise the arm to `lift` first, then turn the wrist and set the fingers: from the stowed
+    pose the wrist would swing the gripper through the table's edge below the table top."""
+    b.move("raise", extension=0.0, lift=lift)
+    b.move("prepare", yaw=yaw, gripper=gripper)
 
 
 def _grasp(b: _Builder, obj: ObjectBox) -> tuple[np.ndarray, float, float]:
@@ -314,7 +326,7 @@ def _pick_place(b: _Builder, obj: ObjectBox, dx: float, dy: float, dz: float, dy
     # empty, the gripper travels travel_clearance above the target's top; carrying, the object's bottom does
     approach = top + g.travel_clearance - g.grasp_height_offset
     travel = max(top, place[2] - hang + obj.size[2]) + g.travel_clearance + hang - g.grasp_height_offset
-    b.move("prepare", extension=0.0, lift=approach, yaw=yaw_grasp, gripper=open_rad)
+    _prepare(b, approach, yaw_grasp, open_rad)
     t, e, lift = b.reach(grasp, yaw_grasp, "grasp")
     b.move("align_base", translate=t)
     b.move("reach", extension=e)
@@ -343,7 +355,7 @@ def _push(b: _Builder, obj: ObjectBox, angle: float, distance: float) -> None:
     end = np.array([*(start[:2] + (distance + g.push_gap) * u), z])
     above = c[2] + obj.size[2] / 2 + g.travel_clearance - g.grasp_height_offset
     b.face(start)
-    b.move("prepare", extension=0.0, lift=above, yaw=0.0, gripper=g.gripper_closed)
+    _prepare(b, above, 0.0, g.gripper_closed)
     t, e, lift = b.reach(start, 0.0, "pre-push")
     b.move("align_base", translate=t)
     b.move("reach", extension=e)
@@ -364,7 +376,7 @@ def _drawer(b: _Builder, obj: ObjectBox, distance: float, opening: bool) -> None
     axis = rot @ np.array([-1.0, 0.0, 0.0])  # the drawer slides out along its -x (f2p_sim skill_impl)
     end = handle + (distance if opening else -distance) * axis
     b.face(handle)
-    b.move("prepare", extension=0.0, lift=handle[2] - g.grasp_height_offset, yaw=0.0, gripper=g.gripper_open)
+    _prepare(b, handle[2] - g.grasp_height_offset, 0.0, g.gripper_open)
     t, e, _ = b.reach(handle, 0.0, "handle")
     b.move("align_base", translate=t)
     b.move("reach", extension=e)

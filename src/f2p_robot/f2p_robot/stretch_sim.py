@@ -48,7 +48,7 @@ from f2p_sim.skill_impl import SETTLE_AFTER, carried_by
 from f2p_sim.skills import check_call
 from f2p_sim.skills import execute as sim_execute
 from f2p_sim.stretch_model import ARM_LINKS, FINGERS
-from f2p_sim.stretch_world import RobotModel, StretchWorld
+from f2p_sim.stretch_world import WORKSPACE_CENTRE, RobotModel, StretchWorld
 from f2p_sim.world import SETTLE_VEL, World
 
 
@@ -180,6 +180,19 @@ def _finger_contact(world: StretchWorld, k: int) -> bool:
     return bool(len(contacts)) and bool(np.any(np.isin(contacts[:, 0], world.finger_geoms) & (contacts[:, 1] == k)))
 
 
+def _recover(world: StretchWorld, cfg: StretchSimConfig) -> None:
+    """After a failed skill, back out as an operator would have the robot do: open the fingers, rise by the
+    travel clearance, retract and stow (contacts on the way are not failures: nothing is carried), so the
+    next skill starts from the stowed arm instead of where the failure left it."""
+    g = cfg.geometry
+    lift = min(g.lift[1], world.joint("joint_lift") + g.travel_clearance)
+    everything = np.ones(len(world.object_names), bool)
+    for stage, positions in (("recover_open", {GRIPPER: g.gripper_open}), ("recover_rise", {LIFT: lift}),
+                             ("recover_retract", {EXTENSION: 0.0}), ("recover_wrist", {YAW: g.stow_yaw}),
+                             ("recover_stow", {LIFT: g.stow_lift})):
+        _play(world, JointGoal(stage, positions, 1.0 + g.settle_s), everything, cfg, gripping=False)
+
+
 def skill_executor(robot: RobotModel | str) -> Callable[[World, SkillCall], SkillResult]:
     """What runs a skill in a world of `robot`: f2p_sim.skills.execute (the floating gripper) or `execute`."""
     return execute if RobotModel(robot) is RobotModel.STRETCH else sim_execute
@@ -222,6 +235,9 @@ def execute(world: StretchWorld, call: SkillCall, config: StretchSimConfig = DEF
             world.hold(name)
             gripping = True
     world.let_go()
+    if status is not SkillStatus.OK:
+        _recover(world, config)
+    world.look_at(WORKSPACE_CENTRE)  # the head re-aimed from where the base now stands (set, not driven)
     world.settle(SETTLE_AFTER)
     moved = bool(np.linalg.norm(np.array(world.base_pose)[:2] - base0[:2]) > config.position_tol
                  or abs(math.remainder(world.base_pose[2] - base0[2], 2 * math.pi)) > config.angle_tol)

@@ -111,10 +111,10 @@ def test_stretch_body_backend_sends_each_goal_then_waits_for_it():
     assert seen == [g.stage for g in goals]
     pushes = [i for i, call in enumerate(robot.log) if call[0] == "push_command"]
     assert len(pushes) == len(goals) and all(robot.log[i + 1][0] == "wait_command" for i in pushes)
-    first = robot.log[: pushes[0]]  # "prepare": retract, lift, wrist yaw, open the gripper
+    first = robot.log[: pushes[1]]  # "raise" and "prepare": retract, lift, wrist yaw, open the gripper
     assert ("arm.move_to", 0.0) in first and ("end_of_arm.move_to", "wrist_yaw", 0.0) in first
     gripper = [c for c in first if c[:2] == ("end_of_arm.move_to", "stretch_gripper")]
-    opened = goals[0].positions["joint_gripper_finger_left"]  # to the object's width (stretch_kinematics)
+    opened = goals[1].positions["joint_gripper_finger_left"]  # to the object's width (stretch_kinematics)
     assert gripper and gripper[0][2] == pytest.approx(sb.finger_to_robotis(opened)) and 0 < opened <= 0.26
     assert sb.finger_to_robotis(0.045 / sb.FINGER_LENGTH_M) == pytest.approx(70.0)  # 9 cm aperture
     translations = [c[1] for c in robot.log if c[0] == "base.translate_by"]
@@ -130,7 +130,7 @@ def test_cancel_timeouts_and_homing():
     assert backend.execute(_plan(), should_stop=lambda: next(calls)) is False
     assert sum(c[0] == "push_command" for c in robot.log) == 2  # stopped at a goal boundary
     stuck = sb.StretchBodyBackend(robot=RecordingRobot(finishes=False))
-    with pytest.raises(sb.BackendError, match="stage 'prepare' did not finish within 30 s"):
+    with pytest.raises(sb.BackendError, match="stage 'raise' did not finish within 30 s"):
         stuck.execute(_plan())
     unhomed = RecordingRobot(homed=False)
     with pytest.raises(sb.BackendError, match="not homed"):

@@ -74,8 +74,8 @@ def test_pick_place_grasps_the_object_and_places_it_at_the_target(dyaw):
     plan = plan_skill(call, CUBE, START)
     check_limits(plan.goals)
     states = replay(START, plan.goals)
-    assert [s[0] for s in states] == ["prepare", "align_base", "reach", "descend", "grasp", "lift", "carry",
-                                      "place_reach", "lower", "release", "clear", "retreat"]
+    assert [s[0] for s in states] == ["raise", "prepare", "align_base", "reach", "descend", "grasp", "lift", "carry",
+                                      "place_reach", "lower", "release", "clear", "retreat", "stow_wrist", "stow"]
     # the grasp centre over the cube's centre, as high as the fingertips need to clear the table
     point = np.array([*CUBE.centre[:2], CUBE.centre[2] - CUBE.size[2] / 2 + G.fingertip_drop + G.support_gap])
     assert point[2] > CUBE.centre[2]
@@ -91,7 +91,9 @@ def test_pick_place_grasps_the_object_and_places_it_at_the_target(dyaw):
     assert released[4]["joint_wrist_yaw"] == pytest.approx(dyaw)
     carried = at(states, "carry")
     assert carried[4]["joint_lift"] > CUBE.centre[2] + CUBE.size[2] / 2  # lifted clear before driving
-    assert states[-1][4]["wrist_extension"] == 0.0
+    assert states[-1][4]["wrist_extension"] == 0.0 and states[-1][4]["joint_lift"] == G.stow_lift
+    assert states[-1][4]["joint_wrist_yaw"] == G.stow_yaw  # stowed: out of the cameras' view
+    assert at(states, "raise")[4]["joint_lift"] == at(states, "prepare")[4]["joint_lift"]  # up before turning
     final = plan.final  # the planner's dead reckoning agrees with the replay
     assert (final.base_x, final.base_y) == pytest.approx(states[-1][1:3]) and final.extension == 0.0
 
@@ -134,7 +136,7 @@ def test_objects_on_the_other_side_turn_the_base_first():
 
 @pytest.mark.parametrize(("box", "params", "match"), [
     (ObjectBox("cube_1", (0.3, -0.4, 1.5), (0.05, 0.05, 0.05)), [0, 0, 0, 0],
-     r"prepare needs joint_lift = 1\.619 m, outside \[0\.0, 1\.1\] m"),
+     r"raise needs joint_lift = 1\.619 m, outside \[0\.0, 1\.1\] m"),
     (ObjectBox("cube_1", (1.5, -0.4, 0.5), (0.05, 0.05, 0.05)), [0, 0, 0, 0],
      r"grasp needs wrist_extension = 1\.450 m, outside \[0\.0, 0\.52\] m"),
     (CUBE, [0.0, 0.0, 0.8, 0.0], r"lift needs joint_lift = 1\.429"),

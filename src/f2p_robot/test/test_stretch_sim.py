@@ -11,12 +11,14 @@ import pytest
 
 from f2p_core.classes import ObjectClass
 from f2p_core.skills import SkillCall, SkillStatus, SkillType
-from f2p_robot.stretch_kinematics import DEFAULT_GEOMETRY, UnreachableError, plan_skill
+from f2p_robot.stretch_backends import joint_trajectory
+from f2p_robot.stretch_kinematics import DEFAULT_GEOMETRY, UnreachableError, plan_skill, target_box
 from f2p_robot.stretch_sim import _targets, execute, robot_state, world_box
 from f2p_sim import stretch_model, tasks
 from f2p_sim.scene import Scene
-from f2p_sim.scenes import on_surface
+from f2p_sim.scenes import inside, on_surface
 from f2p_sim.stretch_world import StretchWorld
+from f2p_sim.transitions import world_relations
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +99,68 @@ def test_joint_goals_stay_within_the_urdf_limits(model, task):
                     inside = lo - 1e-6 <= value <= hi + 1e-6
                     assert joint.startswith("base_") or inside, (task, goal.stage, joint, value)
     assert planned > 0
+
+
+def test_a_bag_wider_than_the_gripper_is_carried_by_its_rim_with_its_contents():
+    """The transport bag (20 cm) does not fit the fingers: grasped by its near wall, it lands where the skill
+    said and what was inside stays inside."""
+    bag = on_surface("bag_1", ObjectClass.BAG, (0.20, 0.16, 0.08), (0.35, -0.30))
+    items = [inside(f"item_{k}", ObjectClass.CUBOID, (0.04, 0.04, 0.04), bag, (dx, 0.0)) for k, dx in ((1, -0.05),
+                                                                                                      (2, 0.05))]
+    world = StretchWorld(Scene(objects=[*tasks.tables(), bag, *items]))
+    params = tasks.place_params(world.to_scene(), "bag_1", (0.40, 0.30), "table_B")
+    result = execute(world, SkillCall(SkillType.PICK_PLACE, ("bag_1", "table_B"), params))
+    assert result.status is SkillStatus.OK, result.message
+    assert np.allclose(world.body_pose("bag_1")[0][:2], (0.40, 0.30), atol=0.03)
+    holds = world_relations(world).holds
+    assert holds("on", "bag_1", "table_B") and all(holds("inside", f"item_{k}", "bag_1") for k in (1, 2))
+
+
+def test_the_robot_node_and_the_simulated_stretch_translate_a_skill_alike():
+    """stretch_robot translates a skill from /f2p/scene (target_box over the message's names, classes and
+    boxes, then plan_skill); the simulated Stretch from its world: for the same boxes and state, the same goals."""
+    from dataclasses import replace
+
+    from f2p_perception.sim_gt import SimGroundTruthPerception
+    from f2p_ros.convert import scene_from_msg, scene_to_msg
+
+    sample = tasks.sample("transport", np.random.default_rng(2), 3, real=True)
+    world = StretchWorld(sample.scene, settle_seconds=0)
+    seen = SimGroundTruthPerception(world, "head").perceive(np.random.default_rng(0))
+    lo, hi = world.object_boxes()
+    keep = [world.index(n) for n in seen.names]
+    seen = replace(seen, box_lo=lo[keep].astype(np.float32), box_hi=hi[keep].astype(np.float32))  # the world's
+    received = scene_from_msg(scene_to_msg(seen))  # what the node has
+    call = tasks.sample_params(world.to_scene(), sample.skeleton[0], np.random.default_rng(2))
+    name = call.object_ids[0]
+    box = target_box(name, received.names, received.classes, received.box_lo, received.box_hi)
+    node, sim = plan_skill(call, box, robot_state(world)), plan_skill(call, world_box(world, name), robot_state(world))
+    assert box.wall > 0 and [g.stage for g in node.goals] == [g.stage for g in sim.goals]
+    for a, b in zip(node.goals, sim.goals, strict=True):
+        assert list(a.positions) == list(b.positions)
+        assert np.allclose(list(a.positions.values()), list(b.positions.values()), atol=1e-5)
+
+
+def test_trajectory_messages_name_urdf_joints_within_their_limits(model):
+    """Every FollowJointTrajectory message of a task sample's skills names a joint stretch_driver takes: a URDF
+    joint within the URDF's range, the base's increments, or wrist_extension within the four arm links' sum."""
+    arm = sum(model.jnt_range[model.joint(j).id][1] for j in stretch_model.ARM_LINKS)
+    sent = 0
+    for seed in range(4):
+        sample = tasks.sample("organize", np.random.default_rng(seed), 5, real=True)
+        world = StretchWorld(sample.scene, settle_seconds=0)
+        for step in sample.skeleton:
+            call = tasks.sample_params(world.to_scene(), step, np.random.default_rng(seed))
+            try:
+                plan = plan_skill(call, world_box(world, call.object_ids[0]), robot_state(world))
+            except UnreachableError:
+                continue
+            for goal in plan.goals:
+                traj = joint_trajectory(goal)
+                for name, value in zip(traj.joint_names, traj.points[0].positions, strict=True):
+                    sent += 1
+                    if name in ("translate_mobile_base", "rotate_mobile_base"):
+                        continue
+                    lo, hi = (0.0, arm) if name == "wrist_extension" else model.jnt_range[model.joint(name).id]
+                    assert lo - 1e-6 <= value <= hi + 1e-6, (goal.stage, name, value)
+    assert sent > 0

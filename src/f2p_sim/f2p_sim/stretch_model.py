@@ -30,6 +30,7 @@ it (`python -m f2p_sim.stretch_model`); the result is cached (`model_dir()`, und
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
@@ -47,7 +48,7 @@ from .mjcf import ROBOT_AFFINITY
 PACKAGE = "hello-robot-stretch-urdf"
 VERSION = "0.1.2"
 URDF_MEMBER = "stretch_urdf/RE2V0/stretch_description_RE2V0_tool_stretch_gripper.urdf"
-BUILD_VERSION = 2  # bump when the conversion below changes: a cached model of another version is rebuilt
+BUILD_VERSION = 3  # bump when the conversion below changes: a cached model of another version is rebuilt
 MAX_FACES = 20000
 MODEL_FILE = "stretch_re2.xml"
 PREFIX = ""  # body / joint names as the URDF has them
@@ -62,6 +63,7 @@ VISUAL_GROUP, COLLISION_GROUP = 1, 3
 # neither its rays (f2p_sim.observe.RayCastCamera) nor default renderers see this group.
 SELF_HIDDEN_GROUP = 4
 HEAD_ROOT = "link_head_pan"
+HEAD_FOVY = 87.0  # deg: the D435i depth camera's wide axis, vertical in the upright image (f2p_sim.stretch_world)
 # Position actuator gains (N/m or N·m/rad) and damping: stiff enough that contact forces of a few
 # newtons move a joint by millimetres, damped to about critical for the moving masses.
 GAINS = {"base": (20000.0, 2000.0), "base_yaw": (5000.0, 500.0), "joint_lift": (20000.0, 1000.0),
@@ -187,8 +189,15 @@ def _edit(spec):
         if joint.range[0] < joint.range[1] and name not in BASE_JOINTS:
             act.ctrllimited, act.ctrlrange = 1, list(joint.range)
     spec.body("link_grasp_center").add_site(name="grasp_center", size=[0.005, 0, 0], rgba=[1, 0, 0, 1], group=5)
-    # optical frame: +z forward, +y down; a MuJoCo camera looks along its -z with +y up: turn by pi about x
-    spec.body("camera_color_optical_frame").add_camera(name="head", quat=[0, 1, 0, 0], fovy=42.0)
+    # optical frame: +z forward, +y down; a MuJoCo camera looks along its -z with +y up: turn by pi about x,
+    # then by pi/2 about the optical axis so the image is upright (the D435i is mounted sideways on the
+    # head: its long image axis, 87 deg for depth, runs vertically in the upright image)
+    half = math.sqrt(0.5)
+    turn = np.array([0.0, 1.0, 0.0, 0.0])  # pi about x
+    roll = np.array([half, 0.0, 0.0, half])  # pi/2 about z (the optical axis)
+    quat = np.empty(4)
+    mujoco.mju_mulQuat(quat, turn, roll)
+    spec.body("camera_color_optical_frame").add_camera(name="head", quat=quat.tolist(), fovy=HEAD_FOVY)
     return spec
 
 

@@ -22,7 +22,7 @@ import mujoco
 import numpy as np
 
 from .mjcf import scene_to_mjcf
-from .scene import Scene
+from .scene import CameraSpec, Scene, camera_spec
 from .stretch_model import ARM_LINKS, BASE_JOINTS, FINGERS, HEAD_JOINTS, load_spec
 from .world import DEFAULT_TIMESTEP, SETTLE_SECONDS, World
 
@@ -31,7 +31,11 @@ PREFIX = "stretch/"
 # sideways, as the arm sees it) 10 cm before the tables (front edge x = 0.10): with the arm retracted
 # the grasp centre is at x = 0.17, the start of f2p_sim.tasks.SPAWN_X; fully extended at x = 0.69.
 STATION = (-0.18, 0.0, math.pi / 2)
-STOW_LIFT = 0.6  # m: the lift when the robot waits (the arm above every object on the tables)
+# The stowed arm, where the robot waits between skills: retracted, the wrist turned back over the base
+# and the lift low, below the tables' tops, out of the cameras' view of the tables (a stowed arm over
+# the tables hid objects from the default camera). f2p_robot.stretch_kinematics ends every skill here.
+STOW_LIFT = 0.2
+STOW_YAW = math.pi
 WORKSPACE_CENTRE = (0.40, 0.0, 0.45)  # what the head looks at: the middle of the two tables' tops
 GRASP_WELD = PREFIX + "grasp"
 HEAD_CAMERA = "head"  # the camera name a user gives (sim_robot's `camera`); in the model: PREFIX + "head"
@@ -54,13 +58,25 @@ def make_world(scene: Scene, robot: RobotModel | str = RobotModel.FLOATING, **kw
     return StretchWorld(scene, **kwargs) if robot is RobotModel.STRETCH else World(scene, **kwargs)
 
 
-def model_camera(world: World, camera: str) -> str:
-    """The MuJoCo camera of a user's camera name: `head` is the Stretch's D435i (a StretchWorld only)."""
+def scene_camera(camera: str) -> CameraSpec:
+    """The scene's camera for a user's camera name: `camera_spec`'s, or for `head` (the robot model's own
+    camera: `camera_view`) the default one, which the scene keeps beside it."""
+    return camera_spec("default" if camera == HEAD_CAMERA else camera)
+
+
+# The head camera's image (width, height): upright portrait, 87 x 58 deg as the D435i's depth camera
+# (f2p_sim.stretch_model.HEAD_FOVY over the height; the width gives the other 58 deg)
+HEAD_RESOLUTION = (188, 320)
+
+
+def camera_view(world: World, camera: str, width: int, height: int) -> tuple[str, int, int]:
+    """(MuJoCo camera, width, height) of a user's camera name: `head` is the Stretch's D435i at its own
+    resolution (a StretchWorld only); any other camera is the scene's, at `width` x `height`."""
     if camera != HEAD_CAMERA:
-        return camera
+        return camera, width, height
     if not isinstance(world, StretchWorld):
         raise ValueError("camera 'head' is the Stretch's head camera: it needs robot 'stretch'")
-    return PREFIX + HEAD_CAMERA
+    return PREFIX + HEAD_CAMERA, *HEAD_RESOLUTION
 
 
 class StretchWorld(World):
@@ -87,7 +103,8 @@ class StretchWorld(World):
             & (m.geom_contype != 0))
         self._is_robot_geom = np.zeros(m.ngeom, bool)
         self._is_robot_geom[self.robot_geoms] = True
-        start = {"base_x": station[0], "base_y": station[1], "base_yaw": station[2], "joint_lift": STOW_LIFT}
+        start = {"base_x": station[0], "base_y": station[1], "base_yaw": station[2], "joint_lift": STOW_LIFT,
+                 "joint_wrist_yaw": STOW_YAW}
         for j in self.joints:
             self.set_joint(j, start.get(j, 0.0))
         self.look_at(WORKSPACE_CENTRE)
