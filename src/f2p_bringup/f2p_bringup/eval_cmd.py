@@ -33,20 +33,29 @@ def _plot(rows: list[dict], path: pathlib.Path, title: str) -> None:
     plt.close(fig)
 
 
+def _load_model(args: argparse.Namespace):
+    """(model, meta) of `args.store` / `args.version`, or None after logging why not."""
+    from f2p_model.store import ModelStore, ModelStoreError
+
+    try:
+        return ModelStore(args.store).load(args.version)
+    except ModelStoreError as exc:
+        log.error("%s (train one with 'f2p model pretrain')", exc)
+        return None
+
+
 def original(args: argparse.Namespace) -> int:
     """The pre-trained model planning fresh scenes open loop: `f2p_experiments.trial.run_trial` with
     Method.ORIGINAL, the one trial of the experiments (experiments/README.md)."""
     from f2p_experiments.records import TrialSpec
     from f2p_experiments.trial import TrialSettings, run_trial
     from f2p_learner.methods import Method
-    from f2p_model.store import ModelStore, ModelStoreError
     from f2p_monitor.stats import wilson_interval
 
-    try:
-        model, meta = ModelStore(args.store).load(args.version)
-    except ModelStoreError as exc:
-        log.error("%s (train one with 'f2p model pretrain')", exc)
+    loaded = _load_model(args)
+    if loaded is None:
         return argtypes.EXIT_USAGE
+    model, meta = loaded
     settings = TrialSettings(replan_budget=0, planner_samples=args.samples, robot=args.robot)
     rows, episodes = [], []
     for task in args.task:
@@ -91,14 +100,12 @@ def stretch(args: argparse.Namespace) -> int:
     """Share of the planned skills the simulated Stretch RE2 executes (f2p_experiments.feasibility)."""
     from f2p_experiments.feasibility import compare, summarise
     from f2p_experiments.trial import TrialSettings
-    from f2p_model.store import ModelStore, ModelStoreError
     from f2p_monitor.stats import wilson_interval
 
-    try:
-        model, meta = ModelStore(args.store).load(args.version)
-    except ModelStoreError as exc:
-        log.error("%s (train one with 'f2p model pretrain')", exc)
+    loaded = _load_model(args)
+    if loaded is None:
         return argtypes.EXIT_USAGE
+    model, meta = loaded
     settings = TrialSettings(replan_budget=0, planner_samples=args.samples, robot="stretch")
     rows, scenes = [], []
     for task in args.task:

@@ -78,26 +78,31 @@ def test_a_placement_beyond_reach_is_unreachable_and_moves_nothing():
     assert np.array_equal(world.data.qpos, qpos) and not result.base_moved
 
 
-@pytest.mark.parametrize("task", ["pretrain", "organize"])
-def test_joint_goals_stay_within_the_urdf_limits(model, task):
-    """Every goal of every skill the kinematics accepts, over a task sample, lies in the model's joint ranges.
-    (Transport's carries are all refused today: the bag is wider than the gripper opens, issue 20's note.)"""
-    planned = 0
-    for seed in range(4):
-        sample = tasks.sample(task, np.random.default_rng(seed), 5, real=True)
+def _plans(task: str, seeds=range(4), n_objects: int = 5):
+    """(world, plan) of every skeleton step of `task`'s samples that the kinematics accepts (parameters
+    sampled from the workspace, tasks.sample_params)."""
+    for seed in seeds:
+        sample = tasks.sample(task, np.random.default_rng(seed), n_objects, real=True)
         world = StretchWorld(sample.scene, settle_seconds=0)
         for step in sample.skeleton:
             call = tasks.sample_params(world.to_scene(), step, np.random.default_rng(seed))
             try:
-                plan = plan_skill(call, world_box(world, call.object_ids[0]), robot_state(world))
+                yield world, plan_skill(call, world_box(world, call.object_ids[0]), robot_state(world))
             except UnreachableError:
                 continue
-            planned += 1
-            for goal in plan.goals:
-                for joint, value in _targets(world, goal).items():
-                    lo, hi = model.jnt_range[model.joint(joint).id]
-                    inside = lo - 1e-6 <= value <= hi + 1e-6
-                    assert joint.startswith("base_") or inside, (task, goal.stage, joint, value)
+
+
+@pytest.mark.parametrize("task", ["pretrain", "transport", "organize"])
+def test_joint_goals_stay_within_the_urdf_limits(model, task):
+    """Every goal of every skill the kinematics accepts, over a task sample, lies in the model's joint ranges."""
+    planned = 0
+    for world, plan in _plans(task):
+        planned += 1
+        for goal in plan.goals:
+            for joint, value in _targets(world, goal).items():
+                lo, hi = model.jnt_range[model.joint(joint).id]
+                inside = lo - 1e-6 <= value <= hi + 1e-6
+                assert joint.startswith("base_") or inside, (task, goal.stage, joint, value)
     assert planned > 0
 
 
@@ -146,21 +151,13 @@ def test_trajectory_messages_name_urdf_joints_within_their_limits(model):
     joint within the URDF's range, the base's increments, or wrist_extension within the four arm links' sum."""
     arm = sum(model.jnt_range[model.joint(j).id][1] for j in stretch_model.ARM_LINKS)
     sent = 0
-    for seed in range(4):
-        sample = tasks.sample("organize", np.random.default_rng(seed), 5, real=True)
-        world = StretchWorld(sample.scene, settle_seconds=0)
-        for step in sample.skeleton:
-            call = tasks.sample_params(world.to_scene(), step, np.random.default_rng(seed))
-            try:
-                plan = plan_skill(call, world_box(world, call.object_ids[0]), robot_state(world))
-            except UnreachableError:
-                continue
-            for goal in plan.goals:
-                traj = joint_trajectory(goal)
-                for name, value in zip(traj.joint_names, traj.points[0].positions, strict=True):
-                    sent += 1
-                    if name in ("translate_mobile_base", "rotate_mobile_base"):
-                        continue
-                    lo, hi = (0.0, arm) if name == "wrist_extension" else model.jnt_range[model.joint(name).id]
-                    assert lo - 1e-6 <= value <= hi + 1e-6, (goal.stage, name, value)
+    for _, plan in _plans("organize"):
+        for goal in plan.goals:
+            traj = joint_trajectory(goal)
+            for name, value in zip(traj.joint_names, traj.points[0].positions, strict=True):
+                sent += 1
+                if name in ("translate_mobile_base", "rotate_mobile_base"):
+                    continue
+                lo, hi = (0.0, arm) if name == "wrist_extension" else model.jnt_range[model.joint(name).id]
+                assert lo - 1e-6 <= value <= hi + 1e-6, (goal.stage, name, value)
     assert sent > 0
