@@ -31,7 +31,7 @@ from f2p_learner.methods import Method
 from f2p_model.config import ARCHITECTURES, SCHEDULES
 from f2p_perception.backends import BACKENDS
 from f2p_planner.planner import PlanMethod
-from f2p_sim.scene import camera_spec
+from f2p_sim.stretch_world import HEAD_CAMERA, RobotModel, scene_camera
 from f2p_sim.tasks import DISTRIBUTIONS
 
 
@@ -59,7 +59,7 @@ class Cell:
             raise ConfigError(f"{where}.perception: unknown backend {self.perception!r}; known: "
                               f"{', '.join(sorted(BACKENDS))}")
         try:
-            camera_spec(self.camera)
+            scene_camera(self.camera)
         except ValueError as exc:
             raise ConfigError(f"{where}.camera: {exc}") from None
         if self.objects < 1:
@@ -102,6 +102,22 @@ class ExperimentConfig:
     # the paper's success rates (%) by method name, one per cell (None where the paper has none)
     paper: dict[str, tuple[float | None, ...]] = field(default_factory=dict)
 
+    def _check_robots(self) -> None:
+        """`trial.robot` and `search.robot` are RobotModel names; the `head` camera needs the Stretch."""
+        for where, robot, cameras in (("trial", self.trial.robot, [c.camera for c in self.cells]),
+                                      ("search", self.search.robot, [self.search.camera])):
+            try:
+                model = RobotModel(robot)
+            except ValueError:
+                raise ConfigError(f"{where}.robot: unknown {robot!r}; known: "
+                                  f"{', '.join(r.value for r in RobotModel)}") from None
+            if HEAD_CAMERA in cameras and model is not RobotModel.STRETCH:
+                raise ConfigError(f"{where}: camera 'head' is the Stretch's head camera: it needs robot 'stretch'")
+        try:
+            scene_camera(self.search.camera)
+        except ValueError as exc:
+            raise ConfigError(f"search.camera: {exc}") from None
+
     def __post_init__(self) -> None:
         if not self.experiment or "/" in self.experiment:
             raise ConfigError(f"experiment: a name without '/' is required, got {self.experiment!r}")
@@ -126,6 +142,7 @@ class ExperimentConfig:
             raise ConfigError(f"search: task must be one of {', '.join(TASKS)}, n_objects and max_scenes >= 1")
         if self.search.noise < 0:
             raise ConfigError(f"search.noise must be >= 0, got {self.search.noise}")
+        self._check_robots()
         if self.learner.particles < 1 or self.learner.epochs < 1:
             raise ConfigError("learner.particles and learner.epochs must be >= 1")
         if self.learner.action_objective not in ("joint", "per_relation"):

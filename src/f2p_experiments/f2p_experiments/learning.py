@@ -49,6 +49,8 @@ class SearchSettings:
     # first failure seed: a development scale sets its own, so its failures never are the full run's
     seed_base: int = FAILURE_SEED_BASE
     noise: float = 0.0  # sensor noise (m) on the clouds of the failure scenes (Fig. 3b: the robot fails with it)
+    robot: str = "floating"  # RobotModel that executes the failure scenes' skills (as the trials': TrialSettings.robot)
+    camera: str = "default"  # what the executive sees in them (head: the Stretch's)
 
 
 @dataclass(frozen=True)
@@ -115,9 +117,10 @@ def find_failure(experiment: str, architecture: str, learning_seed: int, model, 
                              max_replans=0, classify_failures=True)
     tried: list[dict] = []
     for seed in failure_seeds(learning_seed, settings.max_scenes, settings.seed_base):
-        spec = TrialSpec(experiment, architecture, Method.REPLANNING, settings.task, settings.n_objects, "default",
-                         settings.noise, seed)
-        ep = run_episode(spec, model, version, config, store=failures, task_id=f"{settings.task}-{seed}")
+        spec = TrialSpec(experiment, architecture, Method.REPLANNING, settings.task, settings.n_objects,
+                         settings.camera, settings.noise, seed)
+        ep = run_episode(spec, model, version, config, store=failures, task_id=f"{settings.task}-{seed}",
+                         robot=settings.robot)
         labels = [s.classification for s in ep.outcome.steps if s.event_id]
         tried.append({"seed": seed, "success": bool(ep.outcome.success), "classifications": labels})
         if ep.outcome.success:

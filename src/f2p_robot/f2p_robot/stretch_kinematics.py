@@ -48,6 +48,7 @@ calibrate on the robot; they are dataclass fields so a config can override them.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -94,6 +95,13 @@ class StretchGeometry:
     travel_clearance: float = 0.12
     fingertip_drop: float = 0.030  # m, the fingertips' lowest point under the grasp centre (the URDF's)
     support_gap: float = 0.005  # m, the fingertips stay this far above what the grasped object stands on
+    # the gripper's footprint around the grasp centre (the URDF's links, wrist at 0): it reaches this far behind
+    # the centre towards the wrist and beyond it past the fingertips, this wide across its body, and each
+    # finger this thick beside what it grasps; a neighbour in that footprint meets the gripper on the way down
+    gripper_back: float = 0.20
+    gripper_tip: float = 0.03
+    gripper_half_width: float = 0.06
+    finger_width: float = 0.015
     stow_lift: float = STOW_LIFT  # m: every skill ends with the arm stowed (f2p_sim.stretch_world: out of view)
     stow_yaw: float = STOW_YAW  # rad: the wrist turned back over the base
     push_gap: float = 0.02  # m, the fingertips start this far behind the pushed face (f2p_sim: PUSH_GAP)
@@ -151,6 +159,13 @@ class ObjectBox:
         c, s = math.cos(self.yaw), math.sin(self.yaw)
         return (abs(direction_xy @ np.array([c, s])) * self.size[0]
                 + abs(direction_xy @ np.array([-s, c])) * self.size[1])
+
+
+def skill_boxes(name: str, names, classes, box_lo, box_hi) -> tuple[ObjectBox, list[ObjectBox]]:
+    """(`target_box` of `name`, the boxes of the other movable objects: `plan_skill`'s neighbours)."""
+    others = [n for n, c in zip(names, classes, strict=True) if n != name and ObjectClass(c).is_movable]
+    return (target_box(name, names, classes, box_lo, box_hi),
+            [target_box(n, names, classes, box_lo, box_hi) for n in others])
 
 
 def target_box(name: str, names, classes, box_lo, box_hi) -> ObjectBox:
@@ -257,8 +272,9 @@ def _wrist_yaw(yaw: float, limits: tuple[float, float]) -> float:
 
 
 def plan_skill(call: SkillCall, target: ObjectBox, state: StretchState,
-               geometry: StretchGeometry = DEFAULT_GEOMETRY) -> SkillPlan:
-    """Joint goals of `call` acting on `target` (its object_ids[0]) from `state`."""
+               geometry: StretchGeometry = DEFAULT_GEOMETRY, neighbours: Sequence[ObjectBox] = ()) -> SkillPlan:
+    """Joint goals of `call` acting on `target` (its object_ids[0]) from `state`. `neighbours`, the boxes of
+    the other movable objects, let a grasp choose the wrist yaw whose gripper clears them (`_grasp`)."""
     kind = SkillType(call.type)
     params = np.asarray(call.params, float).reshape(-1)
     if params.shape != (len(PARAM_NAMES[kind]),) or not np.isfinite(params).all():
@@ -268,7 +284,7 @@ def plan_skill(call: SkillCall, target: ObjectBox, state: StretchState,
         raise ValueError(f"the target box is '{target.name}' but the skill acts on {list(call.object_ids)}")
     b = _Builder(state, geometry, f"{kind.value} of '{target.name}'")
     if kind is SkillType.PICK_PLACE:
-        _pick_place(b, target, *params)
+        _pick_place(b, target, *params, neighbours=neighbours)
     elif kind is SkillType.PUSH:
         _push(b, target, *params)
     else:
@@ -285,35 +301,81 @@ def _prepare(b: _Builder, lift: float, yaw: float, gripper: float) -> None:
     b.move("prepare", yaw=yaw, gripper=gripper)
 
 
-def _grasp(b: _Builder, obj: ObjectBox) -> tuple[np.ndarray, float, float]:
-    """(grasp point, wrist yaw, finger opening in rad) for `obj`: its centre between the fingers if it
-    fits the opening (raised so the fingertips clear its support), else the rim of an open box's near
-    wall (module docstring). The fingers open to what they grasp plus `grasp_margin`."""
+def _blocked(b: _Builder, point: np.ndarray, yaw: float, opening_rad: float, neighbours: Sequence[ObjectBox]) -> int:
+    """How many `neighbours` reach into the gripper's footprint (StretchGeometry.gripper_*) when it comes
+    down to `point` with wrist yaw `yaw` and the fingers open by `opening_rad`: a separating-axis test of
+    the footprint rectangle against each box's, for boxes whose top is above the fingertips."""
+    g = b.g
+    along = math.cos(yaw) * b.arm_dir + math.sin(yaw) * b.heading  # where the gripper points
+    across = np.array([-along[1], along[0]])
+    half_along = (g.gripper_back + g.gripper_tip) / 2
+    centre = point[:2] + (g.gripper_tip - g.gripper_back) / 2 * along
+    half_across = max(g.gripper_half_width, opening_rad * g.aperture_per_rad / 2 + g.finger_width)
+    lowest = point[2] - g.fingertip_drop
+    count = 0
+    for n in neighbours:
+        if n.centre[2] + n.size[2] / 2 <= lowest:
+            continue
+        d = np.asarray(n.centre[:2], float) - centre
+        separated = any(abs(d @ axis) > r + n.extent_along(axis) / 2
+                        for axis, r in ((along, half_along), (across, half_across)))
+        c, s = math.cos(n.yaw), math.sin(n.yaw)
+        for axis, half in ((np.array([c, s]), n.size[0] / 2), (np.array([-s, c]), n.size[1] / 2)):
+            r = abs(along @ axis) * half_along + abs(across @ axis) * half_across
+            separated = separated or abs(d @ axis) > r + half
+        count += not separated
+    return count
+
+
+def _grasp(b: _Builder, obj: ObjectBox,
+           neighbours: Sequence[ObjectBox] = ()) -> list[tuple[np.ndarray, float, float]]:
+    """Grasps of `obj`, the best first: (grasp point, wrist yaw, finger opening in rad). Its centre between
+    the fingers if it fits the opening (raised so the fingertips clear its support), else the rim of an open
+    box's near wall (module docstring). The fingers open to what they grasp plus `grasp_margin`. A centre grasp
+    points the gripper along the arm (yaw 0) or, when that meets more `neighbours` and the object fits
+    across the other way, along the base's heading (yaw π/2): in HTO's clutter the gripper touched a
+    neighbouring cup in 55 of 181 planned skills (issue 20)."""
     g = b.g
     centre = np.asarray(obj.centre, float)
-    across = b.heading  # with the wrist at 0 the fingers close along the base's heading
-    width = obj.extent_along(across)
 
     def opening(w: float) -> float:
         return min(g.gripper_open, (w + g.grasp_margin) / g.aperture_per_rad)
 
-    if width <= g.max_aperture:  # as high as the fingertips need to stay clear of the support
-        bottom = centre[2] - obj.size[2] / 2
-        point = np.array([*centre[:2], max(centre[2], bottom + g.fingertip_drop + g.support_gap)])
-        return point, 0.0, opening(width)
+    bottom = centre[2] - obj.size[2] / 2
+    point = np.array([*centre[:2], max(centre[2], bottom + g.fingertip_drop + g.support_gap)])
+    # yaw 0: the fingers close along the base's heading; yaw pi/2: along the arm
+    fits = [(yaw, opening(w)) for yaw, w in ((0.0, obj.extent_along(b.heading)),
+                                             (math.pi / 2, obj.extent_along(b.arm_dir))) if w <= g.max_aperture]
+    if fits:
+        return [(point, yaw, open_rad) for yaw, open_rad in sorted(
+            fits, key=lambda f: _blocked(b, point, f[0], f[1], neighbours))]  # stable: yaw 0 first on a tie
+    width = obj.extent_along(b.heading)
     if not 0 < obj.wall <= g.max_aperture:
         raise UnreachableError(f"{b.what}: the object is {width:.3f} m wide across the fingers, the gripper "
                                f"opens {g.max_aperture} m")
     near = centre[:2] - (obj.extent_along(b.arm_dir) / 2 - obj.wall / 2) * b.arm_dir
     top = centre[2] + obj.size[2] / 2
-    return np.array([*near, top - g.rim_depth]), math.pi / 2, opening(obj.wall)
+    return [(np.array([*near, top - g.rim_depth]), math.pi / 2, opening(obj.wall))]
 
 
-def _pick_place(b: _Builder, obj: ObjectBox, dx: float, dy: float, dz: float, dyaw: float) -> None:
-    g = b.g
+def _pick_place(b: _Builder, obj: ObjectBox, dx: float, dy: float, dz: float, dyaw: float,
+                neighbours: Sequence[ObjectBox] = ()) -> None:
     b.face(np.asarray(obj.centre, float))
-    grasp, yaw_grasp, open_rad = _grasp(b, obj)
     dyaw = math.remainder(dyaw, 2 * math.pi)
+    state, goals, first = b.state, len(b.goals), None
+    for grasp in _grasp(b, obj, neighbours):  # the best grasp the joints allow, grasp to placement
+        try:
+            return _pick_place_with(b, obj, grasp, dx, dy, dz, dyaw)
+        except UnreachableError as exc:
+            b.state, b.goals[goals:] = state, []
+            first = first or exc
+    raise first
+
+
+def _pick_place_with(b: _Builder, obj: ObjectBox, chosen: tuple[np.ndarray, float, float], dx: float, dy: float,
+                     dz: float, dyaw: float) -> None:
+    g = b.g
+    grasp, yaw_grasp, open_rad = chosen
     # the object turns by dyaw about the grasp point: put the grasp where the centre lands as asked
     c, s = math.cos(dyaw), math.sin(dyaw)
     centre = np.asarray(obj.centre, float)[:2]

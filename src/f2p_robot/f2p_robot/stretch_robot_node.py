@@ -27,7 +27,7 @@ from rclpy.node import Node
 from f2p_msgs.action import ExecuteSkill
 from f2p_msgs.msg import SegmentedScene
 from f2p_robot.stretch_backends import BackendError, make_backend
-from f2p_robot.stretch_kinematics import UnreachableError, plan_skill, target_box
+from f2p_robot.stretch_kinematics import UnreachableError, plan_skill, skill_boxes
 from f2p_robot.stretch_parameters import StretchRobotParameters
 from f2p_ros import names
 from f2p_ros.convert import aborted_result, invalid_result, scene_from_msg, skill_from_msg
@@ -84,8 +84,8 @@ class StretchRobotNode(Node):
         result = ExecuteSkill.Result()
         with self.lock:
             try:
-                box = target_box(name, scene.names, scene.classes, scene.box_lo, scene.box_hi)
-                plan = plan_skill(call, box, self.state)
+                box, neighbours = skill_boxes(name, scene.names, scene.classes, scene.box_lo, scene.box_hi)
+                plan = plan_skill(call, box, self.state, neighbours=neighbours)
             except UnreachableError as exc:
                 result.status, result.error = ExecuteSkill.Result.STATUS_UNREACHABLE, str(exc)
                 goal_handle.abort()

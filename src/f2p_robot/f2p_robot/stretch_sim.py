@@ -41,7 +41,7 @@ from f2p_robot.stretch_kinematics import (
     StretchState,
     UnreachableError,
     plan_skill,
-    target_box,
+    skill_boxes,
 )
 from f2p_sim.motion import CONTROL_STEPS
 from f2p_sim.skill_impl import SETTLE_AFTER, carried_by
@@ -73,11 +73,11 @@ def robot_state(world: StretchWorld) -> StretchState:
                         gripper=world.joint(FINGERS[0]))
 
 
-def world_box(world: StretchWorld, name: str) -> ObjectBox:
-    """Object `name` as the kinematics sees it, from the world's boxes and classes through the robot
-    node's `target_box` (the sim_gt perception publishes the same boxes: test_stretch_sim.py)."""
+def world_boxes(world: StretchWorld, name: str) -> tuple[ObjectBox, list[ObjectBox]]:
+    """Object `name` and its movable neighbours as the kinematics sees them, from the world's boxes and
+    classes through the robot node's `skill_boxes` (test_stretch_sim.py: the node and this agree)."""
     lo, hi = world.object_boxes()
-    return target_box(name, world.object_names, [world.spec(n).cls.value for n in world.object_names], lo, hi)
+    return skill_boxes(name, world.object_names, [world.spec(n).cls.value for n in world.object_names], lo, hi)
 
 
 def _targets(world: StretchWorld, goal: JointGoal) -> dict[str, float]:
@@ -209,7 +209,8 @@ def execute(world: StretchWorld, call: SkillCall, config: StretchSimConfig = DEF
         return SkillResult(SkillStatus.INVALID, f"'{name}' is not movable")
     base0 = np.array(world.base_pose)
     try:
-        plan = plan_skill(call, world_box(world, name), robot_state(world), config.geometry)
+        box, neighbours = world_boxes(world, name)
+        plan = plan_skill(call, box, robot_state(world), config.geometry, neighbours)
     except UnreachableError as exc:
         return SkillResult(SkillStatus.UNREACHABLE, str(exc))
     except ValueError as exc:

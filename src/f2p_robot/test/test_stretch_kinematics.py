@@ -141,7 +141,9 @@ def test_objects_on_the_other_side_turn_the_base_first():
      r"grasp needs wrist_extension = 1\.450 m, outside \[0\.0, 0\.52\] m"),
     (CUBE, [0.0, 0.0, 0.8, 0.0], r"lift needs joint_lift = 1\.429"),
     (CUBE, [0.0, 1.6, 0.0, 0.0], r"drive 1\.6.* more than 1\.0 m"),
-    (CUBE, [0.0, 0.0, 0.0, -2.0], r"joint_wrist_yaw = -2\.000"),
+    # long along the arm: only the wrist at 0 holds it, which cannot turn to -2 rad (a cube would be held the
+    # other way, at pi/2, and turned: test_a_grasp_turns_the_wrist_to_clear_its_neighbours has both grasps)
+    (ObjectBox("cube_1", (0.3, -0.4, 0.475), (0.12, 0.05, 0.05)), [0.0, 0.0, 0.0, -2.0], r"joint_wrist_yaw = -2\.000"),
     (ObjectBox("cube_1", (0.3, -0.4, 0.5), (0.2, 0.2, 0.05)), [0, 0, 0, 0], r"0\.200 m wide.*opens 0\.082 m"),
 ])
 def test_targets_outside_the_limits_are_unreachable(box, params, match):
@@ -161,3 +163,17 @@ def test_malformed_calls_are_invalid_not_unreachable():
         ObjectBox("x", (0, 0, math.nan), (1, 1, 1))
     box = ObjectBox.from_aabb("x", [0, 0, 0], [0.2, 0.1, 0.4])
     assert box.centre == pytest.approx((0.1, 0.05, 0.2)) and box.extent_along(np.array([0.0, 1.0])) == 0.1
+
+
+def test_a_grasp_turns_the_wrist_to_clear_its_neighbours():
+    """A capsule between two cups along the base's heading: with the wrist at 0 the fingers (closing along the
+    heading) would come down on the cups, so the gripper points along the heading instead (yaw π/2); alone,
+    the wrist stays at 0."""
+    capsule = ObjectBox("cube_1", (0.3, -0.4, 0.465), (0.03, 0.06, 0.03))
+    cups = [ObjectBox(f"cup_{k}", (0.3, -0.4 + dy, 0.5), (0.085, 0.085, 0.1)) for k, dy in ((1, 0.09), (2, -0.09))]
+    call = SkillCall(SkillType.PICK_PLACE, ("cube_1", "table_B"), [0.0, 0.5, 0.0, 0.3])
+    alone = at(replay(START, plan_skill(call, capsule, START).goals), "grasp")
+    crowded = at(replay(START, plan_skill(call, capsule, START, neighbours=cups).goals), "grasp")
+    assert alone[4]["joint_wrist_yaw"] == 0.0 and crowded[4]["joint_wrist_yaw"] == pytest.approx(math.pi / 2)
+    for state in (alone, crowded):  # either way the grasp centre is on the capsule
+        assert np.allclose(grasp_centre(*state[1:])[:2], capsule.centre[:2], atol=1e-9)

@@ -12,8 +12,8 @@ import pytest
 from f2p_core.classes import ObjectClass
 from f2p_core.skills import SkillCall, SkillStatus, SkillType
 from f2p_robot.stretch_backends import joint_trajectory
-from f2p_robot.stretch_kinematics import DEFAULT_GEOMETRY, UnreachableError, plan_skill, target_box
-from f2p_robot.stretch_sim import _targets, execute, robot_state, world_box
+from f2p_robot.stretch_kinematics import DEFAULT_GEOMETRY, UnreachableError, plan_skill, skill_boxes
+from f2p_robot.stretch_sim import _targets, execute, robot_state, world_boxes
 from f2p_sim import stretch_model, tasks
 from f2p_sim.scene import Scene
 from f2p_sim.scenes import inside, on_surface
@@ -87,7 +87,8 @@ def _plans(task: str, seeds=range(4), n_objects: int = 5):
         for step in sample.skeleton:
             call = tasks.sample_params(world.to_scene(), step, np.random.default_rng(seed))
             try:
-                yield world, plan_skill(call, world_box(world, call.object_ids[0]), robot_state(world))
+                box, neighbours = world_boxes(world, call.object_ids[0])
+                yield world, plan_skill(call, box, robot_state(world), neighbours=neighbours)
             except UnreachableError:
                 continue
 
@@ -138,8 +139,10 @@ def test_the_robot_node_and_the_simulated_stretch_translate_a_skill_alike():
     received = scene_from_msg(scene_to_msg(seen))  # what the node has
     call = tasks.sample_params(world.to_scene(), sample.skeleton[0], np.random.default_rng(2))
     name = call.object_ids[0]
-    box = target_box(name, received.names, received.classes, received.box_lo, received.box_hi)
-    node, sim = plan_skill(call, box, robot_state(world)), plan_skill(call, world_box(world, name), robot_state(world))
+    box, neighbours = skill_boxes(name, received.names, received.classes, received.box_lo, received.box_hi)
+    node = plan_skill(call, box, robot_state(world), neighbours=neighbours)  # the node's path
+    sim_box, sim_neighbours = world_boxes(world, name)
+    sim = plan_skill(call, sim_box, robot_state(world), neighbours=sim_neighbours)
     assert box.wall > 0 and [g.stage for g in node.goals] == [g.stage for g in sim.goals]
     for a, b in zip(node.goals, sim.goals, strict=True):
         assert list(a.positions) == list(b.positions)
