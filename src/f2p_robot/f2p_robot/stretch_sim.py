@@ -136,8 +136,16 @@ def _play(world: StretchWorld, goal: JointGoal, allowed: np.ndarray, cfg: Stretc
             return SkillStatus.OK, ""
         if goal.stage == "lower" and _resting(world, allowed):
             return SkillStatus.OK, ""  # a guarded move: the lift stops where the held object lands
+    if goal.stage == "descend" and _touching(world, allowed):
+        return SkillStatus.OK, ""  # a guarded descent: stopped on the target or what it holds, grasp there
     late = [j for j in end if j not in (FINGERS if gripping else ()) and not _arrived(world, {j: end[j]}, cfg)]
     return SkillStatus.COLLISION, f"{goal.stage}: {', '.join(late)} did not reach the goal (blocked)"
+
+
+def _touching(world: StretchWorld, allowed: np.ndarray) -> bool:
+    """The robot touches one of the `allowed` objects (the target, what it carries)."""
+    contacts = world.robot_contacts()
+    return bool(len(contacts)) and bool(np.any(allowed[contacts[:, 1]]))
 
 
 def _resting(world: StretchWorld, carried: np.ndarray) -> bool:
