@@ -33,6 +33,22 @@ def _plot(rows: list[dict], path: pathlib.Path, title: str) -> None:
     plt.close(fig)
 
 
+def _cells(args: argparse.Namespace, unit: str, run_one):
+    """(task, objects, results) for each of `args.task` × `args.objects`: `run_one(task, n, seed)` for seeds
+    args.seed, args.seed + 1, ... (`args.trials` of them), with a progress bar per cell."""
+    for task in args.task:
+        for n in args.objects:
+            update, close = progress_callback(f"{task}, {n} objects", unit=unit)
+            results = []
+            try:
+                for t in range(args.trials):
+                    results.append(run_one(task, n, args.seed + t))
+                    update(t + 1, args.trials)
+            finally:
+                close()
+            yield task, n, results
+
+
 def _load_model(args: argparse.Namespace):
     """(model, meta) of `args.store` / `args.version`, or None after logging why not."""
     from f2p_model.store import ModelStore, ModelStoreError
@@ -58,28 +74,22 @@ def original(args: argparse.Namespace) -> int:
     model, meta = loaded
     settings = TrialSettings(replan_budget=0, planner_samples=args.samples, robot=args.robot)
     rows, episodes = [], []
-    for task in args.task:
-        for n in args.objects:
-            update, close = progress_callback(f"{task}, {n} objects", unit="trial")
-            results = []
-            try:
-                for t in range(args.trials):
-                    spec = TrialSpec("eval_original", "points2plans", Method.ORIGINAL, task, n, args.camera,
-                                     args.noise, args.seed + t)
-                    results.append(run_trial(spec, model, meta.version, settings))
-                    update(t + 1, args.trials)
-            finally:
-                close()
-            k = sum(r.success for r in results)
-            lo, hi = wilson_interval(k, len(results))
-            statuses = Counter(getattr(s, "value", s) for r in results for s in r.statuses)  # every skill run
-            rows.append({"task": task, "objects": n, "trials": len(results), "successes": k,
-                         "success_rate": k / len(results), "ci95": [lo, hi],
-                         "plan_s_mean": sum(r.plan_s for r in results) / len(results),
-                         "not_planned": sum(bool(r.error) for r in results),
-                         "skills": dict(sorted(statuses.items())),
-                         "skills_ok": statuses["ok"] / max(1, sum(statuses.values()))})
-            episodes += [r.to_dict() for r in results]
+
+    def trial(task: str, n: int, seed: int):
+        spec = TrialSpec("eval_original", "points2plans", Method.ORIGINAL, task, n, args.camera, args.noise, seed)
+        return run_trial(spec, model, meta.version, settings)
+
+    for task, n, results in _cells(args, "trial", trial):
+        k = sum(r.success for r in results)
+        lo, hi = wilson_interval(k, len(results))
+        statuses = Counter(getattr(s, "value", s) for r in results for s in r.statuses)  # every skill run
+        rows.append({"task": task, "objects": n, "trials": len(results), "successes": k,
+                     "success_rate": k / len(results), "ci95": [lo, hi],
+                     "plan_s_mean": sum(r.plan_s for r in results) / len(results),
+                     "not_planned": sum(bool(r.error) for r in results),
+                     "skills": dict(sorted(statuses.items())),
+                     "skills_ok": statuses["ok"] / max(1, sum(statuses.values()))})
+        episodes += [r.to_dict() for r in results]
     print(f"model {meta.version} ({args.store}), shooting planner K={args.samples}, camera {args.camera}, "
           f"robot {args.robot}")
     print(f"{'task':<10} {'objects':>7} {'trials':>6} {'success':>8}  95 % interval  not planned  skills ok")
@@ -108,20 +118,13 @@ def stretch(args: argparse.Namespace) -> int:
     model, meta = loaded
     settings = TrialSettings(replan_budget=0, planner_samples=args.samples, robot="stretch")
     rows, scenes = [], []
-    for task in args.task:
-        for n in args.objects:
-            update, close = progress_callback(f"{task}, {n} objects", unit="scene")
-            results = []
-            try:
-                for t in range(args.trials):
-                    results.append(compare(task, n, args.seed + t, model, meta.version, settings, args.camera))
-                    update(t + 1, args.trials)
-            finally:
-                close()
-            row = {"task": task, "objects": n, **summarise(results)}
-            row["stretch_ok_ci95"] = list(wilson_interval(row["stretch_ok"], row["skills"]))
-            rows.append(row)
-            scenes += [r.to_dict() for r in results]
+    cells = _cells(args, "scene", lambda task, n, seed: compare(task, n, seed, model, meta.version, settings,
+                                                              args.camera))
+    for task, n, results in cells:
+        row = {"task": task, "objects": n, **summarise(results)}
+        row["stretch_ok_ci95"] = list(wilson_interval(row["stretch_ok"], row["skills"]))
+        rows.append(row)
+        scenes += [r.to_dict() for r in results]
     print(f"model {meta.version} ({args.store}), camera {args.camera}: the plan executed by the Stretch, its calls "
           "replayed by the floating gripper")
     print(f"{'task':<10} {'obj':>3} {'skills':>6} {'Stretch ok':>11} {'floating ok':>11}  tasks S/F  reasons")
