@@ -64,8 +64,11 @@ def main() -> None:
     ap.add_argument("--least", type=int, default=4, help="atoms shown per plan")
     ap.add_argument("--execute", action="store_true", help="execute the plan open loop and show where the moved "
                     "objects were planned, predicted and ended")
+    ap.add_argument("--grounded-top-k", type=int, default=64, help="PlannerConfig.grounded_top_k (organize.yaml's)")
+    ap.add_argument("--planner", default="shooting", help="TrialSettings.planner: shooting or cem")
     args = ap.parse_args()
-    settings = TrialSettings(planner_samples=args.planner_samples)
+    settings = TrialSettings(planner_samples=args.planner_samples, grounded_top_k=args.grounded_top_k,
+                             planner=args.planner)
     models = load_models(args.model, False)
     first, n = args.scenes
     for seed in range(first, first + n):
