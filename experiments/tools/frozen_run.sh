@@ -20,9 +20,13 @@ LOG_DIR="$ROOT/runs/logs"
 
 active() { pgrep -f "$FROZEN/install/f2p_bringup/lib/f2p_bringup/f2p experiment run" >/dev/null; }
 
-sync_records() {  # copy the frozen run's records (and kept events) newer than this tree's into experiments/results
-  (cd "$FROZEN/experiments/results" && find . -type f \( -name '*.jsonl' -o -name '*.png' -o -name 'report.*' -o -path '*/events/*' \) \
-     -exec cp -u --parents {} "$ROOT/experiments/results/" \;)
+sync_records() {  # copy the records (and kept events) the frozen run wrote, where newer than this tree's, into experiments/results
+  # only what changed in the frozen worktree since it was checked out: a file the run never wrote carries the
+  # checkout's time there and would otherwise overwrite newer work here (it emptied a diagnostic once, session 28)
+  (cd "$FROZEN" && git status --porcelain --untracked-files=all -- experiments/results | cut -c4- |
+     { grep -E '(\.jsonl|\.png|/report\.[a-z]+|/events/.*)$' || true; } | while IFS= read -r f; do
+       mkdir -p "$ROOT/$(dirname "$f")" && cp -u "$f" "$ROOT/$f"
+     done)
 }
 
 freeze() {
