@@ -66,9 +66,10 @@ def main() -> None:
                     "objects were planned, predicted and ended")
     ap.add_argument("--grounded-top-k", type=int, default=64, help="PlannerConfig.grounded_top_k (organize.yaml's)")
     ap.add_argument("--planner", default="shooting", help="TrialSettings.planner: shooting or cem")
+    ap.add_argument("--cem-grounded", action="store_true", help="TrialSettings.cem_grounded (with --planner cem)")
     args = ap.parse_args()
     settings = TrialSettings(planner_samples=args.planner_samples, grounded_top_k=args.grounded_top_k,
-                             planner=args.planner)
+                             planner=args.planner, cem_grounded=args.cem_grounded)
     models = load_models(args.model, False)
     first, n = args.scenes
     for seed in range(first, first + n):

@@ -205,6 +205,7 @@ TRIAL_SETTINGS_ADDED: dict[str, Any] = {
     # keep their records; a multi-step task's config must not set 1.0 while it holds records from before.
     "replan_below": 1.0,
     "robot": "floating",  # 2026-12-07 (session 27): TrialSettings.robot (issue 20); every trial before it floated
+    "cem_grounded": False,  # 2026-12-07 (session 28): PlannerConfig.cem_grounded (CEM's elite by latent rollouts)
 }
 
 # A `LearningSettings` field added after learning records carried their settings -> the value every

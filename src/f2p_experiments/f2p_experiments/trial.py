@@ -100,12 +100,13 @@ class TrialSettings:
     # `PlannerConfig.cem_iterations` times to its elite: 4x the rollouts, finer in narrow goal regions)
     planner: str = PlanMethod.SHOOTING.value
     grounded_top_k: int = 0  # PlannerConfig.grounded_top_k: the best K re-scored by grounded rollouts (0: off)
+    cem_grounded: bool = False  # PlannerConfig.cem_grounded: planner cem with its elite chosen by grounded rollouts
     replan_below: float = ExecutiveConfig.replan_below  # the budgeted run's ExecutiveConfig.replan_below
     robot: str = RobotModel.FLOATING.value  # RobotModel: what executes the skills (stretch: the RE2's model, issue 20)
 
     def planner_config(self) -> PlannerConfig:
         return PlannerConfig(num_samples=self.planner_samples, method=PlanMethod(self.planner),
-                             grounded_top_k=self.grounded_top_k)
+                             grounded_top_k=self.grounded_top_k, cem_grounded=self.cem_grounded)
 
 
 class TimedPlanner(InProcessPlanner):

@@ -75,6 +75,11 @@ class PlannerConfig:
     # A latent rollout drifts over several skills (experiments/RESULTS.md, "Rollouts drift"); re-encoding
     # costs about 0.6 ms per moved segment and step, so only for a few candidates.
     grounded_top_k: int = 0
+    # CEM only: its elite chosen by grounded rollouts. The shooting round (K latent rollouts) keeps its best
+    # `grounded_top_k`, scored again grounded; each refit then draws `grounded_top_k` sequences and scores them
+    # grounded. CEM over the latent score refits to what the drifting rollout overrates: on HTO's 5/7-object
+    # development scenes it solved none where shooting solved some (experiments/RESULTS.md, "Five and seven objects").
+    cem_grounded: bool = False
     seed: int = 0  # seed of the generator plan() uses when none is passed
     sampling: SamplingConfig = field(default_factory=SamplingConfig)  # workspace bounds
 
@@ -92,10 +97,9 @@ class PlannerConfig:
             raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
         if self.grounded_top_k < 0:
             raise ValueError(f"grounded_top_k must be >= 0, got {self.grounded_top_k}")
-
-    @property
-    def num_elites(self) -> int:
-        return max(1, math.ceil(self.cem_elite_fraction * self.num_samples))
+        if self.cem_grounded and (self.method is not PlanMethod.CEM or self.grounded_top_k < 2):
+            raise ValueError("cem_grounded needs method cem and grounded_top_k >= 2 (the sequences per grounded "
+                             f"round), got {self.method.value} and {self.grounded_top_k}")
 
 
 class RolloutModel(Protocol):
@@ -249,22 +253,32 @@ class _Problem:
         self.seen += len(scores)
         self.top = sorted(self.top, key=lambda e: (-e[0], e[1]))[:top_k]
 
-    def rescore_grounded(self) -> None:
+    def rescore_grounded(self) -> tuple[np.ndarray, np.ndarray]:
         """Score the kept best decisions again with grounded rollouts and keep the best of them as
-        `best` (`PlannerConfig.grounded_top_k`); `best.score` is then the grounded one."""
+        `best` (`PlannerConfig.grounded_top_k`); `best.score` is then the grounded one. Returns those
+        decisions (k, H, A) and their grounded scores (k,)."""
         if not self.top:
-            return
+            return np.zeros((0, *self.sampler.low.shape)), np.zeros(0)
         decisions = np.stack([d for _, _, d in self.top])  # (k, H, A)
+        self.best = _Best()
+        return decisions, self.evaluate_grounded(decisions)
+
+    def evaluate_grounded(self, decisions: np.ndarray) -> np.ndarray:
+        """Scores (K,) of decisions (K, H, A) by grounded rollouts (`rollout_grounded`), in one call; the
+        best is kept when it beats `best` (the grounded scores compare only with grounded ones)."""
         params = self.sampler.to_params(decisions)
         t0 = time.perf_counter()
         chunk = torch.as_tensor(params, dtype=self.points.dtype, device=self.points.device)
         out = self.model.rollout_grounded(self.points, self.mask, self.skills, self.acted, chunk)
         logp = goal_log_probability(out.unary[:, -1], out.binary[:, -1], self.index)
         i = int(torch.argmax(logp))
-        self.best = _Best.of(float(logp[i]), decisions[i], params[i], out, i)
+        if float(logp[i]) > self.best.score or self.best.params is None:
+            self.best = _Best.of(float(logp[i]), decisions[i], params[i], out, i)
         self.calls += 1
+        self.rollouts += len(decisions)
         self.rollout_s += time.perf_counter() - t0
         self.round_best.append(self.best.score)
+        return logp.cpu().numpy()
 
 
 @contextmanager
@@ -334,7 +348,7 @@ class Planner(ABC):
         problem = self._problem(points, mask, names, boxes, classes, goal, skeleton)
         with torch.no_grad(), _eval_mode(self.model):
             self._search(problem, rng)
-            if self.config.grounded_top_k:
+            if self.config.grounded_top_k and not self.config.cem_grounded:  # cem_grounded's search ends grounded
                 problem.rescore_grounded()
         assert problem.best.decisions is not None
         _, targets = problem.sampler.rollout_geometry(problem.best.decisions[None])
@@ -484,13 +498,17 @@ class CEMPlanner(Planner):
         cfg, sampler = self.config, problem.sampler
         decisions = sampler.sample_decisions(cfg.num_samples, rng)  # round 0: the shooting samples
         scores = problem.evaluate(decisions)
+        if cfg.cem_grounded:  # the round's best grounded_top_k, scored grounded, are the first elite's pool
+            decisions, scores = problem.rescore_grounded()
+        n = cfg.grounded_top_k if cfg.cem_grounded else cfg.num_samples
+        n_elite = max(1, math.ceil(cfg.cem_elite_fraction * n))
         span = np.where(sampler.periodic, 2.0 * math.pi, sampler.high - sampler.low)  # (H, A)
         for _ in range(cfg.cem_iterations):
-            elite = decisions[np.argsort(-scores, kind="stable")[: cfg.num_elites]]  # (E, H, A)
+            elite = decisions[np.argsort(-scores, kind="stable")[:n_elite]]  # (E, H, A)
             mean, std = fit_gaussian(elite, sampler.periodic)
             std = np.maximum(std, cfg.cem_min_std * span)
-            decisions = sampler.clip(mean + std * rng.standard_normal(decisions.shape))
-            scores = problem.evaluate(decisions)
+            decisions = sampler.clip(mean + std * rng.standard_normal((n, *mean.shape)))
+            scores = problem.evaluate_grounded(decisions) if cfg.cem_grounded else problem.evaluate(decisions)
 
 
 def fit_gaussian(samples: np.ndarray, periodic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -244,6 +244,38 @@ def test_grounded_rescoring_keeps_the_best_of_the_top_k_by_grounded_rollouts(sce
             num_samples=8, grounded_top_k=2)
 
 
+def test_cem_with_a_grounded_elite_refines_the_grounded_best(scene, one_thread):
+    """PlannerConfig.cem_grounded: the shooting round's best K re-scored grounded seed the elite, every refit
+    round is scored grounded, so the plan scores at least as well under grounded rollouts as shooting's
+    re-scored best from the same round, and its predictions are the grounded rollout of its parameters."""
+    torch.manual_seed(0)
+    model = SkillEffectModel(tiny_model_config()).eval()
+    for lin in model.dynamics_out.values():  # dynamics that act (an untrained projection predicts no change)
+        torch.nn.init.normal_(lin.weight, std=0.2)
+    goal = "on(cup_1, table_B) & inside(capsule_1, cup_1) & not in_contact(cube_1, cup_2)"
+    skeleton = "pick_place(capsule_2, cup_2); push(cube_1); pick_place(cup_1, table_B)"
+    pts, msk = torch.as_tensor(scene.points), torch.as_tensor(scene.mask)
+
+    def plan(method, **config):
+        return make_planner(model, PlannerConfig(method=method, num_samples=24, grounded_top_k=6, **config)).plan(
+            pts, msk, scene.names, None, scene.classes, goal, skeleton, np.random.default_rng(0))
+
+    shooting, refined = plan("shooting"), plan("cem", cem_grounded=True, cem_iterations=2)
+    assert refined.goal_log_probability >= shooting.goal_log_probability - 1e-6
+    assert refined.num_rollouts == 24 + 6 + 2 * 6  # the latent round, its best 6 grounded, 2 grounded rounds of 6
+    grounded_rounds = refined.best_log_probability_per_round[1:]
+    assert list(grounded_rounds) == sorted(grounded_rounds)  # a grounded round never loses the best so far
+    skills, acted = refined.skeleton.to_tensors(scene.names)
+    with torch.no_grad():
+        params = torch.as_tensor(refined.params[None], dtype=torch.float32)
+        again = model.rollout_grounded(pts, msk, skills, acted, params)
+    np.testing.assert_allclose(again.pos[0].numpy(), refined.predicted_pos, atol=1e-5)
+    np.testing.assert_allclose(again.binary[0].numpy(), refined.predicted_binary, atol=1e-5)
+    for bad in ({"method": "shooting", "grounded_top_k": 6}, {"method": "cem", "grounded_top_k": 0}):
+        with pytest.raises(ValueError, match="cem_grounded needs method cem"):
+            PlannerConfig(cem_grounded=True, **bad)
+
+
 @pytest.mark.parametrize("grounded_top_k", [0, 5])
 def test_scoring_a_plans_own_calls_gives_back_its_predictions_and_probability(scene, one_thread, grounded_top_k):
     """Planner.score: the calls of a plan, scored from the scene it was made from, give that plan's
