@@ -203,17 +203,26 @@ def test_real_tiny_skill_effect_model_end_to_end(scene, one_thread):
     assert results[CEMPlanner].goal_log_probability >= results[ShootingPlanner].goal_log_probability
 
 
+GROUNDED_GOAL = "on(cup_1, table_B) & inside(capsule_1, cup_1) & not in_contact(cube_1, cup_2)"
+GROUNDED_SKELETON = "pick_place(capsule_2, cup_2); push(cube_1); pick_place(cup_1, table_B)"
+
+
+def acting_tiny_model() -> SkillEffectModel:
+    """A tiny model whose dynamics act (an untrained projection predicts no change), seeded."""
+    torch.manual_seed(0)
+    model = SkillEffectModel(tiny_model_config()).eval()
+    for lin in model.dynamics_out.values():
+        torch.nn.init.normal_(lin.weight, std=0.2)
+    return model
+
+
 def test_grounded_rescoring_keeps_the_best_of_the_top_k_by_grounded_rollouts(scene, one_thread):
     """PlannerConfig.grounded_top_k: the plan is the best, by a grounded rollout
     (`SkillEffectModel.rollout_grounded`), of the K best sequences of the latent search, and its
     predictions are that rollout's; the latent search's own best is among those K, so the kept plan
     scores at least as well under grounded rollouts."""
-    torch.manual_seed(0)
-    model = SkillEffectModel(tiny_model_config()).eval()
-    for lin in model.dynamics_out.values():  # dynamics that act (an untrained projection predicts no change)
-        torch.nn.init.normal_(lin.weight, std=0.2)
-    goal = "on(cup_1, table_B) & inside(capsule_1, cup_1) & not in_contact(cube_1, cup_2)"
-    skeleton = "pick_place(capsule_2, cup_2); push(cube_1); pick_place(cup_1, table_B)"
+    model = acting_tiny_model()
+    goal, skeleton = GROUNDED_GOAL, GROUNDED_SKELETON
     pts, msk = torch.as_tensor(scene.points), torch.as_tensor(scene.mask)
 
     def plan(**config):
@@ -248,12 +257,8 @@ def test_cem_with_a_grounded_elite_refines_the_grounded_best(scene, one_thread):
     """PlannerConfig.cem_grounded: the shooting round's best K re-scored grounded seed the elite, every refit
     round is scored grounded, so the plan scores at least as well under grounded rollouts as shooting's
     re-scored best from the same round, and its predictions are the grounded rollout of its parameters."""
-    torch.manual_seed(0)
-    model = SkillEffectModel(tiny_model_config()).eval()
-    for lin in model.dynamics_out.values():  # dynamics that act (an untrained projection predicts no change)
-        torch.nn.init.normal_(lin.weight, std=0.2)
-    goal = "on(cup_1, table_B) & inside(capsule_1, cup_1) & not in_contact(cube_1, cup_2)"
-    skeleton = "pick_place(capsule_2, cup_2); push(cube_1); pick_place(cup_1, table_B)"
+    model = acting_tiny_model()
+    goal, skeleton = GROUNDED_GOAL, GROUNDED_SKELETON
     pts, msk = torch.as_tensor(scene.points), torch.as_tensor(scene.mask)
 
     def plan(method, **config):
