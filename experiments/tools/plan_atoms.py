@@ -67,9 +67,10 @@ def main() -> None:
     ap.add_argument("--grounded-top-k", type=int, default=64, help="PlannerConfig.grounded_top_k (organize.yaml's)")
     ap.add_argument("--planner", default="shooting", help="TrialSettings.planner: shooting or cem")
     ap.add_argument("--cem-grounded", action="store_true", help="TrialSettings.cem_grounded (with --planner cem)")
+    ap.add_argument("--free-space", action="store_true", help="TrialSettings.free_space (SamplingConfig.free_space)")
     args = ap.parse_args()
     settings = TrialSettings(planner_samples=args.planner_samples, grounded_top_k=args.grounded_top_k,
-                             planner=args.planner, cem_grounded=args.cem_grounded)
+                             planner=args.planner, cem_grounded=args.cem_grounded, free_space=args.free_space)
     models = load_models(args.model, False)
     first, n = args.scenes
     for seed in range(first, first + n):

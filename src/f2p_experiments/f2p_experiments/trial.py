@@ -37,6 +37,7 @@ from f2p_monitor.failure_store import FailureStore
 from f2p_monitor.sim_harness import SimRobot
 from f2p_perception.sim_gt import SimGroundTruthPerception
 from f2p_planner.planner import PlanMethod, PlannerConfig
+from f2p_planner.sampling import SamplingConfig
 from f2p_planner.skeleton import Skeleton
 from f2p_robot.stretch_sim import skill_executor
 from f2p_sim import tasks
@@ -101,12 +102,14 @@ class TrialSettings:
     planner: str = PlanMethod.SHOOTING.value
     grounded_top_k: int = 0  # PlannerConfig.grounded_top_k: the best K re-scored by grounded rollouts (0: off)
     cem_grounded: bool = False  # PlannerConfig.cem_grounded: planner cem with its elite chosen by grounded rollouts
+    free_space: bool = False  # SamplingConfig.free_space: placements on tops only where no other object stands
     replan_below: float = ExecutiveConfig.replan_below  # the budgeted run's ExecutiveConfig.replan_below
     robot: str = RobotModel.FLOATING.value  # RobotModel: what executes the skills (stretch: the RE2's model, issue 20)
 
     def planner_config(self) -> PlannerConfig:
         return PlannerConfig(num_samples=self.planner_samples, method=PlanMethod(self.planner),
-                             grounded_top_k=self.grounded_top_k, cem_grounded=self.cem_grounded)
+                             grounded_top_k=self.grounded_top_k, cem_grounded=self.cem_grounded,
+                             sampling=SamplingConfig(free_space=self.free_space))
 
 
 class TimedPlanner(InProcessPlanner):

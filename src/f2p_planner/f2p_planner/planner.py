@@ -18,8 +18,9 @@ a negated atom contributes 1 − p. Scores are sums of logs (float64, probabilit
 * :class:`CEMPlanner` -- the cross-entropy method §3 names as the alternative ([50, 52, 53]):
   start from the shooting samples, then for ``cem_iterations`` rounds fit a diagonal Gaussian
   (circular mean/spread for angles) to the ``cem_elite_fraction`` best samples, draw K new ones,
-  move them into the workspace (clip, wrap angles) and roll them out. The best sequence seen in any
-  round is returned, so with the same generator CEM never does worse than shooting.
+  move them into the workspace (clip, wrap angles; free space with ``SamplingConfig.free_space``)
+  and roll them out. The best sequence seen in any round is returned, so with the same generator
+  CEM never does worse than shooting.
 
 Both take the same inputs through :meth:`Planner.plan` and return a :class:`PlanResult`.
 """
@@ -507,7 +508,7 @@ class CEMPlanner(Planner):
             elite = decisions[np.argsort(-scores, kind="stable")[:n_elite]]  # (E, H, A)
             mean, std = fit_gaussian(elite, sampler.periodic)
             std = np.maximum(std, cfg.cem_min_std * span)
-            decisions = sampler.clip(mean + std * rng.standard_normal((n, *mean.shape)))
+            decisions = sampler.into_workspace(mean + std * rng.standard_normal((n, *mean.shape)), rng)
             scores = problem.evaluate_grounded(decisions) if cfg.cem_grounded else problem.evaluate(decisions)
 
 

@@ -31,12 +31,12 @@ observed.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from f2p_core.classes import OPEN_BOX_CLASSES, ObjectClass
+from f2p_core.classes import MOVABLE_CLASSES, OPEN_BOX_CLASSES, ObjectClass
 from f2p_core.skills import (
     DRAWER_DISTANCE,
     MAX_PARAMS,
@@ -48,7 +48,7 @@ from f2p_core.skills import (
 )
 from f2p_sim.relations import box_from_points
 from f2p_sim.scene import default_wall
-from f2p_sim.tasks import SPAWN_MARGIN, SPAWN_X
+from f2p_sim.tasks import MIN_GAP, SPAWN_MARGIN, SPAWN_X
 
 from .skeleton import Skeleton
 
@@ -67,6 +67,9 @@ class SamplingConfig:
     reach_x: tuple[float, float] = SPAWN_X  # m; x range of placements on surfaces the arm reaches
     edge_margin: float = SPAWN_MARGIN  # m; object centres keep this (plus their radius) from a top's edges
     inside_tol: float = 0.01  # m; a box within another's box by this is its content (A.9 ``inside``)
+    free_space: bool = False  # placements on tops only where no other movable object stands (module docstring)
+    free_gap: float = MIN_GAP  # m; free room kept between footprints when free_space is on
+    free_tries: int = 20  # re-draws of a blocked placement before it is kept as it is
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.dyaw_max <= math.pi:
@@ -77,8 +80,10 @@ class SamplingConfig:
                 raise ValueError(f"{name} must be a finite (low, high) with low <= high, got {(lo, hi)}")
         if self.push_distance[0] < 0 or self.drawer_distance[0] < 0:
             raise ValueError("push and drawer distances must be >= 0")
-        if self.edge_margin < 0 or self.inside_tol < 0:
-            raise ValueError("edge_margin and inside_tol must be >= 0")
+        if self.edge_margin < 0 or self.inside_tol < 0 or self.free_gap < 0:
+            raise ValueError("edge_margin, inside_tol and free_gap must be >= 0")
+        if self.free_tries < 0:
+            raise ValueError(f"free_tries must be >= 0, got {self.free_tries}")
 
 
 @dataclass(frozen=True)
@@ -226,6 +231,10 @@ class ParameterSampler:
         # objects a pick_place carries are the acted object and everything inside it.
         holder = self._initial_holders()
         self._carried: list[np.ndarray] = []
+        # Per step, the objects a placement on a top must keep clear of with free_space (empty otherwise).
+        self._obstacles: list[np.ndarray] = []
+        self._radius = 0.5 * np.hypot(geometry.size[:, 0], geometry.size[:, 1])  # (N,) footprint discs
+        none = np.zeros(0, dtype=np.int64)
         self._acted = [geometry.index(step.acted) for step in skeleton]
         self._support = [geometry.index(step.target) if step.target else -1 for step in skeleton]
         cfg = self.config
@@ -240,10 +249,12 @@ class ParameterSampler:
                 self.low[t, :4] = (win.x[0], win.y[0], win.z, -win.dyaw_max)
                 self.high[t, :4] = (win.x[1], win.y[1], win.z, win.dyaw_max)
                 self._carried.append(np.array(sorted(carried), dtype=np.int64))
+                self._obstacles.append(self._movable_besides(carried | {s}) if not win.enclosed else none)
                 holder[o] = s if win.enclosed and geometry.classes[s] in OPEN_BOX_CLASSES else -1
             else:
                 self.windows.append(None)
-                self._carried.append(np.zeros(0, dtype=np.int64))
+                self._carried.append(none)
+                self._obstacles.append(none)
                 if step.type is SkillType.PUSH:
                     self.low[t, :2] = (PUSH_ANGLE[0], cfg.push_distance[0])
                     self.high[t, :2] = (PUSH_ANGLE[1], cfg.push_distance[1])
@@ -252,6 +263,12 @@ class ParameterSampler:
                     self.low[t, 0], self.high[t, 0] = cfg.drawer_distance
 
     # --- geometry ------------------------------------------------------------------------------
+
+    def _movable_besides(self, excluded: set[int]) -> np.ndarray:
+        """Indices of the real movable objects not in ``excluded``."""
+        g = self.geometry
+        keep = [i for i in np.flatnonzero(g.mask) if g.classes[i] in MOVABLE_CLASSES and int(i) not in excluded]
+        return np.array(keep, dtype=np.int64)
 
     def _initial_holders(self) -> np.ndarray:
         """(N,) index of the smallest open box whose box contains each object's box, or -1."""
@@ -302,14 +319,52 @@ class ParameterSampler:
         return len(self.skeleton)
 
     def sample_decisions(self, k: int, rng: np.random.Generator) -> np.ndarray:
-        """(K, H, A) decisions uniform in [low, high]; angles uniform in (−π, π]."""
+        """(K, H, A) decisions uniform in [low, high]; angles uniform in (−π, π]; placements in free
+        space with ``free_space`` (:meth:`make_free`)."""
         u = rng.random((int(k), *self.low.shape))  # [0, 1)
         dec = self.low + u * (self.high - self.low)
-        return np.where(self.periodic, math.pi - 2.0 * math.pi * u, dec)
+        return self.make_free(np.where(self.periodic, math.pi - 2.0 * math.pi * u, dec), rng)
 
     def clip(self, decisions: np.ndarray) -> np.ndarray:
         """Decisions moved into the workspace: clipped to [low, high], angles wrapped."""
         return np.where(self.periodic, wrap_angle(decisions), np.clip(decisions, self.low, self.high))
+
+    def into_workspace(self, decisions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """:meth:`clip`, then :meth:`make_free`: what CEM does to the samples of a refitted Gaussian."""
+        return self.make_free(self.clip(decisions), rng)
+
+    def make_free(self, decisions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A copy of ``decisions`` (K, H, A) whose placements on tops are drawn again, uniform in their
+        window, while they are blocked (:meth:`blocked`), step by step, so that a re-drawn step moves
+        the obstacles of the steps after it; unchanged when ``free_space`` is off."""
+        dec = np.array(decisions, dtype=np.float64, copy=True)
+        if not self.config.free_space:
+            return dec
+        for t, disp in self._walk(dec):
+            if len(self._obstacles[t]) == 0:
+                continue
+            for _ in range(self.config.free_tries):
+                blocked = self.blocked(dec, t, disp)
+                if not blocked.any():
+                    break
+                u = rng.random((int(blocked.sum()), 4))
+                dec[blocked, t, :4] = self.low[t, :4] + u * (self.high[t, :4] - self.low[t, :4])
+        return dec
+
+    def blocked(self, decisions: np.ndarray, t: int, disp: np.ndarray) -> np.ndarray:
+        """(K,) whether step ``t``'s target footprint comes within ``free_gap`` of another movable
+        object (not carried, not the support) whose height span overlaps the target's, with the objects
+        moved by ``disp`` (K, N, 3); all False for a step with nothing to keep clear of."""
+        obs = self._obstacles[t]
+        if len(obs) == 0:
+            return np.zeros(len(decisions), dtype=bool)
+        o, size = self._acted[t], self.geometry.size
+        target, _ = self._placement(decisions, t, disp)  # (K, 3)
+        pos = self.geometry.centre[obs] + disp[:, obs]  # (K, M, 3)
+        dist = np.linalg.norm(target[:, None, :2] - pos[..., :2], axis=-1)  # (K, M)
+        near = dist < self._radius[o] + self._radius[obs] + self.config.free_gap
+        level = np.abs(target[:, None, 2] - pos[..., 2]) < 0.5 * (size[o, 2] + size[obs, 2])
+        return np.any(near & level, axis=1)
 
     def sample(self, k: int, rng: np.random.Generator) -> np.ndarray:
         """(K, H, A) model parameters of K sequences sampled from the workspace."""
@@ -327,24 +382,34 @@ class ParameterSampler:
         dec = np.asarray(decisions, dtype=np.float64)
         if dec.ndim != 3 or dec.shape[1:] != self.low.shape:
             raise ValueError(f"decisions must be (K, {self.low.shape[0]}, {self.low.shape[1]}), got {dec.shape}")
-        k = dec.shape[0]
-        centre = self.geometry.centre  # (N, 3)
-        disp = np.zeros((k, len(centre), 3))  # (K, N, 3)
         params = np.zeros_like(dec)  # (K, H, A)
-        targets = np.full((k, self.horizon, 3), np.nan)  # (K, H, 3)
-        for t, step in enumerate(self.skeleton):
+        targets = np.full((dec.shape[0], self.horizon, 3), np.nan)  # (K, H, 3)
+        for t, disp in self._walk(dec):
+            step = self.skeleton[t]
             if step.type is SkillType.PICK_PLACE:
-                o, s = self._acted[t], self._support[t]
-                target = dec[:, t, :3] + disp[:, s]  # (K, 3) the support carries its window along
-                delta = target - (centre[o] + disp[:, o])  # (K, 3) placement minus grasp
-                params[:, t, :3] = delta
+                targets[:, t], params[:, t, :3] = self._placement(dec, t, disp)
                 params[:, t, 3] = dec[:, t, 3]
-                disp[:, self._carried[t]] += delta[:, None, :]
-                targets[:, t] = target
             else:
                 n = len(PARAM_NAMES[step.type])
                 params[:, t, :n] = dec[:, t, :n]
         return params, targets
+
+    def _placement(self, dec: np.ndarray, t: int, disp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pick_place step ``t``'s target centre (K, 3) and displacement, placement minus grasp (K, 3)."""
+        o, s = self._acted[t], self._support[t]
+        target = dec[:, t, :3] + disp[:, s]  # the support carries its window along
+        return target, target - (self.geometry.centre[o] + disp[:, o])
+
+    def _walk(self, dec: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        """Steps through the skeleton for decisions ``dec`` (K, H, A): yields ``(t, disp)`` with ``disp``
+        (K, N, 3) where the placements before step ``t`` moved each object, then applies step ``t``'s
+        placement as ``dec[:, t]`` is when the walk resumes (so a caller may re-draw it in between)."""
+        disp = np.zeros((dec.shape[0], len(self.geometry.names), 3))
+        for t, step in enumerate(self.skeleton):
+            yield t, disp
+            if step.type is SkillType.PICK_PLACE:
+                _, delta = self._placement(dec, t, disp)
+                disp[:, self._carried[t]] += delta[:, None, :]
 
 
 def _interval(lo: float, hi: float) -> tuple[float, float]:

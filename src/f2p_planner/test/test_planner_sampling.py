@@ -11,8 +11,8 @@ from f2p_planner_testlib import segments, tabletop_scene
 from f2p_planner.planner import fit_gaussian
 from f2p_planner.sampling import ParameterSampler, SamplingConfig, SceneGeometry, boxes_from_points, wrap_angle
 from f2p_planner.skeleton import Skeleton, parse_skeleton
-from f2p_sim.scene import default_wall
-from f2p_sim.tasks import DISTRIBUTIONS, SPAWN_X, TABLE_TOP_Z, table_region
+from f2p_sim.scene import ObjectClass, ObjectSpec, Scene, default_wall
+from f2p_sim.tasks import CUBE, DISTRIBUTIONS, SPAWN_X, TABLE_TOP_Z, table_region, tables
 
 K = 400
 
@@ -151,6 +151,60 @@ def test_sampling_is_seeded_and_decisions_clip_into_the_workspace(geometry):
     assert wrap_angle(np.array([-math.pi]))[0] == pytest.approx(math.pi)
 
 
+def _clearances(geometry: SceneGeometry, targets: np.ndarray) -> np.ndarray:
+    """(K,) the smallest gap between footprint discs of this module's free-space skeleton: cube_1 then
+    capsule_2 placed on table A among cup_1 (holding capsule_1) and cup_2, every object at one height."""
+    radius = {n: 0.5 * math.hypot(*geometry.size[geometry.index(n), :2]) for n in geometry.real_names}
+    at = {n: np.broadcast_to(geometry.centre[geometry.index(n), :2], targets[:, 0, :2].shape)
+          for n in ("cup_1", "cup_2", "capsule_1", "capsule_2")}
+    gaps = [np.linalg.norm(targets[:, 0, :2] - at[n], axis=-1) - radius["cube_1"] - radius[n] for n in at]
+    at["cube_1"] = targets[:, 0, :2]
+    del at["capsule_2"]
+    gaps += [np.linalg.norm(targets[:, 1, :2] - at[n], axis=-1) - radius["capsule_2"] - radius[n] for n in at]
+    return np.min(gaps, axis=0)
+
+
+FREE_SKELETON = "pick_place(cube_1, table_A); pick_place(capsule_2, table_A); pick_place(capsule_2, cup_2)"
+
+
+def test_free_space_placements_keep_clear_of_what_stands_there_and_of_earlier_placements(geometry):
+    """SamplingConfig.free_space: a placement on a top keeps free_gap from every movable object standing
+    there, where the earlier steps left it (cube_1's sampled target for capsule_2); into a box it does not
+    apply. Off, uniform targets do land on other objects, so the check can fail."""
+    cfg = SamplingConfig(free_space=True, free_tries=200)
+    free = ParameterSampler(geometry, parse_skeleton(FREE_SKELETON), config=cfg)
+    plain = sampler(geometry, FREE_SKELETON)
+    _, free_targets = free.rollout_geometry(free.sample_decisions(K, np.random.default_rng(3)))
+    _, plain_targets = plain.rollout_geometry(plain.sample_decisions(K, np.random.default_rng(3)))
+    assert np.all(_clearances(geometry, free_targets) >= cfg.free_gap - 1e-9)
+    assert np.mean(_clearances(geometry, plain_targets) < cfg.free_gap) > 0.2
+    # Still inside the windows, and the placement into cup_2 (a box) is drawn as without free space.
+    decisions = free.sample_decisions(K, np.random.default_rng(4))
+    np.testing.assert_array_equal(free.clip(decisions), decisions)
+    params, targets = free.rollout_geometry(decisions)
+    cup = geometry.centre[geometry.index("cup_2"), :2]
+    assert np.all(np.abs(targets[:, 2, :2] - cup) < 0.03) and np.all(params[:, 2, 3] == 0.0)
+    # CEM's refitted samples go through the same check.
+    near_cup = np.tile(decisions[:1], (K, 1, 1))
+    near_cup[:, 0, :2] = geometry.centre[geometry.index("cup_2"), :2]  # cube_1 onto cup_2's spot
+    _, moved = free.rollout_geometry(free.into_workspace(near_cup, np.random.default_rng(5)))
+    assert np.all(_clearances(geometry, moved) >= cfg.free_gap - 1e-9)
+
+
+def test_a_full_top_keeps_its_blocked_placements():
+    """When no free spot is found in free_tries draws, the samples are kept (the model judges them)."""
+    crowded = [ObjectSpec(f"cube_{i}", ObjectClass.CUBOID, (0.3, 0.3, 0.05), (x, y, TABLE_TOP_Z + 0.025))
+               for i, (x, y) in enumerate([(0.25, 0.2), (0.25, 0.45), (0.55, 0.2), (0.55, 0.45)], start=1)]
+    s = segments(Scene(objects=[*tables(), *crowded,
+                                ObjectSpec("cube_5", ObjectClass.CUBOID, CUBE, (0.4, -0.3, TABLE_TOP_Z + 0.025))]))
+    geo = SceneGeometry.from_points(s.points, s.mask, s.names, s.classes)
+    smp = ParameterSampler(geo, parse_skeleton("pick_place(cube_5, table_B)"),
+                           config=SamplingConfig(free_space=True, free_tries=5))
+    decisions = smp.sample_decisions(50, np.random.default_rng(0))
+    assert decisions.shape == (50, 1, 4)
+    assert np.all(smp.blocked(decisions, 0, np.zeros((50, len(geo.names), 3))))  # nothing moved before step 0
+
+
 def test_circular_fit_of_angles_across_the_seam():
     rng = np.random.default_rng(0)
     angles = wrap_angle(math.pi + rng.normal(0, 0.05, 200))  # around ±π
@@ -169,3 +223,7 @@ def test_bad_inputs_are_refused(geometry):
         sampler(geometry, "push(cube_1)").to_params(np.zeros((3, 2, 4)))
     with pytest.raises(ValueError, match="dyaw_max"):
         SamplingConfig(dyaw_max=4.0)
+    with pytest.raises(ValueError, match="free_gap"):
+        SamplingConfig(free_gap=-0.01)
+    with pytest.raises(ValueError, match="free_tries"):
+        SamplingConfig(free_tries=-1)
