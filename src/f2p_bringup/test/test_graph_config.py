@@ -270,6 +270,7 @@ def test_the_repository_configs_name_only_parameters_their_nodes_declare():
                               ("sim_robot.task=juggle", "unknown task 'juggle'"),
                               ("planner.num_samples=0", "num_samples must be >= 1"),
                               ("planner.cem_grounded=true", "cem_grounded needs method cem"),
+                              ("monitor.retry=sometimes", "retry must be one of"),
                               ("perception.backend=magic", "unknown perception backend 'magic'")):
         graph, _ = apply_overrides(sim, [override])
         with pytest.raises(GraphConfigError, match=re.escape(message)):

@@ -32,7 +32,7 @@ import numpy as np
 
 from f2p_experiments.records import TrialResult, TrialSpec
 from f2p_learner.methods import Method
-from f2p_monitor.executive import ExecutiveConfig, InProcessPlanner, Observer, TaskOutcome, run_task
+from f2p_monitor.executive import ExecutiveConfig, InProcessPlanner, Observer, RetryRule, TaskOutcome, run_task
 from f2p_monitor.failure_store import FailureStore
 from f2p_monitor.sim_harness import SimRobot
 from f2p_perception.sim_gt import SimGroundTruthPerception
@@ -103,6 +103,7 @@ class TrialSettings:
     grounded_top_k: int = 0  # PlannerConfig.grounded_top_k: the best K re-scored by grounded rollouts (0: off)
     cem_grounded: bool = False  # PlannerConfig.cem_grounded: planner cem with its elite chosen by grounded rollouts
     free_space: bool = False  # SamplingConfig.free_space: placements on tops only where no other object stands
+    retry: str = RetryRule.ALWAYS.value  # the budgeted run's ExecutiveConfig.retry (RetryRule)
     replan_below: float = ExecutiveConfig.replan_below  # the budgeted run's ExecutiveConfig.replan_below
     robot: str = RobotModel.FLOATING.value  # RobotModel: what executes the skills (stretch: the RE2's model, issue 20)
 
@@ -212,7 +213,8 @@ def open_loop_config(settings: TrialSettings) -> ExecutiveConfig:
 def budget_config(settings: TrialSettings) -> ExecutiveConfig:
     """Monitor on, `replan_budget` replans, no classification (nothing learns during a trial)."""
     return ExecutiveConfig(planner=settings.planner_config(), monitor=True, max_replans=settings.replan_budget,
-                           classify_failures=False, replan_below=settings.replan_below)
+                           classify_failures=False, replan_below=settings.replan_below,
+                           retry=RetryRule(settings.retry))
 
 
 def run_trial(spec: TrialSpec, model, version: str, settings: TrialSettings, *, model_sha256: str = "",

@@ -57,7 +57,7 @@ from f2p_core.relations import THRESHOLD, table_lookup
 from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall, SkillStatus
 from f2p_core.task import TaskStage
-from f2p_monitor.executive import ExecutiveConfig, Observer, TaskOutcome, run_task
+from f2p_monitor.executive import ExecutiveConfig, Observer, RetryRule, TaskOutcome, run_task
 from f2p_monitor.failure_store import FailureStore
 from f2p_monitor.markers_layout import OBJECTS, relation_lines
 from f2p_monitor.parameters import MonitorParameters
@@ -388,6 +388,7 @@ class MonitorNode(Node):
         self.learn = params.learn_from_failures
         self.max_replans = params.max_replans
         self.replan_below = params.replan_below
+        self.retry = RetryRule(params.retry)
         self.observed_mode = params.observed_relations
         self.n_points, self.num_samples = params.n_points, params.num_samples
         self.classify, self.seed = params.classify, params.seed
@@ -488,7 +489,7 @@ class MonitorNode(Node):
         learn = self.learn and req.learn_from_failures
         max_replans = int(req.max_replans) if req.max_replans > 0 else self.max_replans
         config = ExecutiveConfig(detection=self.detection, max_replans=max_replans, classify_failures=self.classify,
-                                 replan_below=self.replan_below)
+                                 replan_below=self.replan_below, retry=self.retry)
         try:
             outcome = run_task(task_id, goal, skeleton, RosRobot(self, perception, self.robot_caller), perception,
                                None, "", config, np.random.default_rng([self.seed, self.tasks]), store=self.store,

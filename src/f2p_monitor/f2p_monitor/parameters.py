@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from f2p_core.scene import SEGMENT_POINTS
-from f2p_monitor.executive import ExecutiveConfig
+from f2p_monitor.executive import ExecutiveConfig, RetryRule
 from f2p_monitor.failure import DetectionConfig
 
 #: where the relations observed after a skill come from: the simulator's ground truth (A.9) on
@@ -21,6 +21,7 @@ class MonitorParameters:
     max_replans: int = ExecutiveConfig.max_replans  # give up after this many replans (a goal's > 0 overrides)
     replan_below: float = ExecutiveConfig.replan_below  # after a mismatch, replan only when the rest of the plan's
     # p(goal) from the observation is below this (f2p_monitor.executive)
+    retry: str = RetryRule.ALWAYS.value  # `RetryRule`: when a replan plans the failed step again
     relations: str = "goal"  # which relations are compared after each skill: "goal" or "all" (`DetectionConfig`)
     observed_relations: str = "sim_gt"  # `OBSERVED_MODES`
     n_points: int = SEGMENT_POINTS  # points per segment kept in failure events (the learner re-samples to its model)
@@ -37,6 +38,9 @@ class MonitorParameters:
         if self.observed_relations not in OBSERVED_MODES:
             raise ValueError(f"observed_relations must be one of {list(OBSERVED_MODES)}, "
                              f"got '{self.observed_relations}'")
+        rules = [r.value for r in RetryRule]
+        if self.retry not in rules:
+            raise ValueError(f"retry must be one of {rules}, got '{self.retry}'")
         if self.relations not in ("goal", "all"):
             raise ValueError(f"relations must be 'goal' or 'all', got '{self.relations}'")
         if self.max_replans < 0 or self.n_points <= 0 or self.num_samples < 0:

@@ -9,9 +9,19 @@ import numpy as np
 import pytest
 from tiny import tiny_model as _tiny_model
 
+from f2p_core.failure import Mismatch
 from f2p_core.goal import Goal
 from f2p_core.relations import table_lookup
-from f2p_monitor.executive import ExecutiveConfig, InProcessPlanner, Observer, run_task
+from f2p_core.skills import SkillCall, SkillType
+from f2p_monitor.executive import (
+    ExecutiveConfig,
+    InProcessPlanner,
+    Observer,
+    RetryRule,
+    missed_goal,
+    moved_by,
+    run_task,
+)
 from f2p_monitor.failure_store import FailureStore
 from f2p_monitor.sim_harness import SimRobot
 from f2p_perception.sim_gt import SimGroundTruthPerception
@@ -69,19 +79,73 @@ def test_a_failed_step_is_planned_again_while_replans_are_left(tmp_path):
     box = sample.skeleton[0].object_ids[0]
     goal, skeleton = Goal.from_triples([("on", box, "table_A"), ("inside", "item_1", box)]), Skeleton.from_task(sample)
     runs = {}
-    for retry, max_replans in ((True, 2), (False, 2), (True, 0)):
+    for retry, max_replans in ((RetryRule.ALWAYS, 2), (RetryRule.NEVER, 2), (RetryRule.ALWAYS, 0)):
         world = World(sample.scene)
         runs[retry, max_replans] = run_task(
             "task-retry", goal, skeleton, SimRobot(world), SimGroundTruthPerception(world, n_points=16), _tiny_model(),
             "v-tiny",
-            ExecutiveConfig(planner=PlannerConfig(num_samples=8), max_replans=max_replans, retry_failed_step=retry),
+            ExecutiveConfig(planner=PlannerConfig(num_samples=8), max_replans=max_replans, retry=retry),
             np.random.default_rng(0), store=FailureStore(tmp_path / f"{retry}-{max_replans}"))
-    retried = runs[True, 2]
+    retried = runs[RetryRule.ALWAYS, 2]
     assert not retried.success and retried.replans == 2
     assert [s.skill for s in retried.steps] == [f"pick_place({box}, table_B)"] * 3
     assert all(s.event_id for s in retried.steps)  # a step is tried again only after it failed
-    for key in ((False, 2), (True, 0)):
+    for key in ((RetryRule.NEVER, 2), (RetryRule.ALWAYS, 0)):
         assert len(runs[key].steps) == 1 and runs[key].replans == 0, key
+
+
+def test_missed_goal_is_a_goal_atom_that_did_not_come_true():
+    goal = Goal.parse("inside(capsule_1, cup_1) & not inside(capsule_2, cup_1)")
+    assert missed_goal([Mismatch("inside", "capsule_1", "cup_1", 0.9, False)], goal)
+    assert missed_goal([Mismatch("inside", "capsule_2", "cup_1", 0.2, True)], goal)  # a negated atom made true
+    assert not missed_goal([Mismatch("inside", "capsule_1", "cup_1", 0.2, True)], goal)  # came true unforeseen
+    assert not missed_goal([Mismatch("left", "capsule_1", "capsule_2", 0.9, False),
+                            Mismatch("on", "capsule_1", "table_A", 0.9, False)], goal)  # not what the goal asks
+    assert not missed_goal([], goal)
+    # only about the objects the step acts on: a wrong prediction about capsule_2 is not the step's miss
+    assert not missed_goal([Mismatch("inside", "capsule_2", "cup_1", 0.2, True)], goal, {"capsule_1"})
+    assert missed_goal([Mismatch("inside", "capsule_1", "cup_1", 0.9, False)], goal, {"capsule_1"})
+
+
+def test_a_step_moves_its_acted_object_and_what_that_holds():
+    held = {("inside", "capsule_1", "cup_1"), ("on", "lid_1", "cup_1"), ("inside", "capsule_2", "cup_2")}
+    before = lambda rel, a, b="": (rel, a, b) in held  # noqa: E731
+    call = SkillCall(SkillType.PICK_PLACE, ("cup_1", "table_B"), np.zeros(4))
+    names = ["cup_1", "cup_2", "capsule_1", "capsule_2", "lid_1", "table_B"]
+    assert moved_by(call, before, names) == {"cup_1", "capsule_1", "lid_1"}
+    assert ExecutiveConfig(retry="goal_mismatch").retry is RetryRule.GOAL_MISMATCH
+    with pytest.raises(ValueError):
+        ExecutiveConfig(retry="sometimes")
+
+
+class _Mismatches(Observer):
+    def __init__(self):
+        self.seen = []
+
+    def observed(self, step, call, status, before, after, predicted, observed, mismatches):
+        self.seen.append(list(mismatches))
+
+
+def test_goal_mismatch_retries_exactly_the_steps_that_missed_a_goal_atom(tmp_path):
+    # transport's one step with goals no placement on table_B reaches: after each mismatch the only replan
+    # there is is the retry, taken exactly when missed_goal says the step missed a goal atom (whatever the
+    # untrained model happened to predict); otherwise the task ends after that step
+    sample = tasks.sample("transport", np.random.default_rng(0), 3)
+    box = sample.skeleton[0].object_ids[0]
+    goals = [Goal.from_triples([("on", box, "table_A"), ("inside", "item_1", box)]),
+             Goal.parse(f"not on({box}, table_B) & not inside(item_2, {box})")]
+    for n, goal in enumerate(goals):
+        for seed in range(2):
+            world, seen = World(sample.scene), _Mismatches()
+            out = run_task("task-goal-retry", goal, Skeleton.from_task(sample), SimRobot(world),
+                           SimGroundTruthPerception(world, n_points=16), _tiny_model(), "v-tiny",
+                           ExecutiveConfig(planner=PlannerConfig(num_samples=8), max_replans=2,
+                                           retry=RetryRule.GOAL_MISMATCH),
+                           np.random.default_rng(seed), store=FailureStore(tmp_path / f"{n}-{seed}"), observer=seen)
+            missed = [bool(m) and missed_goal(m, goal) for m in seen.seen]
+            assert [s.skill for s in out.steps] == [f"pick_place({box}, table_B)"] * len(out.steps)
+            assert all(missed[:-1]), (goal.text, seed, missed)  # every step but the last was retried
+            assert len(out.steps) == 3 or not missed[-1], (goal.text, seed, missed)  # ... and the last was not
 
 
 def test_a_failure_that_reaches_the_goal_ends_the_task(tmp_path):
