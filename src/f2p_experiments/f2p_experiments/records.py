@@ -207,6 +207,7 @@ TRIAL_SETTINGS_ADDED: dict[str, Any] = {
     "robot": "floating",  # 2026-12-07 (session 27): TrialSettings.robot (issue 20); every trial before it floated
     "cem_grounded": False,  # 2026-12-07 (session 28): PlannerConfig.cem_grounded (CEM's elite by latent rollouts)
     "free_space": False,  # 2026-12-08 (session 29): SamplingConfig.free_space (placements anywhere in the window)
+    "cem_factored": False,  # 2026-12-08 (session 29): PlannerConfig.cem_factored (one elite for every step)
     "retry": "always",  # 2026-12-08 (session 29): ExecutiveConfig.retry (a replan always began with the failed step)
 }
 

@@ -103,6 +103,7 @@ class TrialSettings:
     grounded_top_k: int = 0  # PlannerConfig.grounded_top_k: the best K re-scored by grounded rollouts (0: off)
     cem_grounded: bool = False  # PlannerConfig.cem_grounded: planner cem with its elite chosen by grounded rollouts
     free_space: bool = False  # SamplingConfig.free_space: placements on tops only where no other object stands
+    cem_factored: bool = False  # PlannerConfig.cem_factored: planner cem, each step refitted to its own elite
     retry: str = RetryRule.ALWAYS.value  # the budgeted run's ExecutiveConfig.retry (RetryRule)
     replan_below: float = ExecutiveConfig.replan_below  # the budgeted run's ExecutiveConfig.replan_below
     robot: str = RobotModel.FLOATING.value  # RobotModel: what executes the skills (stretch: the RE2's model, issue 20)
@@ -110,7 +111,7 @@ class TrialSettings:
     def planner_config(self) -> PlannerConfig:
         return PlannerConfig(num_samples=self.planner_samples, method=PlanMethod(self.planner),
                              grounded_top_k=self.grounded_top_k, cem_grounded=self.cem_grounded,
-                             sampling=SamplingConfig(free_space=self.free_space))
+                             cem_factored=self.cem_factored, sampling=SamplingConfig(free_space=self.free_space))
 
 
 class TimedPlanner(InProcessPlanner):

@@ -16,6 +16,7 @@ class PlannerParameters:
     method: str = PlanMethod.SHOOTING.value  # `PlanMethod`: shooting or cem
     grounded_top_k: int = PlannerConfig.grounded_top_k  # the best K re-scored by grounded rollouts (0: off)
     cem_grounded: bool = PlannerConfig.cem_grounded  # cem only: its elite chosen by grounded rollouts
+    cem_factored: bool = PlannerConfig.cem_factored  # cem only: each step refitted to its own elite
     free_space: bool = SamplingConfig.free_space  # placements on tops only where no other object stands
     seed: int = 0  # the planner's generator
     threads: int = 0  # torch threads (0: torch's default)
@@ -31,6 +32,7 @@ class PlannerParameters:
     def to_config(self) -> PlannerConfig:
         return PlannerConfig(num_samples=self.num_samples, method=PlanMethod(self.method), seed=self.seed,
                              grounded_top_k=self.grounded_top_k, cem_grounded=self.cem_grounded,
+                             cem_factored=self.cem_factored,
                              sampling=SamplingConfig(free_space=self.free_space))
 
 

@@ -312,6 +312,11 @@ class ParameterSampler:
         y = _interval(lo[1] + cfg.edge_margin + r, hi[1] - cfg.edge_margin - r)
         return PlacementWindow(x=x, y=y, z=hi[2] + 0.5 * size[2], dyaw_max=cfg.dyaw_max, enclosed=False)
 
+    def moved(self, t: int) -> np.ndarray:
+        """Indices of the objects step ``t`` is meant to move: its acted object and, for a pick_place, what
+        that holds at that step (as tracked from the observation and the earlier placements)."""
+        return np.union1d([self._acted[t]], self._carried[t]).astype(np.int64)
+
     # --- sampling ------------------------------------------------------------------------------
 
     @property

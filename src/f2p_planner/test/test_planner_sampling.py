@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from f2p_planner_testlib import segments, tabletop_scene
 
-from f2p_planner.planner import fit_gaussian
+from f2p_planner.planner import factored_fit, fit_gaussian
 from f2p_planner.sampling import ParameterSampler, SamplingConfig, SceneGeometry, boxes_from_points, wrap_angle
 from f2p_planner.skeleton import Skeleton, parse_skeleton
 from f2p_sim.scene import ObjectClass, ObjectSpec, Scene, default_wall
@@ -203,6 +203,29 @@ def test_a_full_top_keeps_its_blocked_placements():
     decisions = smp.sample_decisions(50, np.random.default_rng(0))
     assert decisions.shape == (50, 1, 4)
     assert np.all(smp.blocked(decisions, 0, np.zeros((50, len(geo.names), 3))))  # nothing moved before step 0
+
+
+def test_a_step_moves_its_object_and_what_was_put_into_it(geometry):
+    smp = sampler(geometry, "pick_place(capsule_2, cup_2); pick_place(cup_2, table_B); pick_place(cup_1, table_B); "
+                            "push(cube_1)")
+    index = geometry.index
+    assert smp.moved(0).tolist() == [index("capsule_2")]
+    assert sorted(smp.moved(1).tolist()) == sorted([index("cup_2"), index("capsule_2")])  # placed there at step 0
+    assert sorted(smp.moved(2).tolist()) == sorted([index("cup_1"), index("capsule_1")])  # inside from the start
+    assert smp.moved(3).tolist() == [index("cube_1")]
+
+
+def test_factored_fit_gives_each_step_its_own_elite():
+    """PlannerConfig.cem_factored: step t's Gaussian is fitted to the samples best by step t's own score."""
+    rng = np.random.default_rng(0)
+    decisions = rng.random((100, 2, 3))
+    scores = np.stack([decisions[:, 0, 0], -decisions[:, 1, 1]], axis=1)  # step 0 wants x high, step 1 y low
+    mean, std = factored_fit(decisions, scores, 10, np.zeros((2, 3), dtype=bool))
+    best0 = decisions[np.argsort(-decisions[:, 0, 0])[:10], 0]
+    best1 = decisions[np.argsort(decisions[:, 1, 1])[:10], 1]
+    np.testing.assert_allclose(mean[0], best0.mean(axis=0))
+    np.testing.assert_allclose(mean[1], best1.mean(axis=0))
+    assert mean[0, 0] > 0.85 and mean[1, 1] < 0.15 and std.shape == (2, 3)
 
 
 def test_circular_fit_of_angles_across_the_seam():
