@@ -29,6 +29,7 @@ from f2p_learner.finetune import GateRelations
 from f2p_learner.inference import ActionRelations, StateInit, StateRelations
 from f2p_learner.methods import Method
 from f2p_model.config import ARCHITECTURES, SCHEDULES
+from f2p_monitor.executive import RetryRule
 from f2p_perception.backends import BACKENDS
 from f2p_planner.planner import PlanMethod
 from f2p_sim.stretch_world import HEAD_CAMERA, RobotModel, scene_camera
@@ -138,6 +139,11 @@ class ExperimentConfig:
         if self.trial.planner not in {m.value for m in PlanMethod}:
             raise ConfigError(f"trial.planner: unknown {self.trial.planner!r}; known: "
                               f"{', '.join(m.value for m in PlanMethod)}")
+        try:  # the planner's and executive's own checks (cem_grounded needs cem, ...), before any job runs
+            self.trial.planner_config()
+            RetryRule(self.trial.retry)
+        except ValueError as exc:
+            raise ConfigError(f"trial: {exc}") from exc
         if self.search.task not in TASKS or self.search.n_objects < 1 or self.search.max_scenes < 1:
             raise ConfigError(f"search: task must be one of {', '.join(TASKS)}, n_objects and max_scenes >= 1")
         if self.search.noise < 0:

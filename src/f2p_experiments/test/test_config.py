@@ -47,6 +47,8 @@ def test_committed_configs_load_in_every_scale():
     ({"learner": {"l2_to_parent": -1}}, "learner.l2_to_parent must be >= 0"),
     ({"learner": {"learning_rate": 1}}, "learner: unknown keys ['learning_rate']"),
     ({"trial": {"planner": "mppi"}}, "trial.planner: unknown 'mppi'"),
+    ({"trial": {"cem_factored": True}}, "trial: cem_factored needs method cem"),
+    ({"trial": {"retry": "sometimes"}}, "trial: 'sometimes' is not a valid RetryRule"),
     ({"learner": {"action_relations": "every"}}, "learner.action_relations: unknown action relations 'every'"),
     ({"learner": {"state_init": "wide"}}, "learner.state_init: unknown state init 'wide'"),
     ({"learner": {"gate_relations": "some"}}, "learner.gate_relations: unknown gate relations 'some'"),

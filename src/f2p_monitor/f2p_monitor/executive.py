@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
@@ -61,7 +61,7 @@ import numpy as np
 
 from f2p_core.failure import FailureClass, FailureEvent, Mismatch, StepJudgement
 from f2p_core.goal import Goal
-from f2p_core.relations import RelationLookup, table_lookup
+from f2p_core.relations import table_lookup
 from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall, SkillStatus
 from f2p_core.task import TaskPlan, TaskStage
@@ -71,6 +71,7 @@ from f2p_monitor.failure import DetectionConfig, compare
 from f2p_monitor.failure_store import FailureStore
 from f2p_planner.planner import PlannerConfig, PlanResult, make_planner
 from f2p_planner.skeleton import Skeleton
+from f2p_sim.permanence import contents
 
 log = logging.getLogger(__name__)
 
@@ -180,12 +181,15 @@ def missed_goal(mismatches: list[Mismatch], goal: Goal, involved: Collection[str
                and (involved is None or m.subject in involved or m.object in involved) for m in mismatches)
 
 
-def moved_by(call: SkillCall, before: RelationLookup, names: Sequence[str]) -> set[str]:
-    """The objects a skill is meant to move: its acted object and what that holds before it (observed
-    `inside` or `on` it), so a carried container's contents are part of what the step is for; not the
-    support it places onto."""
+def moved_by(call: SkillCall, before: PerceivedScene) -> set[str]:
+    """The objects a skill is meant to move: its acted object and what that holds in the scene before it
+    (`f2p_sim.permanence.contents`, the rule object permanence carries contents by), so a carried
+    container's contents are part of what the step is for; not the support it places onto."""
     acted = call.object_ids[0]
-    return {acted} | {n for n in names if n != acted and (before("inside", n, acted) or before("on", n, acted))}
+    if acted not in before.names:
+        return {acted}
+    held = contents(before.box_lo, before.box_hi, before.visible, before.index(acted))
+    return {acted} | {before.names[i] for i in np.flatnonzero(held)}
 
 
 @dataclass
@@ -311,7 +315,7 @@ def run_task(task_id: str, goal: Goal, skeleton: Skeleton, robot: Robot, percept
         n = len(scene.names)
         call = plan.skill_calls[h]
         before_u, before_b = perception.relations(scene)
-        involved = moved_by(call, table_lookup(scene.names, before_u, before_b), scene.names)
+        involved = moved_by(call, scene)
         say(TaskStage.EXECUTING, frac(), f"step {done_steps}: {call.type.value}{call.object_ids}")
         watch.executing(done_steps, call)
         status = robot.execute(call)

@@ -12,6 +12,7 @@ from tiny import tiny_model as _tiny_model
 from f2p_core.failure import Mismatch
 from f2p_core.goal import Goal
 from f2p_core.relations import table_lookup
+from f2p_core.scene import PerceivedScene
 from f2p_core.skills import SkillCall, SkillType
 from f2p_monitor.executive import (
     ExecutiveConfig,
@@ -108,11 +109,19 @@ def test_missed_goal_is_a_goal_atom_that_did_not_come_true():
 
 
 def test_a_step_moves_its_acted_object_and_what_that_holds():
-    held = {("inside", "capsule_1", "cup_1"), ("on", "lid_1", "cup_1"), ("inside", "capsule_2", "cup_2")}
-    before = lambda rel, a, b="": (rel, a, b) in held  # noqa: E731
+    boxes = {"cup_1": ([0.2, -0.3, 0.45], [0.28, -0.22, 0.55]), "cup_2": ([0.4, -0.3, 0.45], [0.48, -0.22, 0.55]),
+             "capsule_1": ([0.23, -0.27, 0.46], [0.26, -0.24, 0.53]),  # inside cup_1
+             "capsule_2": ([0.43, -0.27, 0.46], [0.46, -0.24, 0.53]),  # inside cup_2
+             "lid_1": ([0.21, -0.29, 0.55], [0.27, -0.23, 0.56]),  # on cup_1
+             "table_B": ([0.1, 0.07, 0.0], [0.7, 0.57, 0.45])}
+    names = list(boxes)
+    lo = np.array([boxes[n][0] for n in names], np.float32)
+    hi = np.array([boxes[n][1] for n in names], np.float32)
+    scene = PerceivedScene(names, ["cup", "cup", "capsule", "capsule", "cuboid", "table"],
+                           np.zeros((6, 4, 3), np.float32), np.ones(6, bool), lo, hi, [np.stack([a, b]) for a, b in
+                                                                                        zip(lo, hi, strict=True)])
     call = SkillCall(SkillType.PICK_PLACE, ("cup_1", "table_B"), np.zeros(4))
-    names = ["cup_1", "cup_2", "capsule_1", "capsule_2", "lid_1", "table_B"]
-    assert moved_by(call, before, names) == {"cup_1", "capsule_1", "lid_1"}
+    assert moved_by(call, scene) == {"cup_1", "capsule_1", "lid_1"}
     assert ExecutiveConfig(retry="goal_mismatch").retry is RetryRule.GOAL_MISMATCH
     with pytest.raises(ValueError):
         ExecutiveConfig(retry="sometimes")

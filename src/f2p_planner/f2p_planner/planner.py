@@ -237,19 +237,18 @@ class _Problem:
         self.calls = 0
         self.rollout_s = 0.0
         self.round_best: list[float] = []
-        self.atom_logp = np.zeros((0, len(atom_objects(index))))  # (K, M) of the last decisions evaluated
+        objects = atom_objects(index)
+        self.atom_logp = np.zeros((0, len(objects)))  # (K, M) of the last decisions evaluated
+        # (H, M): the atoms about what each step moves (``ParameterSampler.moved``); all, for a step none is about
+        about = np.array([[bool(set(sampler.moved(t).tolist()).intersection(objs)) for objs in objects]
+                          for t in range(sampler.horizon)], dtype=bool).reshape(sampler.horizon, len(objects))
+        self.step_atoms = np.where(about.any(axis=1, keepdims=True), about, True)
 
     def step_scores(self) -> np.ndarray:
-        """(K, H) per step, the log p of the goal atoms about what it moves (``ParameterSampler.moved``), for the
-        last decisions evaluated; a step no atom is about gets the whole log p(goal)."""
-        objects = atom_objects(self.index)
+        """(K, H) per step, the log p of the goal atoms about what it moves (``step_atoms``), for the last
+        decisions evaluated."""
         logp = np.nan_to_num(self.atom_logp, nan=-math.inf)
-        out = np.empty((logp.shape[0], self.sampler.horizon))
-        for t in range(self.sampler.horizon):
-            moved = set(self.sampler.moved(t).tolist())
-            about = [m for m, objs in enumerate(objects) if moved.intersection(objs)]
-            out[:, t] = logp[:, about].sum(axis=1) if about else logp.sum(axis=1)
-        return out
+        return np.stack([logp[:, about].sum(axis=1) for about in self.step_atoms], axis=1)
 
     def evaluate(self, decisions: np.ndarray) -> np.ndarray:
         """Scores (K,) of decisions (K, H, A): convert, roll out in chunks, keep the best."""
